@@ -1,0 +1,35 @@
+/** `authrelay config check|print|schema`. */
+import { configJsonSchema } from '../../config/load.js';
+import { REDACT_PATHS } from '../../core/log.js';
+import { loadConfig, printJson, UsageError } from '../common.js';
+
+const SECRET_KEYS = new Set(REDACT_PATHS.filter((p) => !p.includes('.')));
+
+export function configCommand(sub: string | undefined, flags: { config?: string | undefined }): void {
+  switch (sub) {
+    case 'check': {
+      const { config, source } = loadConfig(flags.config);
+      process.stdout.write(`${source}: valid. ${config.listeners.length} listener(s), ${config.devices.length} device(s), ` +
+        `${Object.keys(config.upstreams).length} upstream(s), ${config.routes.length} route(s).\n`);
+      if (Object.keys(config.upstreams).length === 0) process.stdout.write('Note: no upstream is configured; messages will be held by the capture route.\n');
+      return;
+    }
+    case 'print': {
+      const { config } = loadConfig(flags.config);
+      printJson(redact(config));
+      return;
+    }
+    case 'schema':
+      printJson(configJsonSchema());
+      return;
+    default:
+      throw new UsageError('usage: authrelay config check|print|schema [--config FILE]');
+  }
+}
+
+export function redact(value: unknown, key?: string): unknown {
+  if (key !== undefined && SECRET_KEYS.has(key) && value !== undefined) return '[redacted]';
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  return value;
+}

@@ -1,0 +1,139 @@
+/** `authrelay queue list|show|retry|release|delete`: the spool, read and acted on directly. */
+import { createStore } from '../../main.js';
+import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store } from '../../spool/store.js';
+import { formatDuration } from '../../core/units.js';
+import { formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
+
+export interface QueueFlags {
+  config?: string | undefined;
+  json?: boolean | undefined;
+  state?: string[] | undefined;
+  limit?: string | undefined;
+  sender?: string | undefined;
+  recipient?: string | undefined;
+  device?: string | undefined;
+}
+
+export async function queueCommand(sub: string | undefined, args: string[], flags: QueueFlags): Promise<number> {
+  const { config } = loadConfig(flags.config);
+  const store = createStore(config);
+  await store.init();
+  try {
+    switch (sub) {
+      case 'list':
+        return await list(store, flags);
+      case 'show':
+        return await show(store, need(args[0], 'show'), flags);
+      case 'retry':
+      case 'release':
+      case 'delete':
+        return await act(store, sub, args, flags, config.queue.maxLifetime);
+      default:
+        throw new UsageError('usage: authrelay queue list|show ID|retry ID|release ID|delete ID [--json] [--config FILE]');
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function need(id: string | undefined, sub: string): string {
+  if (!id) throw new UsageError(`usage: authrelay queue ${sub} ID`);
+  return id;
+}
+
+async function list(store: Store, f: QueueFlags): Promise<number> {
+  const states = (f.state ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+  for (const s of states) if (!MESSAGE_STATES.includes(s as MessageState)) throw new UsageError(`unknown state "${s}"; use ${MESSAGE_STATES.join(', ')}`);
+  const messages = await store.list({
+    ...(states.length ? { states: states as MessageState[] } : {}),
+    ...(f.sender ? { sender: f.sender } : {}),
+    ...(f.recipient ? { recipient: f.recipient } : {}),
+    ...(f.device ? { device: f.device } : {}),
+    limit: Number(f.limit ?? 100),
+  });
+  const counts = await store.counts();
+  if (f.json) {
+    printJson({ counts, messages: messages.map(summary) });
+    return 0;
+  }
+  process.stdout.write(`Queue: ${MESSAGE_STATES.map((s) => `${s} ${counts[s]}`).join(', ')}\n\n`);
+  if (messages.length === 0) {
+    process.stdout.write('No messages match.\n');
+    return 0;
+  }
+  const rows = [['ID', 'STATE', 'RECEIVED', 'DEVICE', 'SENDER', 'RCPTS', 'ROUTE', 'SIZE', 'LAST PROBLEM']];
+  for (const m of messages) {
+    rows.push([m.id, m.state, formatTime(m.receivedAt), m.origin.device ?? '(relay)', m.sender || '<>', String(m.recipients.length),
+      m.route ?? '-', String(m.size), m.state === 'delivered' ? '' : (m.lastError?.response ?? m.lastError?.category ?? '').slice(0, 60)]);
+  }
+  process.stdout.write(table(rows));
+  return 0;
+}
+
+function summary(m: QueuedMessage): Record<string, unknown> {
+  return {
+    id: m.id, state: m.state, route: m.route, parentId: m.parentId, receivedAt: new Date(m.receivedAt).toISOString(),
+    device: m.origin.device, sender: m.sender, recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state })),
+    size: m.size, attempts: m.attempts, subject: m.subject ?? null,
+    nextAttemptAt: m.state === 'deferred' ? new Date(m.nextAttemptAt).toISOString() : null,
+    lastError: m.lastError ?? null,
+  };
+}
+
+async function show(store: Store, id: string, f: QueueFlags): Promise<number> {
+  const m = await store.get(id);
+  if (!m) {
+    process.stderr.write(`authrelay: no message ${id} in the queue\n`);
+    return 1;
+  }
+  const trail = await store.trail(id);
+  if (f.json) {
+    printJson({ ...summary(m), origin: m.origin, notes: m.notes ?? [], expiresAt: new Date(m.expiresAt).toISOString(),
+      headerFrom: m.headerFrom ?? null, messageId: m.messageIdHeader ?? null, recipients: m.recipientRecords, trail });
+    return 0;
+  }
+  const o = m.origin;
+  const out: string[] = [
+    `Message ${m.id}${m.parentId ? ` (split from ${m.parentId})` : ''}`,
+    `  State:      ${m.state}${m.state === 'deferred' ? `, next try ${formatTime(m.nextAttemptAt)}` : ''}`,
+    `  Received:   ${formatTime(m.receivedAt)} from ${o.device ?? '(relay)'} at ${o.clientIp} on ${o.listener}` +
+      `${o.tlsVersion ? ` over ${o.tlsVersion}` : ' without TLS'}${o.authUser ? `, AUTH ${o.authMechanism} as ${o.authUser}` : ''}`,
+    `  Sender:     ${m.sender || '<>'}`,
+    `  From:       ${m.headerFrom ?? '-'}`,
+    `  Subject:    ${m.subject ?? '-'}`,
+    `  Size:       ${m.size} bytes`,
+    `  Route:      ${m.route ?? '(not routed yet)'}`,
+    `  Attempts:   ${m.attempts}; gives up ${formatTime(m.expiresAt)} (in ${formatDuration(Math.max(0, m.expiresAt - Date.now()))})`,
+    ...(m.notes?.length ? [`  Notes:      ${m.notes.join('; ')}`] : []),
+    '',
+    '  Recipients:',
+    ...m.recipientRecords.flatMap((r) => [
+      `    ${r.address}  ${r.state}${r.last ? `  ${r.last.response ?? r.last.category}` : ''}`,
+      ...(r.last?.hint && r.state !== 'delivered' ? [`      what to do: ${r.last.hint}`] : []),
+    ]),
+    '',
+    '  Trail:',
+    ...trail.map((e) => `    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${e.text}`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+async function act(store: Store, sub: 'retry' | 'release' | 'delete', ids: string[], f: QueueFlags, lifetime: number): Promise<number> {
+  if (ids.length === 0) throw new UsageError(`usage: authrelay queue ${sub} ID [ID...]`);
+  const results: { id: string; ok: boolean; reason?: string }[] = [];
+  const by = `cli (${process.env.USER ?? 'user'})`;
+  for (const id of ids) {
+    const m = await store.get(id);
+    if (!m) {
+      results.push({ id, ok: false, reason: 'no such message' });
+      continue;
+    }
+    const now = Date.now();
+    const ok = sub === 'retry' ? await store.retry(id, now, now + lifetime, by) : sub === 'release' ? await store.release(id, now, by) : await store.remove(id);
+    results.push(ok ? { id, ok } : { id, ok, reason: `not possible in state ${m.state}` + (sub === 'release' ? ' (only held messages are released)' : sub === 'retry' ? ' (only failed, deferred or held messages with a body are retried)' : ' (a message being delivered cannot be deleted)') });
+  }
+  if (f.json) printJson(results);
+  else for (const r of results) process.stdout.write(r.ok ? `${r.id}: ${sub === 'delete' ? 'deleted' : sub === 'retry' ? 'queued again' : 'released'}\n` : `${r.id}: ${r.reason}\n`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}

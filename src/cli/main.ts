@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/** The authrelay command line. */
+import { parseArgs } from 'node:util';
+import { serve } from './commands/serve.js';
+import { configCommand } from './commands/config.js';
+import { queueCommand } from './commands/queue.js';
+import { deviceCommand } from './commands/device.js';
+import { sendTest } from './commands/send-test.js';
+import { describeError, UsageError } from './common.js';
+
+const HELP = `authrelay: a mail relay for devices that cannot do modern authentication
+
+  authrelay serve [--config FILE]                  run the relay
+  authrelay config check|print|schema               validate, show (secrets hidden), JSON Schema
+  authrelay device add|list|remove|passwd NAME     manage devices in the config file
+  authrelay queue list|show|retry|release|delete   look at and act on the queue (--json)
+  authrelay send-test --to ADDR                    send a test message through the running relay
+
+The config file is --config FILE, $AUTHRELAY_CONFIG, or ./authrelay.yaml; without one the
+embedded default runs (listeners 2525 STARTTLS and 2465 TLS, messages held for inspection).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      state: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      sender: { type: 'string' },
+      recipient: { type: 'string' },
+      device: { type: 'string' },
+      username: { type: 'string' },
+      network: { type: 'string', multiple: true },
+      'send-as': { type: 'string' },
+      'allowed-from': { type: 'string', multiple: true },
+      'password-stdin': { type: 'boolean' },
+      'generate-password': { type: 'boolean' },
+      to: { type: 'string' },
+      from: { type: 'string' },
+      listener: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      user: { type: 'string' },
+      password: { type: 'string' },
+      wait: { type: 'string' },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      await serve(values);
+      return -1; // keeps running
+    case 'config':
+      configCommand(sub, values);
+      return 0;
+    case 'queue':
+      return queueCommand(sub, rest, values);
+    case 'device':
+      return deviceCommand(sub, rest, values);
+    case 'send-test':
+      return sendTest(values);
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`authrelay: ${describeError(err)}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,226 @@
+/**
+ * The one configuration schema. Everything the relay reads from YAML is
+ * described here, validated once at start-up, and passed in frozen.
+ * `authrelay config schema` exports it as JSON Schema for editors.
+ */
+import { z } from 'zod';
+import { parseDuration, parseSize } from '../core/units.js';
+
+const duration = (dflt: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(dflt)
+    .transform((v, ctx) => {
+      const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds)');
+
+const size = (dflt: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(dflt)
+    .transform((v, ctx) => {
+      const bytes = typeof v === 'number' ? v : parseSize(v);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; write it like 512KB, 25MB or 1GB` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .describe('A size such as 512KB, 25MB, 150MB (a bare number is bytes)');
+
+const tlsVersion = z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+
+export const listenerSchema = z
+  .object({
+    name: z.string().optional().describe('Shown in logs and the device inventory'),
+    host: z.string().default('0.0.0.0').describe('Address to bind; use :: for all IPv6 and IPv4 addresses'),
+    port: z.number().int().min(0).max(65535).describe('TCP port; 0 lets the system choose (tests)'),
+    tls: z
+      .enum(['none', 'starttls', 'implicit'])
+      .default('starttls')
+      .describe('none: plain SMTP only; starttls: offer STARTTLS; implicit: TLS from the first byte (port 465 style)'),
+    minTlsVersion: tlsVersion
+      .default('TLSv1.2')
+      .describe('Oldest TLS version accepted. TLSv1 or TLSv1.1 makes this a legacy listener (weak ciphers allowed on it only)'),
+    requireTls: z.boolean().default(false).describe('Refuse MAIL FROM until STARTTLS has been done (starttls listeners)'),
+    requireAuth: z.boolean().default(false).describe('Every client must authenticate, even from a trusted network'),
+    allowInsecureAuth: z
+      .boolean()
+      .default(false)
+      .describe('Allow AUTH PLAIN/LOGIN without TLS (devices that cannot do TLS). Passwords cross the network in the clear'),
+    authMethods: z.array(z.enum(['PLAIN', 'LOGIN'])).default(['PLAIN', 'LOGIN']),
+    greetingDelay: duration('0s').describe(
+      'Pause before the greeting; a client that talks before it is refused with 421 (early-talker protection). 0 greets at once',
+    ),
+    socketTimeout: duration('5m').describe('Idle time before a silent client is disconnected (at least 300s recommended)'),
+    maxMessageSize: size('150MB').describe('Largest message accepted on this listener (advertised with SIZE)'),
+    maxRecipients: z.number().int().min(1).default(1000),
+    maxClients: z.number().int().min(1).default(500),
+    cert: z.string().optional().describe('PEM certificate file for this listener (defaults to tls.cert)'),
+    key: z.string().optional().describe('PEM private key file for this listener (defaults to tls.key)'),
+  })
+  .strict();
+
+export const deviceSchema = z
+  .object({
+    name: z.string().min(1).describe('A name for the device, e.g. mfp-3f'),
+    username: z.string().min(1).optional().describe('SMTP AUTH user name'),
+    passwordHash: z
+      .string()
+      .regex(/^scrypt\$/, 'must be a hash made by `authrelay device add` or `authrelay device passwd` (scrypt$...)')
+      .optional(),
+    networks: z.array(z.string()).default([]).describe('Trusted source networks in CIDR form (IPv4 or IPv6)'),
+    sendAs: z.string().optional().describe('Mailbox the device sends as; unallowed From addresses are rewritten to it'),
+    allowedFrom: z
+      .array(z.string())
+      .default([])
+      .describe('From addresses the device may use: exact, *@domain, or * (empty: only sendAs)'),
+    maxMessageSize: size('150MB'),
+    rateLimit: z
+      .object({ messages: z.number().int().min(1), per: duration('1m') })
+      .strict()
+      .optional()
+      .describe('At most this many messages per period; more get a temporary 451'),
+    bareLineEndings: z
+      .enum(['normalize', 'reject'])
+      .optional()
+      .describe('Bare CR/LF/NUL in DATA: normalize to CRLF, or reject. Default: normalize for network-trusted devices, reject otherwise'),
+    route: z.string().optional().describe('Upstream to use for this device (overrides the routes list)'),
+  })
+  .strict()
+  .refine((d) => d.username !== undefined || d.networks.length > 0, {
+    message: 'a device needs a username (with passwordHash) or networks, or both',
+  })
+  .refine((d) => (d.username === undefined) === (d.passwordHash === undefined), {
+    message: 'username and passwordHash go together; set the password with `authrelay device passwd NAME`',
+  });
+
+const secret = z.string().describe('A secret: literal, ${ENV_VAR}, or file:/path/to/file');
+
+export const smtpUpstreamSchema = z
+  .object({
+    type: z.literal('smtp'),
+    host: z.string(),
+    port: z.number().int().min(1).max(65535).default(587),
+    tls: z.enum(['starttls', 'implicit', 'none']).default('starttls').describe('starttls requires STARTTLS (fails if not offered)'),
+    rejectUnauthorized: z.boolean().default(true).describe('Check the upstream certificate (leave on)'),
+    ca: z.string().optional().describe('PEM file with extra CA certificates to trust'),
+    servername: z.string().optional(),
+    auth: z
+      .object({ user: z.string(), pass: secret, method: z.enum(['PLAIN', 'LOGIN']).optional() })
+      .strict()
+      .optional(),
+    clientCert: z
+      .object({ cert: z.string(), key: z.string() })
+      .strict()
+      .optional()
+      .describe('Client certificate (PEM files) for certificate-based connectors such as Exchange Online'),
+    helo: z.string().optional(),
+    concurrency: z.number().int().min(1).default(4),
+    pool: z.boolean().default(true).describe('Reuse connections between messages'),
+    connectTimeout: duration('30s'),
+    timeout: duration('10m').describe('Longest time for one message transfer'),
+  })
+  .strict();
+
+export const captureUpstreamSchema = z
+  .object({
+    type: z.literal('capture'),
+  })
+  .strict()
+  .describe('Holds messages in the queue for inspection; nothing leaves the relay');
+
+export const upstreamSchema = z.discriminatedUnion('type', [smtpUpstreamSchema, captureUpstreamSchema]);
+
+export const routeSchema = z
+  .object({
+    name: z.string().optional(),
+    when: z
+      .object({
+        device: z.array(z.string()).optional().describe('Device names'),
+        sender: z.array(z.string()).optional().describe('Envelope sender patterns: exact, *@domain, *'),
+        recipientDomain: z.array(z.string()).optional().describe('Recipient domains (sub.example.com or *.example.com)'),
+      })
+      .strict()
+      .prefault({}),
+    use: z.string().describe('Name of an upstream'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    hostname: z.string().optional().describe('Name in the SMTP greeting and Received headers (default: system host name)'),
+    dataDir: z.string().default('./data').describe('Where the queue, certificates and state are kept'),
+    listeners: z
+      .array(listenerSchema)
+      .min(1)
+      .prefault([
+        { name: 'starttls', port: 2525, tls: 'starttls' },
+        { name: 'implicit-tls', port: 2465, tls: 'implicit' },
+      ]),
+    tls: z
+      .object({ cert: z.string().optional(), key: z.string().optional() })
+      .strict()
+      .prefault({})
+      .describe('Default certificate for listeners; a self-signed RSA certificate is made in dataDir when absent'),
+    devices: z.array(deviceSchema).default([]),
+    trustLoopback: z
+      .boolean()
+      .default(true)
+      .describe('Treat 127.0.0.1 and ::1 as a trusted device named "localhost" (for local tools and send-test)'),
+    upstreams: z.record(z.string(), upstreamSchema).default({}),
+    routes: z.array(routeSchema).default([]),
+    store: z
+      .object({ type: z.literal('sqlite').default('sqlite'), path: z.string().optional() })
+      .strict()
+      .prefault({}),
+    queue: z
+      .object({
+        maxLifetime: duration('5d').describe('Give up and send a non-delivery notice after this long'),
+        minBackoff: duration('1m'),
+        maxBackoff: duration('1h'),
+        destinationMinBackoff: duration('30s').describe('First pause after an upstream is found down'),
+        destinationMaxBackoff: duration('10m'),
+        lease: duration('5m').describe('How long a delivery attempt owns a message before others may take it'),
+        pollInterval: duration('1s'),
+        keepDelivered: duration('1d').describe('Keep delivered message bodies this long (metadata stays)'),
+      })
+      .strict()
+      .prefault({}),
+    notices: z
+      .object({
+        toSender: z.boolean().default(true).describe('Send non-delivery notices to the envelope sender when it is a real mailbox'),
+        admin: z.string().optional().describe('Address that gets a copy of every non-delivery notice'),
+        from: z.string().optional().describe('From address of notices (default MAILER-DAEMON@hostname)'),
+      })
+      .strict()
+      .prefault({}),
+    security: z
+      .object({
+        authFailureLimit: z.number().int().min(1).default(5).describe('Failed logins before an IP or user name is locked out'),
+        authFailureWindow: duration('15m'),
+        lockoutDuration: duration('15m'),
+        authFailureDelay: duration('1s').describe('Pause before answering a failed login'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ListenerConfig = z.output<typeof listenerSchema>;
+export type DeviceConfig = z.output<typeof deviceSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type SmtpUpstreamConfig = z.output<typeof smtpUpstreamSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;

@@ -1,0 +1,95 @@
+/**
+ * The message's header section, kept as the bytes the device sent. Fields
+ * can be read, replaced, added or removed; everything not touched is written
+ * back byte for byte. Only the header section is held in memory; the body
+ * streams past (see header-stage.ts).
+ */
+
+export interface HeaderField {
+  /** Field name as sent (case kept). */
+  name: string;
+  /** The whole field: name, colon, value, continuation lines, and the final CRLF. */
+  raw: Buffer;
+}
+
+export class HeaderBlock {
+  constructor(public fields: HeaderField[]) {}
+
+  /** Parses a header section (without the blank separator line). Lines end in CRLF. */
+  static parse(buf: Buffer): HeaderBlock {
+    const fields: HeaderField[] = [];
+    let start = 0;
+    while (start < buf.length) {
+      // find end of this field: a CRLF not followed by SP or HTAB
+      let end = start;
+      for (;;) {
+        const nl = buf.indexOf('\r\n', end);
+        if (nl === -1) {
+          end = buf.length;
+          break;
+        }
+        end = nl + 2;
+        const next = buf[end];
+        if (next !== 0x20 && next !== 0x09) break;
+      }
+      const raw = buf.subarray(start, end);
+      const colon = raw.indexOf(':');
+      const name = colon > 0 ? raw.subarray(0, colon).toString('latin1').trim() : '';
+      fields.push({ name, raw });
+      start = end;
+    }
+    return new HeaderBlock(fields);
+  }
+
+  get(name: string): HeaderField | undefined {
+    const n = name.toLowerCase();
+    return this.fields.find((f) => f.name.toLowerCase() === n);
+  }
+
+  /** The unfolded value of the first field with this name, decoded as UTF-8 (or Latin-1 when not valid UTF-8). */
+  value(name: string): string | undefined {
+    const f = this.get(name);
+    if (!f) return undefined;
+    const colon = f.raw.indexOf(':');
+    const v = f.raw.subarray(colon + 1);
+    return decodeText(v).replace(/\r\n([ \t])/g, '$1').trim();
+  }
+
+  /** Replaces the first field with this name, or appends it. */
+  set(name: string, value: string): void {
+    const raw = Buffer.from(`${name}: ${value}\r\n`, 'utf8');
+    const i = this.fields.findIndex((f) => f.name.toLowerCase() === name.toLowerCase());
+    if (i >= 0) this.fields[i] = { name, raw };
+    else this.fields.push({ name, raw });
+  }
+
+  prepend(name: string, value: string): void {
+    this.fields.unshift({ name, raw: Buffer.from(`${name}: ${value}\r\n`, 'utf8') });
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.fields.map((f) => f.raw));
+  }
+}
+
+function decodeText(buf: Buffer): string {
+  const s = buf.toString('utf8');
+  return s.includes('\uFFFD') ? buf.toString('latin1') : s;
+}
+
+/** The address inside a header value such as `"Scanner" <scan@x.y>` or `scan@x.y (Scanner)`. */
+export function addressInHeader(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const angle = /<([^<>\s]*@[^<>\s]*)>/.exec(value);
+  if (angle) return angle[1];
+  const bare = /([^\s<>"(),;:]+@[^\s<>"(),;:]+)/.exec(value);
+  return bare?.[1];
+}
+
+/** The display-name part of a From value, if any (`"Scanner 3F" <a@b>` → `"Scanner 3F"`). */
+export function displayNameInHeader(value: string): string | undefined {
+  const i = value.indexOf('<');
+  if (i <= 0) return undefined;
+  const name = value.slice(0, i).trim();
+  return name || undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * Holds back the header section until it is complete, lets a callback edit
+ * it (Received trace, sender rewriting), then streams the body through
+ * untouched. A header section larger than the limit stops the stream.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { HeaderBlock } from './header-block.js';
+
+const SEP = Buffer.from('\r\n\r\n');
+
+export class HeaderStage extends Transform {
+  private buffered: Buffer[] = [];
+  private bufferedLength = 0;
+  private done = false;
+  /** Set when the header section exceeded the limit. */
+  tooBig = false;
+  headers: HeaderBlock | undefined;
+
+  constructor(
+    private readonly edit: (h: HeaderBlock) => void,
+    private readonly maxHeaderBytes = 1024 * 1024,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.tooBig) return cb();
+    if (this.done) {
+      this.push(chunk);
+      return cb();
+    }
+    this.buffered.push(chunk);
+    this.bufferedLength += chunk.length;
+    const all = this.buffered.length === 1 ? chunk : Buffer.concat(this.buffered);
+    this.buffered = [all];
+    // A message that starts with CRLF has an empty header section.
+    const end = all[0] === 0x0d && all[1] === 0x0a ? 0 : searchSep(all, Math.max(0, this.bufferedLength - chunk.length - 3));
+    if (end === -1) {
+      if (this.bufferedLength > this.maxHeaderBytes) {
+        this.tooBig = true;
+        this.buffered = [];
+      }
+      return cb();
+    }
+    const headerEnd = end === 0 ? 0 : end + 2; // keep the CRLF that ends the last field
+    this.release(all.subarray(0, headerEnd), all.subarray(headerEnd));
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.done && !this.tooBig) {
+      // The message was all header (no blank line): edit it all the same.
+      const all = Buffer.concat(this.buffered);
+      this.release(all, Buffer.alloc(0));
+    }
+    cb();
+  }
+
+  private release(header: Buffer, rest: Buffer): void {
+    this.done = true;
+    this.buffered = [];
+    const block = HeaderBlock.parse(header);
+    this.edit(block);
+    this.headers = block;
+    this.push(block.toBuffer());
+    if (rest.length) this.push(rest);
+  }
+}
+
+function searchSep(buf: Buffer, from: number): number {
+  return buf.indexOf(SEP, from);
+}

@@ -1,0 +1,168 @@
+/**
+ * DATA: streams the message from the device into the spool through the line
+ * ending guard and the header stage, then commits it. The reply (250 or a
+ * refusal) is given only when the spool has said the message is durable.
+ */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../core/log.js';
+import { Replies, SmtpReply } from '../core/smtp-reply.js';
+import { newMessageId } from '../core/ids.js';
+import { mailDate } from '../core/mail-date.js';
+import type { Store, NewMessage } from '../spool/store.js';
+import { fromAllowed } from '../identity/devices.js';
+import { LineEndingGuard } from './line-guard.js';
+import { HeaderStage } from './header-stage.js';
+import { addressInHeader, displayNameInHeader, type HeaderBlock } from './header-block.js';
+import type { ConnectionState, SessionPolicy, Transaction } from './policy.js';
+
+export interface IngestContext {
+  store: Store;
+  policy: SessionPolicy;
+  log: Logger;
+  hostname: string;
+  maxLifetimeMs: number;
+  /** Called after a message is durable (wakes the scheduler). */
+  onAccepted: (id: string) => void;
+}
+
+export interface IngestResult {
+  id: string;
+  size: number;
+}
+
+class SizeLimit extends Transform {
+  bytes = 0;
+  exceeded = false;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) this.exceeded = true;
+    if (!this.exceeded) this.push(chunk);
+    cb();
+  }
+}
+
+export async function ingest(
+  ctx: IngestContext,
+  state: ConnectionState,
+  txn: Transaction,
+  recipients: string[],
+  data: Readable,
+  secure: boolean,
+): Promise<IngestResult> {
+  const device = txn.device;
+  const id = newMessageId();
+  const now = Date.now();
+  const notes: string[] = [];
+  let refusal: SmtpReply | undefined;
+  const mode = ctx.policy.lineEndingMode(state, device);
+  const limit = new SizeLimit(device.maxMessageSize);
+  const guard = new LineEndingGuard(mode);
+  let headerFrom: string | undefined;
+  const headers = new HeaderStage((h) => {
+    const r = editHeaders(h, { state, txn, id, hostname: ctx.hostname, secure, now, notes });
+    headerFrom = r.headerFrom;
+    refusal ??= r.refusal;
+  });
+  const writer = ctx.store.createBody(id);
+  try {
+    await pipeline(data, limit, guard, headers, writer.stream);
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  if (limit.exceeded) refusal = Replies.messageTooBig(device.maxMessageSize);
+  else if (guard.violation) refusal = Replies.bareLineEnding(guard.violation);
+  else if (headers.tooBig) refusal = Replies.headerTooBig();
+  if (refusal) {
+    await writer.abort();
+    throw refusal;
+  }
+  const s = guard.stats;
+  if (s.bareLf || s.bareCr || s.nul) notes.push(`normalised line endings (bare LF ${s.bareLf}, bare CR ${s.bareCr}, NUL ${s.nul})`);
+  if (txn.senderRewritten) notes.push(`envelope sender ${txn.originalSender} rewritten to ${txn.sender}`);
+  const size = await writer.finish();
+  const h = headers.headers;
+  const message: NewMessage = {
+    id,
+    receivedAt: now,
+    expiresAt: now + ctx.maxLifetimeMs,
+    sender: txn.sender,
+    recipients,
+    size,
+    origin: {
+      device: device.name,
+      clientIp: state.clientIp,
+      listener: state.listener.name,
+      ...(state.heloName ? { heloName: state.heloName } : {}),
+      ...(state.tlsVersion && secure ? { tlsVersion: state.tlsVersion } : {}),
+      ...(state.authUser ? { authUser: state.authUser, authMechanism: state.authMechanism ?? 'PLAIN' } : {}),
+    },
+    kind: 'message',
+    notes,
+    ...(device.sendAs ? { sendAs: device.sendAs } : {}),
+    ...optional('subject', h?.value('Subject')),
+    ...optional('headerFrom', headerFrom),
+    ...optional('messageIdHeader', h?.value('Message-ID')),
+  };
+  try {
+    await ctx.store.accept(message);
+  } catch (err) {
+    ctx.log.error({ event: 'store-failed', id, err }, 'could not store the message; the device is told to try again');
+    throw Replies.storeFailed();
+  }
+  return { id, size };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+interface EditContext {
+  state: ConnectionState;
+  txn: Transaction;
+  id: string;
+  hostname: string;
+  secure: boolean;
+  now: number;
+  notes: string[];
+}
+
+/** Adds the Received trace and applies sender rewriting to the header section. */
+function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; refusal?: SmtpReply } {
+  const device = c.txn.device;
+  const fromValue = h.value('From');
+  let headerFrom = addressInHeader(fromValue);
+  let refusal: SmtpReply | undefined;
+  if (headerFrom && !fromAllowed(device, headerFrom)) {
+    if (device.sendAs) {
+      const original = h.get('From')!;
+      const colon = original.raw.indexOf(':');
+      if (!h.get('Reply-To')) {
+        h.fields.splice(h.fields.indexOf(original) + 1, 0, {
+          name: 'Reply-To',
+          raw: Buffer.concat([Buffer.from('Reply-To:'), original.raw.subarray(colon + 1)]),
+        });
+      }
+      const display = displayNameInHeader(fromValue ?? '');
+      h.set('From', display && !display.includes('@') ? `${display} <${device.sendAs}>` : device.sendAs);
+      c.notes.push(`From header ${headerFrom} rewritten to ${device.sendAs} (original kept in Reply-To)`);
+      headerFrom = device.sendAs;
+    } else {
+      refusal = Replies.fromNotAllowed(headerFrom);
+    }
+  } else if (!headerFrom && device.sendAs) {
+    h.set('From', device.sendAs);
+    c.notes.push(`From header missing; set to ${device.sendAs}`);
+    headerFrom = device.sendAs;
+  }
+  const s = c.state;
+  const proto = `${s.esmtp ? 'E' : ''}SMTP${c.secure ? 'S' : ''}${s.authUser ? 'A' : ''}`;
+  const tls = c.secure && s.tlsVersion ? ` (using ${s.tlsVersion})` : '';
+  const helo = (s.heloName ?? 'unknown').replace(/[^\x21-\x7e]/g, '?');
+  h.prepend('Received', `from ${helo} ([${s.clientIp}])${tls}\r\n\tby ${c.hostname} (authrelay) with ${proto} id ${c.id};\r\n\t${mailDate(new Date(c.now))}`);
+  return { ...(headerFrom ? { headerFrom } : {}), ...(refusal ? { refusal } : {}) };
+}

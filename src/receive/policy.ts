@@ -1,0 +1,131 @@
+/**
+ * Who may do what in an SMTP session: identification by network or password,
+ * lockout, relay checks, sender checks, limits. Returns SmtpReply values;
+ * knows nothing of sockets.
+ */
+import type { ListenerConfig } from '../config/schema.js';
+import { Replies, SmtpReply } from '../core/smtp-reply.js';
+import { relayTrickIn } from '../core/address.js';
+import { normaliseIp } from '../core/net.js';
+import { DeviceRegistry, fromAllowed, bareLineEndingPolicy, type Device } from '../identity/devices.js';
+import { Lockout, RateLimiter } from '../identity/lockout.js';
+
+export interface ConnectionState {
+  readonly id: string;
+  readonly listener: ListenerConfig & { name: string };
+  readonly clientIp: string;
+  readonly networkDevice: Device | undefined;
+  authDevice?: Device;
+  authUser?: string;
+  authMechanism?: string;
+  tlsVersion?: string;
+  heloName?: string;
+  esmtp?: boolean;
+  /** The current transaction (reset at every MAIL FROM). */
+  txn?: Transaction;
+}
+
+export interface Transaction {
+  device: Device;
+  /** Envelope sender as the device gave it. */
+  originalSender: string;
+  /** Envelope sender as it will be stored (rewritten to sendAs when not allowed). */
+  sender: string;
+  senderRewritten: boolean;
+}
+
+export interface PolicyOptions {
+  lockout: Lockout;
+  rates: RateLimiter;
+  failureDelayMs: number;
+}
+
+export class SessionPolicy {
+  constructor(
+    private devices: DeviceRegistry,
+    private readonly opts: PolicyOptions,
+  ) {}
+
+  /** Replaces the device list (configuration reload). */
+  setDevices(devices: DeviceRegistry): void {
+    this.devices = devices;
+  }
+
+  open(id: string, listener: ListenerConfig & { name: string }, remoteAddress: string): ConnectionState {
+    const clientIp = normaliseIp(remoteAddress);
+    return { id, listener, clientIp, networkDevice: this.devices.byAddress(clientIp) };
+  }
+
+  connectRefusal(state: ConnectionState, now: number): SmtpReply | undefined {
+    return this.opts.lockout.isLocked([`ip:${state.clientIp}`], now) ? Replies.lockedOut() : undefined;
+  }
+
+  /** Checks a login. Waits before answering a failure; a locked key gets 421 (and a disconnect). */
+  async authenticate(state: ConnectionState, method: string, username: string, password: string, secure: boolean): Promise<SmtpReply | Device> {
+    if (!secure && !state.listener.allowInsecureAuth) {
+      return new SmtpReply(538, '5.7.11', 'Encryption required for AUTH on this port: issue STARTTLS first, or use a port with allowInsecureAuth');
+    }
+    const keys = [`ip:${state.clientIp}`, `user:${username.toLowerCase()}`];
+    const now = Date.now();
+    if (this.opts.lockout.isLocked(keys, now)) {
+      await sleep(this.opts.failureDelayMs);
+      return Replies.lockedOut();
+    }
+    const device = await this.devices.authenticate(username, password);
+    if (device) {
+      this.opts.lockout.succeed(keys);
+      state.authDevice = device;
+      state.authUser = username;
+      state.authMechanism = method;
+      return device;
+    }
+    const locked = this.opts.lockout.fail(keys, Date.now());
+    await sleep(this.opts.failureDelayMs);
+    return locked ? Replies.lockedOut() : Replies.authFailed();
+  }
+
+  /** The device sending in this session, if it is known. */
+  device(state: ConnectionState): Device | undefined {
+    if (state.authDevice) return state.authDevice;
+    if (state.listener.requireAuth) return undefined;
+    return state.networkDevice;
+  }
+
+  mailFrom(state: ConnectionState, sender: string, declaredSize: number, secure: boolean, now: number): SmtpReply | Transaction {
+    if (state.listener.requireTls && !secure) return Replies.tlsRequired();
+    const device = this.device(state);
+    if (!device) return state.listener.requireAuth ? Replies.authRequired() : Replies.senderDenied();
+    if (declaredSize > device.maxMessageSize) return Replies.messageTooBig(device.maxMessageSize);
+    let finalSender = sender;
+    let rewritten = false;
+    if (sender && !fromAllowed(device, sender)) {
+      if (!device.sendAs) return Replies.fromNotAllowed(sender);
+      finalSender = device.sendAs;
+      rewritten = true;
+    }
+    if (device.rateLimit) {
+      const wait = this.opts.rates.take(device.name, device.rateLimit, now);
+      if (wait > 0) return Replies.rateLimited(Math.ceil(wait / 1000));
+    }
+    const txn: Transaction = { device, originalSender: sender, sender: finalSender, senderRewritten: rewritten };
+    state.txn = txn;
+    return txn;
+  }
+
+  rcptTo(state: ConnectionState, recipient: string, count: number): SmtpReply | undefined {
+    const device = this.device(state);
+    if (!device || !state.txn) return Replies.relayDenied(recipient);
+    const trick = relayTrickIn(recipient);
+    if (trick) return Replies.badRecipientSyntax(recipient, trick);
+    if (count >= state.listener.maxRecipients) return Replies.tooManyRecipients(state.listener.maxRecipients);
+    return undefined;
+  }
+
+  lineEndingMode(state: ConnectionState, device: Device): 'normalize' | 'reject' {
+    return bareLineEndingPolicy(device, state.networkDevice === device);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,249 @@
+/**
+ * The receive stage: one smtp-server per listener, with device policy in its
+ * callbacks. smtp-server is used for the protocol; two of its behaviours are
+ * replaced through a connection subclass:
+ *  - the fixed 100 ms pause before every greeting becomes the listener's
+ *    greetingDelay (0 by default; early-talker protection where it is set);
+ *  - replies that carry their own enhanced status code are sent as they are.
+ * Accepted sockets get TCP_NODELAY.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication, type SMTPServerAddress } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { ListenerConfig } from '../config/schema.js';
+import type { Logger } from '../core/log.js';
+import { SmtpReply } from '../core/smtp-reply.js';
+import type { Store } from '../spool/store.js';
+import { listenerTlsOptions, type CertificatePair } from './tls.js';
+import { ingest, type IngestContext } from './ingest.js';
+import type { ConnectionState, SessionPolicy } from './policy.js';
+
+const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
+
+class RelayConnection extends SMTPConnection {
+  override init(): void {
+    const server = this._server as unknown as RelaySmtpServer;
+    this._setListeners(() => {
+      const max = server.options.maxClients;
+      if (max && server.connections.size > max) {
+        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false as never);
+        return;
+      }
+      if (server.greetingDelayMs > 0) setTimeout(() => this.connectionReady(), server.greetingDelayMs).unref();
+      else this.connectionReady();
+    });
+  }
+
+  override send(code: number, data?: string | string[], context?: string | false): void {
+    const ctx = typeof data === 'string' && ENHANCED.test(data) ? false : context;
+    (SMTPConnection.prototype.send as unknown as SendFn).call(this, code, data, ctx);
+  }
+}
+
+class RelaySmtpServer extends SMTPServer {
+  greetingDelayMs = 0;
+
+  override connect(socket: Socket, socketOptions: unknown): void {
+    socket.setNoDelay(true);
+    const connection = new RelayConnection(this, socket, socketOptions as never);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => (this as unknown as { _onError(e: Error): void })._onError(err));
+    connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
+    connection.init();
+  }
+}
+
+export interface ReceiveDeps {
+  store: Store;
+  policy: SessionPolicy;
+  log: Logger;
+  hostname: string;
+  maxLifetimeMs: number;
+  certificate: CertificatePair;
+  onAccepted: (id: string) => void;
+}
+
+export interface BoundListener {
+  name: string;
+  host: string;
+  port: number;
+  tls: ListenerConfig['tls'];
+}
+
+export class ReceiveStage {
+  private readonly servers: { server: RelaySmtpServer; listener: ListenerConfig & { name: string } }[] = [];
+  private readonly connections = new Map<string, ConnectionState>();
+  readonly bound: BoundListener[] = [];
+
+  constructor(private readonly deps: ReceiveDeps) {}
+
+  async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
+    for (const [i, l] of listeners.entries()) {
+      const named = { ...l, name: l.name ?? `${l.tls}-${l.port || i}` };
+      const server = this.createServer(named);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(l.port, l.host, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err: Error) => this.deps.log.warn({ event: 'smtp-error', listener: named.name, err: err.message }, 'SMTP connection error'));
+      const addr = server.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : l.port;
+      this.servers.push({ server, listener: named });
+      const b = { name: named.name, host: l.host, port, tls: l.tls };
+      this.bound.push(b);
+      this.deps.log.warn(
+        { event: 'listening', listener: named.name, host: l.host, port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth },
+        `listening for SMTP on ${l.host}:${port} (${l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'no TLS'}, TLS ${l.minTlsVersion} or newer)`,
+      );
+    }
+    return this.bound;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+  }
+
+  private createServer(l: ListenerConfig & { name: string }): RelaySmtpServer {
+    const d = this.deps;
+    const plain = l.tls === 'none';
+    const options: SMTPServerOptions = {
+      name: d.hostname,
+      banner: 'authrelay ESMTP ready',
+      secure: l.tls === 'implicit',
+      ...listenerTlsOptions(l, d.certificate),
+      disabledCommands: plain ? (l.allowInsecureAuth ? ['STARTTLS'] : ['STARTTLS', 'AUTH']) : [],
+      hideSTARTTLS: plain,
+      hidePIPELINING: false,
+      hide8BITMIME: false,
+      hideSMTPUTF8: false,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      authMethods: l.authMethods,
+      authOptional: true,
+      allowInsecureAuth: l.allowInsecureAuth,
+      size: l.maxMessageSize,
+      maxClients: l.maxClients,
+      socketTimeout: l.socketTimeout,
+      closeTimeout: 5_000,
+      disableReverseLookup: true,
+      lenientAddressParsing: true,
+      logger: false,
+      onConnect: (session, cb) => this.onConnect(l, session, cb),
+      onSecure: (socket, session, cb) => {
+        const st = this.connections.get(session.id);
+        if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
+        cb();
+      },
+      onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
+      onMailFrom: (address, session, cb) => this.onMailFrom(address, session, cb),
+      onRcptTo: (address, session, cb) => this.onRcptTo(address, session, cb),
+      onData: (stream, session, cb) => void this.onData(stream, session, cb),
+      onClose: (session) => {
+        this.connections.delete(session.id);
+      },
+    };
+    const server = new RelaySmtpServer(options);
+    server.greetingDelayMs = l.greetingDelay;
+    return server;
+  }
+
+  private state(session: SMTPServerSession): ConnectionState {
+    const st = this.connections.get(session.id);
+    if (!st) throw new SmtpReply(421, '4.3.0', 'Session state lost; please reconnect');
+    st.heloName = session.hostNameAppearsAs || st.heloName;
+    st.esmtp = session.openingCommand === 'EHLO' || session.openingCommand === 'LHLO';
+    return st;
+  }
+
+  private onConnect(l: ListenerConfig & { name: string }, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const st = this.deps.policy.open(session.id, l, session.remoteAddress);
+    this.connections.set(session.id, st);
+    const refusal = this.deps.policy.connectRefusal(st, Date.now());
+    if (refusal) {
+      this.deps.log.info({ event: 'connection-refused', listener: l.name, clientIp: st.clientIp, reason: 'locked-out' }, 'refused a locked-out address');
+      return cb(refusal);
+    }
+    cb();
+  }
+
+  private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: { user?: unknown }) => void): Promise<void> {
+    const st = this.state(session);
+    const result = await this.deps.policy.authenticate(st, auth.method, auth.username ?? '', auth.password ?? '', session.secure);
+    if (result instanceof SmtpReply) {
+      this.deps.log.warn({ event: 'auth-failed', listener: st.listener.name, clientIp: st.clientIp, username: auth.username, method: auth.method, reply: result.code },
+        `authentication failed for ${JSON.stringify(auth.username ?? '')} from ${st.clientIp}${result.code === 421 ? ' (locked out)' : ''}`);
+      if (st.networkDevice) void this.deps.store.recordDeviceActivity({ device: st.networkDevice.name, clientIp: st.clientIp, at: Date.now(), rejected: 1 });
+      return cb(result);
+    }
+    this.deps.log.info({ event: 'auth', listener: st.listener.name, clientIp: st.clientIp, device: result.name, method: auth.method, tlsVersion: st.tlsVersion }, `device ${result.name} logged in`);
+    cb(null, { user: result.name });
+  }
+
+  private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const st = this.state(session);
+    const size = Number(((address.args || {}) as Record<string, string>).SIZE ?? 0) || 0;
+    const r = this.deps.policy.mailFrom(st, address.address ?? '', size, session.secure, Date.now());
+    if (r instanceof SmtpReply) {
+      this.refused(st, r, { sender: address.address });
+      return cb(r);
+    }
+    cb();
+  }
+
+  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const st = this.state(session);
+    const r = this.deps.policy.rcptTo(st, address.address, session.envelope.rcptTo.length);
+    if (r) {
+      this.refused(st, r, { recipient: address.address });
+      return cb(r);
+    }
+    cb();
+  }
+
+  private async onData(stream: NodeJS.ReadableStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): Promise<void> {
+    const st = this.state(session);
+    const txn = st.txn;
+    if (!txn) {
+      stream.resume();
+      return cb(new SmtpReply(503, '5.5.1', 'No valid sender'));
+    }
+    const ctx: IngestContext = { ...this.deps };
+    const recipients = session.envelope.rcptTo.map((r) => r.address);
+    try {
+      const res = await ingest(ctx, st, txn, recipients, stream as never, session.secure);
+      this.deps.log.info(
+        { event: 'state', id: res.id, state: 'incoming', device: txn.device.name, clientIp: st.clientIp, sender: txn.sender, recipients: recipients.length, size: res.size, tlsVersion: session.secure ? st.tlsVersion : undefined },
+        `accepted ${res.id} from ${txn.device.name}`,
+      );
+      void this.deps.store.recordDeviceActivity({
+        device: txn.device.name, clientIp: st.clientIp, at: Date.now(), accepted: 1,
+        ...(st.authMechanism ? { authMechanism: st.authMechanism } : { authMechanism: 'none' }),
+        ...(session.secure && st.tlsVersion ? { tlsVersion: st.tlsVersion } : { tlsVersion: 'none' }),
+        listener: st.listener.name,
+      });
+      this.deps.onAccepted(res.id);
+      cb(null, `2.0.0 OK: queued as ${res.id}`);
+    } catch (err) {
+      if (err instanceof SmtpReply) {
+        this.refused(st, err, { sender: txn.sender });
+        return cb(err);
+      }
+      this.deps.log.warn({ event: 'data-aborted', clientIp: st.clientIp, err: (err as Error).message }, 'message transfer did not complete');
+      cb(err as Error);
+    } finally {
+      st.txn = undefined;
+    }
+  }
+
+  private refused(st: ConnectionState, r: SmtpReply, fields: Record<string, unknown>): void {
+    const device = st.authDevice ?? st.networkDevice;
+    this.deps.log.info({ event: 'refused', listener: st.listener.name, clientIp: st.clientIp, device: device?.name, code: r.code, enhanced: r.enhanced, reason: r.text, ...fields }, `refused: ${r.code} ${r.enhanced} ${r.text}`);
+    if (device) void this.deps.store.recordDeviceActivity({ device: device.name, clientIp: st.clientIp, at: Date.now(), rejected: 1 });
+  }
+}

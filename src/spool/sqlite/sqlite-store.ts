@@ -1,0 +1,374 @@
+/**
+ * SQLite spool (better-sqlite3, WAL, synchronous=FULL). Bodies are files
+ * (see bodies.ts); metadata commits are grouped: all messages that finished
+ * their body while the previous group was committing go in one transaction,
+ * after one directory fsync.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type {
+  AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
+  NewMessage, QueuedMessage, Store, TrailEvent,
+} from '../store.js';
+import { MESSAGE_STATES } from '../store.js';
+import { BodyFiles } from './bodies.js';
+import { MIGRATIONS } from './schema.js';
+import { toMessage, type MessageRow, type RecipientRow } from './rows.js';
+
+interface Pending {
+  message: NewMessage;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface SqliteStoreOptions {
+  /** Directory for queue.db and bodies/. */
+  dir: string;
+  /** Database file (default dir/queue.db). */
+  file?: string;
+}
+
+export class SqliteStore implements Store {
+  private db!: Database.Database;
+  private readonly bodies: BodyFiles;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private closed = false;
+
+  constructor(private readonly opts: SqliteStoreOptions) {
+    this.bodies = new BodyFiles(join(opts.dir, 'bodies'));
+  }
+
+  async init(): Promise<void> {
+    mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
+    this.db = new Database(this.opts.file ?? join(this.opts.dir, 'queue.db'));
+    this.db.pragma('journal_mode = WAL');
+    // Acceptance commits run with synchronous = FULL (see insertGroup); queue bookkeeping
+    // does not need its own fsync: WAL keeps order, and a lost update only means a retry.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+      }).immediate();
+    }
+    this.bodies.init();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.flushing || this.pending.length) await new Promise((r) => setTimeout(r, 5));
+    this.closed = true;
+    this.bodies.close();
+    this.db.close();
+  }
+
+  createBody(id: string): BodyWriter {
+    return this.bodies.create(id);
+  }
+
+  accept(message: NewMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ message, resolve, reject });
+      if (!this.flushing) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = true;
+    const group = this.pending;
+    this.pending = [];
+    try {
+      await this.bodies.syncDir();
+      this.insertGroup(group.map((p) => p.message));
+      for (const p of group) p.resolve();
+    } catch (err) {
+      for (const p of group) p.reject(err as Error);
+    } finally {
+      this.flushing = false;
+      if (this.pending.length) setImmediate(() => void this.flush());
+    }
+  }
+
+  private insertGroup(messages: NewMessage[]): void {
+    const insMsg = this.db.prepare(`INSERT INTO messages
+      (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
+       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+      VALUES (@id, NULL, @id, @kind, 'incoming', NULL, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
+       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
+    const insRcpt = this.db.prepare(
+      `INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`,
+    );
+    const insEvent = this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.insertTx(messages, insMsg, insRcpt, insEvent);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private insertTx(messages: NewMessage[], insMsg: Database.Statement, insRcpt: Database.Statement, insEvent: Database.Statement): void {
+    this.db.transaction(() => {
+      for (const m of messages) {
+        insMsg.run({
+          id: m.id,
+          kind: m.kind ?? 'message',
+          sender: m.sender,
+          size: m.size,
+          receivedAt: m.receivedAt,
+          expiresAt: m.expiresAt,
+          device: m.origin.device,
+          clientIp: m.origin.clientIp,
+          origin: JSON.stringify(m.origin),
+          subject: m.subject ?? null,
+          headerFrom: m.headerFrom ?? null,
+          messageIdHeader: m.messageIdHeader ?? null,
+          sendAs: m.sendAs ?? null,
+          notes: m.notes?.length ? JSON.stringify(m.notes) : null,
+        });
+        m.recipients.forEach((r, i) => insRcpt.run(m.id, i, r, m.receivedAt));
+        const o = m.origin;
+        const how = [o.tlsVersion ? `over ${o.tlsVersion}` : 'without TLS', o.authUser ? `as ${o.authUser} (${o.authMechanism})` : 'without AUTH'];
+        insEvent.run(m.id, m.receivedAt, 'received',
+          `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`,
+          JSON.stringify({ notes: m.notes ?? [] }));
+      }
+    }).immediate();
+  }
+
+  openBody(bodyId: string): Readable {
+    return this.bodies.open(bodyId);
+  }
+
+  async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
+    const routeCond = req.route === null ? 'route IS NULL' : 'route = @route';
+    const select = this.db.prepare(
+      `SELECT id FROM messages WHERE state IN ('incoming','deferred') AND ${routeCond} AND next_attempt_at <= @now
+       ORDER BY next_attempt_at LIMIT @limit`,
+    );
+    const update = this.db.prepare(
+      `UPDATE messages SET state = 'active', lease_owner = @owner, lease_until = @until, updated_at = @now WHERE id = @id`,
+    );
+    const ids = this.db.transaction(() => {
+      const rows = select.all({ route: req.route, now: req.now, limit: req.limit }) as { id: string }[];
+      for (const r of rows) update.run({ owner: req.owner, until: req.now + req.leaseMs, now: req.now, id: r.id });
+      return rows.map((r) => r.id);
+    }).immediate();
+    return ids.map((id) => this.getSync(id)).filter((m): m is QueuedMessage => m !== undefined);
+  }
+
+  async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
+    const stmt = this.db.prepare(`UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'active'`);
+    this.db.transaction(() => ids.forEach((id) => stmt.run(now + leaseMs, id, owner)))();
+  }
+
+  async assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]> {
+    const msg = this.getSync(id);
+    if (!msg || msg.leaseOwner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
+    const ids: string[] = [];
+    this.db.transaction(() => {
+      groups.forEach((g, n) => {
+        const targetId = n === 0 ? id : `${id}.${n}`;
+        if (n > 0) {
+          this.db.prepare(`INSERT INTO messages
+            (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+            SELECT ?, id, body_id, kind, 'incoming', ?, sender, size, received_at, expires_at, ?, ?,
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes FROM messages WHERE id = ?`)
+            .run(targetId, g.route, now, now, id);
+          const move = this.db.prepare(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
+          g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
+          this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, NULL)`)
+            .run(targetId, now, `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`);
+        } else {
+          this.db.prepare(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_until = NULL,
+            next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(g.route, now, now, id);
+        }
+        this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'routed', ?, ?)`)
+          .run(targetId, now, `routed to ${g.route}: ${g.recipients.join(', ')}`, JSON.stringify({ route: g.route }));
+        ids.push(targetId);
+      });
+    }).immediate();
+    return ids;
+  }
+
+  async finishAttempt(id: string, r: AttemptResult): Promise<void> {
+    const updRcpt = this.db.prepare(`UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
+      WHERE message_id = ? AND address = ? AND state IN ('pending','held')`);
+    const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
+    this.db.transaction(() => {
+      for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
+      this.db.prepare(`UPDATE messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
+          lease_owner = NULL, lease_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`)
+        .run(r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
+          r.state === 'delivered' || r.state === 'failed' ? r.at : null, id);
+      this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
+        .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients }));
+    }).immediate();
+  }
+
+  async queuedRoutes(): Promise<string[]> {
+    const rows = this.db.prepare(`SELECT DISTINCT route FROM messages WHERE state IN ('incoming','deferred') AND route IS NOT NULL`).all() as { route: string }[];
+    return rows.map((r) => r.route);
+  }
+
+  async recoverActive(owner: string, now: number): Promise<number> {
+    const res = this.db.prepare(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
+        lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, updated_at = ?
+      WHERE state = 'active' AND (lease_owner = ? OR lease_until < ?)`).run(now, now, owner, now);
+    return res.changes;
+  }
+
+  private getSync(id: string): QueuedMessage | undefined {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    if (!row) return undefined;
+    const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx').all(id) as RecipientRow[];
+    return toMessage(row, rcpts);
+  }
+
+  async get(id: string): Promise<QueuedMessage | undefined> {
+    return this.getSync(id);
+  }
+
+  async list(f: ListFilter): Promise<QueuedMessage[]> {
+    const where: string[] = [];
+    const p: Record<string, unknown> = { limit: f.limit ?? 100 };
+    if (f.states?.length) {
+      where.push(`state IN (${f.states.map((_, i) => `@s${i}`).join(',')})`);
+      f.states.forEach((s, i) => (p[`s${i}`] = s));
+    }
+    const add = (cond: string, key: string, value: unknown) => {
+      where.push(cond);
+      p[key] = value;
+    };
+    if (f.device) add('device = @device', 'device', f.device);
+    if (f.route) add('route = @route', 'route', f.route);
+    if (f.sender) add('sender LIKE @sender', 'sender', `%${f.sender}%`);
+    if (f.before) add('received_at < @before', 'before', f.before);
+    if (f.recipient) {
+      where.push('id IN (SELECT message_id FROM recipients WHERE address LIKE @rcpt)');
+      p.rcpt = `%${f.recipient}%`;
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`)
+      .all(p) as MessageRow[];
+    const rstmt = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
+    return rows.map((row) => toMessage(row, rstmt.all(row.id) as RecipientRow[]));
+  }
+
+  async trail(id: string): Promise<TrailEvent[]> {
+    const rows = this.db.prepare('SELECT at, kind, text, data FROM events WHERE message_id = ? ORDER BY seq').all(id) as {
+      at: number; kind: string; text: string; data: string | null;
+    }[];
+    return rows.map((r) => ({ at: r.at, kind: r.kind, text: r.text, ...(r.data ? { data: JSON.parse(r.data) as Record<string, unknown> } : {}) }));
+  }
+
+  async addEvent(id: string, e: TrailEvent): Promise<void> {
+    this.db.prepare('INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)')
+      .run(id, e.at, e.kind, e.text, e.data ? JSON.stringify(e.data) : null);
+  }
+
+  async counts(): Promise<Record<MessageState, number>> {
+    const out = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[];
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
+  async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const res = this.db.prepare(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?,
+          expires_at = ?, finished_at = NULL WHERE id = ? AND state IN ('failed','deferred','held') AND body_present = 1`)
+        .run(now, now, expiresAt, id);
+      if (res.changes === 0) return false;
+      this.db.prepare(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state IN ('failed','held')`).run(now, id);
+      this.db.prepare(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'retry', ?)`).run(id, now, `queued again by ${by}`);
+      return true;
+    }).immediate();
+  }
+
+  async release(id: string, now: number, by: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const res = this.db.prepare(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?
+          WHERE id = ? AND state = 'held'`).run(now, now, id);
+      if (res.changes === 0) return false;
+      this.db.prepare(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state = 'held'`).run(now, id);
+      this.db.prepare(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'release', ?)`).run(id, now, `released by ${by}`);
+      return true;
+    }).immediate();
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const row = this.db.prepare(`SELECT body_id, state FROM messages WHERE id = ?`).get(id) as { body_id: string; state: string } | undefined;
+    if (!row || row.state === 'active') return false;
+    const others = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+      this.db.prepare('DELETE FROM recipients WHERE message_id = ?').run(id);
+      this.db.prepare('DELETE FROM events WHERE message_id = ?').run(id);
+      return (this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(row.body_id) as { n: number }).n;
+    }).immediate();
+    if (others === 0) await this.bodies.remove(row.body_id);
+    return true;
+  }
+
+  async purgeDeliveredBodies(before: number): Promise<number> {
+    const bodies = this.db.prepare(`SELECT body_id FROM messages GROUP BY body_id
+        HAVING SUM(CASE WHEN state = 'delivered' AND finished_at < ? THEN 0 ELSE 1 END) = 0 AND MAX(body_present) = 1`)
+      .all(before) as { body_id: string }[];
+    for (const b of bodies) {
+      await this.bodies.remove(b.body_id);
+      this.db.prepare('UPDATE messages SET body_present = 0 WHERE body_id = ?').run(b.body_id);
+    }
+    return bodies.length;
+  }
+
+  async recordDeviceActivity(a: DeviceActivity): Promise<void> {
+    this.db.prepare(`INSERT INTO devices_seen (device, client_ip, last_seen, auth_mechanism, tls_version, listener, accepted, rejected)
+      VALUES (@device, @ip, @at, @auth, @tls, @listener, @acc, @rej)
+      ON CONFLICT (device, client_ip) DO UPDATE SET last_seen = MAX(last_seen, @at),
+        auth_mechanism = COALESCE(@auth, auth_mechanism), tls_version = COALESCE(@tls, tls_version),
+        listener = COALESCE(@listener, listener), accepted = accepted + @acc, rejected = rejected + @rej`)
+      .run({ device: a.device, ip: a.clientIp, at: a.at, auth: a.authMechanism ?? null, tls: a.tlsVersion ?? null,
+        listener: a.listener ?? null, acc: a.accepted ?? 0, rej: a.rejected ?? 0 });
+  }
+
+  async recordDeviceFailure(device: string, clientIp: string): Promise<void> {
+    this.db.prepare(`UPDATE devices_seen SET failed = failed + 1 WHERE device = ? AND client_ip = ?`).run(device, clientIp);
+  }
+
+  async devicesSeen(): Promise<DeviceSeen[]> {
+    const rows = this.db.prepare('SELECT * FROM devices_seen ORDER BY device, client_ip').all() as {
+      device: string; client_ip: string; last_seen: number; auth_mechanism: string | null; tls_version: string | null;
+      listener: string | null; accepted: number; rejected: number; failed: number;
+    }[];
+    return rows.map((r) => ({
+      device: r.device, clientIp: r.client_ip, lastSeen: r.last_seen, authMechanism: r.auth_mechanism,
+      tlsVersion: r.tls_version, listener: r.listener, accepted: r.accepted, rejected: r.rejected, failed: r.failed,
+    }));
+  }
+
+  /** Removes body files that no message refers to (left by a crash before the commit). */
+  async removeOrphanBodies(): Promise<number> {
+    const known = new Set((this.db.prepare('SELECT DISTINCT body_id FROM messages').all() as { body_id: string }[]).map((r) => r.body_id));
+    let n = 0;
+    for (const b of await this.bodies.list()) {
+      if (!known.has(b)) {
+        await this.bodies.remove(b);
+        n++;
+      }
+    }
+    return n;
+  }
+}

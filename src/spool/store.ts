@@ -1,0 +1,192 @@
+/**
+ * The spool: the one owner of message state. Implementations (sqlite/, and
+ * later postgres/) pass the shared contract suite in test/store-contract.ts.
+ *
+ * Durability rule: when accept() resolves, the body and the metadata are on
+ * stable storage. Only then does the receive stage answer 250.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { DeliveryOutcome } from '../core/outcome.js';
+
+export type MessageState = 'incoming' | 'active' | 'deferred' | 'held' | 'delivered' | 'failed';
+export const MESSAGE_STATES: readonly MessageState[] = ['incoming', 'active', 'deferred', 'held', 'delivered', 'failed'];
+
+export type RecipientState = 'pending' | 'delivered' | 'failed' | 'held';
+
+/** Where the message came from and how; shown in the trail. */
+export interface Origin {
+  device: string | null;
+  clientIp: string;
+  listener: string;
+  heloName?: string;
+  tlsVersion?: string;
+  authUser?: string;
+  authMechanism?: string;
+}
+
+export interface NewMessage {
+  id: string;
+  receivedAt: number;
+  expiresAt: number;
+  sender: string;
+  recipients: string[];
+  size: number;
+  origin: Origin;
+  subject?: string;
+  headerFrom?: string;
+  messageIdHeader?: string;
+  /** Mailbox the device sends as (chosen by device policy), if any. */
+  sendAs?: string;
+  /** Set on messages the relay made itself (non-delivery notices). */
+  kind?: 'message' | 'notice';
+  /** Free-form notes recorded at acceptance (e.g. sender rewritten, line endings normalised). */
+  notes?: string[];
+}
+
+export interface RecipientRecord {
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  updatedAt: number;
+  last?: DeliveryOutcome;
+}
+
+export interface QueuedMessage extends NewMessage {
+  state: MessageState;
+  /** Upstream chosen by the router; null until routed. */
+  route: string | null;
+  parentId: string | null;
+  bodyId: string;
+  attempts: number;
+  nextAttemptAt: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  updatedAt: number;
+  recipientRecords: RecipientRecord[];
+  lastError?: DeliveryOutcome;
+}
+
+export interface TrailEvent {
+  at: number;
+  kind: string;
+  text: string;
+  data?: Record<string, unknown>;
+}
+
+export interface BodyWriter {
+  /** Write the message here (already normalised, with any added headers). */
+  readonly stream: Writable;
+  /** Flushes and fsyncs the file; resolves with the size in bytes. */
+  finish(): Promise<number>;
+  /** Removes the partial body (message refused or connection lost). */
+  abort(): Promise<void>;
+}
+
+export interface ClaimRequest {
+  owner: string;
+  /** Upstream name; null claims messages that are not routed yet. */
+  route: string | null;
+  limit: number;
+  leaseMs: number;
+  now: number;
+}
+
+export interface RecipientUpdate {
+  address: string;
+  state: RecipientState;
+  outcome: DeliveryOutcome;
+}
+
+export interface AttemptResult {
+  owner: string;
+  at: number;
+  durationMs: number;
+  route: string;
+  /** The message's new state: deferred, held, delivered or failed. */
+  state: Exclude<MessageState, 'incoming' | 'active'>;
+  nextAttemptAt: number;
+  recipients: RecipientUpdate[];
+  summary: string;
+}
+
+export interface ListFilter {
+  states?: MessageState[];
+  device?: string;
+  sender?: string;
+  recipient?: string;
+  route?: string;
+  limit?: number;
+  before?: number;
+}
+
+export interface DeviceSeen {
+  device: string;
+  clientIp: string;
+  lastSeen: number;
+  authMechanism: string | null;
+  tlsVersion: string | null;
+  listener: string | null;
+  accepted: number;
+  rejected: number;
+  failed: number;
+}
+
+export interface DeviceActivity {
+  device: string;
+  clientIp: string;
+  at: number;
+  authMechanism?: string;
+  tlsVersion?: string;
+  listener?: string;
+  accepted?: number;
+  rejected?: number;
+}
+
+export interface Store {
+  /** Creates tables/directories. Safe to call on an existing spool. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // receive side
+  createBody(id: string): BodyWriter;
+  /** Durable when resolved. Concurrent calls are committed in groups. */
+  accept(message: NewMessage): Promise<void>;
+
+  // deliver side
+  openBody(bodyId: string): Readable;
+  claim(req: ClaimRequest): Promise<QueuedMessage[]>;
+  renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void>;
+  /**
+   * Assigns routes to a claimed, unrouted message. The first group stays on
+   * the message; every further group becomes a new message sharing the body.
+   * All keep state incoming (due now). Returns the ids, in group order.
+   */
+  assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]>;
+  /** Records an attempt, recipient outcomes, and the new state; releases the lease. */
+  finishAttempt(id: string, result: AttemptResult): Promise<void>;
+  /** Upstream names that queued (incoming or deferred) messages are routed to. */
+  queuedRoutes(): Promise<string[]>;
+  /** Returns messages left active by this owner (or with an expired lease) to the queue. */
+  recoverActive(owner: string, now: number): Promise<number>;
+
+  // people and tools
+  get(id: string): Promise<QueuedMessage | undefined>;
+  list(filter: ListFilter): Promise<QueuedMessage[]>;
+  trail(id: string): Promise<TrailEvent[]>;
+  addEvent(id: string, event: TrailEvent): Promise<void>;
+  counts(): Promise<Record<MessageState, number>>;
+  /** failed/deferred/held → incoming, failed recipients pending again, new lifetime. */
+  retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean>;
+  /** held → incoming, re-routed on the next pass. */
+  release(id: string, now: number, by: string): Promise<boolean>;
+  remove(id: string): Promise<boolean>;
+  /** Deletes bodies of delivered messages finished before the given time. */
+  purgeDeliveredBodies(before: number): Promise<number>;
+  /** Removes bodies that no message refers to (a crash between body and commit). Run before accepting mail. */
+  removeOrphanBodies(): Promise<number>;
+
+  // device inventory
+  recordDeviceActivity(activity: DeviceActivity): Promise<void>;
+  recordDeviceFailure(device: string, clientIp: string): Promise<void>;
+  devicesSeen(): Promise<DeviceSeen[]>;
+}

@@ -1,0 +1,80 @@
+/**
+ * Starts the real relay in this process on port-0 listeners with a fresh
+ * data directory, and gives tests what they need to talk to it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { validateConfig } from '../../src/config/load.js';
+import type { ConfigInput, Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/core/log.js';
+import { startRelay, type RunningRelay } from '../../src/main.js';
+import type { QueuedMessage, MessageState } from '../../src/spool/store.js';
+
+export interface TestRelay extends RunningRelay {
+  config: Config;
+  dataDir: string;
+  /** Port of the listener with this name (or the first one). */
+  port(name?: string): number;
+  /** Log lines written so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Waits until the message reaches one of the states; returns it. */
+  waitFor(id: string, states: MessageState[], timeoutMs?: number): Promise<QueuedMessage>;
+  close(): Promise<void>;
+}
+
+export async function startTestRelay(input: ConfigInput = {}): Promise<TestRelay> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'authrelay-test-'));
+  const raw: ConfigInput = {
+    hostname: 'relay.test',
+    listeners: [{ name: 'main', host: '127.0.0.1', port: 0, tls: 'starttls' }],
+    queue: { pollInterval: '100ms', minBackoff: '1s', maxBackoff: '2s', destinationMinBackoff: '1s', destinationMaxBackoff: '2s' },
+    security: { authFailureDelay: '50ms' },
+    log: { level: 'debug' },
+    ...input,
+    dataDir,
+  };
+  const config = validateConfig(raw, { env: process.env }, dataDir);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const log = createLogger(config.log.level, sink);
+  const relay = await startRelay(config, log);
+  const port = (name?: string) => {
+    const l = name ? relay.listeners.find((x) => x.name === name) : relay.listeners[0];
+    if (!l) throw new Error(`no listener ${name}`);
+    return l.port;
+  };
+  return {
+    ...relay,
+    config,
+    dataDir,
+    logs,
+    port,
+    waitFor: async (id, states, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = await relay.store.get(id);
+        if (m && states.includes(m.state)) return m;
+        if (Date.now() > deadline) throw new Error(`message ${id} is ${m?.state ?? 'missing'}, not ${states.join('/')} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    close: async () => {
+      await relay.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The queue id in a relay's 250 reply. */
+export function queueIdOf(response: string): string {
+  const m = /queued as ([A-Z0-9.]+)/.exec(response);
+  if (!m) throw new Error(`no queue id in ${JSON.stringify(response)}`);
+  return m[1]!;
+}
