@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HeaderBlock, addressInHeader, displayNameInHeader } from '../../src/receive/header-block.js';
+import { HeaderStage } from '../../src/receive/header-stage.js';
+import { Readable } from 'node:stream';
+
+test('parse and serialise is byte-exact, including folded and 8-bit fields', () => {
+  const raw = Buffer.concat([
+    Buffer.from('From: "Scanner" <scan@printer.local>\r\nSubject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\n'),
+    Buffer.from([0x58, 0x2d, 0x52, 0x61, 0x77, 0x3a, 0x20, 0x83, 0x65, 0x83, 0x58, 0x0d, 0x0a]), // X-Raw: Shift_JIS bytes
+    Buffer.from('To: a@b.example,\r\n\tc@d.example\r\n'),
+  ]);
+  const h = HeaderBlock.parse(raw);
+  assert.equal(h.fields.length, 4);
+  assert.deepEqual(h.toBuffer(), raw);
+  assert.equal(h.value('to'), 'a@b.example,\tc@d.example');
+});
+
+test('addresses and display names are found in From values', () => {
+  assert.equal(addressInHeader('"Scanner 3F" <scan@printer.local>'), 'scan@printer.local');
+  assert.equal(addressInHeader('scan@printer.local (Scanner)'), 'scan@printer.local');
+  assert.equal(addressInHeader('no address'), undefined);
+  assert.equal(displayNameInHeader('"Scanner 3F" <scan@printer.local>'), '"Scanner 3F"');
+  assert.equal(displayNameInHeader('<scan@printer.local>'), undefined);
+});
+
+async function stage(input: string[], edit: (h: HeaderBlock) => void): Promise<string> {
+  const s = new HeaderStage(edit, 64);
+  const out: Buffer[] = [];
+  s.on('data', (c: Buffer) => out.push(c));
+  await new Promise<void>((r, j) => Readable.from(input.map((x) => Buffer.from(x))).pipe(s).on('finish', r).on('error', j));
+  await new Promise((r) => setImmediate(r));
+  return Buffer.concat(out).toString();
+}
+
+test('header stage edits only the header section and streams the body', async () => {
+  const out = await stage(['Subj', 'ect: hi\r\n', '\r\nbody\r\n', 'more\r\n'], (h) => h.prepend('Received', 'from x'));
+  assert.equal(out, 'Received: from x\r\nSubject: hi\r\n\r\nbody\r\nmore\r\n');
+});
+
+test('header stage handles a message without header section and one without body', async () => {
+  assert.equal(await stage(['\r\nbody\r\n'], (h) => h.prepend('Received', 'x')), 'Received: x\r\n\r\nbody\r\n');
+  assert.equal(await stage(['Subject: only\r\n'], (h) => h.prepend('Received', 'x')), 'Received: x\r\nSubject: only\r\n');
+});
+
+test('header stage flags a header section over the limit', async () => {
+  const s = new HeaderStage(() => undefined, 64);
+  s.resume();
+  await new Promise<void>((r) => Readable.from([Buffer.from(`X: ${'a'.repeat(100)}\r\n`)]).pipe(s).on('finish', r));
+  assert.equal(s.tooBig, true);
+});
