@@ -67,7 +67,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     ...(config.notices.from ? { from: config.notices.from } : {}),
   }, log, wake);
   const scheduler = new Scheduler({
-    store, transports, routes, reporter: notices, log, owner: `${hostname}:${process.pid}`,
+    store, transports, routes, reporter: notices, log, owner: hostname,
     deviceRoute: (d) => (d ? deviceRoutes.get(d) : undefined),
     options: config.queue,
   });

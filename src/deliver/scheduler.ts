@@ -44,6 +44,7 @@ export class Scheduler {
   private readonly abort = new AbortController();
   private readonly now: () => number;
   private lastOrphanCheck = 0;
+  private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: SchedulerDeps) {
     this.now = d.now ?? Date.now;
@@ -62,7 +63,12 @@ export class Scheduler {
 
   /** Looks for work now (a message was accepted or released). */
   wake(): void {
-    if (!this.stopped) this.schedule(0);
+    // Coalesce bursts: one pass a few milliseconds later serves every message that arrived meanwhile.
+    if (this.stopped || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      void this.tick();
+    }, 5);
   }
 
   destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string }[] {
@@ -76,6 +82,7 @@ export class Scheduler {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const all = Promise.allSettled([...this.running]);
     const t = setTimeout(() => this.abort.abort(), graceMs);
     await all;

@@ -1,7 +1,8 @@
 /**
  * Message bodies as files: one file per message, written in a stream and
  * fsynced before the metadata commit. The directory entry is made durable by
- * one directory fsync per commit group.
+ * a directory fsync started as soon as the file exists (while the data still
+ * arrives); concurrent requests share one fsync.
  */
 import { createWriteStream, createReadStream, promises as fsp, fsync, close, openSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import type { BodyWriter } from '../store.js';
 
 export class BodyFiles {
   private dirFd: number | undefined;
+  private dirSyncRunning: Promise<void> | undefined;
+  private dirSyncQueued: Promise<void> | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -32,7 +35,12 @@ export class BodyFiles {
     const file = this.path(bodyId);
     const stream = createWriteStream(file, { flags: 'wx', mode: 0o600, autoClose: false, highWaterMark: 256 * 1024 });
     let fd: number | undefined;
-    stream.once('open', (n) => (fd = n));
+    let entrySynced: Promise<void> | undefined;
+    stream.once('open', (n) => {
+      fd = n;
+      entrySynced = this.syncDir();
+      entrySynced.catch(() => undefined);
+    });
     let settled = false;
     const closeFd = () =>
       new Promise<void>((resolve) => {
@@ -52,7 +60,10 @@ export class BodyFiles {
             const n = fd;
             fsync(n, (err) => {
               fd = undefined;
-              close(n, () => (err ? reject(err) : resolve(stream.bytesWritten)));
+              close(n, () => {
+                if (err) return reject(err);
+                (entrySynced ?? this.syncDir()).then(() => resolve(stream.bytesWritten), reject);
+              });
             });
           };
           if (stream.writableFinished) done();
@@ -76,12 +87,28 @@ export class BodyFiles {
     };
   }
 
-  /** Makes newly created files' directory entries durable (one call per commit group). */
+  /**
+   * Makes the directory entries of files created before this call durable.
+   * A call made while an fsync runs waits for the next one (which starts
+   * after the running one), and all such calls share it.
+   */
   syncDir(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.dirFd === undefined) return reject(new Error('body directory not open'));
-      fsync(this.dirFd, (err) => (err ? reject(err) : resolve()));
-    });
+    if (!this.dirSyncRunning) {
+      this.dirSyncRunning = new Promise<void>((resolve, reject) => {
+        if (this.dirFd === undefined) return reject(new Error('body directory not open'));
+        fsync(this.dirFd, (err) => (err ? reject(err) : resolve()));
+      }).finally(() => {
+        this.dirSyncRunning = undefined;
+      });
+      return this.dirSyncRunning;
+    }
+    this.dirSyncQueued ??= this.dirSyncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.dirSyncQueued = undefined;
+        return this.syncDir();
+      });
+    return this.dirSyncQueued;
   }
 
   open(bodyId: string): Readable {

@@ -1,11 +1,11 @@
 /**
- * SQLite spool (better-sqlite3, WAL, synchronous=FULL). Bodies are files
- * (see bodies.ts); metadata commits are grouped: all messages that finished
- * their body while the previous group was committing go in one transaction,
- * after one directory fsync.
+ * SQLite spool (better-sqlite3, WAL). Bodies are files (see bodies.ts);
+ * acceptance commits are grouped: all messages that finished their body while
+ * the previous group was committing go in one transaction, followed by one
+ * fsync of the WAL file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, fsync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
@@ -36,6 +36,8 @@ export class SqliteStore implements Store {
   private pending: Pending[] = [];
   private flushing = false;
   private closed = false;
+  private walFd: number | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
     this.bodies = new BodyFiles(join(opts.dir, 'bodies'));
@@ -45,23 +47,37 @@ export class SqliteStore implements Store {
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
     this.db = new Database(this.opts.file ?? join(this.opts.dir, 'queue.db'));
     this.db.pragma('journal_mode = WAL');
-    // Acceptance commits run with synchronous = FULL (see insertGroup); queue bookkeeping
-    // does not need its own fsync: WAL keeps order, and a lost update only means a retry.
+    // synchronous = NORMAL: commits do not fsync, checkpoints do. Acceptance commits
+    // are made durable by an fsync of the WAL file in the thread pool (see flush), so
+    // the event loop never waits for the disk. Queue bookkeeping needs no fsync of its
+    // own: the WAL keeps order, and a lost update after a power cut only means a retry.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = OFF');
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
     const applied = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      (this.q('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
     );
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+        this.q('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
       }).immediate();
     }
     this.bodies.init();
+    const file = this.opts.file ?? join(this.opts.dir, 'queue.db');
+    this.walFd = openSync(`${file}-wal`, fsConstants.O_RDONLY | fsConstants.O_CREAT, 0o600);
+  }
+
+  /** Prepared statements are cached: preparing costs more than running. */
+  private q(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async close(): Promise<void> {
@@ -69,6 +85,7 @@ export class SqliteStore implements Store {
     while (this.flushing || this.pending.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
     this.bodies.close();
+    if (this.walFd !== undefined) closeSync(this.walFd);
     this.db.close();
   }
 
@@ -90,8 +107,9 @@ export class SqliteStore implements Store {
     const group = this.pending;
     this.pending = [];
     try {
-      await this.bodies.syncDir();
+      // Bodies (data and directory entry) are durable already: BodyWriter.finish() waited for both.
       this.insertGroup(group.map((p) => p.message));
+      await this.syncWal();
       for (const p of group) p.resolve();
     } catch (err) {
       for (const p of group) p.reject(err as Error);
@@ -101,22 +119,24 @@ export class SqliteStore implements Store {
     }
   }
 
+  private syncWal(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.walFd === undefined) return reject(new Error('store is not open'));
+      fsync(this.walFd, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   private insertGroup(messages: NewMessage[]): void {
-    const insMsg = this.db.prepare(`INSERT INTO messages
+    const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
        device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
       VALUES (@id, NULL, @id, @kind, 'incoming', NULL, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
        @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
-    const insRcpt = this.db.prepare(
+    const insRcpt = this.q(
       `INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`,
     );
-    const insEvent = this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
-    this.db.pragma('synchronous = FULL');
-    try {
-      this.insertTx(messages, insMsg, insRcpt, insEvent);
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
+    this.insertTx(messages, insMsg, insRcpt, insEvent);
   }
 
   private insertTx(messages: NewMessage[], insMsg: Database.Statement, insRcpt: Database.Statement, insEvent: Database.Statement): void {
@@ -154,11 +174,11 @@ export class SqliteStore implements Store {
 
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
     const routeCond = req.route === null ? 'route IS NULL' : 'route = @route';
-    const select = this.db.prepare(
+    const select = this.q(
       `SELECT id FROM messages WHERE state IN ('incoming','deferred') AND ${routeCond} AND next_attempt_at <= @now
        ORDER BY next_attempt_at LIMIT @limit`,
     );
-    const update = this.db.prepare(
+    const update = this.q(
       `UPDATE messages SET state = 'active', lease_owner = @owner, lease_until = @until, updated_at = @now WHERE id = @id`,
     );
     const ids = this.db.transaction(() => {
@@ -170,7 +190,7 @@ export class SqliteStore implements Store {
   }
 
   async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
-    const stmt = this.db.prepare(`UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'active'`);
+    const stmt = this.q(`UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'active'`);
     this.db.transaction(() => ids.forEach((id) => stmt.run(now + leaseMs, id, owner)))();
   }
 
@@ -182,21 +202,21 @@ export class SqliteStore implements Store {
       groups.forEach((g, n) => {
         const targetId = n === 0 ? id : `${id}.${n}`;
         if (n > 0) {
-          this.db.prepare(`INSERT INTO messages
+          this.q(`INSERT INTO messages
             (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
              device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
             SELECT ?, id, body_id, kind, 'incoming', ?, sender, size, received_at, expires_at, ?, ?,
              device, client_ip, origin, subject, header_from, message_id_header, send_as, notes FROM messages WHERE id = ?`)
             .run(targetId, g.route, now, now, id);
-          const move = this.db.prepare(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
+          const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
-          this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, NULL)`)
+          this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, NULL)`)
             .run(targetId, now, `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`);
         } else {
-          this.db.prepare(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_until = NULL,
+          this.q(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_until = NULL,
             next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(g.route, now, now, id);
         }
-        this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'routed', ?, ?)`)
+        this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'routed', ?, ?)`)
           .run(targetId, now, `routed to ${g.route}: ${g.recipients.join(', ')}`, JSON.stringify({ route: g.route }));
         ids.push(targetId);
       });
@@ -205,36 +225,36 @@ export class SqliteStore implements Store {
   }
 
   async finishAttempt(id: string, r: AttemptResult): Promise<void> {
-    const updRcpt = this.db.prepare(`UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
+    const updRcpt = this.q(`UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
       WHERE message_id = ? AND address = ? AND state IN ('pending','held')`);
     const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
     this.db.transaction(() => {
       for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
-      this.db.prepare(`UPDATE messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
+      this.q(`UPDATE messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
           lease_owner = NULL, lease_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`)
         .run(r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
           r.state === 'delivered' || r.state === 'failed' ? r.at : null, id);
-      this.db.prepare(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
+      this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
         .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients }));
     }).immediate();
   }
 
   async queuedRoutes(): Promise<string[]> {
-    const rows = this.db.prepare(`SELECT DISTINCT route FROM messages WHERE state IN ('incoming','deferred') AND route IS NOT NULL`).all() as { route: string }[];
+    const rows = this.q(`SELECT DISTINCT route FROM messages WHERE state IN ('incoming','deferred') AND route IS NOT NULL`).all() as { route: string }[];
     return rows.map((r) => r.route);
   }
 
   async recoverActive(owner: string, now: number): Promise<number> {
-    const res = this.db.prepare(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
+    const res = this.q(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
         lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, updated_at = ?
       WHERE state = 'active' AND (lease_owner = ? OR lease_until < ?)`).run(now, now, owner, now);
     return res.changes;
   }
 
   private getSync(id: string): QueuedMessage | undefined {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    const row = this.q('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
     if (!row) return undefined;
-    const rcpts = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx').all(id) as RecipientRow[];
+    const rcpts = this.q('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx').all(id) as RecipientRow[];
     return toMessage(row, rcpts);
   }
 
@@ -264,78 +284,78 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(`SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`)
       .all(p) as MessageRow[];
-    const rstmt = this.db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
+    const rstmt = this.q('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
     return rows.map((row) => toMessage(row, rstmt.all(row.id) as RecipientRow[]));
   }
 
   async trail(id: string): Promise<TrailEvent[]> {
-    const rows = this.db.prepare('SELECT at, kind, text, data FROM events WHERE message_id = ? ORDER BY seq').all(id) as {
+    const rows = this.q('SELECT at, kind, text, data FROM events WHERE message_id = ? ORDER BY seq').all(id) as {
       at: number; kind: string; text: string; data: string | null;
     }[];
     return rows.map((r) => ({ at: r.at, kind: r.kind, text: r.text, ...(r.data ? { data: JSON.parse(r.data) as Record<string, unknown> } : {}) }));
   }
 
   async addEvent(id: string, e: TrailEvent): Promise<void> {
-    this.db.prepare('INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)')
+    this.q('INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)')
       .run(id, e.at, e.kind, e.text, e.data ? JSON.stringify(e.data) : null);
   }
 
   async counts(): Promise<Record<MessageState, number>> {
     const out = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[];
+    const rows = this.q('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[];
     for (const r of rows) out[r.state] = r.n;
     return out;
   }
 
   async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {
     return this.db.transaction(() => {
-      const res = this.db.prepare(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?,
+      const res = this.q(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?,
           expires_at = ?, finished_at = NULL WHERE id = ? AND state IN ('failed','deferred','held') AND body_present = 1`)
         .run(now, now, expiresAt, id);
       if (res.changes === 0) return false;
-      this.db.prepare(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state IN ('failed','held')`).run(now, id);
-      this.db.prepare(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'retry', ?)`).run(id, now, `queued again by ${by}`);
+      this.q(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state IN ('failed','held')`).run(now, id);
+      this.q(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'retry', ?)`).run(id, now, `queued again by ${by}`);
       return true;
     }).immediate();
   }
 
   async release(id: string, now: number, by: string): Promise<boolean> {
     return this.db.transaction(() => {
-      const res = this.db.prepare(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?
+      const res = this.q(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?
           WHERE id = ? AND state = 'held'`).run(now, now, id);
       if (res.changes === 0) return false;
-      this.db.prepare(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state = 'held'`).run(now, id);
-      this.db.prepare(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'release', ?)`).run(id, now, `released by ${by}`);
+      this.q(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state = 'held'`).run(now, id);
+      this.q(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'release', ?)`).run(id, now, `released by ${by}`);
       return true;
     }).immediate();
   }
 
   async remove(id: string): Promise<boolean> {
-    const row = this.db.prepare(`SELECT body_id, state FROM messages WHERE id = ?`).get(id) as { body_id: string; state: string } | undefined;
+    const row = this.q(`SELECT body_id, state FROM messages WHERE id = ?`).get(id) as { body_id: string; state: string } | undefined;
     if (!row || row.state === 'active') return false;
     const others = this.db.transaction(() => {
-      this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
-      this.db.prepare('DELETE FROM recipients WHERE message_id = ?').run(id);
-      this.db.prepare('DELETE FROM events WHERE message_id = ?').run(id);
-      return (this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(row.body_id) as { n: number }).n;
+      this.q('DELETE FROM messages WHERE id = ?').run(id);
+      this.q('DELETE FROM recipients WHERE message_id = ?').run(id);
+      this.q('DELETE FROM events WHERE message_id = ?').run(id);
+      return (this.q('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(row.body_id) as { n: number }).n;
     }).immediate();
     if (others === 0) await this.bodies.remove(row.body_id);
     return true;
   }
 
   async purgeDeliveredBodies(before: number): Promise<number> {
-    const bodies = this.db.prepare(`SELECT body_id FROM messages GROUP BY body_id
+    const bodies = this.q(`SELECT body_id FROM messages GROUP BY body_id
         HAVING SUM(CASE WHEN state = 'delivered' AND finished_at < ? THEN 0 ELSE 1 END) = 0 AND MAX(body_present) = 1`)
       .all(before) as { body_id: string }[];
     for (const b of bodies) {
       await this.bodies.remove(b.body_id);
-      this.db.prepare('UPDATE messages SET body_present = 0 WHERE body_id = ?').run(b.body_id);
+      this.q('UPDATE messages SET body_present = 0 WHERE body_id = ?').run(b.body_id);
     }
     return bodies.length;
   }
 
   async recordDeviceActivity(a: DeviceActivity): Promise<void> {
-    this.db.prepare(`INSERT INTO devices_seen (device, client_ip, last_seen, auth_mechanism, tls_version, listener, accepted, rejected)
+    this.q(`INSERT INTO devices_seen (device, client_ip, last_seen, auth_mechanism, tls_version, listener, accepted, rejected)
       VALUES (@device, @ip, @at, @auth, @tls, @listener, @acc, @rej)
       ON CONFLICT (device, client_ip) DO UPDATE SET last_seen = MAX(last_seen, @at),
         auth_mechanism = COALESCE(@auth, auth_mechanism), tls_version = COALESCE(@tls, tls_version),
@@ -345,11 +365,11 @@ export class SqliteStore implements Store {
   }
 
   async recordDeviceFailure(device: string, clientIp: string): Promise<void> {
-    this.db.prepare(`UPDATE devices_seen SET failed = failed + 1 WHERE device = ? AND client_ip = ?`).run(device, clientIp);
+    this.q(`UPDATE devices_seen SET failed = failed + 1 WHERE device = ? AND client_ip = ?`).run(device, clientIp);
   }
 
   async devicesSeen(): Promise<DeviceSeen[]> {
-    const rows = this.db.prepare('SELECT * FROM devices_seen ORDER BY device, client_ip').all() as {
+    const rows = this.q('SELECT * FROM devices_seen ORDER BY device, client_ip').all() as {
       device: string; client_ip: string; last_seen: number; auth_mechanism: string | null; tls_version: string | null;
       listener: string | null; accepted: number; rejected: number; failed: number;
     }[];
@@ -361,7 +381,7 @@ export class SqliteStore implements Store {
 
   /** Removes body files that no message refers to (left by a crash before the commit). */
   async removeOrphanBodies(): Promise<number> {
-    const known = new Set((this.db.prepare('SELECT DISTINCT body_id FROM messages').all() as { body_id: string }[]).map((r) => r.body_id));
+    const known = new Set((this.q('SELECT DISTINCT body_id FROM messages').all() as { body_id: string }[]).map((r) => r.body_id));
     let n = 0;
     for (const b of await this.bodies.list()) {
       if (!known.has(b)) {
