@@ -124,13 +124,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
+/** The built-in upstream that holds messages; it always exists, configured or not. */
+const BUILT_IN_CAPTURE = 'capture';
+
 function crossCheck(config: Config, problems: string[]): void {
-  const upstreams = new Set(Object.keys(config.upstreams));
-  if (upstreams.size > 0 || config.routes.length > 0) {
-    config.routes.forEach((r, i) => {
-      if (!upstreams.has(r.use)) problems.push(`routes[${i}].use: no upstream named "${r.use}"; define it under upstreams or fix the name`);
-    });
-  }
+  const upstreams = new Set([...Object.keys(config.upstreams), BUILT_IN_CAPTURE]);
+  config.routes.forEach((r, i) => {
+    if (!upstreams.has(r.use)) problems.push(`routes[${i}].use: no upstream named "${r.use}"; define it under upstreams or fix the name`);
+  });
   const names = new Set<string>();
   const users = new Set<string>();
   config.devices.forEach((d, i) => {

@@ -38,11 +38,12 @@ export function matchesDomainPattern(domain: string, pattern: string): boolean {
 export function relayTrickIn(address: string): string | undefined {
   if (address.startsWith('@') || /^@[^:]*:/.test(address)) return 'source routes are not accepted';
   const at = address.lastIndexOf('@');
-  if (at <= 0) return 'the address needs a local part and a domain, like user@example.com';
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
+  const local = at < 0 ? address : address.slice(0, at);
+  const domain = at < 0 ? '' : address.slice(at + 1);
+  // Relay tricks are named before "no domain", so host!user and "user@host" say what is wrong.
   if (local.startsWith('"') || local.includes('@')) return 'quoted local parts or a second @ are not accepted';
   if (/[%!]/.test(local)) return 'the characters % and ! are not accepted in the local part';
+  if (at <= 0) return 'the address needs a local part and a domain, like user@example.com';
   if (/[\s<>()[\]\\,;:]/.test(local)) return 'the local part contains characters that are not accepted';
   if (!/^(?:[a-z0-9\u0080-\uffff](?:[a-z0-9\u0080-\uffff-]*[a-z0-9\u0080-\uffff])?\.)*[a-z0-9\u0080-\uffff](?:[a-z0-9\u0080-\uffff-]*[a-z0-9\u0080-\uffff])?$/i.test(domain)) {
     return 'the domain is not a valid host name';

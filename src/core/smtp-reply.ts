@@ -34,7 +34,8 @@ export const Replies = {
   tooManyRecipients: (max: number) => new SmtpReply(452, '4.5.3', `Too many recipients (at most ${max} per message)`, {}),
   fromNotAllowed: (from: string) =>
     new SmtpReply(553, '5.7.1', `<${from}>: this device may not send as this address (see the device's allowedFrom and sendAs)`, { from }),
-  messageTooBig: (max: number) => new SmtpReply(552, '5.3.4', `Message too big for this device (limit ${max} bytes)`, { max }),
+  messageTooBig: (max: number, what: 'device' | 'port' = 'device') =>
+    new SmtpReply(552, '5.3.4', `Message too big for this ${what} (limit ${max} bytes)`, { max }),
   rateLimited: (seconds: number) =>
     new SmtpReply(451, '4.7.1', `Rate limit for this device reached; try again in ${seconds} s`, { retryIn: seconds }),
   bareLineEnding: (what: string) =>

@@ -208,7 +208,7 @@ export class Scheduler {
       else if (outcome.action === 'fail') state = 'failed';
       else if (expired) {
         state = 'failed';
-        o = { ...outcome, action: 'fail', hint: `Gave up: still undeliverable after the maximum queue lifetime. Last problem: ${outcome.hint ?? outcome.response ?? outcome.category}` };
+        o = { ...outcome, action: 'fail', category: 'expired', hint: `Gave up: still undeliverable after the maximum queue lifetime. Last problem: ${outcome.hint ?? outcome.response ?? outcome.category}` };
       } else {
         state = 'pending';
         let at = now + messageBackoff(m.attempts + 1, this.d.options);
@@ -257,7 +257,7 @@ function describe(route: string, state: string, updates: RecipientUpdate[], firs
     case 'held':
       return `held (${route}): ${first?.response ?? first?.category ?? ''}`;
     case 'failed':
-      return `failed via ${route}: ${first?.response ?? first?.category ?? 'error'}`;
+      return `failed via ${route}: ${first?.category === 'expired' ? 'expired after the maximum queue lifetime; last reply: ' : ''}${first?.response ?? first?.category ?? 'error'}`;
     default:
       return `deferred via ${route}, next try in ${Math.max(1, Math.round((next - now) / 1000))}s: ${first?.response ?? first?.category ?? 'error'}`;
   }

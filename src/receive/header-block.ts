@@ -55,9 +55,9 @@ export class HeaderBlock {
     return decodeText(v).replace(/\r\n([ \t])/g, '$1').trim();
   }
 
-  /** Replaces the first field with this name, or appends it. */
-  set(name: string, value: string): void {
-    const raw = Buffer.from(`${name}: ${value}\r\n`, 'utf8');
+  /** Replaces the first field with this name, or appends it. A Buffer value is written as it is (8-bit kept). */
+  set(name: string, value: string | Buffer): void {
+    const raw = Buffer.concat([Buffer.from(`${name}: `), typeof value === 'string' ? Buffer.from(value, 'utf8') : value, Buffer.from('\r\n')]);
     const i = this.fields.findIndex((f) => f.name.toLowerCase() === name.toLowerCase());
     if (i >= 0) this.fields[i] = { name, raw };
     else this.fields.push({ name, raw });
@@ -86,10 +86,42 @@ export function addressInHeader(value: string | undefined): string | undefined {
   return bare?.[1];
 }
 
+/**
+ * Every mailbox address in a header value (`a@b, "Name, Inc" <c@d>` → a@b, c@d).
+ * Quoted strings and comments are skipped, so a display name that looks like
+ * an address is not taken for one.
+ */
+export function addressesInHeader(value: string): string[] {
+  const plain = value.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
+  const out: string[] = [];
+  for (const part of plain.split(',')) {
+    const a = addressInHeader(part);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
 /** The display-name part of a From value, if any (`"Scanner 3F" <a@b>` → `"Scanner 3F"`). */
 export function displayNameInHeader(value: string): string | undefined {
   const i = value.indexOf('<');
   if (i <= 0) return undefined;
   const name = value.slice(0, i).trim();
   return name || undefined;
+}
+
+/**
+ * The display-name bytes of a raw From value as the device sent them (raw
+ * 8-bit such as Shift_JIS kept; `value()` text cannot be re-encoded safely),
+ * trimmed. Undefined when there is none or it contains an @.
+ */
+export function displayNameBytes(rawValue: Buffer): Buffer | undefined {
+  const lt = rawValue.lastIndexOf('<');
+  if (lt <= 0) return undefined;
+  let start = 0;
+  let end = lt;
+  const ws = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a;
+  while (start < end && ws(rawValue[start])) start++;
+  while (end > start && ws(rawValue[end - 1])) end--;
+  const name = rawValue.subarray(start, end);
+  return name.length && !name.includes('@') ? name : undefined;
 }

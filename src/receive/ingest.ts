@@ -13,7 +13,7 @@ import type { Store, NewMessage } from '../spool/store.js';
 import { fromAllowed } from '../identity/devices.js';
 import { LineEndingGuard } from './line-guard.js';
 import { HeaderStage } from './header-stage.js';
-import { addressInHeader, displayNameInHeader, type HeaderBlock } from './header-block.js';
+import { addressInHeader, addressesInHeader, displayNameBytes, type HeaderBlock } from './header-block.js';
 import type { ConnectionState, SessionPolicy, Transaction } from './policy.js';
 
 export interface IngestContext {
@@ -59,7 +59,10 @@ export async function ingest(
   const notes: string[] = [];
   let refusal: SmtpReply | undefined;
   const mode = ctx.policy.lineEndingMode(state, device);
-  const limit = new SizeLimit(device.maxMessageSize);
+  // The listener's SIZE is only advertised by smtp-server; a client that does not
+  // declare SIZE= is held to it here, with the device's own limit.
+  const portLimited = state.listener.maxMessageSize < device.maxMessageSize;
+  const limit = new SizeLimit(Math.min(device.maxMessageSize, state.listener.maxMessageSize));
   const guard = new LineEndingGuard(mode);
   let headerFrom: string | undefined;
   const headers = new HeaderStage((h) => {
@@ -74,7 +77,7 @@ export async function ingest(
     await writer.abort();
     throw err;
   }
-  if (limit.exceeded) refusal = Replies.messageTooBig(device.maxMessageSize);
+  if (limit.exceeded) refusal = portLimited ? Replies.messageTooBig(state.listener.maxMessageSize, 'port') : Replies.messageTooBig(device.maxMessageSize);
   else if (guard.violation) refusal = Replies.bareLineEnding(guard.violation);
   else if (headers.tooBig) refusal = Replies.headerTooBig();
   if (refusal) {
@@ -137,7 +140,17 @@ function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; ref
   const fromValue = h.value('From');
   let headerFrom = addressInHeader(fromValue);
   let refusal: SmtpReply | undefined;
-  if (headerFrom && !fromAllowed(device, headerFrom)) {
+  // Only the first From address is checked (and rewritten) below. Any other
+  // mailbox, in the same From field or in a second one, must be allowed as it
+  // is, or sendAs/allowedFrom could be bypassed.
+  const rewrite = headerFrom !== undefined && !fromAllowed(device, headerFrom) && device.sendAs !== undefined;
+  const others = h.fields
+    .filter((f) => f.name.toLowerCase() === 'from')
+    .flatMap((f, i) => (i === 0 && rewrite ? [] : addressesInHeader(f.raw.subarray(f.raw.indexOf(':') + 1).toString('latin1'))));
+  const smuggled = others.find((a) => !fromAllowed(device, a));
+  if (smuggled) {
+    refusal = Replies.fromNotAllowed(smuggled);
+  } else if (headerFrom && !fromAllowed(device, headerFrom)) {
     if (device.sendAs) {
       const original = h.get('From')!;
       const colon = original.raw.indexOf(':');
@@ -147,8 +160,8 @@ function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; ref
           raw: Buffer.concat([Buffer.from('Reply-To:'), original.raw.subarray(colon + 1)]),
         });
       }
-      const display = displayNameInHeader(fromValue ?? '');
-      h.set('From', display && !display.includes('@') ? `${display} <${device.sendAs}>` : device.sendAs);
+      const display = displayNameBytes(original.raw.subarray(colon + 1));
+      h.set('From', display ? Buffer.concat([display, Buffer.from(` <${device.sendAs}>`)]) : device.sendAs);
       c.notes.push(`From header ${headerFrom} rewritten to ${device.sendAs} (original kept in Reply-To)`);
       headerFrom = device.sendAs;
     } else {

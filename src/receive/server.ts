@@ -13,13 +13,15 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPSe
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
-import { SmtpReply } from '../core/smtp-reply.js';
+import { Replies, SmtpReply } from '../core/smtp-reply.js';
+import { relayTrickIn } from '../core/address.js';
 import type { Store } from '../spool/store.js';
 import { listenerTlsOptions, type CertificatePair } from './tls.js';
 import { ingest, type IngestContext } from './ingest.js';
 import type { ConnectionState, SessionPolicy } from './policy.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+const RCPT_PATH = /^RCPT\s+TO\s*:\s*<([^<>]*)>/i;
 
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
 
@@ -41,10 +43,29 @@ class RelayConnection extends SMTPConnection {
     const ctx = typeof data === 'string' && ENHANCED.test(data) ? false : context;
     (SMTPConnection.prototype.send as unknown as SendFn).call(this, code, data, ctx);
   }
+
+  /**
+   * Relay-trick recipient syntax is checked on the path as the client sent it:
+   * smtp-server drops source routes (`<@a,@b:user@c>`, RFC 5321 appendix C)
+   * before the callbacks see the address, and answers quoted local parts and
+   * bang paths without a domain with a generic 501. Both get 553 here.
+   */
+  override handler_RCPT(command: Buffer, callback: () => void): void {
+    const path = RCPT_PATH.exec(command.toString('utf8'))?.[1];
+    const trick = path && this.session.envelope?.mailFrom ? relayTrickIn(path) : undefined;
+    if (path && trick) {
+      const reply = Replies.badRecipientSyntax(path, trick);
+      (this._server as unknown as RelaySmtpServer).onRecipientRefused?.(this.session, reply, path);
+      this.send(reply.code, reply.message);
+      return callback();
+    }
+    super.handler_RCPT(command, callback);
+  }
 }
 
 class RelaySmtpServer extends SMTPServer {
   greetingDelayMs = 0;
+  onRecipientRefused?: (session: SMTPServerSession, reply: SmtpReply, recipient: string) => void;
 
   override connect(socket: Socket, socketOptions: unknown): void {
     socket.setNoDelay(true);
@@ -150,6 +171,10 @@ export class ReceiveStage {
     };
     const server = new RelaySmtpServer(options);
     server.greetingDelayMs = l.greetingDelay;
+    server.onRecipientRefused = (session, reply, recipient) => {
+      const st = this.connections.get(session.id);
+      if (st) this.refused(st, reply, { recipient });
+    };
     return server;
   }
 

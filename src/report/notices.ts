@@ -32,8 +32,9 @@ export class NonDeliveryNotices implements FailureReporter {
 
   async failed(message: QueuedMessage, failed: RecipientOutcome[], reason: 'rejected' | 'expired'): Promise<void> {
     if (message.kind === 'notice' || message.sender === '') {
+      // Mail with the null sender never causes a notice, not even to the admin, so notices cannot loop (RFC 5321, 4.5.5).
       this.log.warn({ event: 'notice-skipped', id: message.id }, `${message.id} failed; it is itself a notice or has no sender, so no notice is sent about it`);
-      if (message.kind === 'notice') return;
+      return;
     }
     const to: string[] = [];
     if (this.opts.toSender && isNotifiableSender(message.sender)) to.push(message.sender);

@@ -47,3 +47,15 @@ test('routes: device, sender and recipient domain rules; a message is split per 
   assert.equal(t.resolve({ device: 'mfp', deviceRoute: 'special', sender: 'a@b.example', recipients: ['x@contoso.example'] })[0]!.route, 'special');
   assert.equal(new RouteTable([]).resolve({ device: null, sender: '', recipients: ['a@b.example'] })[0]!.route, 'capture');
 });
+
+import { classifySmtpReply, retryHintMs } from '../../src/deliver/smtp/classify.js';
+
+test('SMTP replies: 5xx fail, 4xx retry, 421 pauses the destination, retry hints are read', () => {
+  assert.equal(classifySmtpReply('550 5.1.1 User unknown', 'RCPT TO').action, 'fail');
+  assert.equal(classifySmtpReply('550 5.1.1 User unknown', 'RCPT TO').category, 'bad-recipient');
+  const d = classifySmtpReply('451 4.7.1 Greylisted, try again in 90 seconds', 'RCPT TO');
+  assert.deepEqual([d.action, d.scope, d.retryAfterMs], ['retry', 'message', 90_000]);
+  const u = classifySmtpReply('421 4.3.2 Service not available, retry after 5 minutes', 'MAIL FROM');
+  assert.deepEqual([u.action, u.scope, u.retryAfterMs], ['retry', 'destination', 300_000]);
+  assert.equal(retryHintMs('451 try later'), undefined);
+});

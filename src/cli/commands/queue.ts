@@ -44,12 +44,14 @@ function need(id: string | undefined, sub: string): string {
 async function list(store: Store, f: QueueFlags): Promise<number> {
   const states = (f.state ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   for (const s of states) if (!MESSAGE_STATES.includes(s as MessageState)) throw new UsageError(`unknown state "${s}"; use ${MESSAGE_STATES.join(', ')}`);
+  const limit = Number(f.limit ?? 100);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of messages, 1 or more (not "${f.limit}")`);
   const messages = await store.list({
     ...(states.length ? { states: states as MessageState[] } : {}),
     ...(f.sender ? { sender: f.sender } : {}),
     ...(f.recipient ? { recipient: f.recipient } : {}),
     ...(f.device ? { device: f.device } : {}),
-    limit: Number(f.limit ?? 100),
+    limit,
   });
   const counts = await store.counts();
   if (f.json) {

@@ -23,10 +23,13 @@ export interface SendTestFlags {
 
 export async function sendTest(flags: SendTestFlags): Promise<number> {
   if (!flags.to) throw new UsageError('usage: authrelay send-test --to ADDR [--from ADDR] [--listener NAME|--port N] [--user U] [--wait 60s]');
+  const waitMs = parseDuration(flags.wait ?? '60s');
+  if (waitMs === undefined) throw new UsageError(`--wait must be a duration such as 30s or 2m (not "${flags.wait}")`);
   const { config } = loadConfig(flags.config);
   const l = flags.listener ? config.listeners.find((x) => x.name === flags.listener) : config.listeners.find((x) => x.port !== 0) ?? config.listeners[0];
   if (!l) throw new UsageError(`no listener named ${flags.listener}`);
-  const port = flags.port ? Number(flags.port) : l.port;
+  const port = flags.port !== undefined ? Number(flags.port) : l.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a TCP port number (not "${flags.port}")`);
   if (!port) throw new UsageError('the listener has port 0 (chosen at start); give the actual port with --port');
   const host = flags.host ?? (l.host === '0.0.0.0' || l.host === '::' ? '127.0.0.1' : l.host);
   const from = flags.from ?? `authrelay-test@${hostname()}`;
@@ -58,7 +61,6 @@ export async function sendTest(flags: SendTestFlags): Promise<number> {
   } finally {
     transport.close();
   }
-  const waitMs = parseDuration(flags.wait ?? '60s') ?? 60_000;
   const store = createStore(config);
   await store.init();
   try {

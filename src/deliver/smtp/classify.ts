@@ -29,13 +29,24 @@ export function classifySmtpReply(response: string, command: string): DeliveryOu
     const category = /^5\.7\./.test(enhanced ?? '') ? 'policy' : /^5\.1\./.test(enhanced ?? '') ? 'bad-recipient' : /^5\.3\.4|^5\.2\.3/.test(enhanced ?? '') || code === 552 ? 'too-big' : 'rejected';
     return { ...base, action: 'fail', scope: 'message', category, hint: hintFor(category, command) };
   }
+  const hinted = retryHintMs(response);
+  const wait = hinted !== undefined ? { retryAfterMs: hinted } : {};
   if (code === 421 || /^4\.4\.|^4\.3\.2/.test(enhanced ?? '')) {
-    return { ...base, action: 'retry', scope: 'destination', category: 'unavailable', hint: 'The upstream is not accepting mail now; the relay pauses this route and tries again.' };
+    return { ...base, ...wait, action: 'retry', scope: 'destination', category: 'unavailable', hint: 'The upstream is not accepting mail now; the relay pauses this route and tries again.' };
   }
   if (code >= 400) {
-    return { ...base, action: 'retry', scope: 'message', category: 'deferred', hint: `The upstream deferred the message at ${command}; it will be retried with backoff.` };
+    return { ...base, ...wait, action: 'retry', scope: 'message', category: 'deferred', hint: `The upstream deferred the message at ${command}; it will be retried with backoff.` };
   }
   return { ...base, action: 'retry', scope: 'message', category: 'protocol', hint: 'Unexpected reply from the upstream.' };
+}
+
+/** "try again in 30 seconds", "retry after 5 minutes": the wait a server asks for, if it says one. */
+export function retryHintMs(response: string): number | undefined {
+  const m = /\b(?:try|retry)(?: again)? (?:in|after) (\d{1,5}) ?(s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b/i.exec(response);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!.toLowerCase();
+  return n * (unit.startsWith('h') ? 3_600_000 : unit.startsWith('m') ? 60_000 : 1000);
 }
 
 function hintFor(category: string, command: string): string {

@@ -5,12 +5,13 @@
  * the config turns it off; connections are pooled and reused.
  */
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
+import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { SmtpUpstreamConfig } from '../../config/schema.js';
 import type { RecipientOutcome } from '../../core/outcome.js';
-import { outcomeForAll } from '../../core/outcome.js';
+import { outcomeForAll, type DeliveryOutcome } from '../../core/outcome.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { classifySmtpError, classifySmtpReply, type SmtpErrorLike } from './classify.js';
 
@@ -37,6 +38,9 @@ export class SmtpTransport implements Transport {
       pool: true,
       maxConnections: cfg.concurrency,
       maxMessages: cfg.pool ? 100 : 1,
+      // The pool must not resend a message on another connection by itself: the body
+      // stream is consumed by then. The scheduler retries with a fresh stream instead.
+      maxRequeues: 0,
       host: cfg.host,
       port: cfg.port,
       secure: cfg.tls === 'implicit',
@@ -54,12 +58,19 @@ export class SmtpTransport implements Transport {
   }
 
   async deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<RecipientOutcome[]> {
+    if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(false));
     const body = message.openBody();
-    const counted = new PassThrough();
     let bytesSent = 0;
     let bodyDone = false;
     let bodyError: Error | undefined;
-    counted.on('data', (c: Buffer) => (bytesSent += c.length));
+    // Counts in the pipe itself: a 'data' listener would make the stream flow and the
+    // bytes would be gone before nodemailer reads them.
+    const counted = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        bytesSent += chunk.length;
+        cb(null, chunk);
+      },
+    });
     counted.on('end', () => (bodyDone = true));
     body.on('error', (err) => {
       bodyError = err;
@@ -88,6 +99,7 @@ export class SmtpTransport implements Transport {
       }
       const e = err as SmtpErrorLike;
       const afterBody = bodyDone && bytesSent > 0 && message.size > 0;
+      if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(bytesSent > 0));
       return this.fromError(message, e, afterBody);
     } finally {
       if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
@@ -98,10 +110,10 @@ export class SmtpTransport implements Transport {
   private perRecipient(message: OutboundMessage, info: SMTPPool.SentMessageInfo): RecipientOutcome[] {
     const rejected = new Map<string, SmtpErrorLike>();
     const errors = (info as unknown as { rejectedErrors?: SmtpErrorLike[] }).rejectedErrors ?? [];
-    for (const e of errors) if (e.recipient) rejected.set(e.recipient.toLowerCase(), e);
-    const rejectedList = ((info.rejected ?? []) as unknown as (string | { address: string })[]).map((r) => (typeof r === 'string' ? r : r.address).toLowerCase());
+    for (const e of errors) if (e.recipient) rejected.set(addressKey(e.recipient), e);
+    const rejectedList = ((info.rejected ?? []) as unknown as (string | { address: string })[]).map((r) => addressKey(typeof r === 'string' ? r : r.address));
     return message.recipients.map((recipient) => {
-      const key = recipient.toLowerCase();
+      const key = addressKey(recipient);
       const err = rejected.get(key);
       if (err || rejectedList.includes(key)) {
         return { recipient, outcome: classifySmtpReply(err?.response ?? '550 recipient rejected', 'RCPT TO') };
@@ -116,9 +128,9 @@ export class SmtpTransport implements Transport {
   private fromError(message: OutboundMessage, e: SmtpErrorLike, afterBody: boolean): RecipientOutcome[] {
     if (e.code === 'EENVELOPE' && e.rejectedErrors?.length) {
       // every recipient was refused, each with its own reply
-      const byRcpt = new Map(e.rejectedErrors.filter((r) => r.recipient).map((r) => [r.recipient!.toLowerCase(), r]));
+      const byRcpt = new Map(e.rejectedErrors.filter((r) => r.recipient).map((r) => [addressKey(r.recipient!), r]));
       return message.recipients.map((recipient) => {
-        const r = byRcpt.get(recipient.toLowerCase());
+        const r = byRcpt.get(addressKey(recipient));
         return { recipient, outcome: r ? classifySmtpReply(r.response ?? '', 'RCPT TO') : classifySmtpError(e, afterBody) };
       });
     }
@@ -128,4 +140,28 @@ export class SmtpTransport implements Transport {
   async close(): Promise<void> {
     this.mailer.close();
   }
+}
+
+/**
+ * nodemailer rewrites envelope addresses on the way out (domain lower-cased,
+ * an IDN domain turned into punycode, an unusual local part quoted), and
+ * reports refused recipients in that form. Both sides are compared in one form,
+ * so a refused recipient is never taken for a delivered one.
+ */
+function addressKey(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return address.toLowerCase();
+  let local = address.slice(0, at);
+  if (/^".*"$/.test(local)) local = local.slice(1, -1).replace(/\\(.)/g, '$1');
+  const domain = address.slice(at + 1).toLowerCase();
+  return `${local.toLowerCase()}@${domainToASCII(domain) || domain}`;
+}
+
+/** The relay stopped during the attempt; once some of the message went out, the upstream may still take it. */
+function interrupted(sentSome: boolean): DeliveryOutcome {
+  return {
+    action: 'retry', scope: 'message', category: 'interrupted', response: 'delivery interrupted: the relay is shutting down',
+    ...(sentSome ? { possibleDuplicate: true } : {}),
+    hint: 'The relay stopped while sending; the message is tried again when it runs.',
+  };
 }

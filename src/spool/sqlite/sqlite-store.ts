@@ -17,6 +17,17 @@ import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { toMessage, type MessageRow, type RecipientRow } from './rows.js';
 
+/**
+ * Every Database and Statement made stays referenced for the life of the
+ * process. better-sqlite3 12 compiled against Node 24's headers aborts when
+ * the garbage collector finalises one (ObjectWrap cleanup hook without an
+ * environment); the set is small (statements are cached by their SQL).
+ */
+const RETAINED = new Set<unknown>();
+function retain(o: unknown): void {
+  RETAINED.add(o);
+}
+
 interface Pending {
   message: NewMessage;
   resolve: () => void;
@@ -46,14 +57,17 @@ export class SqliteStore implements Store {
   async init(): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
     this.db = new Database(this.opts.file ?? join(this.opts.dir, 'queue.db'));
-    this.db.pragma('journal_mode = WAL');
+    retain(this.db);
+    // Pragmas run through cached statements: with better-sqlite3 12 built for Node 24, a
+    // Statement object that is garbage-collected can abort the process, so none is dropped.
+    this.q('PRAGMA journal_mode = WAL').get();
     // synchronous = NORMAL: commits do not fsync, checkpoints do. Acceptance commits
     // are made durable by an fsync of the WAL file in the thread pool (see flush), so
     // the event loop never waits for the disk. Queue bookkeeping needs no fsync of its
     // own: the WAL keeps order, and a lost update after a power cut only means a retry.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.pragma('foreign_keys = OFF');
+    this.q('PRAGMA synchronous = NORMAL').run();
+    this.q('PRAGMA busy_timeout = 10000').run();
+    this.q('PRAGMA foreign_keys = OFF').run();
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
     const applied = new Set(
       (this.q('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
@@ -76,6 +90,7 @@ export class SqliteStore implements Store {
     if (!st) {
       st = this.db.prepare(sql);
       this.statements.set(sql, st);
+      retain(st);
     }
     return st;
   }
@@ -175,7 +190,9 @@ export class SqliteStore implements Store {
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
     const routeCond = req.route === null ? 'route IS NULL' : 'route = @route';
     const select = this.q(
-      `SELECT id FROM messages WHERE state IN ('incoming','deferred') AND ${routeCond} AND next_attempt_at <= @now
+      // Due messages, and messages whose attempt's lease ran out (its node died or hangs).
+      `SELECT id FROM messages WHERE ${routeCond} AND ((state IN ('incoming','deferred') AND next_attempt_at <= @now)
+         OR (state = 'active' AND lease_until < @now))
        ORDER BY next_attempt_at LIMIT @limit`,
     );
     const update = this.q(
@@ -198,9 +215,15 @@ export class SqliteStore implements Store {
     const msg = this.getSync(id);
     if (!msg || msg.leaseOwner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
     const ids: string[] = [];
+    // A message split before (and released since) already has parts .1, .2...: new parts take free numbers.
+    let suffix = 0;
+    const freeId = () => {
+      while (this.q('SELECT 1 FROM messages WHERE id = ?').get(`${id}.${++suffix}`));
+      return `${id}.${suffix}`;
+    };
     this.db.transaction(() => {
       groups.forEach((g, n) => {
-        const targetId = n === 0 ? id : `${id}.${n}`;
+        const targetId = n === 0 ? id : freeId();
         if (n > 0) {
           this.q(`INSERT INTO messages
             (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
@@ -281,8 +304,8 @@ export class SqliteStore implements Store {
       where.push('id IN (SELECT message_id FROM recipients WHERE address LIKE @rcpt)');
       p.rcpt = `%${f.recipient}%`;
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`)
+    const rows = this
+      .q(`SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`)
       .all(p) as MessageRow[];
     const rstmt = this.q('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
     return rows.map((row) => toMessage(row, rstmt.all(row.id) as RecipientRow[]));
@@ -331,15 +354,19 @@ export class SqliteStore implements Store {
   }
 
   async remove(id: string): Promise<boolean> {
-    const row = this.q(`SELECT body_id, state FROM messages WHERE id = ?`).get(id) as { body_id: string; state: string } | undefined;
-    if (!row || row.state === 'active') return false;
-    const others = this.db.transaction(() => {
+    // The state is checked inside the write transaction: a relay may claim the message
+    // (active) between a check made before it and the delete.
+    const row = this.db.transaction(() => {
+      const r = this.q(`SELECT body_id, state FROM messages WHERE id = ?`).get(id) as { body_id: string; state: string } | undefined;
+      if (!r || r.state === 'active') return undefined;
       this.q('DELETE FROM messages WHERE id = ?').run(id);
       this.q('DELETE FROM recipients WHERE message_id = ?').run(id);
       this.q('DELETE FROM events WHERE message_id = ?').run(id);
-      return (this.q('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(row.body_id) as { n: number }).n;
+      const others = (this.q('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(r.body_id) as { n: number }).n;
+      return { bodyId: r.body_id, others };
     }).immediate();
-    if (others === 0) await this.bodies.remove(row.body_id);
+    if (!row) return false;
+    if (row.others === 0) await this.bodies.remove(row.bodyId);
     return true;
   }
 
