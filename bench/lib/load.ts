@@ -1,0 +1,39 @@
+/**
+ * Load generation with Postfix's smtp-source: N messages over S parallel
+ * sessions, one new connection per message (as devices do), to 127.0.0.1 only.
+ */
+import { LOOPBACK, exec } from './proc.js';
+
+export const SMTP_SOURCE = '/usr/sbin/smtp-source';
+export const FROM = 'device@legacy.example';
+export const TO = 'user@contoso.example';
+
+export interface LoadSpec {
+  sessions: number;
+  messages: number;
+  /** Body size in bytes (smtp-source -l; headers come on top). */
+  size: number;
+  timeoutMs: number;
+}
+
+export interface LoadResult {
+  /** Wall time of smtp-source: first connection to last 250 and QUIT. */
+  ms: number;
+  msgPerSec: number;
+}
+
+/** The command line, for reports. */
+export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size'>): string[] {
+  return ['-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${LOOPBACK}:${port}`];
+}
+
+/** Runs smtp-source; rejects if it fails (it exits non-zero on any refused message or broken session). */
+export async function smtpSource(port: number, spec: LoadSpec): Promise<LoadResult> {
+  const args = smtpSourceArgs(port, spec);
+  const r = await exec(SMTP_SOURCE, args, { timeoutMs: spec.timeoutMs });
+  if (r.timedOut) throw new Error(`smtp-source ${args.join(' ')} did not finish within ${spec.timeoutMs} ms`);
+  if (r.code !== 0) {
+    throw new Error(`smtp-source ${args.join(' ')} exited ${r.code ?? r.signal}: ${(r.stderr + r.stdout).trim().slice(-2000)}`);
+  }
+  return { ms: r.ms, msgPerSec: spec.messages / (r.ms / 1000) };
+}

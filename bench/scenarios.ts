@@ -1,0 +1,144 @@
+/**
+ * One benchmark scenario on one freshly started system: start a counting sink
+ * and the server relaying to it, warm up, run the load phases, wait for the
+ * sink to receive everything, stop both.
+ */
+import { startRelay } from './authrelay.js';
+import { startPostfix } from './postfix.js';
+import { smtpSource, type LoadSpec } from './lib/load.js';
+import { sampleMax, treeCpuMs } from './lib/procfs.js';
+import { startSink, type CountingSink } from './lib/sink.js';
+
+export type SystemName = 'postfix' | 'authrelay';
+
+export interface Server {
+  port: number;
+  startupMs: number;
+  /** Postfix: summed PSS of its processes now. authrelay: the relay's peak RSS so far (VmHWM). */
+  memory(): number;
+  /** CPU time used so far (all its processes), in ms. */
+  cpuMs(): number;
+  /** Warnings and errors the server logged so far (most recent last, bounded). */
+  warnings(): string[];
+  stop(): Promise<void>;
+}
+
+export const MEMORY_KIND: Record<SystemName, string> = {
+  postfix: 'PSS summed over master and children, sampled every 200 ms',
+  authrelay: 'VmHWM (peak RSS) of the relay process',
+};
+
+export async function startServer(system: SystemName, upstreamPort: number, limits: Limits): Promise<Server> {
+  const { concurrency } = limits;
+  if (system === 'postfix') {
+    const pf = await startPostfix({ relayPort: upstreamPort, concurrency });
+    return {
+      port: pf.port,
+      startupMs: pf.startupMs,
+      memory: () => pf.pss().bytes,
+      cpuMs: () => treeCpuMs(pf.pid),
+      warnings: () => pf.warnings(),
+      stop: () => pf.stop(),
+    };
+  }
+  const relay = await startRelay({ upstreamPort, concurrency, nodeArgs: limits.relayNodeArgs });
+  return {
+    port: relay.port,
+    startupMs: relay.startupMs,
+    memory: () => relay.peakRss() ?? 0,
+    cpuMs: () => treeCpuMs(relay.pid),
+    warnings: () => relay.warnings(),
+    stop: () => relay.stop(),
+  };
+}
+
+export interface PhaseSpec {
+  name: string;
+  sessions: number;
+  messages: number;
+  size: number;
+}
+
+export interface PhaseResult extends PhaseSpec {
+  ingestMs: number;
+  ingestMsgPerSec: number;
+  /** Messages over the time from the first connection until the sink had them all; null if they never all arrived. */
+  endToEndMsgPerSec: number | null;
+  /** Acknowledged but not received by the sink within the drain timeout. */
+  undelivered: number;
+  peakMemoryBytes: number;
+  /** Server CPU time (receiving, storing and delivering) per message. */
+  cpuMsPerMessage: number;
+}
+
+export interface Limits {
+  /** Longest run of one smtp-source. */
+  phaseTimeoutMs: number;
+  /** Longest wait for the sink to receive what was acknowledged. */
+  drainTimeoutMs: number;
+  concurrency: number;
+  /** Extra node options for the relay (profiling). */
+  relayNodeArgs: string[];
+}
+
+/** expectedBefore: messages acknowledged in earlier phases (late deliveries of those never count for this one). */
+async function runPhase(server: Server, sink: CountingSink, spec: PhaseSpec, limits: Limits, expectedBefore: number): Promise<PhaseResult> {
+  const target = expectedBefore + spec.messages;
+  const sampler = sampleMax(() => server.memory());
+  const cpu0 = server.cpuMs();
+  const t0 = performance.now();
+  const load: LoadSpec = { sessions: spec.sessions, messages: spec.messages, size: spec.size, timeoutMs: limits.phaseTimeoutMs };
+  const ingest = await smtpSource(server.port, load).catch((err: unknown) => {
+    sampler.stop();
+    throw err;
+  });
+  const reached = await sink.waitFor(target, limits.drainTimeoutMs);
+  const peakMemoryBytes = sampler.stop();
+  const cpuMsPerMessage = (server.cpuMs() - cpu0) / spec.messages;
+  return {
+    ...spec,
+    ingestMs: ingest.ms,
+    ingestMsgPerSec: ingest.msgPerSec,
+    endToEndMsgPerSec: reached.at === undefined ? null : spec.messages / ((reached.at - t0) / 1000),
+    undelivered: Math.max(0, target - reached.count),
+    peakMemoryBytes,
+    cpuMsPerMessage,
+  };
+}
+
+export interface ScenarioResult {
+  system: SystemName;
+  startupMs: number;
+  warmup: PhaseResult | undefined;
+  phases: PhaseResult[];
+  /** What the server logged as warning or error during the scenario (bounded). */
+  warnings: string[];
+}
+
+/** Fresh sink and server, warm-up, then each phase in order; always stops what it started. */
+export async function runScenario(system: SystemName, warmup: PhaseSpec | undefined, phases: PhaseSpec[], limits: Limits): Promise<ScenarioResult> {
+  const sink = await startSink();
+  let server: Server | undefined;
+  try {
+    server = await startServer(system, sink.port, limits);
+    let expected = 0;
+    let warm: PhaseResult | undefined;
+    if (warmup && warmup.messages > 0) {
+      warm = await runPhase(server, sink, warmup, limits, expected);
+      expected += warmup.messages;
+    }
+    const results: PhaseResult[] = [];
+    for (const spec of phases) {
+      results.push(await runPhase(server, sink, spec, limits, expected));
+      expected += spec.messages;
+    }
+    return { system, startupMs: server.startupMs, warmup: warm, phases: results, warnings: server.warnings() };
+  } catch (err) {
+    const logged = server?.warnings() ?? [];
+    if (logged.length === 0) throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${system} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+  } finally {
+    await server?.stop();
+    await sink.stop();
+  }
+}
