@@ -79,7 +79,10 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     rates: new RateLimiter(),
     failureDelayMs: config.security.authFailureDelay,
   });
-  const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake });
+  const router = (i: { device: string; sender: string; recipients: string[] }) =>
+    routes.resolve({ device: i.device, sender: i.sender, recipients: i.recipients, ...(deviceRoutes.has(i.device) ? { deviceRoute: deviceRoutes.get(i.device)! } : {}) })
+      .map((g) => ({ route: g.route, recipients: g.recipients, rule: g.rule }));
+  const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake, router });
   await scheduler.start();
   const listeners = await receive.listen(config.listeners);
   log.info({ event: 'started', ms: Date.now() - started, upstreams: [...transports.keys()], devices: devices.all.length }, `authrelay ready in ${Date.now() - started} ms`);

@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 /** The authrelay command line. */
 import { parseArgs } from 'node:util';
-import { serve } from './commands/serve.js';
-import { configCommand } from './commands/config.js';
-import { queueCommand } from './commands/queue.js';
-import { deviceCommand } from './commands/device.js';
-import { sendTest } from './commands/send-test.js';
 import { describeError, UsageError } from './common.js';
+
+// Commands are loaded when used, so that `serve` starts without loading the others.
 
 const HELP = `authrelay: a mail relay for devices that cannot do modern authentication
 
@@ -57,17 +54,17 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'serve':
-      await serve(values);
+      await (await import('./commands/serve.js')).serve(values);
       return -1; // keeps running
     case 'config':
-      configCommand(sub, values);
+      (await import('./commands/config.js')).configCommand(sub, values);
       return 0;
     case 'queue':
-      return queueCommand(sub, rest, values);
+      return (await import('./commands/queue.js')).queueCommand(sub, rest, values);
     case 'device':
-      return deviceCommand(sub, rest, values);
+      return (await import('./commands/device.js')).deviceCommand(sub, rest, values);
     case 'send-test':
-      return sendTest(values);
+      return (await import('./commands/send-test.js')).sendTest(values);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }

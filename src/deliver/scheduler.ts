@@ -173,7 +173,7 @@ export class Scheduler {
     const started = this.now();
     const pending = m.recipientRecords.filter((r) => r.state === 'pending').map((r) => r.address);
     this.d.log.info({ event: 'state', id: m.id, state: 'active', route: transport.name, attempt: m.attempts + 1, recipients: pending.length }, `delivering ${m.id} via ${transport.name}`);
-    const renew = setInterval(() => void this.d.store.renewLease([m.id], this.d.owner, this.d.options.lease, this.now()), Math.max(1000, this.d.options.lease / 3));
+    const renew = setInterval(() => void this.d.store.renewLease([m.id], this.d.owner, this.d.options.lease, this.now()), Math.max(100, this.d.options.lease / 3));
     let outcomes: RecipientOutcome[];
     try {
       outcomes = pending.length === 0 ? [] : await transport.deliver({

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
-import type { Store, NewMessage } from '../spool/store.js';
+import type { Store, NewMessage, RouteAssignment } from '../spool/store.js';
 import { fromAllowed } from '../identity/devices.js';
 import { LineEndingGuard } from './line-guard.js';
 import { HeaderStage } from './header-stage.js';
@@ -24,11 +24,17 @@ export interface IngestContext {
   maxLifetimeMs: number;
   /** Called after a message is durable (wakes the scheduler). */
   onAccepted: (id: string) => void;
+  /**
+   * Chooses upstreams at acceptance (the route stage's pure function, passed in
+   * by the composition root), so a message is stored routed in the same commit.
+   */
+  router?: (input: { device: string; sender: string; recipients: string[] }) => RouteAssignment[];
 }
 
 export interface IngestResult {
   id: string;
   size: number;
+  routes: string[];
 }
 
 class SizeLimit extends Transform {
@@ -110,6 +116,7 @@ export async function ingest(
     ...optional('subject', h?.value('Subject')),
     ...optional('headerFrom', headerFrom),
     ...optional('messageIdHeader', h?.value('Message-ID')),
+    ...(ctx.router ? { routes: ctx.router({ device: device.name, sender: txn.sender, recipients }) } : {}),
   };
   try {
     await ctx.store.accept(message);
@@ -117,7 +124,7 @@ export async function ingest(
     ctx.log.error({ event: 'store-failed', id, err }, 'could not store the message; the device is told to try again');
     throw Replies.storeFailed();
   }
-  return { id, size };
+  return { id, size, routes: message.routes?.map((r) => r.route) ?? [] };
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

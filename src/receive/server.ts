@@ -85,6 +85,7 @@ export interface ReceiveDeps {
   maxLifetimeMs: number;
   certificate: CertificatePair;
   onAccepted: (id: string) => void;
+  router?: IngestContext['router'];
 }
 
 export interface BoundListener {
@@ -243,15 +244,9 @@ export class ReceiveStage {
     try {
       const res = await ingest(ctx, st, txn, recipients, stream as never, session.secure);
       this.deps.log.info(
-        { event: 'state', id: res.id, state: 'incoming', device: txn.device.name, clientIp: st.clientIp, sender: txn.sender, recipients: recipients.length, size: res.size, tlsVersion: session.secure ? st.tlsVersion : undefined },
-        `accepted ${res.id} from ${txn.device.name}`,
+        { event: 'state', id: res.id, state: 'incoming', device: txn.device.name, clientIp: st.clientIp, sender: txn.sender, recipients: recipients.length, size: res.size, tlsVersion: session.secure ? st.tlsVersion : undefined, routes: res.routes },
+        `accepted ${res.id} from ${txn.device.name}${res.routes.length ? ` for ${res.routes.join(', ')}` : ''}`,
       );
-      void this.deps.store.recordDeviceActivity({
-        device: txn.device.name, clientIp: st.clientIp, at: Date.now(), accepted: 1,
-        ...(st.authMechanism ? { authMechanism: st.authMechanism } : { authMechanism: 'none' }),
-        ...(session.secure && st.tlsVersion ? { tlsVersion: st.tlsVersion } : { tlsVersion: 'none' }),
-        listener: st.listener.name,
-      });
       this.deps.onAccepted(res.id);
       cb(null, `2.0.0 OK: queued as ${res.id}`);
     } catch (err) {

@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { generate } from 'selfsigned';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 
@@ -36,6 +35,8 @@ export async function ensureCertificate(
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const now = new Date();
+  // Loaded only when a certificate has to be made: it is large and most starts do not need it.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'rsa',
     keySize: 2048,

@@ -41,6 +41,19 @@ export interface NewMessage {
   kind?: 'message' | 'notice';
   /** Free-form notes recorded at acceptance (e.g. sender rewritten, line endings normalised). */
   notes?: string[];
+  /**
+   * Routes chosen at acceptance. The first group stays on this id, further
+   * groups become messages `${id}.1`, `${id}.2`... sharing the body. Without
+   * routes the message is routed by the scheduler.
+   */
+  routes?: RouteAssignment[];
+}
+
+export interface RouteAssignment {
+  route: string;
+  recipients: string[];
+  /** The rule that chose it, for the trail. */
+  rule?: string;
 }
 
 export interface RecipientRecord {
@@ -149,7 +162,11 @@ export interface Store {
 
   // receive side
   createBody(id: string): BodyWriter;
-  /** Durable when resolved. Concurrent calls are committed in groups. */
+  /**
+   * Durable when resolved. Concurrent calls are committed in groups. The
+   * device inventory (accepted count, last seen, AUTH, TLS) is updated in the
+   * same commit.
+   */
   accept(message: NewMessage): Promise<void>;
 
   // deliver side

@@ -145,40 +145,37 @@ export class SqliteStore implements Store {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
        device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
-      VALUES (@id, NULL, @id, @kind, 'incoming', NULL, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
+      VALUES (@id, @parentId, @bodyId, @kind, 'incoming', @route, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
        @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
-    const insRcpt = this.q(
-      `INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`,
-    );
+    const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
-    this.insertTx(messages, insMsg, insRcpt, insEvent);
-  }
-
-  private insertTx(messages: NewMessage[], insMsg: Database.Statement, insRcpt: Database.Statement, insEvent: Database.Statement): void {
     this.db.transaction(() => {
       for (const m of messages) {
-        insMsg.run({
-          id: m.id,
-          kind: m.kind ?? 'message',
-          sender: m.sender,
-          size: m.size,
-          receivedAt: m.receivedAt,
-          expiresAt: m.expiresAt,
-          device: m.origin.device,
-          clientIp: m.origin.clientIp,
-          origin: JSON.stringify(m.origin),
-          subject: m.subject ?? null,
-          headerFrom: m.headerFrom ?? null,
-          messageIdHeader: m.messageIdHeader ?? null,
-          sendAs: m.sendAs ?? null,
-          notes: m.notes?.length ? JSON.stringify(m.notes) : null,
-        });
-        m.recipients.forEach((r, i) => insRcpt.run(m.id, i, r, m.receivedAt));
         const o = m.origin;
         const how = [o.tlsVersion ? `over ${o.tlsVersion}` : 'without TLS', o.authUser ? `as ${o.authUser} (${o.authMechanism})` : 'without AUTH'];
-        insEvent.run(m.id, m.receivedAt, 'received',
-          `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`,
-          JSON.stringify({ notes: m.notes ?? [] }));
+        const received = `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`;
+        const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
+        groups.forEach((g, n) => {
+          const id = n === 0 ? m.id : `${m.id}.${n}`;
+          insMsg.run({
+            id, parentId: n === 0 ? null : m.id, bodyId: m.id, route: g.route,
+            kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
+            device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
+            subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
+            sendAs: m.sendAs ?? null, notes: m.notes?.length ? JSON.stringify(m.notes) : null,
+          });
+          g.recipients.forEach((r, i) => insRcpt.run(id, i, r, m.receivedAt));
+          insEvent.run(id, m.receivedAt, 'received', n === 0 ? received : `${received}; split from ${m.id}`, JSON.stringify({ notes: m.notes ?? [] }));
+          if (g.route !== null) {
+            insEvent.run(id, m.receivedAt, 'routed', `routed to ${g.route}${g.rule ? ` (${g.rule})` : ''}: ${g.recipients.join(', ')}`, JSON.stringify({ route: g.route }));
+          }
+        });
+        if (o.device && (m.kind ?? 'message') === 'message') {
+          this.upsertActivity({
+            device: o.device, clientIp: o.clientIp, at: m.receivedAt, accepted: 1, listener: o.listener,
+            authMechanism: o.authMechanism ?? 'none', tlsVersion: o.tlsVersion ?? 'none',
+          });
+        }
       }
     }).immediate();
   }
@@ -382,6 +379,10 @@ export class SqliteStore implements Store {
   }
 
   async recordDeviceActivity(a: DeviceActivity): Promise<void> {
+    this.upsertActivity(a);
+  }
+
+  private upsertActivity(a: DeviceActivity): void {
     this.q(`INSERT INTO devices_seen (device, client_ip, last_seen, auth_mechanism, tls_version, listener, accepted, rejected)
       VALUES (@device, @ip, @at, @auth, @tls, @listener, @acc, @rej)
       ON CONFLICT (device, client_ip) DO UPDATE SET last_seen = MAX(last_seen, @at),
