@@ -83,8 +83,16 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     routes.resolve({ device: i.device, sender: i.sender, recipients: i.recipients, ...(deviceRoutes.has(i.device) ? { deviceRoute: deviceRoutes.get(i.device)! } : {}) })
       .map((g) => ({ route: g.route, recipients: g.recipients, rule: g.rule }));
   const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake, router });
+  // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
+  let listeners: BoundListener[];
+  try {
+    listeners = await receive.listen(config.listeners);
+  } catch (err) {
+    await receive.close();
+    await store.close();
+    throw err;
+  }
   await scheduler.start();
-  const listeners = await receive.listen(config.listeners);
   log.info({ event: 'started', ms: Date.now() - started, upstreams: [...transports.keys()], devices: devices.all.length }, `authrelay ready in ${Date.now() - started} ms`);
 
   const purge = setInterval(() => {

@@ -30,7 +30,11 @@ export interface LoadOptions {
 /** Reads and validates a config file. A missing file gives the embedded default. */
 export function loadConfigFile(file: string | undefined, opts: LoadOptions): { config: Config; source: string } {
   if (!file) return { config: validateConfig({}, opts, process.cwd()), source: '(embedded default)' };
-  if (!existsSync(file)) throw new ConfigError([`the file does not exist; create it or run without --config for the embedded default`], file);
+  if (!existsSync(file)) {
+    const err = new ConfigError([], file);
+    err.message = `${file}: no such configuration file; create it (see docs/configuration.md) or run without --config for the embedded default`;
+    throw err;
+  }
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8')) ?? {};

@@ -3,7 +3,7 @@
  * file; these commands edit it in place (comments kept) and store only
  * password hashes. A running relay picks the change up on restart.
  */
-import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { readFileSync, existsSync, renameSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseDocument, isSeq, isMap, type Document } from 'yaml';
 import { hashPassword } from '../../identity/password.js';
@@ -131,7 +131,13 @@ function edit(flags: DeviceFlags, change: (doc: Document) => string): number {
   const message = change(doc);
   const out = doc.toString();
   validateConfig(parseDocument(out).toJS(), { env: process.env }, dirname(file));
-  writeFileSync(`${file}.tmp`, out, { mode: 0o600 });
+  const fd = openSync(`${file}.tmp`, 'w', 0o600);
+  try {
+    writeSync(fd, out);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(`${file}.tmp`, file);
   process.stdout.write(`${message} (${file}); restart the relay to apply.\n`);
   return 0;
