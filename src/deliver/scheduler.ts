@@ -4,6 +4,7 @@
  * failures per message, destination failures per route), honours retry
  * hints, gives up after the queue lifetime and reports the failure.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../core/outcome.js';
 import type { AttemptResult, QueuedMessage, RecipientState, RecipientUpdate, Store } from '../spool/store.js';
@@ -48,6 +49,8 @@ export class Scheduler {
 
   constructor(private readonly d: SchedulerDeps) {
     this.now = d.now ?? Date.now;
+    // Every delivery in flight listens on the one shutdown signal.
+    setMaxListeners(0, this.abort.signal);
     for (const name of d.transports.keys()) {
       this.health.set(name, new DestinationHealth());
       this.inflight.set(name, 0);

@@ -1,0 +1,154 @@
+/**
+ * `authrelay queue list|show|retry|release|delete` with the real binary,
+ * against the spool of a relay without upstreams (every message held by the
+ * capture route): human and --json output, the state checks of each action,
+ * and the exit codes for unknown ids and impossible actions.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SmtpWire, sendRaw } from '../helpers/smtp-wire.js';
+import { cli, cliJson, startRelayProcess, tempDir, until, writeConfig } from '../helpers/relay-process.js';
+
+interface Summary { id: string; state: string; route: string | null; sender: string; attempts: number; subject: string | null; recipients: { address: string; state: string }[]; lastError: { category?: string; hint?: string } | null }
+interface ListJson { counts: Record<string, number>; messages: Summary[] }
+interface ShowJson extends Summary { trail: { kind: string; text: string }[]; origin: { device: string; clientIp: string; listener: string } }
+type ActJson = { id: string; ok: boolean; reason?: string }[];
+
+async function send(port: number, n: number): Promise<string> {
+  const w = await SmtpWire.open(port);
+  try {
+    await w.cmd('EHLO ups.test');
+    const r = await sendRaw(w, `ups${n}@device.test`, [`admin${n}@example.com`], `From: ups${n}@device.test\r\nSubject: queue ${n}\r\n\r\nbattery low\r\n.\r\n`);
+    assert.equal(r.end?.code, 250, JSON.stringify(r));
+    return /queued as (\S+)/.exec(r.end.raw)![1]!;
+  } finally {
+    w.close();
+  }
+}
+
+test('queue commands on held messages, with the relay running and stopped', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const config = writeConfig(dir, `hostname: relay.test
+dataDir: ./data
+listeners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]
+queue: { pollInterval: 100ms }
+`);
+  const q = (...args: string[]) => cli(['queue', ...args, '--config', config]);
+  const qj = <T>(...args: string[]) => cliJson<T>(['queue', ...args, '--config', config]);
+  const relay = await startRelayProcess(config);
+  let stopped = false;
+  try {
+    const ids = [await send(relay.port, 1), await send(relay.port, 2), await send(relay.port, 3)];
+    const [a, b, c] = ids as [string, string, string];
+    await until(async () => ((await qj<ListJson>('list', '--state', 'held')).messages.length === 3 ? true : undefined), 20_000, () => 'messages not held');
+
+    // list --json
+    const all = await qj<ListJson>('list');
+    assert.deepEqual(all.counts, { incoming: 0, active: 0, deferred: 0, held: 3, delivered: 0, failed: 0 });
+    assert.deepEqual(all.messages.map((m) => m.id).sort(), [...ids].sort());
+    for (const m of all.messages) {
+      assert.equal(m.state, 'held');
+      assert.equal(m.route, 'capture');
+      assert.equal(m.lastError?.category, 'captured');
+      assert.deepEqual(m.recipients.map((r) => r.state), ['held']);
+    }
+    assert.deepEqual((await qj<ListJson>('list', '--state', 'delivered,failed')).messages, []);
+    assert.deepEqual((await qj<ListJson>('list', '--recipient', 'admin2@')).messages.map((m) => m.id), [b]);
+
+    // list, for people
+    const human = await q('list');
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^Queue: incoming 0, active 0, deferred 0, held 3, delivered 0, failed 0\n\nID\s+STATE\s+RECEIVED\s+DEVICE\s+SENDER/);
+    for (const id of ids) assert.match(human.stdout, new RegExp(`\\n${id}\\s+held\\s+\\S+ \\S+\\s+localhost\\s+ups\\d@device\\.test\\s+1\\s+capture\\s+\\d+\\s+held by capture route`));
+    const empty = await q('list', '--state', 'failed');
+    assert.match(empty.stdout, /No messages match\./);
+    assert.equal((await qj<ListJson>('list', '--limit', '1')).messages.length, 1);
+    const badLimit = await q('list', '--limit', 'ten');
+    assert.equal(badLimit.code, 2);
+    assert.match(badLimit.stderr, /--limit must be a whole number of messages, 1 or more \(not "ten"\)/);
+    const badState = await q('list', '--state', 'stuck');
+    assert.equal(badState.code, 2);
+    assert.match(badState.stderr, /unknown state "stuck"; use incoming, active, deferred, held, delivered, failed/);
+
+    // show
+    const shown = await qj<ShowJson>('show', a);
+    assert.equal(shown.id, a);
+    assert.equal(shown.state, 'held');
+    assert.equal(shown.subject, 'queue 1');
+    assert.deepEqual([shown.origin.device, shown.origin.clientIp, shown.origin.listener], ['localhost', '127.0.0.1', 'main']);
+    assert.deepEqual(shown.trail.map((e) => e.kind), ['received', 'routed', 'attempt']);
+    const text = await q('show', a);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^Message ${a}\\n  State:      held\\n`));
+    assert.ok(text.stdout.includes('\n  Route:      capture\n'), text.stdout);
+    assert.ok(text.stdout.includes('\n    admin1@example.com  held  held by capture route "capture"\n      what to do: No upstream delivers this route yet'), text.stdout);
+    assert.match(text.stdout, /Trail:\n.*received received \d+ bytes from localhost at 127\.0\.0\.1 on listener main/);
+    for (const args of [['show', 'NOSUCHID'], ['show', 'NOSUCHID', '--json']]) {
+      const r = await q(...args);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /no message NOSUCHID in the queue/);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal((await q('show')).code, 2);
+
+    // release while the relay runs: routed again, held again (still no upstream)
+    const rel = await q('release', a);
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.equal(rel.stdout, `${a}: released\n`);
+    const again = await until(async () => {
+      const m = await qj<ShowJson>('show', a);
+      return m.state === 'held' && m.attempts === 2 ? m : undefined;
+    }, 20_000, () => `${a} not held again`);
+    assert.deepEqual(again.trail.map((e) => e.kind), ['received', 'routed', 'attempt', 'release', 'routed', 'attempt']);
+    assert.match(again.trail[3]!.text, /^released by cli \(/);
+
+    // retry of a held message, with --json
+    assert.deepEqual(await qj<ActJson>('retry', b), [{ id: b, ok: true }]);
+    await until(async () => ((await qj<ShowJson>('show', b)).attempts === 2 ? true : undefined), 20_000, () => `${b} not tried again`);
+
+    // delete: the row and the body file go
+    const del = await q('delete', c);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(del.stdout, `${c}: deleted\n`);
+    assert.equal((await q('show', c)).code, 1);
+    assert.ok(!existsSync(join(dir, 'data', 'queue', 'bodies', `${c}.eml`)), 'the body file of a deleted message is left');
+
+    // unknown ids: exit 1 for every action, with the reason
+    for (const action of ['retry', 'release', 'delete']) {
+      const r = await q(action, 'NOSUCHID');
+      assert.equal(r.code, 1, `${action}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, 'NOSUCHID: no such message\n');
+      const j = await q(action, 'NOSUCHID', '--json');
+      assert.equal(j.code, 1);
+      assert.deepEqual(JSON.parse(j.stdout), [{ id: 'NOSUCHID', ok: false, reason: 'no such message' }]);
+    }
+    assert.equal((await q('release')).code, 2, 'release without an id is a usage error');
+    assert.equal((await q('purge')).code, 2, 'unknown subcommand');
+
+    // with the relay stopped, states stay where the CLI puts them
+    const st = await relay.stop();
+    stopped = true;
+    assert.equal(st.code, 0);
+    assert.deepEqual(await qj<ActJson>('release', a), [{ id: a, ok: true }]);
+    assert.equal((await qj<ShowJson>('show', a)).state, 'incoming');
+    const twice = await q('release', a);
+    assert.equal(twice.code, 1);
+    assert.equal(twice.stdout, `${a}: not possible in state incoming (only held messages are released)\n`);
+    const twiceJson = await q('release', a, '--json');
+    assert.equal(twiceJson.code, 1);
+    assert.deepEqual(JSON.parse(twiceJson.stdout), [{ id: a, ok: false, reason: 'not possible in state incoming (only held messages are released)' }]);
+    const retryIncoming = await q('retry', a, '--json');
+    assert.equal(retryIncoming.code, 1);
+    assert.match((JSON.parse(retryIncoming.stdout) as ActJson)[0]!.reason ?? '', /not possible in state incoming \(only failed, deferred or held messages/);
+    assert.equal((await q('delete', a)).code, 0);
+    const mixed = await q('delete', b, 'NOSUCHID', '--json');
+    assert.equal(mixed.code, 1, 'one failure fails the command');
+    assert.deepEqual(JSON.parse(mixed.stdout), [{ id: b, ok: true }, { id: 'NOSUCHID', ok: false, reason: 'no such message' }]);
+    assert.deepEqual((await qj<ListJson>('list')).counts, { incoming: 0, active: 0, deferred: 0, held: 0, delivered: 0, failed: 0 });
+  } finally {
+    if (!stopped) await relay.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
