@@ -24,8 +24,12 @@ export interface TestRelay extends RunningRelay {
   close(): Promise<void>;
 }
 
-export async function startTestRelay(input: ConfigInput = {}): Promise<TestRelay> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'authrelay-test-'));
+/**
+ * opts.dataDir: start on an existing spool (a restart); the caller removes it.
+ * Without it, a fresh directory is made and removed by close().
+ */
+export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: string } = {}): Promise<TestRelay> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'authrelay-test-'));
   const raw: ConfigInput = {
     hostname: 'relay.test',
     listeners: [{ name: 'main', host: '127.0.0.1', port: 0, tls: 'starttls' }],
@@ -67,7 +71,7 @@ export async function startTestRelay(input: ConfigInput = {}): Promise<TestRelay
     },
     close: async () => {
       await relay.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

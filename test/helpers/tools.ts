@@ -84,7 +84,8 @@ export async function startSmtpSink(extra: string[] = []): Promise<SmtpSink> {
     port,
     child,
     stop: () => new Promise((r) => {
-      if (child.exitCode !== null) return r();
+      // exitCode stays null for a process ended by a signal: check both, so stop() can be called twice.
+      if (child.exitCode !== null || child.signalCode !== null) return r();
       child.once('exit', () => r());
       child.kill('SIGTERM');
     }),

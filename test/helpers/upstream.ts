@@ -22,19 +22,34 @@ export interface TestUpstream {
   /** When true, the connection is destroyed after the whole message arrived, before any reply. */
   dropAfterData: boolean;
   auth?: { user: string; pass: string };
+  /** Connections accepted so far. */
+  connections: number;
+  /** When set, the reply to DATA waits this long (a slow upstream). */
+  dataDelayMs: number;
+  /** AUTH mechanisms clients used, in order. */
+  authMethods: string[];
   close(): Promise<void>;
+  /** Drops every open connection at once and stops listening (an upstream that dies). */
+  kill(): Promise<void>;
   waitForCount(n: number, timeoutMs?: number): Promise<void>;
 }
 
-export async function startUpstream(opts: { auth?: { user: string; pass: string }; secure?: boolean; key?: string; cert?: string } = {}): Promise<TestUpstream> {
+export async function startUpstream(opts: { auth?: { user: string; pass: string }; secure?: boolean; key?: string; cert?: string; port?: number } = {}): Promise<TestUpstream> {
   let count = 0;
   const up: TestUpstream = {
     port: 0,
     received: [],
     fault: undefined,
     dropAfterData: false,
+    connections: 0,
+    dataDelayMs: 0,
+    authMethods: [],
     ...(opts.auth ? { auth: opts.auth } : {}),
     close: () => new Promise((r) => server.close(() => r())),
+    kill: () => new Promise((r) => {
+      server.server.close(() => r());
+      for (const c of server.connections as Set<{ _socket: { destroy(): void } }>) c._socket.destroy();
+    }),
     waitForCount: async (n, timeoutMs = 15_000) => {
       const deadline = Date.now() + timeoutMs;
       while (up.received.length < n) {
@@ -51,7 +66,12 @@ export async function startUpstream(opts: { auth?: { user: string; pass: string 
     hideSTARTTLS: !opts.key,
     ...(opts.key ? { key: opts.key, cert: opts.cert } : {}),
     secure: opts.secure ?? false,
+    onConnect(_s, cb) {
+      up.connections++;
+      cb();
+    },
     onAuth(auth, _s, cb) {
+      up.authMethods.push(auth.method);
       if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass) return cb(null, { user: auth.username });
       const e = new Error('5.7.8 Authentication credentials invalid') as Error & { responseCode: number };
       e.responseCode = 535;
@@ -76,18 +96,27 @@ export async function startUpstream(opts: { auth?: { user: string; pass: string 
           for (const c of server.connections as Set<{ id: string; _socket: { destroy(): void } }>) if (c.id === session.id) c._socket.destroy();
           return;
         }
-        const f = up.fault?.(n, 'data', '');
-        if (f) {
-          const e = new Error(f.message) as Error & { responseCode: number };
-          e.responseCode = f.code;
-          return cb(e);
-        }
-        up.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks), session });
-        cb(null, `2.0.0 Ok: queued as UP${n}`);
+        const reply = () => {
+          const f = up.fault?.(n, 'data', '');
+          if (f) {
+            const e = new Error(f.message) as Error & { responseCode: number };
+            e.responseCode = f.code;
+            return cb(e);
+          }
+          up.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks), session });
+          cb(null, `2.0.0 Ok: queued as UP${n}`);
+        };
+        if (up.dataDelayMs > 0) setTimeout(reply, up.dataDelayMs).unref();
+        else reply();
       });
     },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  // TLS handshakes that a client aborts (e.g. it refuses the certificate) are reported here; they are not test failures.
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
   const addr = server.server.address();
   up.port = typeof addr === 'object' && addr ? addr.port : 0;
   return up;

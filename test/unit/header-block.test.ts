@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HeaderBlock, addressInHeader, displayNameInHeader } from '../../src/receive/header-block.js';
+import { HeaderBlock, addressInHeader, addressesInHeader, displayNameBytes, displayNameInHeader } from '../../src/receive/header-block.js';
 import { HeaderStage } from '../../src/receive/header-stage.js';
 import { Readable } from 'node:stream';
 
@@ -22,6 +22,20 @@ test('addresses and display names are found in From values', () => {
   assert.equal(addressInHeader('no address'), undefined);
   assert.equal(displayNameInHeader('"Scanner 3F" <scan@printer.local>'), '"Scanner 3F"');
   assert.equal(displayNameInHeader('<scan@printer.local>'), undefined);
+});
+
+test('every mailbox in a From value is found; quoted names and comments are not mailboxes', () => {
+  assert.deepEqual(addressesInHeader('a@b.example, "Scan, 3F" <c@d.example>'), ['a@b.example', 'c@d.example']);
+  assert.deepEqual(addressesInHeader('"x@evil.example" <c@d.example> (y@evil.example)'), ['c@d.example']);
+  assert.deepEqual(addressesInHeader('undisclosed'), []);
+});
+
+test('display-name bytes are kept as sent (8-bit), trimmed, and refused when they hold an @', () => {
+  const sjis = Buffer.from([0x83, 0x58, 0x83, 0x4c]);
+  assert.deepEqual(displayNameBytes(Buffer.concat([Buffer.from(' '), sjis, Buffer.from('\r\n <a@b.example>')])), sjis);
+  assert.equal(displayNameBytes(Buffer.from(' <a@b.example>')), undefined);
+  assert.equal(displayNameBytes(Buffer.from(' a@b.example <a@b.example>')), undefined);
+  assert.equal(displayNameBytes(Buffer.from(' a@b.example')), undefined);
 });
 
 async function stage(input: string[], edit: (h: HeaderBlock) => void): Promise<string> {
