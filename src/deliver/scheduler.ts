@@ -225,7 +225,8 @@ export class Scheduler {
       if (state === 'failed') newlyFailed.push({ recipient, outcome: o });
       updates.push({ address: recipient, state, outcome: o });
     }
-    if (h && !destinationDown && outcomes.some((x) => x.outcome.action !== 'retry')) h.succeed();
+    // Any answer that is not about the destination itself (even a 4xx for this message) shows the upstream is up.
+    if (h && !destinationDown && outcomes.length > 0) h.succeed();
     const states = new Set([...m.recipientRecords.filter((r) => !pendingIn(r.address, updates)).map((r) => r.state), ...updates.map((u) => u.state)]);
     const state: AttemptResult['state'] = states.has('pending') ? 'deferred' : states.has('held') ? 'held' : states.has('failed') ? 'failed' : 'delivered';
     const nextAttemptAt = state === 'deferred' ? Math.min(retryAt || now, Math.max(m.expiresAt, now + 1000)) : now;

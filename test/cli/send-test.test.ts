@@ -30,7 +30,7 @@ test('send-test through a relay with an upstream: exit 0, each step printed, the
     assert.match(steps[0]!, new RegExp(`connecting to 127\\.0\\.0\\.1:${relay.port} \\(none\\) without AUTH \\(trusted address\\)$`));
     assert.match(steps[1]!, /relay answered: 250 2\.0\.0 OK: queued as [A-Z0-9]{16}$/);
     assert.match(r.stdout, /received: received \d+ bytes from localhost at 127\.0\.0\.1/);
-    assert.match(r.stdout, /routed: routed to up: x@y\.example/);
+    assert.match(r.stdout, /routed: routed to up \(the only upstream\): x@y\.example/);
     assert.match(r.stdout, /attempt: delivered to 1 recipient\(s\) via up: 250 2\.0\.0 Ok: queued as UP0/);
     assert.match(steps[steps.length - 1]!, /delivered \(\d{4}-\d\d-\d\d /);
     assert.equal(up.received.length, 1);

@@ -126,6 +126,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.ok((await read(store.openBody(ids[73]!))).equals(bodyFor(ids[73]!)));
     });
 
+    run('a message routed at acceptance is stored as one message per route, sharing one body', async (f) => {
+      const id = await put(f.store, {
+        recipients: ['a@contoso.com', 'b@fabrikam.com', 'c@contoso.com'],
+        routes: [{ route: 'm365', recipients: ['a@contoso.com', 'c@contoso.com'] }, { route: 'partner', recipients: ['b@fabrikam.com'], rule: 'partner mail' }],
+      });
+      const first = await f.store.get(id);
+      const second = await f.store.get(`${id}.1`);
+      assert.ok(first && second);
+      assert.deepEqual([first.route, first.state, first.parentId, first.recipients], ['m365', 'incoming', null, ['a@contoso.com', 'c@contoso.com']]);
+      assert.deepEqual([second.route, second.state, second.parentId, second.recipients], ['partner', 'incoming', id, ['b@fabrikam.com']]);
+      assert.equal(second.bodyId, id);
+      assert.ok((await read(f.store.openBody(second.bodyId))).equals(bodyFor(id)));
+      assert.match((await f.store.trail(second.id)).find((e) => e.kind === 'routed')?.text ?? '', /^routed to partner \(partner mail\): b@fabrikam\.com$/);
+      assert.equal((await f.store.counts()).incoming, 2);
+      assert.deepEqual(await f.store.claim({ owner: 'n1', route: null, limit: 5, leaseMs: 1000, now: T0 }), [], 'nothing left to route');
+      assert.deepEqual((await f.store.claim({ owner: 'n1', route: 'partner', limit: 5, leaseMs: 1000, now: T0 })).map((m) => m.id), [second.id]);
+    });
+
+    run('accepting a device\'s message counts it in the device inventory; a notice does not', async (f) => {
+      const origin = { device: 'mfp-3f', clientIp: '192.0.2.10', listener: 'main', tlsVersion: 'TLSv1.2', authUser: 'mfp', authMechanism: 'LOGIN' };
+      await put(f.store, { origin });
+      await put(f.store, { origin, receivedAt: T0 + 1000 });
+      await put(f.store, { kind: 'notice', sender: '', origin: { device: null, clientIp: '127.0.0.1', listener: 'notice' } });
+      const seen = await f.store.devicesSeen();
+      assert.deepEqual(seen.map((d) => [d.device, d.clientIp, d.accepted, d.lastSeen, d.authMechanism, d.tlsVersion]), [
+        ['mfp-3f', '192.0.2.10', 2, T0 + 1000, 'LOGIN', 'TLSv1.2'],
+      ]);
+    });
+
     run('a body that is aborted leaves nothing behind', async (f) => {
       const w = f.store.createBody(newMessageId());
       w.stream.write('partial');
