@@ -10,8 +10,18 @@ export function newMessageId(now = Date.now()): string {
     t = ALPHABET[n % 32]! + t;
     n = Math.floor(n / 32);
   }
-  const r = randomBytes(7);
   let s = '';
-  for (const b of r) s += ALPHABET[b % 32]!;
+  for (let i = 0; i < 7; i++) s += ALPHABET[nextRandomByte() % 32]!;
   return t + s;
+}
+
+// Random bytes are drawn in blocks: one call per 512 ids instead of one per id.
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function nextRandomByte(): number {
+  if (poolAt >= pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  return pool[poolAt++]!;
 }

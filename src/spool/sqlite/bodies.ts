@@ -4,9 +4,9 @@
  * a directory fsync started as soon as the file exists (while the data still
  * arrives); concurrent requests share one fsync.
  */
-import { createWriteStream, createReadStream, promises as fsp, fsync, close, openSync, closeSync, mkdirSync } from 'node:fs';
+import { createReadStream, promises as fsp, fsync, write, writeSync, openSync, closeSync, mkdirSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { BodyWriter } from '../store.js';
 
 export class BodyFiles {
@@ -33,22 +33,17 @@ export class BodyFiles {
 
   create(bodyId: string): BodyWriter {
     const file = this.path(bodyId);
-    const stream = createWriteStream(file, { flags: 'wx', mode: 0o600, autoClose: false, highWaterMark: 256 * 1024 });
-    let fd: number | undefined;
-    let entrySynced: Promise<void> | undefined;
-    stream.once('open', (n) => {
-      fd = n;
-      entrySynced = this.syncDir();
-      entrySynced.catch(() => undefined);
-    });
+    // Opening a local file does not wait for the disk; only fsync does, and that runs
+    // in the thread pool. The directory entry's fsync starts now, while data arrives.
+    let fd: number | undefined = openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    const entrySynced = this.syncDir();
+    entrySynced.catch(() => undefined);
+    const stream = new BodyStream(fd);
     let settled = false;
-    const closeFd = () =>
-      new Promise<void>((resolve) => {
-        if (fd === undefined) return resolve();
-        const n = fd;
-        fd = undefined;
-        close(n, () => resolve());
-      });
+    const release = () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    };
     return {
       stream,
       finish: () =>
@@ -56,32 +51,27 @@ export class BodyFiles {
           const done = () => {
             if (settled) return;
             settled = true;
-            if (fd === undefined) return reject(new Error('body file was not opened'));
-            const n = fd;
-            fsync(n, (err) => {
-              fd = undefined;
-              close(n, () => {
-                if (err) return reject(err);
-                (entrySynced ?? this.syncDir()).then(() => resolve(stream.bytesWritten), reject);
-              });
+            if (fd === undefined) return reject(new Error('body file is closed'));
+            fsync(fd, (err) => {
+              release();
+              if (err) return reject(err);
+              entrySynced.then(() => resolve(stream.bytes), reject);
             });
           };
-          if (stream.writableFinished) done();
-          else {
-            stream.once('finish', done);
-            stream.once('error', (err) => {
-              if (!settled) {
-                settled = true;
-                reject(err);
-              }
-            });
-            if (!stream.writableEnded) stream.end();
-          }
+          if (stream.writableFinished) return done();
+          stream.once('finish', done);
+          stream.once('error', (err) => {
+            if (settled) return;
+            settled = true;
+            release();
+            reject(err);
+          });
+          if (!stream.writableEnded) stream.end();
         }),
       abort: async () => {
         settled = true;
         stream.destroy();
-        await closeFd();
+        release();
         await fsp.rm(file, { force: true });
       },
     };
@@ -123,4 +113,57 @@ export class BodyFiles {
     const names = await fsp.readdir(this.dir);
     return names.filter((n) => n.endsWith('.eml')).map((n) => n.slice(0, -4));
   }
+}
+
+const FLUSH_AT = 256 * 1024;
+
+/**
+ * Writes a body to an open file. Small messages are gathered in memory and
+ * written in one call when they end (a page-cache write, no disk wait); large
+ * ones are written in 256 KB pieces through the thread pool as they arrive,
+ * so memory stays bounded whatever the size.
+ */
+class BodyStream extends Writable {
+  bytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly fd: number) {
+    super({ highWaterMark: FLUSH_AT });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.bytes += chunk.length;
+    if (this.pendingBytes < FLUSH_AT) return cb();
+    const buf = this.take();
+    writeAll(this.fd, buf, 0, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const buf = this.take();
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private take(): Buffer {
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return buf;
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, off: number, cb: (err?: Error | null) => void): void {
+  write(fd, buf, off, buf.length - off, null, (err, n) => {
+    if (err) return cb(err);
+    if (off + n < buf.length) return writeAll(fd, buf, off + n, cb);
+    cb();
+  });
 }
