@@ -41,7 +41,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const store = createStore(config);
   await store.init();
   const orphans = await store.removeOrphanBodies();
-  if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} partial message bodies left by an interrupted run (none had been acknowledged)`);
+  if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
   const transports = new Map<string, Transport>();
   for (const [name, up] of Object.entries(config.upstreams)) transports.set(name, createTransport(name, up));

@@ -87,6 +87,8 @@ export interface TrailEvent {
 }
 
 export interface BodyWriter {
+  /** The stored body's name (the store links it to the message on accept). */
+  readonly bodyId: string;
   /** Write the message here (already normalised, with any added headers). */
   readonly stream: Writable;
   /** Flushes and fsyncs the file; resolves with the size in bytes. */

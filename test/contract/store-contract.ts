@@ -93,7 +93,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(m.state, 'incoming');
         assert.equal(m.route, null);
         assert.equal(m.parentId, null);
-        assert.equal(m.bodyId, id);
+        assert.ok((await read(store.openBody(m.bodyId))).equals(bodyFor(id)));
         assert.equal(m.attempts, 0);
         assert.equal(m.kind, 'message');
         assert.equal(m.sender, 'scanner@contoso.com');
@@ -123,7 +123,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(m?.subject, `n${i}`);
         assert.deepEqual(m?.recipients, recipients(i));
       }
-      assert.ok((await read(store.openBody(ids[73]!))).equals(bodyFor(ids[73]!)));
+      assert.ok((await read(store.openBody((await store.get(ids[73]!))!.bodyId))).equals(bodyFor(ids[73]!)));
     });
 
     run('a message routed at acceptance is stored as one message per route, sharing one body', async (f) => {
@@ -136,7 +136,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.ok(first && second);
       assert.deepEqual([first.route, first.state, first.parentId, first.recipients], ['m365', 'incoming', null, ['a@contoso.com', 'c@contoso.com']]);
       assert.deepEqual([second.route, second.state, second.parentId, second.recipients], ['partner', 'incoming', id, ['b@fabrikam.com']]);
-      assert.equal(second.bodyId, id);
+      assert.equal(second.bodyId, first.bodyId);
       assert.ok((await read(f.store.openBody(second.bodyId))).equals(bodyFor(id)));
       assert.match((await f.store.trail(second.id)).find((e) => e.kind === 'routed')?.text ?? '', /^routed to partner \(partner mail\): b@fabrikam\.com$/);
       assert.equal((await f.store.counts()).incoming, 2);

@@ -2,9 +2,11 @@
  * The order of system calls behind "250 2.0.0 OK: queued as ID", seen with
  * strace on the real binary. For every acknowledged message:
  *
- *   openat(bodies/ID.eml, O_CREAT)             the body file is created
- *   fsync(bodies/ID.eml)                        its data is on disk
+ *   openat(bodies/B.eml, O_CREAT)              the body file is created (B is the
+ *                                               message's body id: files are made
+ *                                               ahead in batches, see bodies.ts)
  *   fsync(bodies/)  started after the create    its directory entry is on disk
+ *   fsync(bodies/B.eml)                         its data is on disk
  *   pwrite64(queue.db-wal, page containing ID)  the row is written, after both
  *   fsync|fdatasync(queue.db-wal)               the row is on disk
  *   write(socket, "250 2.0.0 OK: queued as ID") only then the reply
@@ -17,6 +19,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { requireTool } from '../helpers/tools.js';
 import { SmtpWire, sendRaw } from '../helpers/smtp-wire.js';
 import { startRelayProcess, tempDir, writeConfig } from '../helpers/relay-process.js';
@@ -98,9 +101,11 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
   const calls = parseStrace(readFileSync(traceFile, 'utf8'));
   assert.ok(calls.length > 100, `strace recorded only ${calls.length} calls`);
   const bodiesDir = join(dataDir, 'queue', 'bodies');
+  const db = new Database(join(dataDir, 'queue', 'queue.db'), { readonly: true });
+  const bodyIdOf = (id: string) => (db.prepare('SELECT body_id FROM messages WHERE id = ?').get(id) as { body_id: string }).body_id;
 
   for (const id of ids) {
-    const bodyFile = join(bodiesDir, `${id}.eml`);
+    const bodyFile = join(bodiesDir, `${bodyIdOf(id)}.eml`);
     const ack = calls.find((c) => SOCKET_WRITE.has(c.name) && fdPath(c).startsWith('TCP:') && c.args.includes(`250 2.0.0 OK: queued as ${id}`));
     assert.ok(ack, `no 250 for ${id} written to a TCP socket in the trace`);
     const create = calls.find((c) => c.name === 'openat' && c.args.includes(`"${bodyFile}"`) && c.args.includes('O_CREAT'));
@@ -115,12 +120,13 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
       `  WAL sync ${describe(walSync)}\n  250      ${describe(ack)}`;
     assert.ok(create.end < bodySync.start, `body fsync before the file exists: ${trail}`);
     assert.ok(bodySync.end < walWrite.start, `the row was written before the body was on disk: ${trail}`);
-    assert.ok(dirSync, `no fsync of ${bodiesDir} between the creation of ${id}.eml and its row: ${trail}`);
+    assert.ok(dirSync, `no fsync of ${bodiesDir} between the creation of ${bodyFile} and its row: ${trail}`);
     assert.ok(walWrite.end < ack.start, `250 before the row was written: ${trail}`);
     assert.ok(walSync, `no fsync of the WAL between the row and the 250: ${trail}`);
     t.diagnostic(`${id}: create line ${create.end + 1}, body fsync ${bodySync.end + 1}, dir fsync ${dirSync.end + 1}, ` +
       `WAL write ${walWrite.end + 1}, WAL ${walSync.name} ${walSync.end + 1}, 250 at ${ack.start + 1}`);
   }
   assert.equal(ids.length, 5);
+  db.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,10 +1,18 @@
 /**
  * Message bodies as files: one file per message, written in a stream and
- * fsynced before the metadata commit. The directory entry is made durable by
- * a directory fsync started as soon as the file exists (while the data still
- * arrives); concurrent requests share one fsync.
+ * fsynced before the metadata commit.
+ *
+ * Creating a file changes the directory, and a directory fsync holds the
+ * directory while it runs, so creating files on the hot path would queue
+ * every new message behind the disk. Instead empty files are made ahead, in
+ * batches, each batch made durable by one directory fsync; a message takes a
+ * ready file (its name becomes the body id), so accepting it touches no
+ * directory at all. When the pool runs dry a file is made on demand, and its
+ * directory entry synced, as before. Unused pool files are orphans at the
+ * next start and are removed.
  */
-import { createReadStream, promises as fsp, fsync, write, writeSync, openSync, closeSync, mkdirSync, constants as fsConstants } from 'node:fs';
+import { createReadStream, promises as fsp, fsync, open, write, writeSync, openSync, closeSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
+import { newMessageId } from '../../core/ids.js';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import type { BodyWriter } from '../store.js';
@@ -13,17 +21,50 @@ export class BodyFiles {
   private dirFd: number | undefined;
   private dirSyncRunning: Promise<void> | undefined;
   private dirSyncQueued: Promise<void> | undefined;
+  private readonly pool: { name: string; fd: number }[] = [];
+  private refilling: Promise<void> | undefined;
+  private closed = false;
 
   constructor(readonly dir: string) {}
 
-  init(): void {
+  async init(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.dirFd = openSync(this.dir, 'r');
+    await this.refill();
   }
 
   close(): void {
+    this.closed = true;
+    // Unused ready-made files go with a clean stop (after a crash they are orphans, removed at start).
+    for (const f of this.pool.splice(0)) {
+      closeSync(f.fd);
+      rmSync(this.path(f.name), { force: true });
+    }
     if (this.dirFd !== undefined) closeSync(this.dirFd);
     this.dirFd = undefined;
+  }
+
+  /** Names of the ready-made files (not orphans). */
+  pooled(): string[] {
+    return this.pool.map((f) => f.name);
+  }
+
+  private refill(): Promise<void> {
+    this.refilling ??= (async () => {
+      try {
+        const made: { name: string; fd: number }[] = [];
+        for (let i = 0; i < POOL_BATCH && !this.closed; i++) {
+          const name = `b${newMessageId()}`;
+          made.push({ name, fd: await openNew(this.path(name)) });
+        }
+        await this.syncDir();
+        if (this.closed) for (const f of made) closeSync(f.fd);
+        else this.pool.push(...made);
+      } finally {
+        this.refilling = undefined;
+      }
+    })();
+    return this.refilling;
   }
 
   path(bodyId: string): string {
@@ -31,13 +72,16 @@ export class BodyFiles {
     return join(this.dir, `${bodyId}.eml`);
   }
 
-  create(bodyId: string): BodyWriter {
+  create(hint: string): BodyWriter {
+    const ready = this.pool.pop();
+    if (this.pool.length < POOL_LOW && !this.closed) this.refill().catch(() => undefined);
+    const bodyId = ready?.name ?? hint;
     const file = this.path(bodyId);
-    // Opening a local file does not wait for the disk; only fsync does, and that runs
-    // in the thread pool. The directory entry's fsync starts now, while data arrives.
-    let fd: number | undefined = openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
-    const entrySynced = this.syncDir();
+    let fd: number | undefined = ready?.fd ?? openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    // A ready-made file's directory entry is durable already; one made now is synced while data arrives.
+    const entrySynced = ready ? Promise.resolve() : this.syncDir();
     entrySynced.catch(() => undefined);
+
     const stream = new BodyStream(fd);
     let settled = false;
     const release = () => {
@@ -45,6 +89,7 @@ export class BodyFiles {
       fd = undefined;
     };
     return {
+      bodyId,
       stream,
       finish: () =>
         new Promise<number>((resolve, reject) => {
@@ -116,6 +161,14 @@ export class BodyFiles {
 }
 
 const FLUSH_AT = 256 * 1024;
+const POOL_BATCH = 128;
+const POOL_LOW = 64;
+
+function openNew(file: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+}
 
 /**
  * Writes a body to an open file. Small messages are gathered in memory and

@@ -48,6 +48,8 @@ export class SqliteStore implements Store {
   private flushing = false;
   private closed = false;
   private walFd: number | undefined;
+  /** Message id → body file name, from createBody until the message is committed. */
+  private readonly bodyOf = new Map<string, string>();
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
@@ -79,7 +81,7 @@ export class SqliteStore implements Store {
         this.q('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
       }).immediate();
     }
-    this.bodies.init();
+    await this.bodies.init();
     const file = this.opts.file ?? join(this.opts.dir, 'queue.db');
     this.walFd = openSync(`${file}-wal`, fsConstants.O_RDONLY | fsConstants.O_CREAT, 0o600);
   }
@@ -105,7 +107,17 @@ export class SqliteStore implements Store {
   }
 
   createBody(id: string): BodyWriter {
-    return this.bodies.create(id);
+    const w = this.bodies.create(id);
+    this.bodyOf.set(id, w.bodyId);
+    return {
+      bodyId: w.bodyId,
+      stream: w.stream,
+      finish: () => w.finish(),
+      abort: async () => {
+        this.bodyOf.delete(id);
+        await w.abort();
+      },
+    };
   }
 
   accept(message: NewMessage): Promise<void> {
@@ -124,6 +136,7 @@ export class SqliteStore implements Store {
     try {
       // Bodies (data and directory entry) are durable already: BodyWriter.finish() waited for both.
       this.insertGroup(group.map((p) => p.message));
+      for (const p of group) this.bodyOf.delete(p.message.id);
       await this.syncWal();
       for (const p of group) p.resolve();
     } catch (err) {
@@ -158,7 +171,7 @@ export class SqliteStore implements Store {
         groups.forEach((g, n) => {
           const id = n === 0 ? m.id : `${m.id}.${n}`;
           insMsg.run({
-            id, parentId: n === 0 ? null : m.id, bodyId: m.id, route: g.route,
+            id, parentId: n === 0 ? null : m.id, bodyId: this.bodyOf.get(m.id) ?? m.id, route: g.route,
             kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
             device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
             subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
@@ -410,6 +423,7 @@ export class SqliteStore implements Store {
   /** Removes body files that no message refers to (left by a crash before the commit). */
   async removeOrphanBodies(): Promise<number> {
     const known = new Set((this.q('SELECT DISTINCT body_id FROM messages').all() as { body_id: string }[]).map((r) => r.body_id));
+    for (const b of this.bodies.pooled()) known.add(b);
     let n = 0;
     for (const b of await this.bodies.list()) {
       if (!known.has(b)) {
