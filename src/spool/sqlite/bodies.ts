@@ -11,7 +11,7 @@
  * directory entry synced, as before. Unused pool files are orphans at the
  * next start and are removed.
  */
-import { createReadStream, promises as fsp, fsync, open, write, writeSync, openSync, closeSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
+import { createReadStream, promises as fsp, fsync, open, close, write, openSync, closeSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
 import { newMessageId } from '../../core/ids.js';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -52,11 +52,8 @@ export class BodyFiles {
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
       try {
-        const made: { name: string; fd: number }[] = [];
-        for (let i = 0; i < POOL_BATCH && !this.closed; i++) {
-          const name = `b${newMessageId()}`;
-          made.push({ name, fd: await openNew(this.path(name)) });
-        }
+        const names = Array.from({ length: POOL_BATCH }, () => `b${newMessageId()}`);
+        const made = await Promise.all(names.map(async (name) => ({ name, fd: await openNew(this.path(name)) })));
         await this.syncDir();
         if (this.closed) for (const f of made) closeSync(f.fd);
         else this.pool.push(...made);
@@ -77,16 +74,21 @@ export class BodyFiles {
     if (this.pool.length < POOL_LOW && !this.closed) this.refill().catch(() => undefined);
     const bodyId = ready?.name ?? hint;
     const file = this.path(bodyId);
-    let fd: number | undefined = ready?.fd ?? openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    // Every file operation runs in the thread pool: on a journaling file system even
+    // an open or a write can wait for a commit that another fsync started.
+    const fdReady = ready ? Promise.resolve(ready.fd) : openNew(file);
     // A ready-made file's directory entry is durable already; one made now is synced while data arrives.
-    const entrySynced = ready ? Promise.resolve() : this.syncDir();
+    const entrySynced = ready ? Promise.resolve() : fdReady.then(() => this.syncDir());
+    fdReady.catch(() => undefined);
     entrySynced.catch(() => undefined);
-
-    const stream = new BodyStream(fd);
+    const stream = new BodyStream(fdReady);
     let settled = false;
-    const release = () => {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+    let closed = false;
+    const release = async () => {
+      if (closed) return;
+      closed = true;
+      const fd = await fdReady.catch(() => undefined);
+      if (fd !== undefined) await new Promise<void>((r) => close(fd, () => r()));
     };
     return {
       bodyId,
@@ -96,19 +98,20 @@ export class BodyFiles {
           const done = () => {
             if (settled) return;
             settled = true;
-            if (fd === undefined) return reject(new Error('body file is closed'));
-            fsync(fd, (err) => {
-              release();
-              if (err) return reject(err);
-              entrySynced.then(() => resolve(stream.bytes), reject);
-            });
+            fdReady.then((fd) => {
+              fsync(fd, (err) => {
+                void release();
+                if (err) return reject(err);
+                entrySynced.then(() => resolve(stream.bytes), reject);
+              });
+            }, reject);
           };
           if (stream.writableFinished) return done();
           stream.once('finish', done);
           stream.once('error', (err) => {
             if (settled) return;
             settled = true;
-            release();
+            void release();
             reject(err);
           });
           if (!stream.writableEnded) stream.end();
@@ -116,7 +119,7 @@ export class BodyFiles {
       abort: async () => {
         settled = true;
         stream.destroy();
-        release();
+        await release();
         await fsp.rm(file, { force: true });
       },
     };
@@ -171,17 +174,17 @@ function openNew(file: string): Promise<number> {
 }
 
 /**
- * Writes a body to an open file. Small messages are gathered in memory and
- * written in one call when they end (a page-cache write, no disk wait); large
- * ones are written in 256 KB pieces through the thread pool as they arrive,
- * so memory stays bounded whatever the size.
+ * Writes a body to its file. Small messages are gathered in memory and
+ * written in one call when they end; large ones are written in 256 KB pieces
+ * as they arrive, so memory stays bounded whatever the size. Writes go
+ * through the thread pool.
  */
 class BodyStream extends Writable {
   bytes = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly fd: number) {
+  constructor(private readonly fd: Promise<number>) {
     super({ highWaterMark: FLUSH_AT });
   }
 
@@ -190,26 +193,19 @@ class BodyStream extends Writable {
     this.pendingBytes += chunk.length;
     this.bytes += chunk.length;
     if (this.pendingBytes < FLUSH_AT) return cb();
-    const buf = this.take();
-    writeAll(this.fd, buf, 0, cb);
+    this.flushPending(cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    const buf = this.take();
-    try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
+    if (this.pendingBytes === 0) return cb();
+    this.flushPending(cb);
   }
 
-  private take(): Buffer {
+  private flushPending(cb: (err?: Error | null) => void): void {
     const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    return buf;
+    this.fd.then((fd) => writeAll(fd, buf, 0, cb), cb);
   }
 }
 
