@@ -148,7 +148,8 @@ export function storeStateContract(name: string, run: Run): void {
       const kept = await put(f.store);
       for (let i = 0; i < 3; i++) {
         const w = f.store.createBody(newMessageId());
-        w.stream.end('From: x\r\n\r\nnever acknowledged\r\n');
+        // large enough to be a file (small bodies are only ever written inside the commit)
+        w.stream.end(`From: x\r\n\r\n${'never acknowledged\r\n'.repeat(10_000)}`);
         await w.finish();
       }
       assert.equal(await f.store.removeOrphanBodies(), 3);

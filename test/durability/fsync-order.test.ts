@@ -1,6 +1,8 @@
 /**
  * The order of system calls behind "250 2.0.0 OK: queued as ID", seen with
- * strace on the real binary. For every acknowledged message:
+ * strace on the real binary. A small message's body is stored in its row: the
+ * row is written to the WAL, the WAL is fsynced, then 250. For a message whose
+ * body is a file:
  *
  *   openat(bodies/B.eml, O_CREAT)              the body file is created (B is the
  *                                               message's body id: files are made
@@ -67,7 +69,8 @@ function describe(c: Call | undefined): string {
   return c ? `${c.name}(${c.args.slice(0, 120)}) [lines ${c.start + 1}-${c.end + 1}, thread ${c.tid}]` : 'none';
 }
 
-const MESSAGE = (n: number) => `From: mfp@printer.test\r\nTo: user@example.com\r\nSubject: fsync ${n}\r\n\r\nscan ${n}\r\n.\r\n`;
+const LARGE = `${'0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz'.repeat(1)}\r\n`.repeat(4500); // ~330 KB: a body file
+const MESSAGE = (n: number) => `From: mfp@printer.test\r\nTo: user@example.com\r\nSubject: fsync ${n}\r\n\r\nscan ${n}\r\n${n >= 5 ? LARGE : ''}.\r\n`;
 
 test('the body fsync, its directory fsync and the WAL fsync all complete before "250 queued" is written', { timeout: 90_000 }, async (t) => {
   const strace = requireTool('strace');
@@ -94,6 +97,8 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
     };
     await send(0); // alone
     await Promise.all([1, 2, 3, 4].map(send)); // concurrent: commits may be grouped
+    await send(5); // large: its body goes to a file
+    await Promise.all([6, 7].map(send));
   } finally {
     const st = await relay.stop();
     assert.equal(st.code, 0, `strace/relay exit: ${JSON.stringify(st)} ${relay.stderr()}`);
@@ -102,12 +107,25 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
   assert.ok(calls.length > 100, `strace recorded only ${calls.length} calls`);
   const bodiesDir = join(dataDir, 'queue', 'bodies');
   const db = new Database(join(dataDir, 'queue', 'queue.db'), { readonly: true });
-  const bodyIdOf = (id: string) => (db.prepare('SELECT body_id FROM messages WHERE id = ?').get(id) as { body_id: string }).body_id;
+  const rowOf = (id: string) => db.prepare('SELECT body_id, body IS NOT NULL AS inline FROM messages WHERE id = ?').get(id) as { body_id: string; inline: number };
+  let inline = 0;
 
   for (const id of ids) {
-    const bodyFile = join(bodiesDir, `${bodyIdOf(id)}.eml`);
+    const row = rowOf(id);
+    const bodyFile = join(bodiesDir, `${row.body_id}.eml`);
     const ack = calls.find((c) => SOCKET_WRITE.has(c.name) && fdPath(c).startsWith('TCP:') && c.args.includes(`250 2.0.0 OK: queued as ${id}`));
     assert.ok(ack, `no 250 for ${id} written to a TCP socket in the trace`);
+    if (row.inline) {
+      // A small body is in the row: the row (with the body) is written to the WAL, the WAL is synced, then 250.
+      inline++;
+      const walWrite = calls.find((c) => FILE_WRITE.has(c.name) && fdPath(c).endsWith('queue.db-wal') && c.args.includes(id));
+      assert.ok(walWrite, `no write of a WAL page with ${id}`);
+      const walSync = calls.find((c) => SYNC.has(c.name) && fdPath(c).endsWith('queue.db-wal') && c.ret === '0' && c.start > walWrite.end && c.end < ack.start);
+      assert.ok(walWrite.end < ack.start, `250 before the row was written:\n  ${describe(walWrite)}\n  ${describe(ack)}`);
+      assert.ok(walSync, `no fsync of the WAL between the row of ${id} and its 250`);
+      t.diagnostic(`${id} (body in the row): WAL write ${walWrite.end + 1}, WAL ${walSync.name} ${walSync.end + 1}, 250 at ${ack.start + 1}`);
+      continue;
+    }
     const create = calls.find((c) => c.name === 'openat' && c.args.includes(`"${bodyFile}"`) && c.args.includes('O_CREAT'));
     assert.ok(create, `the body file of ${id} was not created with openat(O_CREAT)`);
     const bodySync = calls.find((c) => SYNC.has(c.name) && fdPath(c) === bodyFile && c.ret === '0');
@@ -126,7 +144,8 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
     t.diagnostic(`${id}: create line ${create.end + 1}, body fsync ${bodySync.end + 1}, dir fsync ${dirSync.end + 1}, ` +
       `WAL write ${walWrite.end + 1}, WAL ${walSync.name} ${walSync.end + 1}, 250 at ${ack.start + 1}`);
   }
-  assert.equal(ids.length, 5);
+  assert.equal(ids.length, 8);
+  assert.equal(inline, 5, 'the five small messages keep their body in the row, the three large ones in files');
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -151,8 +151,8 @@ export function inspectSpool(dataDir: string): SpoolReport {
   const dir = join(dataDir, 'queue');
   const db = new Database(join(dir, 'queue.db'), { fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT id, body_id, body_present, state, subject FROM messages').all() as
-      { id: string; body_id: string; body_present: number; state: string; subject: string | null }[];
+    const rows = db.prepare('SELECT id, body_id, body_present, body IS NOT NULL AS inline, state, subject FROM messages').all() as
+      { id: string; body_id: string; body_present: number; inline: number; state: string; subject: string | null }[];
     const states: Record<string, number> = {};
     const seqState = new Map<number, string>();
     for (const r of rows) {
@@ -164,7 +164,8 @@ export function inspectSpool(dataDir: string): SpoolReport {
     const bodyIds = new Set(rows.map((r) => r.body_id));
     const orphanBodies = files.filter((f) => f.endsWith('.eml') && !bodyIds.has(f.slice(0, -4)));
     const otherFiles = files.filter((f) => !f.endsWith('.eml'));
-    const missingBodies = rows.filter((r) => r.body_present === 1 && !existsSync(join(dir, 'bodies', `${r.body_id}.eml`))).map((r) => r.id);
+    // A small body lives in its row (inline); a larger one in bodies/<body_id>.eml.
+    const missingBodies = rows.filter((r) => r.body_present === 1 && !r.inline && !existsSync(join(dir, 'bodies', `${r.body_id}.eml`))).map((r) => r.id);
     return { states, rows: rows.length, seqState, ids: new Set(rows.map((r) => r.id)), orphanBodies, missingBodies, otherFiles };
   } finally {
     db.close();

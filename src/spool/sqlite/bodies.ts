@@ -69,40 +69,57 @@ export class BodyFiles {
     return join(this.dir, `${bodyId}.eml`);
   }
 
-  create(hint: string): BodyWriter {
-    const ready = this.pool.pop();
-    if (this.pool.length < POOL_LOW && !this.closed) this.refill().catch(() => undefined);
-    const bodyId = ready?.name ?? hint;
-    const file = this.path(bodyId);
-    // Every file operation runs in the thread pool: on a journaling file system even
-    // an open or a write can wait for a commit that another fsync started.
-    const fdReady = ready ? Promise.resolve(ready.fd) : openNew(file);
-    // A ready-made file's directory entry is durable already; one made now is synced while data arrives.
-    const entrySynced = ready ? Promise.resolve() : fdReady.then(() => this.syncDir());
-    fdReady.catch(() => undefined);
-    entrySynced.catch(() => undefined);
-    const stream = new BodyStream(fdReady);
+  /**
+   * A writer for one body. Up to INLINE_MAX bytes are kept in memory and, when
+   * the message ends there, returned by inline() to be stored in the database
+   * row itself (made durable by the commit's WAL fsync: no file, no fsync of
+   * its own). A larger body goes to a file from the moment it passes the limit.
+   */
+  create(hint: string): BodyWriter & { inline(): Buffer | undefined } {
+    let file: { bodyId: string; path: string; fdReady: Promise<number>; entrySynced: Promise<void> } | undefined;
+    const acquire = () => {
+      if (file) return file.fdReady;
+      const ready = this.pool.pop();
+      if (this.pool.length < POOL_LOW && !this.closed) this.refill().catch(() => undefined);
+      const bodyId = ready?.name ?? hint;
+      const path = this.path(bodyId);
+      // Every file operation runs in the thread pool: on a journaling file system even
+      // an open or a write can wait for a commit that another fsync started.
+      const fdReady = ready ? Promise.resolve(ready.fd) : openNew(path);
+      // A ready-made file's directory entry is durable already; one made now is synced while data arrives.
+      const entrySynced = ready ? Promise.resolve() : fdReady.then(() => this.syncDir());
+      fdReady.catch(() => undefined);
+      entrySynced.catch(() => undefined);
+      file = { bodyId, path, fdReady, entrySynced };
+      return fdReady;
+    };
+    const stream = new BodyStream(acquire);
     let settled = false;
     let closed = false;
     const release = async () => {
-      if (closed) return;
+      if (closed || !file) return;
       closed = true;
-      const fd = await fdReady.catch(() => undefined);
+      const fd = await file.fdReady.catch(() => undefined);
       if (fd !== undefined) await new Promise<void>((r) => close(fd, () => r()));
     };
     return {
-      bodyId,
+      get bodyId() {
+        return file?.bodyId ?? hint;
+      },
       stream,
+      inline: () => (file ? undefined : stream.inlineBody()),
       finish: () =>
         new Promise<number>((resolve, reject) => {
           const done = () => {
             if (settled) return;
             settled = true;
-            fdReady.then((fd) => {
+            if (!file) return resolve(stream.bytes);
+            const f = file;
+            f.fdReady.then((fd) => {
               fsync(fd, (err) => {
                 void release();
                 if (err) return reject(err);
-                entrySynced.then(() => resolve(stream.bytes), reject);
+                f.entrySynced.then(() => resolve(stream.bytes), reject);
               });
             }, reject);
           };
@@ -120,7 +137,7 @@ export class BodyFiles {
         settled = true;
         stream.destroy();
         await release();
-        await fsp.rm(file, { force: true });
+        if (file) await fsp.rm(file.path, { force: true });
       },
     };
   }
@@ -164,6 +181,8 @@ export class BodyFiles {
 }
 
 const FLUSH_AT = 256 * 1024;
+/** Bodies up to this size are stored in the database row. */
+export const INLINE_MAX = 128 * 1024;
 const POOL_BATCH = 128;
 const POOL_LOW = 64;
 
@@ -174,30 +193,37 @@ function openNew(file: string): Promise<number> {
 }
 
 /**
- * Writes a body to its file. Small messages are gathered in memory and
- * written in one call when they end; large ones are written in 256 KB pieces
- * as they arrive, so memory stays bounded whatever the size. Writes go
- * through the thread pool.
+ * Writes a body. It is gathered in memory until it passes INLINE_MAX; from
+ * then on it goes to the file in 256 KB pieces as it arrives, so memory stays
+ * bounded whatever the size. Writes go through the thread pool.
  */
 class BodyStream extends Writable {
   bytes = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private toFile = false;
 
-  constructor(private readonly fd: Promise<number>) {
+  constructor(private readonly acquire: () => Promise<number>) {
     super({ highWaterMark: FLUSH_AT });
+  }
+
+  /** The whole body, when it stayed in memory. */
+  inlineBody(): Buffer | undefined {
+    if (this.toFile) return undefined;
+    return this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.bytes += chunk.length;
-    if (this.pendingBytes < FLUSH_AT) return cb();
+    if (!this.toFile && this.bytes > INLINE_MAX) this.toFile = true;
+    if (!this.toFile || this.pendingBytes < FLUSH_AT) return cb();
     this.flushPending(cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.pendingBytes === 0) return cb();
+    if (!this.toFile || this.pendingBytes === 0) return cb();
     this.flushPending(cb);
   }
 
@@ -205,7 +231,7 @@ class BodyStream extends Writable {
     const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.fd.then((fd) => writeAll(fd, buf, 0, cb), cb);
+    this.acquire().then((fd) => writeAll(fd, buf, 0, cb), cb);
   }
 }
 

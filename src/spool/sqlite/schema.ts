@@ -68,4 +68,9 @@ CREATE TABLE devices_seen (
 );
 `,
   },
+  {
+    version: 2,
+    // Small bodies live in the row itself (see bodies.ts, INLINE_MAX).
+    sql: `ALTER TABLE messages ADD COLUMN body BLOB;`,
+  },
 ];

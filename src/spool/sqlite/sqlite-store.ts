@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, openSync, closeSync, fsync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type {
   AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
@@ -48,8 +48,8 @@ export class SqliteStore implements Store {
   private flushing = false;
   private closed = false;
   private walFd: number | undefined;
-  /** Message id → body file name, from createBody until the message is committed. */
-  private readonly bodyOf = new Map<string, string>();
+  /** Body writers by message id, from createBody until the message is committed. */
+  private readonly writers = new Map<string, ReturnType<BodyFiles['create']>>();
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
@@ -108,13 +108,15 @@ export class SqliteStore implements Store {
 
   createBody(id: string): BodyWriter {
     const w = this.bodies.create(id);
-    this.bodyOf.set(id, w.bodyId);
+    this.writers.set(id, w);
     return {
-      bodyId: w.bodyId,
+      get bodyId() {
+        return w.bodyId;
+      },
       stream: w.stream,
       finish: () => w.finish(),
       abort: async () => {
-        this.bodyOf.delete(id);
+        this.writers.delete(id);
         await w.abort();
       },
     };
@@ -136,7 +138,7 @@ export class SqliteStore implements Store {
     try {
       // Bodies (data and directory entry) are durable already: BodyWriter.finish() waited for both.
       this.insertGroup(group.map((p) => p.message));
-      for (const p of group) this.bodyOf.delete(p.message.id);
+      for (const p of group) this.writers.delete(p.message.id);
       await this.syncWal();
       for (const p of group) p.resolve();
     } catch (err) {
@@ -157,9 +159,9 @@ export class SqliteStore implements Store {
   private insertGroup(messages: NewMessage[]): void {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body)
       VALUES (@id, @parentId, @bodyId, @kind, 'incoming', @route, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
-       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
+       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes, @body)`);
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
     this.db.transaction(() => {
@@ -168,10 +170,13 @@ export class SqliteStore implements Store {
         const how = [o.tlsVersion ? `over ${o.tlsVersion}` : 'without TLS', o.authUser ? `as ${o.authUser} (${o.authMechanism})` : 'without AUTH'];
         const received = `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`;
         const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
+        const writer = this.writers.get(m.id);
+        const body = writer?.inline() ?? null;
+        const bodyId = writer?.bodyId ?? m.id;
         groups.forEach((g, n) => {
           const id = n === 0 ? m.id : `${m.id}.${n}`;
           insMsg.run({
-            id, parentId: n === 0 ? null : m.id, bodyId: this.bodyOf.get(m.id) ?? m.id, route: g.route,
+            id, parentId: n === 0 ? null : m.id, bodyId, body, route: g.route,
             kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
             device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
             subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
@@ -194,6 +199,8 @@ export class SqliteStore implements Store {
   }
 
   openBody(bodyId: string): Readable {
+    const row = this.q('SELECT body FROM messages WHERE body_id = ? AND body IS NOT NULL LIMIT 1').get(bodyId) as { body: Buffer } | undefined;
+    if (row) return Readable.from([row.body], { objectMode: false });
     return this.bodies.open(bodyId);
   }
 
@@ -237,9 +244,9 @@ export class SqliteStore implements Store {
         if (n > 0) {
           this.q(`INSERT INTO messages
             (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body)
             SELECT ?, id, body_id, kind, 'incoming', ?, sender, size, received_at, expires_at, ?, ?,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes FROM messages WHERE id = ?`)
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body FROM messages WHERE id = ?`)
             .run(targetId, g.route, now, now, id);
           const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
@@ -386,7 +393,7 @@ export class SqliteStore implements Store {
       .all(before) as { body_id: string }[];
     for (const b of bodies) {
       await this.bodies.remove(b.body_id);
-      this.q('UPDATE messages SET body_present = 0 WHERE body_id = ?').run(b.body_id);
+      this.q('UPDATE messages SET body_present = 0, body = NULL WHERE body_id = ?').run(b.body_id);
     }
     return bodies.length;
   }
