@@ -107,7 +107,7 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
   assert.ok(calls.length > 100, `strace recorded only ${calls.length} calls`);
   const bodiesDir = join(dataDir, 'queue', 'bodies');
   const db = new Database(join(dataDir, 'queue', 'queue.db'), { readonly: true });
-  const rowOf = (id: string) => db.prepare('SELECT body_id, body IS NOT NULL AS inline FROM messages WHERE id = ?').get(id) as { body_id: string; inline: number };
+  const rowOf = (id: string) => db.prepare('SELECT body_id, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline FROM messages m WHERE id = ?').get(id) as { body_id: string; inline: number };
   let inline = 0;
 
   for (const id of ids) {

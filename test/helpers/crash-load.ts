@@ -151,7 +151,7 @@ export function inspectSpool(dataDir: string): SpoolReport {
   const dir = join(dataDir, 'queue');
   const db = new Database(join(dir, 'queue.db'), { fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT id, body_id, body_present, body IS NOT NULL AS inline, state, subject FROM messages').all() as
+    const rows = db.prepare('SELECT id, body_id, body_present, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline, state, subject FROM messages m').all() as
       { id: string; body_id: string; body_present: number; inline: number; state: string; subject: string | null }[];
     const states: Record<string, number> = {};
     const seqState = new Map<number, string>();

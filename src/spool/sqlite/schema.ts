@@ -70,7 +70,8 @@ CREATE TABLE devices_seen (
   },
   {
     version: 2,
-    // Small bodies live in the row itself (see bodies.ts, INLINE_MAX).
-    sql: `ALTER TABLE messages ADD COLUMN body BLOB;`,
+    // Small bodies live in the database (see bodies.ts, INLINE_MAX), in a table of their
+    // own so that updating a message's state never rewrites its body.
+    sql: `CREATE TABLE bodies (body_id TEXT PRIMARY KEY, data BLOB NOT NULL);`,
   },
 ];

@@ -159,9 +159,10 @@ export class SqliteStore implements Store {
   private insertGroup(messages: NewMessage[]): void {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body)
+       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
       VALUES (@id, @parentId, @bodyId, @kind, 'incoming', @route, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
-       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes, @body)`);
+       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
+    const insBody = this.q('INSERT INTO bodies (body_id, data) VALUES (?, ?)');
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
     this.db.transaction(() => {
@@ -171,12 +172,13 @@ export class SqliteStore implements Store {
         const received = `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`;
         const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
         const writer = this.writers.get(m.id);
-        const body = writer?.inline() ?? null;
+        const body = writer?.inline();
         const bodyId = writer?.bodyId ?? m.id;
+        if (body) insBody.run(bodyId, body);
         groups.forEach((g, n) => {
           const id = n === 0 ? m.id : `${m.id}.${n}`;
           insMsg.run({
-            id, parentId: n === 0 ? null : m.id, bodyId, body, route: g.route,
+            id, parentId: n === 0 ? null : m.id, bodyId, route: g.route,
             kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
             device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
             subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
@@ -199,8 +201,8 @@ export class SqliteStore implements Store {
   }
 
   openBody(bodyId: string): Readable {
-    const row = this.q('SELECT body FROM messages WHERE body_id = ? AND body IS NOT NULL LIMIT 1').get(bodyId) as { body: Buffer } | undefined;
-    if (row) return Readable.from([row.body], { objectMode: false });
+    const row = this.q('SELECT data FROM bodies WHERE body_id = ?').get(bodyId) as { data: Buffer } | undefined;
+    if (row) return Readable.from([row.data], { objectMode: false });
     return this.bodies.open(bodyId);
   }
 
@@ -244,9 +246,9 @@ export class SqliteStore implements Store {
         if (n > 0) {
           this.q(`INSERT INTO messages
             (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body)
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
             SELECT ?, id, body_id, kind, 'incoming', ?, sender, size, received_at, expires_at, ?, ?,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, body FROM messages WHERE id = ?`)
+             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes FROM messages WHERE id = ?`)
             .run(targetId, g.route, now, now, id);
           const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
@@ -380,6 +382,7 @@ export class SqliteStore implements Store {
       this.q('DELETE FROM recipients WHERE message_id = ?').run(id);
       this.q('DELETE FROM events WHERE message_id = ?').run(id);
       const others = (this.q('SELECT COUNT(*) AS n FROM messages WHERE body_id = ?').get(r.body_id) as { n: number }).n;
+      if (others === 0) this.q('DELETE FROM bodies WHERE body_id = ?').run(r.body_id);
       return { bodyId: r.body_id, others };
     }).immediate();
     if (!row) return false;
@@ -393,7 +396,8 @@ export class SqliteStore implements Store {
       .all(before) as { body_id: string }[];
     for (const b of bodies) {
       await this.bodies.remove(b.body_id);
-      this.q('UPDATE messages SET body_present = 0, body = NULL WHERE body_id = ?').run(b.body_id);
+      this.q('UPDATE messages SET body_present = 0 WHERE body_id = ?').run(b.body_id);
+      this.q('DELETE FROM bodies WHERE body_id = ?').run(b.body_id);
     }
     return bodies.length;
   }
