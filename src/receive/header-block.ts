@@ -77,13 +77,22 @@ function decodeText(buf: Buffer): string {
   return s.includes('\uFFFD') ? buf.toString('latin1') : s;
 }
 
-/** The address inside a header value such as `"Scanner" <scan@x.y>` or `scan@x.y (Scanner)`. */
+/**
+ * The address inside a header value such as `"Scanner" <scan@x.y>` or
+ * `scan@x.y (Scanner)`. Quoted strings count as a placeholder local part, so
+ * `"a@allowed.example"@other.example` is seen as an address at other.example.
+ * Linear in the length of the value (a device may send a very long header).
+ */
 export function addressInHeader(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const angle = /<([^<>\s]*@[^<>\s]*)>/.exec(value);
+  const plain = value.replace(/"(?:[^"\\]|\\.)*"/g, 'q');
+  const angle = /<([^<>\s@]*@[^<>\s]*)>/.exec(plain);
   if (angle) return angle[1];
-  const bare = /([^\s<>"(),;:]+@[^\s<>"(),;:]+)/.exec(value);
-  return bare?.[1];
+  for (const token of plain.split(/[\s<>"(),;:]+/)) {
+    const at = token.indexOf('@');
+    if (at > 0 && at < token.length - 1) return token;
+  }
+  return undefined;
 }
 
 /**
@@ -92,7 +101,7 @@ export function addressInHeader(value: string | undefined): string | undefined {
  * an address is not taken for one.
  */
 export function addressesInHeader(value: string): string[] {
-  const plain = value.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
+  const plain = value.replace(/"(?:[^"\\]|\\.)*"/g, 'q').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
   const out: string[] = [];
   for (const part of plain.split(',')) {
     const a = addressInHeader(part);

@@ -214,6 +214,12 @@ function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; ref
   const proto = `${s.esmtp ? 'E' : ''}SMTP${c.secure ? 'S' : ''}${s.authUser ? 'A' : ''}`;
   const tls = c.secure && s.tlsVersion ? ` (using ${s.tlsVersion})` : '';
   const helo = (s.heloName ?? 'unknown').replace(/[^\x21-\x7e]/g, '?');
+  // Blind copies travel in the envelope only; a Bcc field the device wrote would show them to everyone.
+  const bcc = h.fields.filter((f) => /^(resent-)?bcc$/i.test(f.name));
+  if (bcc.length) {
+    h.fields = h.fields.filter((f) => !bcc.includes(f));
+    c.notes.push('Bcc header removed (its recipients stay in the envelope)');
+  }
   h.prepend('Received', `from ${helo} ([${s.clientIp}])${tls}\r\n\tby ${c.hostname} (authrelay) with ${proto} id ${c.id};\r\n\t${mailDate(new Date(c.now))}`);
   return { ...(headerFrom ? { headerFrom } : {}), ...(refusal ? { refusal } : {}) };
 }

@@ -162,10 +162,20 @@ export class ReceiveStage {
         if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
         cb();
       },
-      onAuth: (auth, session, cb) => void this.onAuth(auth, session, cb),
+      onAuth: (auth, session, cb) => {
+        this.onAuth(auth, session, cb).catch((err: unknown) => {
+          this.deps.log.error({ event: 'auth-error', err }, 'could not check a login');
+          cb(new SmtpReply(454, '4.7.0', 'Temporary authentication failure'));
+        });
+      },
       onMailFrom: (address, session, cb) => this.onMailFrom(address, session, cb),
       onRcptTo: (address, session, cb) => this.onRcptTo(address, session, cb),
-      onData: (stream, session, cb) => void this.onData(stream, session, cb),
+      onData: (stream, session, cb) => {
+        this.onData(stream, session, cb).catch((err: unknown) => {
+          this.deps.log.error({ event: 'data-error', err }, 'message transfer failed');
+          cb(Replies.storeFailed());
+        });
+      },
       onClose: (session) => {
         this.connections.delete(session.id);
       },
@@ -204,7 +214,7 @@ export class ReceiveStage {
     if (result instanceof SmtpReply) {
       this.deps.log.warn({ event: 'auth-failed', listener: st.listener.name, clientIp: st.clientIp, username: auth.username, method: auth.method, reply: result.code },
         `authentication failed for ${JSON.stringify(auth.username ?? '')} from ${st.clientIp}${result.code === 421 ? ' (locked out)' : ''}`);
-      if (st.networkDevice) void this.deps.store.recordDeviceActivity({ device: st.networkDevice.name, clientIp: st.clientIp, at: Date.now(), rejected: 1 });
+      if (st.networkDevice) this.recordRefusal(st.networkDevice.name, st.clientIp);
       return cb(result);
     }
     this.deps.log.info({ event: 'auth', listener: st.listener.name, clientIp: st.clientIp, device: result.name, method: auth.method, tlsVersion: st.tlsVersion }, `device ${result.name} logged in`);
@@ -264,6 +274,11 @@ export class ReceiveStage {
   private refused(st: ConnectionState, r: SmtpReply, fields: Record<string, unknown>): void {
     const device = st.authDevice ?? st.networkDevice;
     this.deps.log.info({ event: 'refused', listener: st.listener.name, clientIp: st.clientIp, device: device?.name, code: r.code, enhanced: r.enhanced, reason: r.text, ...fields }, `refused: ${r.code} ${r.enhanced} ${r.text}`);
-    if (device) void this.deps.store.recordDeviceActivity({ device: device.name, clientIp: st.clientIp, at: Date.now(), rejected: 1 });
+    if (device) this.recordRefusal(device.name, st.clientIp);
+  }
+
+  private recordRefusal(device: string, clientIp: string): void {
+    this.deps.store.recordDeviceActivity({ device, clientIp, at: Date.now(), rejected: 1 })
+      .catch((err: unknown) => this.deps.log.warn({ event: 'inventory-error', err }, 'could not update the device inventory'));
   }
 }

@@ -111,7 +111,8 @@ export class NonDeliveryNotices implements FailureReporter {
     ].join('\r\n')).join('\r\n\r\n');
     const msg = [
       `From: Mail Delivery System <${from}>`,
-      `To: ${to.map((t) => `<${t}>`).join(', ')}`,
+      // The admin's copy travels in the envelope only: the sender never sees the admin's address.
+      `To: <${to[0]}>`,
       'Subject: Undelivered Mail Returned to Sender',
       `Date: ${mailDate()}`,
       `Message-ID: <${id}.notice@${host}>`,

@@ -56,6 +56,8 @@ test('a permanent failure (5xx): failed at once, an RFC 3464 notice to the sende
     assert.ok(got, 'the upstream got the notice with MAIL FROM:<>');
     assert.deepEqual(got.to, ['scanner@contoso.com', 'postmaster@contoso.com']);
     const text = got.data.toString('latin1');
+    assert.match(text, /^To: <scanner@contoso\.com>\r$/m, 'the header names the sender only');
+    assert.ok(!text.slice(0, text.indexOf('\r\n\r\n')).includes('postmaster@contoso.com'), "the admin's address is not shown to the sender");
     assert.match(text, /^Content-Type: multipart\/report; report-type=delivery-status;/m);
     assert.match(text, /^Auto-Submitted: auto-replied/m);
     const parts = mimeParts(text);

@@ -181,6 +181,31 @@ describe('sender checks cannot be bypassed with more than one From mailbox', () 
     });
   }
 
+  test('a quoted local part cannot hide the real domain ("x@allowed"@victim is refused)', async () => {
+    const w = await SmtpWire.open(relay.port('plain'), { localAddress: STRICT_IP });
+    try {
+      await w.cmd('EHLO mfp');
+      const r = await sendRaw(w, 'desk@contoso.example', ['user@example.com'], 'From: "x@contoso.example"@victim.example\r\nSubject: q\r\n\r\nx\r\n.\r\n');
+      assert.equal(r.end?.code, 553, r.end?.raw);
+      assert.match(r.end!.raw, /^553 5\.7\.1 <[^>]*@victim\.example>: this device may not send as this address/);
+    } finally {
+      w.close();
+    }
+  });
+
+  test('a very long From field is handled in linear time (no regular-expression stall)', { timeout: 60_000 }, async () => {
+    const w = await SmtpWire.open(relay.port('plain'), { localAddress: STRICT_IP });
+    try {
+      await w.cmd('EHLO mfp');
+      // Before the fix, this header froze the whole relay for minutes.
+      const from = `From: <${'@'.repeat(300_000)}\r\nX-Long: ${'a'.repeat(300_000)}\r\n`;
+      const r = await sendRaw(w, 'desk@contoso.example', ['user@example.com'], `${from}Subject: long\r\n\r\nx\r\n.\r\n`);
+      assert.ok(r.end && r.end.code >= 250, r.end?.raw);
+    } finally {
+      w.close();
+    }
+  });
+
   test('a display name that looks like an address is not a second mailbox', async () => {
     const w = await SmtpWire.open(relay.port('plain'), { localAddress: STRICT_IP });
     try {
@@ -216,6 +241,24 @@ describe('Bcc-only recipients', () => {
       assert.ok(!/^(To|Cc|Bcc):/im.test(header), header);
     } finally {
       t.close();
+    }
+  });
+
+  test('a Bcc header written by the device is removed; its recipients stay in the envelope', async () => {
+    const w = await SmtpWire.open(relay.port('plain'));
+    try {
+      await w.cmd('EHLO mfp');
+      const r = await sendRaw(w, 'scanner@printer.local', ['to@example.com', 'secret@example.net'],
+        'From: scanner@printer.local\r\nTo: to@example.com\r\nBcc: secret@example.net\r\nResent-Bcc: other@example.org\r\nSubject: b\r\n\r\nx\r\n.\r\n');
+      assert.equal(r.end?.code, 250, r.end?.raw);
+      const msg = await relay.waitFor(queueIdOf(r.end!.raw), ['held']);
+      assert.deepEqual(msg.recipients, ['to@example.com', 'secret@example.net']);
+      const body = (await readAll(relay.store.openBody(msg.bodyId))).toString('latin1');
+      assert.ok(!/^(Resent-)?Bcc:/im.test(body), body);
+      assert.ok(!body.includes('secret@example.net'), 'the blind recipient appears nowhere in the message');
+      assert.ok(msg.notes?.some((n) => /Bcc header removed/.test(n)));
+    } finally {
+      w.close();
     }
   });
 

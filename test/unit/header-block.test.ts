@@ -63,3 +63,10 @@ test('header stage flags a header section over the limit', async () => {
   await new Promise<void>((r) => Readable.from([Buffer.from(`X: ${'a'.repeat(100)}\r\n`)]).pipe(s).on('finish', r));
   assert.equal(s.tooBig, true);
 });
+
+test('address parsing: quoted local parts keep their real domain; adversarial input stays linear', () => {
+  assert.equal(addressInHeader('"x@allowed.example"@victim.example'), 'q@victim.example');
+  assert.equal(addressInHeader('"Scanner, 3F" <scan@printer.local>'), 'scan@printer.local');
+  assert.equal(addressInHeader(`<${'@'.repeat(200_000)}`), undefined);
+  assert.equal(addressInHeader('a'.repeat(200_000)), undefined);
+});
