@@ -21,7 +21,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSpoolDb } from '../helpers/sqlite.js';
 import { requireTool } from '../helpers/tools.js';
 import { SmtpWire, sendRaw } from '../helpers/smtp-wire.js';
 import { startRelayProcess, tempDir, writeConfig } from '../helpers/relay-process.js';
@@ -106,8 +106,8 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
   const calls = parseStrace(readFileSync(traceFile, 'utf8'));
   assert.ok(calls.length > 100, `strace recorded only ${calls.length} calls`);
   const bodiesDir = join(dataDir, 'queue', 'bodies');
-  const db = new Database(join(dataDir, 'queue', 'queue.db'), { readonly: true });
-  const rowOf = (id: string) => db.prepare('SELECT body_id, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline FROM messages m WHERE id = ?').get(id) as { body_id: string; inline: number };
+  const db = openSpoolDb(join(dataDir, 'queue', 'queue.db'), { readonly: true });
+  const rowOf = (id: string) => db.get<{ body_id: string; inline: number }>('SELECT body_id, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline FROM messages m WHERE id = ?', id)!;
   let inline = 0;
 
   for (const id of ids) {

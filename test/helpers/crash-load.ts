@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSpoolDb } from './sqlite.js';
 import { SmtpWire, sendRaw } from './smtp-wire.js';
 import type { Received } from './upstream.js';
 import { sleep } from './relay-process.js';
@@ -149,10 +149,10 @@ export interface SpoolReport {
 /** Reads the spool of a stopped relay: states, body files without rows and rows without body files. */
 export function inspectSpool(dataDir: string): SpoolReport {
   const dir = join(dataDir, 'queue');
-  const db = new Database(join(dir, 'queue.db'), { fileMustExist: true });
+  const db = openSpoolDb(join(dir, 'queue.db'), { fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT id, body_id, body_present, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline, state, subject FROM messages m').all() as
-      { id: string; body_id: string; body_present: number; inline: number; state: string; subject: string | null }[];
+    const rows = db.all<{ id: string; body_id: string; body_present: number; inline: number; state: string; subject: string | null }>(
+      'SELECT id, body_id, body_present, EXISTS (SELECT 1 FROM bodies b WHERE b.body_id = m.body_id) AS inline, state, subject FROM messages m');
     const states: Record<string, number> = {};
     const seqState = new Map<number, string>();
     for (const r of rows) {
