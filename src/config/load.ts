@@ -7,15 +7,16 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, CAPTURE_ROUTE, type Config } from './schema.js';
 import { parseCidr } from '../core/net.js';
 
 export class ConfigError extends Error {
   constructor(
     public readonly problems: string[],
     public readonly file?: string,
+    headline = 'configuration is not valid:',
   ) {
-    super(`${file ? `${file}: ` : ''}configuration is not valid:\n  - ${problems.join('\n  - ')}`);
+    super(`${file ? `${file}: ` : ''}${headline}${problems.map((p) => `\n  - ${p}`).join('')}`);
     this.name = 'ConfigError';
   }
 }
@@ -31,9 +32,7 @@ export interface LoadOptions {
 export function loadConfigFile(file: string | undefined, opts: LoadOptions): { config: Config; source: string } {
   if (!file) return { config: validateConfig({}, opts, process.cwd()), source: '(embedded default)' };
   if (!existsSync(file)) {
-    const err = new ConfigError([], file);
-    err.message = `${file}: no such configuration file; create it (see docs/configuration.md) or run without --config for the embedded default`;
-    throw err;
+    throw new ConfigError([], file, 'no such configuration file; create it (see docs/configuration.md) or run without --config for the embedded default');
   }
   let raw: unknown;
   try {
@@ -128,11 +127,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-/** The built-in upstream that holds messages; it always exists, configured or not. */
-const BUILT_IN_CAPTURE = 'capture';
-
 function crossCheck(config: Config, problems: string[]): void {
-  const upstreams = new Set([...Object.keys(config.upstreams), BUILT_IN_CAPTURE]);
+  const upstreams = new Set([...Object.keys(config.upstreams), CAPTURE_ROUTE]);
   config.routes.forEach((r, i) => {
     if (!upstreams.has(r.use)) problems.push(`routes[${i}].use: no upstream named "${r.use}"; define it under upstreams or fix the name`);
   });

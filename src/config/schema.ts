@@ -136,6 +136,9 @@ export const captureUpstreamSchema = z
   .strict()
   .describe('Holds messages in the queue for inspection; nothing leaves the relay');
 
+/** The built-in upstream that holds messages; it always exists, configured or not. */
+export const CAPTURE_ROUTE = 'capture';
+
 export const upstreamSchema = z.discriminatedUnion('type', [smtpUpstreamSchema, captureUpstreamSchema]);
 
 export const routeSchema = z

@@ -4,10 +4,10 @@
  * with its own route skips the rules. Recipients no rule matches go to the
  * built-in capture route (held for inspection), never dropped.
  */
-import type { RouteConfig } from '../config/schema.js';
+import { CAPTURE_ROUTE, type RouteConfig } from '../config/schema.js';
 import { domainOf, matchesAddressPattern, matchesDomainPattern } from '../core/address.js';
 
-export const CAPTURE_ROUTE = 'capture';
+export { CAPTURE_ROUTE };
 
 export interface RouteInput {
   device: string | null;

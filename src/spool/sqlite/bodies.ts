@@ -1,6 +1,7 @@
 /**
- * Message bodies as files: one file per message, written in a stream and
- * fsynced before the metadata commit.
+ * Message bodies. A body of up to INLINE_MAX bytes stays in memory and is
+ * stored with its row by the store's commit; a larger one is written to a
+ * file as it arrives and fsynced before the commit.
  *
  * Creating a file changes the directory, and a directory fsync holds the
  * directory while it runs, so creating files on the hot path would queue
@@ -107,7 +108,7 @@ export class BodyFiles {
         return file?.bodyId ?? hint;
       },
       stream,
-      inline: () => (file ? undefined : stream.inlineBody()),
+      inline: () => stream.inlineBody(),
       finish: () =>
         new Promise<number>((resolve, reject) => {
           const done = () => {
@@ -209,7 +210,10 @@ class BodyStream extends Writable {
 
   /** The whole body, when it stayed in memory. */
   inlineBody(): Buffer | undefined {
-    if (this.toFile) return undefined;
+    return this.toFile ? undefined : this.joined();
+  }
+
+  private joined(): Buffer {
     return this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
   }
 
@@ -228,7 +232,7 @@ class BodyStream extends Writable {
   }
 
   private flushPending(cb: (err?: Error | null) => void): void {
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const buf = this.joined();
     this.pending = [];
     this.pendingBytes = 0;
     this.acquire().then((fd) => writeAll(fd, buf, 0, cb), cb);

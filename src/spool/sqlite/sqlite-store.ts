@@ -1,8 +1,9 @@
 /**
- * SQLite spool (better-sqlite3, WAL). Bodies are files (see bodies.ts);
- * acceptance commits are grouped: all messages that finished their body while
- * the previous group was committing go in one transaction, followed by one
- * fsync of the WAL file.
+ * SQLite spool (better-sqlite3, WAL). Bodies up to 128 KB are stored in the
+ * `bodies` table, larger ones in files (see bodies.ts). Acceptance commits are
+ * grouped: all messages that finished their body while the previous group was
+ * committing go in one transaction, followed by one fsync of the WAL file.
+ * The device inventory is in inventory.ts.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, openSync, closeSync, fsync, constants as fsConstants } from 'node:fs';
@@ -16,6 +17,14 @@ import { MESSAGE_STATES } from '../store.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { toMessage, type MessageRow, type RecipientRow } from './rows.js';
+import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
+
+/** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
+
+function routedText(route: string, recipients: string[], rule?: string): string {
+  return `routed to ${route}${rule ? ` (${rule})` : ''}: ${recipients.join(', ')}`;
+}
 
 /**
  * Every Database and Statement made stays referenced for the life of the
@@ -87,7 +96,7 @@ export class SqliteStore implements Store {
   }
 
   /** Prepared statements are cached: preparing costs more than running. */
-  private q(sql: string): Database.Statement {
+  private readonly q = (sql: string): Database.Statement => {
     let st = this.statements.get(sql);
     if (!st) {
       st = this.db.prepare(sql);
@@ -95,7 +104,7 @@ export class SqliteStore implements Store {
       retain(st);
     }
     return st;
-  }
+  };
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -136,14 +145,14 @@ export class SqliteStore implements Store {
     const group = this.pending;
     this.pending = [];
     try {
-      // Bodies (data and directory entry) are durable already: BodyWriter.finish() waited for both.
+      // Bodies in files (data and directory entry) are durable already: BodyWriter.finish() waited for both.
       this.insertGroup(group.map((p) => p.message));
-      for (const p of group) this.writers.delete(p.message.id);
       await this.syncWal();
       for (const p of group) p.resolve();
     } catch (err) {
       for (const p of group) p.reject(err as Error);
     } finally {
+      for (const p of group) this.writers.delete(p.message.id);
       this.flushing = false;
       if (this.pending.length) setImmediate(() => void this.flush());
     }
@@ -187,11 +196,11 @@ export class SqliteStore implements Store {
           g.recipients.forEach((r, i) => insRcpt.run(id, i, r, m.receivedAt));
           insEvent.run(id, m.receivedAt, 'received', n === 0 ? received : `${received}; split from ${m.id}`, JSON.stringify({ notes: m.notes ?? [] }));
           if (g.route !== null) {
-            insEvent.run(id, m.receivedAt, 'routed', `routed to ${g.route}${g.rule ? ` (${g.rule})` : ''}: ${g.recipients.join(', ')}`, JSON.stringify({ route: g.route }));
+            insEvent.run(id, m.receivedAt, 'routed', routedText(g.route, g.recipients, g.rule), JSON.stringify({ route: g.route }));
           }
         });
         if (o.device && (m.kind ?? 'message') === 'message') {
-          this.upsertActivity({
+          upsertDeviceActivity(this.q, {
             device: o.device, clientIp: o.clientIp, at: m.receivedAt, accepted: 1, listener: o.listener,
             authMechanism: o.authMechanism ?? 'none', tlsVersion: o.tlsVersion ?? 'none',
           });
@@ -244,11 +253,8 @@ export class SqliteStore implements Store {
       groups.forEach((g, n) => {
         const targetId = n === 0 ? id : freeId();
         if (n > 0) {
-          this.q(`INSERT INTO messages
-            (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
-            SELECT ?, id, body_id, kind, 'incoming', ?, sender, size, received_at, expires_at, ?, ?,
-             device, client_ip, origin, subject, header_from, message_id_header, send_as, notes FROM messages WHERE id = ?`)
+          this.q(`INSERT INTO messages (id, parent_id, state, route, updated_at, next_attempt_at, ${COPIED_COLUMNS})
+            SELECT ?, id, 'incoming', ?, ?, ?, ${COPIED_COLUMNS} FROM messages WHERE id = ?`)
             .run(targetId, g.route, now, now, id);
           const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
@@ -259,7 +265,7 @@ export class SqliteStore implements Store {
             next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(g.route, now, now, id);
         }
         this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'routed', ?, ?)`)
-          .run(targetId, now, `routed to ${g.route}: ${g.recipients.join(', ')}`, JSON.stringify({ route: g.route }));
+          .run(targetId, now, routedText(g.route, g.recipients), JSON.stringify({ route: g.route }));
         ids.push(targetId);
       });
     }).immediate();
@@ -403,32 +409,15 @@ export class SqliteStore implements Store {
   }
 
   async recordDeviceActivity(a: DeviceActivity): Promise<void> {
-    this.upsertActivity(a);
-  }
-
-  private upsertActivity(a: DeviceActivity): void {
-    this.q(`INSERT INTO devices_seen (device, client_ip, last_seen, auth_mechanism, tls_version, listener, accepted, rejected)
-      VALUES (@device, @ip, @at, @auth, @tls, @listener, @acc, @rej)
-      ON CONFLICT (device, client_ip) DO UPDATE SET last_seen = MAX(last_seen, @at),
-        auth_mechanism = COALESCE(@auth, auth_mechanism), tls_version = COALESCE(@tls, tls_version),
-        listener = COALESCE(@listener, listener), accepted = accepted + @acc, rejected = rejected + @rej`)
-      .run({ device: a.device, ip: a.clientIp, at: a.at, auth: a.authMechanism ?? null, tls: a.tlsVersion ?? null,
-        listener: a.listener ?? null, acc: a.accepted ?? 0, rej: a.rejected ?? 0 });
+    upsertDeviceActivity(this.q, a);
   }
 
   async recordDeviceFailure(device: string, clientIp: string): Promise<void> {
-    this.q(`UPDATE devices_seen SET failed = failed + 1 WHERE device = ? AND client_ip = ?`).run(device, clientIp);
+    recordDeviceFailure(this.q, device, clientIp);
   }
 
   async devicesSeen(): Promise<DeviceSeen[]> {
-    const rows = this.q('SELECT * FROM devices_seen ORDER BY device, client_ip').all() as {
-      device: string; client_ip: string; last_seen: number; auth_mechanism: string | null; tls_version: string | null;
-      listener: string | null; accepted: number; rejected: number; failed: number;
-    }[];
-    return rows.map((r) => ({
-      device: r.device, clientIp: r.client_ip, lastSeen: r.last_seen, authMechanism: r.auth_mechanism,
-      tlsVersion: r.tls_version, listener: r.listener, accepted: r.accepted, rejected: r.rejected, failed: r.failed,
-    }));
+    return devicesSeen(this.q);
   }
 
   /** Removes body files that no message refers to (left by a crash before the commit). */
