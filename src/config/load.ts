@@ -21,7 +21,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_KEYS = new Set(['pass', 'password', 'clientSecret', 'secret']);
+const SECRET_KEYS = new Set(['pass', 'password', 'clientSecret', 'secret', 'secretKey', 'passphrase']);
 
 export interface LoadOptions {
   /** Environment used for ${VAR} references (process.env by default, passed in by the caller). */
@@ -67,6 +67,17 @@ export function validateConfig(raw: unknown, opts: LoadOptions, baseDir: string)
     l.key = rel(l.key);
   }
   if (config.store.path !== undefined) config.store.path = rel(config.store.path);
+  for (const u of Object.values(config.upstreams)) {
+    if ('ca' in u && u.ca !== undefined) u.ca = rel(u.ca);
+    if (u.type === 'smtp' && u.clientCert) {
+      u.clientCert.cert = rel(u.clientCert.cert)!;
+      u.clientCert.key = rel(u.clientCert.key)!;
+    }
+    if ((u.type === 'graph' || u.type === 'smtp-oauth') && u.certificate) {
+      u.certificate.cert = rel(u.certificate.cert)!;
+      u.certificate.key = rel(u.certificate.key)!;
+    }
+  }
   return deepFreeze(config);
 }
 
@@ -122,7 +133,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `${where}: ${issue.message}; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }
   if (issue.code === 'invalid_union' && issue.path[0] === 'upstreams') {
-    return `${where}: not a valid upstream; "type" must be one of "smtp", "capture" and the keys must match that type`;
+    return `${where}: not a valid upstream; "type" must be one of "smtp", "graph", "smtp-oauth", "direct-send", "capture" and the keys must match that type`;
   }
   return `${where}: ${issue.message}`;
 }

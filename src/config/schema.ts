@@ -129,6 +129,109 @@ export const smtpUpstreamSchema = z
   })
   .strict();
 
+/** Microsoft clouds: each has its own sign-in, Graph and SMTP hosts (see src/identity/entra/clouds.ts). */
+export const cloudSchema = z
+  .enum(['global', 'usgov', 'usgov-dod', 'china'])
+  .default('global')
+  .describe('Microsoft cloud: global (worldwide), usgov (GCC High), usgov-dod (DoD), china (21Vianet)');
+
+/** Sign-in with Entra ID (an app registration); shared by the graph and smtp-oauth upstreams. */
+const entraFields = {
+  tenant: z.string().min(1).describe('Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com'),
+  clientId: z.string().min(1).describe('Application (client) ID of the app registration'),
+  clientSecret: secret.optional().describe('Client secret VALUE (not its ID)'),
+  certificate: z
+    .object({
+      key: z.string().describe('PEM private key file'),
+      cert: z.string().describe('PEM certificate file (the one uploaded to the app registration)'),
+      passphrase: secret.optional(),
+    })
+    .strict()
+    .optional()
+    .describe('Certificate credential instead of a client secret (recommended by Microsoft)'),
+  cloud: cloudSchema,
+  endpoints: z
+    .object({
+      authority: z.string().url().optional().describe('Sign-in host, e.g. https://login.microsoftonline.com (overrides the cloud)'),
+      graph: z.string().url().optional().describe('Graph base URL, e.g. https://graph.microsoft.com/v1.0 (overrides the cloud)'),
+      smtp: z.string().optional().describe('SMTP host[:port] for smtp-oauth, e.g. smtp.office365.com:587 (overrides the cloud)'),
+    })
+    .strict()
+    .prefault({}),
+  ca: z.string().optional().describe('PEM file with extra CA certificates to trust for sign-in, Graph and SMTP (private clouds, tests)'),
+  proxy: z.string().url().optional().describe('Outbound HTTP(S) proxy for sign-in and Graph, e.g. http://proxy.local:8080'),
+  mailbox: z
+    .string()
+    .optional()
+    .describe("Mailbox this route sends as when the device has no sendAs (before the message's From address)"),
+};
+
+export const graphUpstreamSchema = z
+  .object({
+    type: z.literal('graph'),
+    ...entraFields,
+    concurrency: z.number().int().min(1).default(8).describe('Messages in flight on this upstream at once (all mailboxes)'),
+    mailboxConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(4)
+      .default(4)
+      .describe('Requests in flight per mailbox; Microsoft allows 4 per app and mailbox'),
+    maxMessageSize: size('150MB').describe("Largest message sent (the tenant's maximum, 35MB by default, up to 150MB)"),
+    timeout: duration('10m').describe('Longest time for one request'),
+  })
+  .strict()
+  .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
+    message: 'a graph upstream needs exactly one credential: clientSecret or certificate',
+  });
+
+export const smtpOauthUpstreamSchema = z
+  .object({
+    type: z.literal('smtp-oauth'),
+    ...entraFields,
+    delegated: z
+      .object({
+        user: z.string().describe('The mailbox signed in with `authrelay oauth login UPSTREAM` (device code)'),
+        scope: z.string().default('https://outlook.office.com/SMTP.Send offline_access'),
+      })
+      .strict()
+      .optional()
+      .describe('Delegated sign-in of one mailbox by device code, instead of an app credential'),
+    port: z.number().int().min(1).max(65535).default(587),
+    concurrency: z.number().int().min(1).default(4),
+    mailboxConcurrency: z.number().int().min(1).default(3).describe('SMTP connections per mailbox at once'),
+    messagesPerMinute: z.number().int().min(1).default(25).describe('Per mailbox; Exchange Online allows 30'),
+    recipientsPerDay: z.number().int().min(1).default(9500).describe('Per mailbox; Exchange Online allows 10,000'),
+    connectTimeout: duration('30s'),
+    timeout: duration('10m'),
+  })
+  .strict()
+  .refine((u) => [u.clientSecret, u.certificate, u.delegated].filter((x) => x !== undefined).length === 1, {
+    message: 'an smtp-oauth upstream needs exactly one credential: clientSecret, certificate or delegated',
+  });
+
+export const directSendUpstreamSchema = z
+  .object({
+    type: z.literal('direct-send'),
+    domain: z.string().min(1).describe('Your Microsoft 365 domain; its MX host (*.mail.protection.outlook.com) receives the mail'),
+    acceptedDomains: z
+      .array(z.string())
+      .optional()
+      .describe('Recipient domains Direct Send may deliver to (your accepted domains; default: domain only)'),
+    mx: z.string().optional().describe('MX host to use instead of looking it up (host or host:port)'),
+    port: z.number().int().min(1).max(65535).default(25),
+    dnsServers: z.array(z.string()).optional().describe('DNS servers for the MX lookup (default: the system resolver)'),
+    requireTls: z.boolean().default(false).describe('Fail instead of sending in the clear when STARTTLS is not offered'),
+    ca: z.string().optional().describe('PEM file with extra CA certificates to trust'),
+    rejectUnauthorized: z.boolean().default(true),
+    helo: z.string().optional(),
+    concurrency: z.number().int().min(1).default(4),
+    connectTimeout: duration('30s'),
+    timeout: duration('10m'),
+  })
+  .strict();
+
 export const captureUpstreamSchema = z
   .object({
     type: z.literal('capture'),
@@ -139,7 +242,13 @@ export const captureUpstreamSchema = z
 /** The built-in upstream that holds messages; it always exists, configured or not. */
 export const CAPTURE_ROUTE = 'capture';
 
-export const upstreamSchema = z.discriminatedUnion('type', [smtpUpstreamSchema, captureUpstreamSchema]);
+export const upstreamSchema = z.discriminatedUnion('type', [
+  smtpUpstreamSchema,
+  graphUpstreamSchema,
+  smtpOauthUpstreamSchema,
+  directSendUpstreamSchema,
+  captureUpstreamSchema,
+]);
 
 export const routeSchema = z
   .object({
@@ -179,6 +288,9 @@ export const configSchema = z
       .describe('Treat 127.0.0.1 and ::1 as a trusted device named "localhost" (for local tools and send-test)'),
     upstreams: z.record(z.string(), upstreamSchema).default({}),
     routes: z.array(routeSchema).default([]),
+    secretKey: secret
+      .optional()
+      .describe('Key that encrypts stored sign-ins (refresh tokens) at rest; default: a random key kept in dataDir/secret.key (mode 0600)'),
     store: z
       .object({ type: z.literal('sqlite').default('sqlite'), path: z.string().optional() })
       .strict()
@@ -226,4 +338,10 @@ export type ListenerConfig = z.output<typeof listenerSchema>;
 export type DeviceConfig = z.output<typeof deviceSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type SmtpUpstreamConfig = z.output<typeof smtpUpstreamSchema>;
+export type GraphUpstreamConfig = z.output<typeof graphUpstreamSchema>;
+export type SmtpOauthUpstreamConfig = z.output<typeof smtpOauthUpstreamSchema>;
+export type DirectSendUpstreamConfig = z.output<typeof directSendUpstreamSchema>;
+/** The Entra sign-in settings of a graph or smtp-oauth upstream. */
+export type EntraUpstreamConfig = GraphUpstreamConfig | SmtpOauthUpstreamConfig;
+export type MicrosoftCloud = z.output<typeof cloudSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;

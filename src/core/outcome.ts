@@ -19,8 +19,12 @@ export interface DeliveryOutcome {
   code?: number;
   enhancedCode?: string;
   response?: string;
-  /** What it means and what to do, for people. */
+  /** What it means, for people. */
   hint?: string;
+  /** What to do about it (the permission to grant, the command to run, the setting to change). */
+  fix?: string;
+  /** The error catalogue entry that explained it (docs/errors.md), e.g. "graph.ErrorSendAsDenied". */
+  ref?: string;
   /** The upstream asked us to wait this long before retrying. */
   retryAfterMs?: number;
   /** The message may have been delivered although we could not confirm it. */

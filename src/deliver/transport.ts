@@ -26,6 +26,11 @@ export interface OutboundMessage {
 export interface DeliveryContext {
   /** Aborted when the relay shuts down or the attempt takes too long. */
   signal: AbortSignal;
+  /**
+   * Told each step of the attempt (token, request, response) as it happens;
+   * `authrelay send-test --route` prints them. Never given secrets.
+   */
+  trace?: (step: string, detail?: Record<string, unknown>) => void;
 }
 
 export interface Transport {

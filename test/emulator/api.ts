@@ -1,0 +1,167 @@
+/**
+ * The Microsoft 365 emulator's API as tests use it. The emulator is an HTTPS
+ * server (Entra ID token and device-code endpoints, OpenID metadata, Graph
+ * v1.0 mail) and an SMTP server (smtp.office365.com's behaviour) on loopback,
+ * with its own test CA. It follows ../shared/reference/microsoft-365.md:
+ * real status codes, real error bodies, real limits. It records everything
+ * it accepted. Tenants, apps, permissions and mailboxes are set up by tests.
+ *
+ * Start it with startEmulator() from ./index.js; run it on its own with
+ * `node dist/test/emulator/main.js` (prints its URLs and CA file).
+ */
+
+export type GraphRole = 'Mail.Send' | 'Mail.ReadWrite' | 'User.Read.All';
+export type ExchangeRole = 'SMTP.SendAsApp';
+
+export interface EmulatorTenant {
+  /** GUID. */
+  id: string;
+  /** Verified domains; the first is the default (e.g. contoso.onmicrosoft.com, contoso.com). */
+  domains: string[];
+}
+
+export interface AppSecret {
+  value: string;
+  /** Expired secrets give AADSTS7000222. */
+  expiresAt?: number;
+}
+
+export interface EmulatorApp {
+  clientId: string;
+  tenantId: string;
+  secrets: AppSecret[];
+  /** PEM certificates registered on the app (client assertions are verified against them). */
+  certificates: string[];
+  /** Application permissions granted with admin consent, by resource. */
+  graphRoles: GraphRole[];
+  exchangeRoles: ExchangeRole[];
+  /** Public client flows (device code) allowed. */
+  publicClient: boolean;
+}
+
+export interface EmulatorMailbox {
+  address: string;
+  tenantId: string;
+  /** Unlicensed: Graph answers MailboxNotEnabledForRESTAPI, SMTP refuses AUTH. */
+  licensed: boolean;
+  /** Set-CASMailbox -SmtpClientAuthenticationDisabled (false = SMTP AUTH allowed). */
+  smtpAuthDisabled: boolean;
+  /** Apps (client ids) and users (addresses) allowed to send as this mailbox besides itself. */
+  sendAs: string[];
+  /** Largest message the mailbox accepts (bytes; default 35 MB; up to 150 MB). */
+  maxMessageSize: number;
+  /** Password for the device-code sign-in of this mailbox's user. */
+  password?: string;
+}
+
+export type FaultTarget = 'token' | 'graph' | 'upload' | 'smtp';
+
+export type FaultKind =
+  /** Answer with this HTTP status (503 ResourceUnhealthy, 504 GatewayTimeout, 500...) before acting. */
+  | { status: number; retryAfterSeconds?: number }
+  /** 429 ApplicationThrottled with Retry-After. */
+  | { throttle: true; retryAfterSeconds: number }
+  /** Accept and act on the request (the message IS sent), then answer 504: an uncertain outcome. */
+  | { acceptThenStatus: number }
+  /** Close the connection without an answer (before acting). */
+  | { reset: true }
+  /** Act normally but wait this long before answering. */
+  | { delayMs: number }
+  /** SMTP: answer this reply to the given command (e.g. '421 4.3.2 Service not available'). */
+  | { smtpReply: string; at: 'connect' | 'ehlo' | 'auth' | 'mail' | 'rcpt' | 'data' };
+
+export interface FaultRule {
+  target: FaultTarget;
+  fault: FaultKind;
+  /** Only requests for this mailbox (Graph path user or SMTP AUTH user). */
+  mailbox?: string;
+  /** Apply to this many requests, then stop (default: until cleared). */
+  count?: number;
+}
+
+/** One message as Microsoft accepted it. */
+export interface SentMessage {
+  at: number;
+  via: 'graph-mime' | 'graph-json' | 'graph-draft' | 'smtp' | 'direct-send';
+  tenantId: string;
+  /** The sending mailbox (Graph path user; SMTP AUTH user; Direct Send: none). */
+  mailbox?: string;
+  /** Who authenticated: client id (app) or user address (delegated). */
+  principal?: string;
+  /** SMTP envelope (smtp, direct-send). */
+  envelope?: { from: string; to: string[] };
+  /**
+   * Recipients Microsoft delivers to: the envelope for SMTP; for Graph the
+   * To, Cc and Bcc header addresses of the MIME (or the JSON recipients).
+   */
+  recipients: string[];
+  /** MIME as received: decoded from base64 for Graph MIME, raw for SMTP. For a draft: the draft's MIME. */
+  mime: Buffer;
+  /** Attachments added to a draft (attachment POSTs and upload sessions), in order. */
+  attachments: {
+    name: string;
+    contentType: string;
+    size: number;
+    isInline: boolean;
+    contentId?: string;
+    content: Buffer;
+    via: 'post' | 'upload-session';
+  }[];
+  /** Graph only: whether a copy was kept in Sent Items. */
+  savedToSentItems?: boolean;
+}
+
+export interface RequestRecord {
+  at: number;
+  service: 'token' | 'devicecode' | 'discovery' | 'graph' | 'upload' | 'smtp';
+  method: string;
+  path: string;
+  status: number;
+  mailbox?: string;
+  clientId?: string;
+  /** Bytes in the request body. */
+  bytes: number;
+  /** Whether an Authorization header came with it (upload URLs must have none). */
+  authorization: boolean;
+}
+
+export interface Emulator {
+  /** https://127.0.0.1:PORT (Entra sign-in host; tenants live under it). */
+  readonly authorityHost: string;
+  /** https://127.0.0.1:PORT/v1.0 */
+  readonly graphUrl: string;
+  readonly smtpHost: string;
+  readonly smtpPort: number;
+  /** Port 25 behaviour (Direct Send: no AUTH, STARTTLS offered, accepted domains only). */
+  readonly directSendPort: number;
+  /** PEM of the emulator's test CA, and a file holding it. */
+  readonly caPem: string;
+  readonly caFile: string;
+
+  addTenant(t?: Partial<EmulatorTenant>): EmulatorTenant;
+  addApp(tenantId: string, a?: Partial<Omit<EmulatorApp, 'tenantId'>>): EmulatorApp;
+  addMailbox(tenantId: string, m: Partial<Omit<EmulatorMailbox, 'tenantId'>> & { address: string }): EmulatorMailbox;
+  /** Change permissions or mailbox settings at any time (takes effect on the next token / request). */
+  app(clientId: string): EmulatorApp;
+  mailbox(address: string): EmulatorMailbox;
+  /** Device code flow: the user signs in and approves the code shown to them. */
+  approveDeviceCode(userCode: string, user: string): void;
+  declineDeviceCode(userCode: string): void;
+  /** Pending device codes (user codes), newest last. */
+  pendingDeviceCodes(): string[];
+  /** Revoke every refresh token issued to this user (AADSTS50173 on next use). */
+  revokeRefreshTokens(user: string): void;
+
+  /** Token lifetime in seconds (default 3599). */
+  tokenLifetimeSeconds: number;
+
+  fault(rule: FaultRule): void;
+  clearFaults(): void;
+
+  sent(): SentMessage[];
+  requests(): RequestRecord[];
+  /** Highest number of Graph requests in flight at once for this mailbox (app + mailbox). */
+  peakConcurrency(mailbox: string): number;
+  reset(): void;
+  close(): Promise<void>;
+}
