@@ -25,6 +25,8 @@ export interface RelayOptions {
   startTimeoutMs?: number;
   /** Extra node options for the relay process, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeArgs?: string[];
+  /** Upstreams instead of the smtp-sink one (e.g. a graph upstream on the Microsoft 365 emulator); the first is the route. */
+  upstreams?: Record<string, Record<string, unknown>>;
 }
 
 export interface RelayInstance {
@@ -54,7 +56,10 @@ function configYaml(dataDir: string, o: RelayOptions): string {
     listeners: [{ name: 'bench', host: LOOPBACK, port: 0, tls: 'none' }],
     log: { level: 'warn' },
   };
-  if (o.upstreamPort !== undefined) {
+  if (o.upstreams) {
+    config.upstreams = o.upstreams;
+    config.routes = [{ use: Object.keys(o.upstreams)[0] }];
+  } else if (o.upstreamPort !== undefined) {
     config.upstreams = { sink: { type: 'smtp', host: LOOPBACK, port: o.upstreamPort, tls: 'none', concurrency: o.concurrency ?? 20 } };
     config.routes = [{ use: 'sink' }];
   }

@@ -16,6 +16,7 @@ import { POSTFIX, checkPostfixPrerequisites, sweepStalePostfix } from './postfix
 import { median, printChecks, printPhases, summarise, writeJson, type Check } from './report.js';
 import { MEMORY_KIND, runScenario, type Limits, type PhaseSpec, type ScenarioResult, type SystemName } from './scenarios.js';
 import { SETTINGS_HELP, readSettings } from './settings.js';
+import { printM365, runM365, type M365Result } from './m365.js';
 
 const MB = 1024 * 1024;
 
@@ -106,6 +107,20 @@ async function main(): Promise<number> {
     }
   }
 
+  let m365: M365Result | undefined;
+  if (s.m365Messages > 0 && systems.includes('authrelay')) {
+    process.stderr.write('  Microsoft 365 route (Graph emulator) ... ');
+    const t0 = Date.now();
+    try {
+      m365 = await runM365({ messages: s.m365Messages, sessions: s.sessions, bigMessages: s.bigMessages, bigSizeMB: s.bigSizeMB });
+      process.stderr.write(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      if (m365.endToEnd.lost > 0) failures.push({ system: 'authrelay', scenario: 'Microsoft 365 route', error: `${m365.endToEnd.lost} acknowledged messages not accepted by Graph` });
+    } catch (err) {
+      process.stderr.write('FAILED\n');
+      failures.push({ system: 'authrelay', scenario: 'Microsoft 365 route', error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   const { phases: summary, ratios } = summarise(runs);
   const describe = (name: string) => {
     const p = phases.find((x) => x.name === name);
@@ -144,6 +159,7 @@ async function main(): Promise<number> {
   console.log(`\n* peak memory: Postfix = ${MEMORY_KIND.postfix}; authrelay = ${MEMORY_KIND.authrelay}.`);
   console.log(`  undelivered = acknowledged (in that phase or an earlier one since the fresh start) but not received by smtp-sink`);
   console.log(`  within ${s.drainTimeoutS} s after the phase; end-to-end = messages / (first connection until smtp-sink had them all).`);
+  if (m365) printM365(m365);
   printWarnings([...runs, ...bigRuns]);
   for (const f of failures) console.log(`FAILED ${f.system}, ${f.scenario}: ${f.error.split('\n')[0]}`);
   for (const why of skipped) console.log(`skipped ${why}`);
@@ -158,6 +174,7 @@ async function main(): Promise<number> {
     checks,
     runs,
     bigRuns,
+    m365,
     failures,
     skipped,
   });

@@ -21,6 +21,7 @@ export interface Settings {
   timeoutMin: number;
   systems: SystemName[];
   relayNodeArgs: string[];
+  m365Messages: number;
   out: string;
 }
 
@@ -56,6 +57,7 @@ export function readSettings(): Settings {
     timeoutMin: int('BENCH_TIMEOUT_MIN', 60, 1, 600),
     systems: systems(),
     relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    m365Messages: int('BENCH_M365_MESSAGES', 2000, 0, 1_000_000),
     out: process.env.BENCH_OUT || fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url)),
   };
 }
@@ -77,4 +79,5 @@ export const SETTINGS_HELP = `Environment (defaults in brackets):
   BENCH_TIMEOUT_MIN [60]      the whole run is stopped after this
   BENCH_SYSTEMS [postfix,authrelay]
   BENCH_RELAY_NODE_ARGS []    extra node options for the relay, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  BENCH_M365_MESSAGES [2000]  messages end-to-end through the Graph emulator (0 skips the Microsoft 365 part)
   BENCH_OUT [bench/results/latest.json]`;

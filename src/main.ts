@@ -14,8 +14,8 @@ import { SessionPolicy } from './receive/policy.js';
 import { ReceiveStage, type BoundListener } from './receive/server.js';
 import { ensureCertificate } from './receive/tls.js';
 import { RouteTable, CAPTURE_ROUTE } from './route/rules.js';
-import { createTransport } from './deliver/factory.js';
-import type { Transport } from './deliver/transport.js';
+import { createTransports } from './deliver/factory.js';
+import { TokenProviders } from './identity/entra/providers.js';
 import { Scheduler } from './deliver/scheduler.js';
 import { NonDeliveryNotices } from './report/notices.js';
 
@@ -43,9 +43,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
-  const transports = new Map<string, Transport>();
-  for (const [name, up] of Object.entries(config.upstreams)) transports.set(name, createTransport(name, up));
-  if (!transports.has(CAPTURE_ROUTE)) transports.set(CAPTURE_ROUTE, createTransport(CAPTURE_ROUTE, { type: 'capture' }));
+  const tokens = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
+  const transports = createTransports(config, { log, tokens }, CAPTURE_ROUTE);
   const upstreamNames = Object.keys(config.upstreams);
   const routeRules = config.routes.length > 0
     ? config.routes

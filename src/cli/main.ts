@@ -12,6 +12,8 @@ const HELP = `authrelay: a mail relay for devices that cannot do modern authenti
   authrelay device add|list|remove|passwd NAME     manage devices in the config file
   authrelay queue list|show|retry|release|delete   look at and act on the queue (--json)
   authrelay send-test --to ADDR                    send a test message through the running relay
+  authrelay oauth login|status [UPSTREAM]          Microsoft 365 sign-in (device code) and token status
+  authrelay send-test --route NAME --to ADDR       send one straight through an upstream, step by step
 
 The config file is --config FILE, $AUTHRELAY_CONFIG, or ./authrelay.yaml; without one the
 embedded default runs (listeners 2525 STARTTLS and 2465 TLS, messages held for inspection).
@@ -45,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       user: { type: 'string' },
       password: { type: 'string' },
       wait: { type: 'string' },
+      route: { type: 'string' },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/device.js')).deviceCommand(sub, rest, values);
     case 'send-test':
       return (await import('./commands/send-test.js')).sendTest(values);
+    case 'oauth':
+      return (await import('./commands/oauth.js')).oauthCommand(sub, rest, values);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }

@@ -60,11 +60,14 @@ export class HttpError extends Error {
 export class HttpClient {
   private readonly agent: http.Agent;
   private readonly plainAgent: http.Agent;
+  /** TLS options for the tunnelled connection: https-proxy-agent takes them from each request, not from the agent. */
+  private readonly tunnelTls: { ca?: string[] };
 
   constructor(readonly options: HttpClientOptions = {}) {
     // Node's bundled roots stay trusted; the extra CA adds to them.
     const tls = options.ca ? { ca: [...rootCertificates, options.ca] } : {};
     const maxSockets = options.maxSockets ?? 16;
+    this.tunnelTls = options.proxy ? tls : {};
     if (options.proxy) {
       this.agent = new HttpsProxyAgent(options.proxy, { ...tls, keepAlive: true, maxSockets });
       this.plainAgent = this.agent;
@@ -91,7 +94,7 @@ export class HttpClient {
         r.destroy();
         reject(new HttpError(message, code, bodySent));
       };
-      const r = lib.request(url, { method: req.method, headers, agent: isHttps ? this.agent : this.plainAgent }, (res) => {
+      const r = lib.request(url, { method: req.method, headers, agent: isHttps ? this.agent : this.plainAgent, ...(isHttps ? this.tunnelTls : {}) }, (res) => {
         bodySent = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -236,7 +236,7 @@ export class Scheduler {
     const level = state === 'failed' ? 'warn' : 'info';
     this.d.log[level]({
       event: 'state', id: m.id, state, route, attempt: m.attempts + 1, durationMs: now - started,
-      ...(first && state !== 'delivered' ? { category: first.category, response: first.response, hint: first.hint, possibleDuplicate: first.possibleDuplicate } : {}),
+      ...(first && state !== 'delivered' ? { category: first.category, response: first.response, hint: first.hint, fix: first.fix, ref: first.ref, possibleDuplicate: first.possibleDuplicate } : {}),
       ...(state === 'deferred' ? { nextAttemptAt: new Date(nextAttemptAt).toISOString() } : {}),
     }, summary);
     if (updates.some((u) => u.outcome.possibleDuplicate)) {

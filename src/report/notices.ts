@@ -3,7 +3,9 @@
  * in the spool with the null sender, addressed to the original sender when
  * that is a real mailbox, and/or to the configured admin address. Devices
  * never hear of later failures (their "send complete" means "the relay has
- * it"), so the relay owns telling people.
+ * it"), so the relay owns telling people. The text part says what happened,
+ * what it means and the fix (from the error catalogue); Diagnostic-Code
+ * carries the upstream's reply as received.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/log.js';
@@ -86,10 +88,10 @@ export class NonDeliveryNotices implements FailureReporter {
     const host = this.opts.hostname;
     const from = this.opts.from ?? `MAILER-DAEMON@${host}`;
     const boundary = `=_authrelay_${randomBytes(8).toString('hex')}`;
-    const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '?');
+    const ascii = (s: string) => toAscii(s);
     const lines = (s: string) => s.replace(/\r?\n/g, '\r\n');
     const explain = failed.map(({ recipient, outcome }) =>
-      [`  <${ascii(recipient)}>`, `    Reply: ${ascii(outcome.response ?? outcome.category)}`, ...(outcome.hint ? [`    What to do: ${ascii(outcome.hint)}`] : [])].join('\r\n')).join('\r\n\r\n');
+      [`  <${ascii(recipient)}>`, `    Reply: ${ascii(outcome.response ?? outcome.category)}`, ...explanation(outcome).map((l) => `    ${ascii(l)}`)].join('\r\n')).join('\r\n\r\n');
     const text = [
       `This is the authrelay mail relay at ${host}.`,
       '',
@@ -99,6 +101,9 @@ export class NonDeliveryNotices implements FailureReporter {
       '',
       explain,
       '',
+      ...(failed.some(({ outcome }) => outcome.fix)
+        ? ['If you are not the one who manages this relay or your Microsoft 365 organisation, forward this notice to your IT contact: the fix above is for them.', '']
+        : []),
       `Queue ID: ${m.id}. Subject: ${ascii(m.subject ?? '(none)')}.`,
       'The administrator can retry it with: authrelay queue retry ' + m.id,
     ].join('\r\n');
@@ -144,6 +149,27 @@ export class NonDeliveryNotices implements FailureReporter {
     ].join('\r\n');
     return Buffer.from(msg, 'latin1');
   }
+}
+
+/** "What it means" and "What to do" for one recipient; outcomes without a fix carry one hint that says what to do. */
+function explanation(o: RecipientOutcome['outcome']): string[] {
+  if (!o.fix) return o.hint ? [`What to do: ${o.hint}`] : [];
+  return [
+    ...(o.hint ? [`What it means: ${o.hint}`] : []),
+    `What to do: ${o.fix}`,
+    ...(o.ref ? [`Reference: ${o.ref} (authrelay docs/errors.md)`] : []),
+  ];
+}
+
+/** US-ASCII for the text part: common typography spelled out, anything else as "?". */
+function toAscii(s: string): string {
+  return s
+    .replace(/\u2192/g, '->')
+    .replace(/\u2026/g, '...')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/[^\x20-\x7e]/g, '?');
 }
 
 function statusOf(enhanced: string | undefined, code: number | undefined, reason: string): string {

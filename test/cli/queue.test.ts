@@ -2,7 +2,9 @@
  * `authrelay queue list|show|retry|release|delete` with the real binary,
  * against the spool of a relay without upstreams (every message held by the
  * capture route): human and --json output, the state checks of each action,
- * and the exit codes for unknown ids and impossible actions.
+ * and the exit codes for unknown ids and impossible actions; and, with an
+ * upstream that answers like Exchange Online, the explanation and fix from
+ * the error catalogue in `queue show`, the log and the non-delivery notice.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,17 +12,18 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmtpWire, sendRaw } from '../helpers/smtp-wire.js';
 import { cli, cliJson, startRelayProcess, tempDir, until, writeConfig } from '../helpers/relay-process.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 interface Summary { id: string; state: string; route: string | null; sender: string; attempts: number; subject: string | null; recipients: { address: string; state: string }[]; lastError: { category?: string; hint?: string } | null }
 interface ListJson { counts: Record<string, number>; messages: Summary[] }
 interface ShowJson extends Summary { trail: { kind: string; text: string }[]; origin: { device: string; clientIp: string; listener: string } }
 type ActJson = { id: string; ok: boolean; reason?: string }[];
 
-async function send(port: number, n: number): Promise<string> {
+async function send(port: number, n: number, to = `admin${n}@example.com`): Promise<string> {
   const w = await SmtpWire.open(port);
   try {
     await w.cmd('EHLO ups.test');
-    const r = await sendRaw(w, `ups${n}@device.test`, [`admin${n}@example.com`], `From: ups${n}@device.test\r\nSubject: queue ${n}\r\n\r\nbattery low\r\n.\r\n`);
+    const r = await sendRaw(w, `ups${n}@device.test`, [to], `From: ups${n}@device.test\r\nSubject: queue ${n}\r\n\r\nbattery low\r\n.\r\n`);
     assert.equal(r.end?.code, 250, JSON.stringify(r));
     return /queued as (\S+)/.exec(r.end.raw)![1]!;
   } finally {
@@ -149,6 +152,76 @@ queue: { pollInterval: 100ms }
     assert.deepEqual((await qj<ListJson>('list')).counts, { incoming: 0, active: 0, deferred: 0, held: 0, delivered: 0, failed: 0 });
   } finally {
     if (!stopped) await relay.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+interface Outcome { response?: string; hint?: string; fix?: string; ref?: string; category?: string }
+interface ExplainedJson extends Summary {
+  recipients: { address: string; state: string; last?: Outcome }[];
+  trail: { kind: string; text: string; data?: { recipients?: { address: string; outcome: Outcome }[] } }[];
+}
+
+test('queue show, the log and the notice explain Exchange Online refusals with the fix', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const up = await startUpstream();
+  const config = writeConfig(dir, `hostname: relay.test
+dataDir: ./data
+listeners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]
+queue: { pollInterval: 100ms, minBackoff: 30s, maxBackoff: 60s }
+notices: { toSender: false, admin: postmaster@contoso.com }
+upstreams: { m365: { type: smtp, host: 127.0.0.1, port: ${up.port}, tls: none } }
+`);
+  const q = (...args: string[]) => cli(['queue', ...args, '--config', config]);
+  const qj = <T>(...args: string[]) => cliJson<T>(['queue', ...args, '--config', config]);
+  const relay = await startRelayProcess(config);
+  try {
+    // A recipient Exchange Online does not know: failed at once, with the catalogue's explanation.
+    up.fault = (_n, stage, arg) => (stage === 'rcpt' && arg.startsWith('nobody@')
+      ? { code: 550, message: '5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient nobody@contoso.com not found by SMTP address lookup' } : undefined);
+    const failed = await send(relay.port, 1, 'nobody@contoso.com');
+    const f = await until(async () => {
+      const m = await qj<ExplainedJson>('show', failed);
+      return m.state === 'failed' ? m : undefined;
+    }, 20_000, () => `${failed} did not fail`);
+    assert.equal(f.recipients[0]!.last?.ref, 'smtp.5.1.10');
+    assert.match(f.recipients[0]!.last?.fix ?? '', /Check the recipient address for typos/);
+    const attempt = f.trail.find((e) => e.kind === 'attempt');
+    assert.equal(attempt?.data?.recipients?.[0]?.outcome.ref, 'smtp.5.1.10', 'the trail keeps the explanation');
+    const text = await q('show', failed);
+    assert.equal(text.code, 0, text.stderr);
+    const recipientPart = text.stdout.slice(text.stdout.indexOf('  Recipients:'), text.stdout.indexOf('  Trail:'));
+    assert.match(recipientPart, /\n {4}nobody@contoso\.com {2}failed {2}550 5\.1\.10 RESOLVER\.ADR\.RecipientNotFound; Recipient nobody@contoso\.com not found by SMTP address lookup\n/);
+    assert.match(recipientPart, /\n {6}what it means: The recipient address does not exist in the receiving organisation\.\n {6}what to do: Check the recipient address for typos[^\n]*\n {6}see: smtp\.5\.1\.10 in docs\/errors\.md\n/);
+    const trailPart = text.stdout.slice(text.stdout.indexOf('  Trail:'));
+    assert.match(trailPart, /attempt {2}failed via m365: 550 5\.1\.10[^\n]*\n {6}nobody@contoso\.com: 550 5\.1\.10 [^\n]*\n {8}what it means: The recipient address does not exist[^\n]*\n {8}what to do: Check the recipient address/);
+
+    // The admin's notice: what happened, what it means, what to do; the reply in Diagnostic-Code.
+    await up.waitForCount(1, 20_000);
+    const notice = up.received.find((r) => r.from === '')!.data.toString('latin1');
+    assert.match(notice, /\r\n {4}Reply: 550 5\.1\.10 RESOLVER\.ADR\.RecipientNotFound[^\r]*\r\n {4}What it means: The recipient address does not exist in the receiving organisation\.\r\n {4}What to do: Check the recipient address for typos[^\r]*\r\n {4}Reference: smtp\.5\.1\.10 /);
+    assert.match(notice, /forward this notice to your IT contact/);
+    assert.match(notice, /^Diagnostic-Code: smtp; 550 5\.1\.10 RESOLVER\.ADR\.RecipientNotFound; Recipient nobody@contoso\.com not found by SMTP address lookup\r$/m);
+    assert.match(notice, /^Status: 5\.1\.10\r$/m);
+
+    // SendAs refused after DATA: a setting the admin can fix, so the message waits (deferred) with the fix.
+    up.fault = (_n, stage) => (stage === 'data'
+      ? { code: 554, message: '5.2.252 SendAsDenied; ups2@device.test not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied' } : undefined);
+    const waiting = await send(relay.port, 2, 'alice@contoso.com');
+    const w = await until(async () => {
+      const m = await qj<ExplainedJson>('show', waiting);
+      return m.state === 'deferred' ? m : undefined;
+    }, 20_000, () => `${waiting} was not deferred`);
+    assert.deepEqual([w.recipients[0]!.state, w.recipients[0]!.last?.ref, w.recipients[0]!.last?.category], ['pending', 'smtp.5.2.252.SendAsDenied', 'sender']);
+    const shown = await q('show', waiting);
+    assert.match(shown.stdout, /\n {6}what to do: Either let the device send as <mailbox> [^\n]*Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs/);
+    const logged = await relay.waitForLog((l) => l['event'] === 'state' && l['id'] === waiting && l['state'] === 'deferred');
+    assert.equal(logged['ref'], 'smtp.5.2.252.SendAsDenied');
+    assert.match(String(logged['fix']), /Add-RecipientPermission/);
+    assert.match(String(logged['hint']), /has no right to send as that address/);
+  } finally {
+    await relay.stop();
+    await up.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,8 @@ export interface EmulatorTenant {
   id: string;
   /** Verified domains; the first is the default (e.g. contoso.onmicrosoft.com, contoso.com). */
   domains: string[];
+  /** Set-OrganizationConfig -RejectDirectSend $true: anonymous port 25 mail from an accepted domain gets 550 5.7.68. */
+  rejectDirectSend?: boolean;
 }
 
 export interface AppSecret {
@@ -154,6 +156,20 @@ export interface Emulator {
 
   /** Token lifetime in seconds (default 3599). */
   tokenLifetimeSeconds: number;
+  /** Refresh token lifetime in seconds (default 90 days); past it, AADSTS700082. */
+  refreshTokenLifetimeSeconds: number;
+  /** Polling interval the device code answer tells clients (default 5 seconds). */
+  deviceCodeIntervalSeconds: number;
+  /** Device code lifetime (default 900 seconds); past it, expired_token. */
+  deviceCodeLifetimeSeconds: number;
+  /** Graph requests in flight per app + mailbox before 429 ApplicationThrottled (default 4). */
+  graphMailboxConcurrency: number;
+  /** How Graph refuses a body over 4 MB: '413' (default) or the observed '400' BadRequest variant. */
+  graphTooLargeStyle: '413' | '400';
+  /** SMTP AUTH limits per mailbox: connections at once (3), messages per minute (30), recipients per day (10,000). */
+  smtpConcurrentConnections: number;
+  smtpMessagesPerMinute: number;
+  smtpRecipientsPerDay: number;
 
   fault(rule: FaultRule): void;
   clearFaults(): void;
@@ -162,6 +178,8 @@ export interface Emulator {
   requests(): RequestRecord[];
   /** Highest number of Graph requests in flight at once for this mailbox (app + mailbox). */
   peakConcurrency(mailbox: string): number;
+  /** Highest number of SMTP connections authenticated as this mailbox at once. */
+  peakSmtpConnections(mailbox: string): number;
   reset(): void;
   close(): Promise<void>;
 }

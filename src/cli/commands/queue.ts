@@ -1,6 +1,11 @@
-/** `authrelay queue list|show|retry|release|delete`: the spool, read and acted on directly. */
+/**
+ * `authrelay queue list|show|retry|release|delete`: the spool, read and acted
+ * on directly. `show` explains each problem: the reply, what it means and the
+ * fix (from the error catalogue, docs/errors.md).
+ */
 import { createStore } from '../../main.js';
-import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store } from '../../spool/store.js';
+import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store, type TrailEvent } from '../../spool/store.js';
+import type { DeliveryOutcome } from '../../core/outcome.js';
 import { formatDuration } from '../../core/units.js';
 import { formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
 
@@ -111,14 +116,62 @@ async function show(store: Store, id: string, f: QueueFlags): Promise<number> {
     '  Recipients:',
     ...m.recipientRecords.flatMap((r) => [
       `    ${r.address}  ${r.state}${r.last ? `  ${r.last.response ?? r.last.category}` : ''}`,
-      ...(r.last?.hint && r.state !== 'delivered' ? [`      what to do: ${r.last.hint}`] : []),
+      ...(r.last && r.state !== 'delivered' ? explanation(r.last, '      ') : []),
     ]),
     '',
     '  Trail:',
-    ...trail.map((e) => `    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${e.text}`),
+    ...trailLines(trail),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * What an outcome means and what to do about it. Outcomes explained by the
+ * error catalogue carry both (hint = meaning, fix = action, ref = its entry in
+ * docs/errors.md); older ones carry one hint that says what to do.
+ */
+function explanation(o: DeliveryOutcome, indent: string): string[] {
+  if (!o.fix) return o.hint ? [`${indent}what to do: ${o.hint}`] : [];
+  return [
+    ...(o.hint ? [`${indent}what it means: ${o.hint}`] : []),
+    `${indent}what to do: ${o.fix}`,
+    ...(o.ref ? [`${indent}see: ${o.ref} in docs/errors.md`] : []),
+  ];
+}
+
+/** The trail, with each attempt's replies and their explanation (once while they stay the same). */
+function trailLines(trail: TrailEvent[]): string[] {
+  const out: string[] = [];
+  let previous = '';
+  for (const e of trail) {
+    out.push(`    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${e.text}`);
+    if (e.kind !== 'attempt') continue;
+    const groups = new Map<string, { recipients: string[]; outcome: DeliveryOutcome }>();
+    for (const r of attemptRecipients(e)) {
+      if (r.state === 'delivered' || !r.outcome) continue;
+      const key = JSON.stringify([r.outcome.response, r.outcome.category, r.outcome.hint, r.outcome.fix]);
+      const g = groups.get(key) ?? { recipients: [], outcome: r.outcome };
+      g.recipients.push(r.address);
+      groups.set(key, g);
+    }
+    const key = [...groups.keys()].join('|');
+    if (key && key === previous) {
+      out.push('      (same replies and explanation as the attempt before)');
+      continue;
+    }
+    previous = key;
+    for (const g of groups.values()) {
+      out.push(`      ${g.recipients.join(', ')}: ${g.outcome.response ?? g.outcome.category}`);
+      out.push(...explanation(g.outcome, '        '));
+    }
+  }
+  return out;
+}
+
+function attemptRecipients(e: TrailEvent): { address: string; state?: string; outcome?: DeliveryOutcome }[] {
+  const list = e.data?.['recipients'];
+  return Array.isArray(list) ? (list as { address: string; state?: string; outcome?: DeliveryOutcome }[]).filter((r) => typeof r?.address === 'string') : [];
 }
 
 async function act(store: Store, sub: 'retry' | 'release' | 'delete', ids: string[], f: QueueFlags, lifetime: number): Promise<number> {

@@ -19,10 +19,16 @@ export interface SendTestFlags {
   user?: string | undefined;
   password?: string | undefined;
   wait?: string | undefined;
+  route?: string | undefined;
 }
 
 export async function sendTest(flags: SendTestFlags): Promise<number> {
-  if (!flags.to) throw new UsageError('usage: authrelay send-test --to ADDR [--from ADDR] [--listener NAME|--port N] [--user U] [--wait 60s]');
+  if (!flags.to) throw new UsageError('usage: authrelay send-test --to ADDR [--from ADDR] [--listener NAME|--port N] [--user U] [--wait 60s]\n       authrelay send-test --route UPSTREAM --to ADDR [--from ADDR]   (straight through one upstream, step by step)');
+  if (flags.route) {
+    const { config } = loadConfig(flags.config);
+    const { sendTestRoute } = await import('./send-test-route.js');
+    return sendTestRoute(config, { route: flags.route, to: flags.to, from: flags.from }, (l) => process.stdout.write(`${l}\n`));
+  }
   const waitMs = parseDuration(flags.wait ?? '60s');
   if (waitMs === undefined) throw new UsageError(`--wait must be a duration such as 30s or 2m (not "${flags.wait}")`);
   const { config } = loadConfig(flags.config);

@@ -2,8 +2,11 @@
  * What an SMTP upstream's reply or a connection error means for delivery:
  * retry or fail, caused by the message or by the destination, and a hint.
  * Classification is data (rules), in the manner of zone-mta's bounce rules.
+ * Replies the Microsoft 365 error catalogue knows (Exchange Online, connector
+ * relay) are explained from it first, with their fix.
  */
 import type { DeliveryOutcome } from '../../core/outcome.js';
+import { explainSmtp, outcomeFrom } from '../microsoft/catalogue.js';
 
 export interface SmtpErrorLike {
   code?: string;
@@ -25,6 +28,11 @@ export function classifySmtpReply(response: string, command: string): DeliveryOu
   const code = Number(/^\d{3}/.exec(response)?.[0] ?? 0);
   const enhanced = enhancedOf(response);
   const base = { code, response, ...(enhanced ? { enhancedCode: enhanced } : {}) };
+  const known = explainSmtp(response);
+  if (known) {
+    const hinted = retryHintMs(response);
+    return outcomeFrom(known, { ...base, ...(hinted !== undefined ? { retryAfterMs: hinted } : {}) });
+  }
   if (code >= 500) {
     const category = /^5\.7\./.test(enhanced ?? '') ? 'policy' : /^5\.1\./.test(enhanced ?? '') ? 'bad-recipient' : /^5\.3\.4|^5\.2\.3/.test(enhanced ?? '') || code === 552 ? 'too-big' : 'rejected';
     return { ...base, action: 'fail', scope: 'message', category, hint: hintFor(category, command) };
@@ -67,6 +75,11 @@ const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS',
 /** An error from nodemailer (connection, TLS, auth, or a refused command). */
 export function classifySmtpError(e: SmtpErrorLike, afterBody: boolean): DeliveryOutcome {
   const response = e.response ?? e.message ?? String(e.code ?? 'error');
+  const known = e.response ? explainSmtp(e.response) : undefined;
+  if (known && e.response) {
+    const enhanced = enhancedOf(e.response);
+    return outcomeFrom(known, { response: e.response, ...(e.responseCode ? { code: e.responseCode } : {}), ...(enhanced ? { enhancedCode: enhanced } : {}) });
+  }
   if (e.code === 'EAUTH') {
     return {
       action: 'retry', scope: 'destination', category: 'auth', response,

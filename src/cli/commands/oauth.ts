@@ -1,0 +1,163 @@
+/**
+ * `authrelay oauth login UPSTREAM`: the device code sign-in of the mailbox
+ * user of a delegated smtp-oauth upstream; the sign-in is stored encrypted
+ * in dataDir/tokens/. `authrelay oauth status [UPSTREAM]`: per Microsoft
+ * upstream, the credential, the cached token's expiry, the signed-in user
+ * and the last sign-in error (as recorded by the running relay).
+ */
+import { statSync } from 'node:fs';
+import type { Config, EntraUpstreamConfig } from '../../config/schema.js';
+import { createLogger } from '../../core/log.js';
+import { TokenProviders } from '../../identity/entra/providers.js';
+import { resolveEndpoints } from '../../identity/entra/clouds.js';
+import { authorityOf } from '../../identity/entra/msal-config.js';
+import { SignInStore } from '../../identity/entra/sign-in-store.js';
+import { readTokenStatus, recordTokenResult, type TokenStatus } from '../../identity/entra/token-status.js';
+import { TokenError } from '../../identity/entra/token-provider.js';
+import { formatTime, loadConfig, printJson, UsageError } from '../common.js';
+
+export interface OauthFlags {
+  config?: string | undefined;
+  json?: boolean | undefined;
+}
+
+const USAGE = 'usage: authrelay oauth login UPSTREAM [--config FILE]\n       authrelay oauth status [UPSTREAM] [--json] [--config FILE]';
+
+export async function oauthCommand(sub: string | undefined, rest: string[], flags: OauthFlags): Promise<number> {
+  if (sub === 'login') return login(rest[0], flags);
+  if (sub === 'status') return status(rest[0], flags);
+  throw new UsageError(USAGE);
+}
+
+function microsoftUpstreams(config: Config): [string, EntraUpstreamConfig][] {
+  return Object.entries(config.upstreams).filter((e): e is [string, EntraUpstreamConfig] => e[1].type === 'graph' || e[1].type === 'smtp-oauth');
+}
+
+async function login(name: string | undefined, flags: OauthFlags): Promise<number> {
+  if (!name) throw new UsageError(USAGE);
+  const { config } = loadConfig(flags.config);
+  const cfg = config.upstreams[name];
+  if (!cfg) throw new UsageError(`no upstream named "${name}"; upstreams: ${Object.keys(config.upstreams).join(', ') || '(none)'}`);
+  if (cfg.type !== 'smtp-oauth' || !cfg.delegated) {
+    throw new UsageError(`upstream "${name}" does not use a delegated sign-in; \`oauth login\` is for smtp-oauth upstreams with \`delegated: { user: ... }\``);
+  }
+  const log = createLogger('warn', process.stderr);
+  const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log, signInRenewalMs: 0 });
+  const provider = providers.delegated(name, cfg);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`Signing in ${cfg.delegated.user} for upstream ${name} (${provider.description}).`);
+  try {
+    const result = await provider.login((p) => {
+      out('');
+      out(p.message);
+      out('');
+      out(`Waiting for the sign-in (the code is valid for ${Math.round(p.expiresInSeconds / 60)} minutes)...`);
+    });
+    out(`Signed in as ${result.user}.`);
+    out(`Token scopes: ${result.scopes.join(' ')}`);
+    out(`Access token valid until ${formatTime(result.expiresAt)}; the sign-in is renewed automatically.`);
+    out(`Stored encrypted in ${provider.store.file}`);
+    recordTokenResult(config.dataDir, { upstream: name, credential: provider.credentialType, description: provider.description }, { expiresAt: result.expiresAt });
+    return 0;
+  } catch (err) {
+    if (err instanceof TokenError) {
+      recordTokenResult(config.dataDir, { upstream: name, credential: provider.credentialType, description: provider.description }, { error: err });
+      process.stderr.write(`authrelay: sign-in failed: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    provider.close();
+  }
+}
+
+interface UpstreamStatus {
+  upstream: string;
+  type: string;
+  credential: string;
+  tenant: string;
+  clientId: string;
+  cloud: string;
+  authority: string;
+  token?: { expiresAt?: string; lastTokenAt?: string };
+  signIn?: { user?: string; stored: boolean; savedAt?: string; refreshToken: boolean; accessTokenExpiresAt?: string; problem?: string };
+  lastError?: TokenStatus['lastError'];
+}
+
+function status(name: string | undefined, flags: OauthFlags): number {
+  const { config } = loadConfig(flags.config);
+  let ups = microsoftUpstreams(config);
+  if (name) {
+    ups = ups.filter(([n]) => n === name);
+    if (ups.length === 0) throw new UsageError(`no Microsoft 365 upstream (graph or smtp-oauth) named "${name}"`);
+  }
+  const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log: createLogger('warn', process.stderr), signInRenewalMs: 0 });
+  const rows: UpstreamStatus[] = ups.map(([n, cfg]) => {
+    const recorded = readTokenStatus(config.dataDir, n);
+    const delegated = cfg.type === 'smtp-oauth' && cfg.delegated ? cfg.delegated : undefined;
+    const s: UpstreamStatus = {
+      upstream: n,
+      type: cfg.type,
+      credential: delegated ? `delegated (device code) as ${delegated.user}` : cfg.certificate ? `certificate ${cfg.certificate.cert}` : 'client secret',
+      tenant: cfg.tenant,
+      clientId: cfg.clientId,
+      cloud: resolveEndpoints(cfg).cloud,
+      authority: authorityOf(cfg).url,
+      ...(recorded?.expiresAt || recorded?.lastTokenAt ? { token: { ...(recorded.expiresAt ? { expiresAt: recorded.expiresAt } : {}), ...(recorded.lastTokenAt ? { lastTokenAt: recorded.lastTokenAt } : {}) } } : {}),
+      ...(recorded?.lastError ? { lastError: recorded.lastError } : {}),
+    };
+    if (delegated) s.signIn = signInState(config.dataDir, n, providers);
+    return s;
+  });
+  if (flags.json) {
+    printJson(rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('no Microsoft 365 upstream (graph or smtp-oauth) is configured\n');
+    return 0;
+  }
+  for (const r of rows) {
+    const lines = [
+      `${r.upstream} (${r.type})`,
+      `  credential:   ${r.credential}`,
+      `  app:          ${r.clientId} in tenant ${r.tenant} (${r.cloud} cloud, ${r.authority})`,
+      `  token:        ${r.token?.expiresAt ? `valid until ${formatTime(Date.parse(r.token.expiresAt))} (last one ${formatTime(Date.parse(r.token.lastTokenAt ?? ''))})` : 'none recorded yet'}`,
+    ];
+    if (r.signIn) {
+      const si = r.signIn;
+      lines.push(`  signed in:    ${si.problem ? si.problem : si.stored && si.user ? `${si.user} (stored ${formatTime(Date.parse(si.savedAt ?? ''))}, refresh token ${si.refreshToken ? 'present' : 'MISSING'}${si.accessTokenExpiresAt ? `, access token until ${formatTime(Date.parse(si.accessTokenExpiresAt))}` : ''})` : `no; run \`authrelay oauth login ${r.upstream}\``}`);
+    }
+    const e = r.lastError;
+    lines.push(`  last error:   ${e ? `${formatTime(Date.parse(e.at))} ${e.message}` : '-'}`);
+    process.stdout.write(`${lines.join('\n')}\n\n`);
+  }
+  return 0;
+}
+
+interface MsalCacheJson {
+  Account?: Record<string, { username?: string }>;
+  RefreshToken?: Record<string, unknown>;
+  AccessToken?: Record<string, { expires_on?: string }>;
+}
+
+function signInState(dataDir: string, upstream: string, providers: TokenProviders): NonNullable<UpstreamStatus['signIn']> {
+  const store = new SignInStore(dataDir, upstream, providers.encryptionKey());
+  if (!store.exists()) return { stored: false, refreshToken: false };
+  let plain: string | undefined;
+  try {
+    plain = store.read();
+  } catch (err) {
+    return { stored: true, refreshToken: false, problem: (err as Error).message };
+  }
+  const cache = JSON.parse(plain ?? '{}') as MsalCacheJson;
+  const user = Object.values(cache.Account ?? {})[0]?.username;
+  const expiries = Object.values(cache.AccessToken ?? {}).map((a) => Number(a.expires_on) * 1000).filter((n) => Number.isFinite(n));
+  return {
+    stored: true,
+    ...(user ? { user } : {}),
+    savedAt: statSync(store.file).mtime.toISOString(),
+    refreshToken: Object.keys(cache.RefreshToken ?? {}).length > 0,
+    ...(expiries.length ? { accessTokenExpiresAt: new Date(Math.max(...expiries)).toISOString() } : {}),
+  };
+}

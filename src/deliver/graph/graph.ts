@@ -1,0 +1,192 @@
+/**
+ * The graph transport: Microsoft 365 mail through Microsoft Graph with an
+ * app token. The message goes as its own MIME (base64, `text/plain`), with
+ * the header prepared for Graph (see ../microsoft/mime/submission.ts: Bcc
+ * from the envelope, header recipients outside the envelope taken out, raw
+ * 8-bit header text repaired). A message whose request fits 4 MB goes with
+ * `POST /users/{mailbox}/sendMail`; a larger one through a draft with
+ * uploaded attachments (graph-draft.ts). The sending mailbox comes from
+ * chooseMailbox (device sendAs, route mailbox, From). One pacer slot per
+ * mailbox is held for the whole message and a message makes one request at
+ * a time, so at most `mailboxConcurrency` (4) requests per mailbox are in
+ * flight. Graph accepts or refuses the message as a whole: every recipient
+ * gets the same outcome.
+ */
+import type { Readable } from 'node:stream';
+import type { GraphUpstreamConfig } from '../../config/schema.js';
+import { HttpError, type HttpClient, type HttpResponse } from '../../core/http.js';
+import type { Logger } from '../../core/log.js';
+import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../../core/outcome.js';
+import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
+import { explainTokenError, type PlaceholderValues } from '../microsoft/catalogue.js';
+import { chooseMailbox } from '../microsoft/mailbox.js';
+import { Base64Encode, base64Length } from '../microsoft/mime/base64-stream.js';
+import { SplitError } from '../microsoft/mime/split.js';
+import { prepareMessage, type PreparedMessage } from '../microsoft/mime/submission.js';
+import type { MailboxPacer } from '../pacing.js';
+import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
+import { DraftStepFailed, sendLarge, type GraphCaller } from './graph-draft.js';
+import { interrupted, outcomeForHttpError, outcomeForResponse, type GraphStep } from './graph-outcomes.js';
+
+export interface GraphTransportDeps {
+  log: Logger;
+  http: HttpClient;
+  /** Graph base URL with version, e.g. https://graph.microsoft.com/v1.0. */
+  graphUrl: string;
+  tokens: TokenProvider;
+  pacer: MailboxPacer;
+}
+
+/** Graph's request limit (4 MB) less room for headers; the base64 body must fit. */
+export const MAX_REQUEST_BODY = 4 * 1024 * 1024 - 64 * 1024;
+/** Largest raw MIME whose base64 fits one request (3,096,576 bytes). */
+export const MAX_RAW_MIME = Math.floor(MAX_REQUEST_BODY / 4) * 3;
+/** A 429 with a Retry-After up to this long is waited out inside the attempt (at most twice). */
+const SHORT_THROTTLE_MS = 10_000;
+const THROTTLE_RETRIES = 2;
+
+export class GraphTransport implements Transport {
+  readonly type = 'graph';
+  readonly concurrency: number;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: GraphUpstreamConfig,
+    private readonly deps: GraphTransportDeps,
+  ) {
+    this.concurrency = cfg.concurrency;
+  }
+
+  async deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<RecipientOutcome[]> {
+    const all = (o: DeliveryOutcome) => outcomeForAll(message.recipients, o);
+    if (ctx.signal.aborted) return all(interrupted());
+    const choice = chooseMailbox(message, this.cfg.mailbox);
+    if (!choice) {
+      return all({ action: 'fail', scope: 'message', category: 'config', hint: 'No mailbox to send as: the device has no sendAs, the route no mailbox, and the message no From or sender.',
+        fix: 'Set upstreams.<name>.mailbox, or sendAs on the device.' });
+    }
+    const mailbox = choice.mailbox;
+    ctx.trace?.('mailbox', { mailbox, source: choice.source });
+    const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal);
+    if (!grant.ok) {
+      if (ctx.signal.aborted) return all(interrupted());
+      return all({ action: 'retry', scope: 'message', category: 'paced', retryAfterMs: grant.retryAfterMs, hint: `Held back to stay within Microsoft's limits: ${grant.reason}.` });
+    }
+    try {
+      const names: PlaceholderValues = { mailbox, appId: this.cfg.clientId, tenant: this.cfg.tenant, upstream: this.name };
+      let token: AccessToken;
+      try {
+        token = await this.deps.tokens.getToken(ctx.signal);
+      } catch (err) {
+        if (ctx.signal.aborted) return all(interrupted());
+        if (err instanceof TokenError) return all(explainTokenError(err, names));
+        return all({ action: 'retry', scope: 'destination', category: 'auth', response: (err as Error).message, hint: 'No token could be obtained from Entra ID; messages wait until sign-in works.' });
+      }
+      ctx.trace?.('token', { source: token.fromCache ? 'cache' : 'Entra ID', permissions: token.permissions, expiresAt: new Date(token.expiresAt).toISOString() });
+      return all(await this.attempt(message, mailbox, token, names, ctx));
+    } finally {
+      grant.release();
+    }
+  }
+
+  private async attempt(message: OutboundMessage, mailbox: string, token: AccessToken, names: PlaceholderValues, ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const log = this.deps.log.child({ upstream: this.name, messageId: message.id, mailbox });
+    const userUrl = `${this.deps.graphUrl.replace(/\/$/, '')}/users/${encodeURIComponent(mailbox)}`;
+    let prepared: PreparedMessage;
+    try {
+      prepared = await this.prepare(message);
+    } catch (err) {
+      return spoolFailure(err as Error);
+    }
+    prepared.stream.destroy();
+    const { changes } = prepared;
+    if (changes.partial) log.warn({ event: 'message-partial' }, 'message/partial fragment sent as it is: Outlook does not reassemble fragments');
+    if (changes.removed.length || changes.repaired.length) log.info({ event: 'graph-header-changes', removed: changes.removed, repaired: changes.repaired }, 'header prepared for Graph');
+    ctx.trace?.('prepared', { size: prepared.size, bcc: changes.bcc.length, removed: changes.removed, repaired: changes.repaired });
+    let step: GraphStep = 'sendMail';
+    const caller: GraphCaller = {
+      call: async (s, req) => {
+        step = s;
+        return this.request(s, req, token, ctx);
+      },
+      open: async () => (await this.prepare(message)).stream,
+    };
+    try {
+      let res: HttpResponse;
+      if (prepared.size <= MAX_RAW_MIME) {
+        res = await this.sendSmall(caller, userUrl, prepared.size, ctx);
+      } else {
+        ctx.trace?.('large', { size: prepared.size, via: 'draft with attachments' });
+        res = await sendLarge(caller, userUrl, MAX_RAW_MIME);
+      }
+      if (res.status === 202) return { action: 'delivered', category: 'accepted', code: 202, response: `202 Accepted by Graph (${step === 'sendMail' ? 'sendMail' : 'draft sent'})` };
+      return this.warnDuplicate(outcomeForResponse(res, step, names), log, step);
+    } catch (err) {
+      if (ctx.signal.aborted) return interrupted();
+      if (err instanceof DraftStepFailed) return this.warnDuplicate(outcomeForResponse(err.res, err.step, names), log, err.step);
+      if (err instanceof HttpError && err.code === 'EBODY') return spoolFailure(err);
+      if (err instanceof HttpError) return this.warnDuplicate(outcomeForHttpError(err, step), log, step);
+      if (err instanceof SplitError) return { action: 'fail', scope: 'message', category: 'too-big', response: err.message, hint: 'The message is too large for one Graph request and has no attachment that could be uploaded on its own.' };
+      return spoolFailure(err as Error);
+    }
+  }
+
+  /** sendMail, waiting out a short Retry-After on 429 (at most twice) instead of giving the slot back. */
+  private async sendSmall(g: GraphCaller, userUrl: string, size: number, ctx: DeliveryContext): Promise<HttpResponse> {
+    for (let tries = 0; ; tries++) {
+      const body = (await g.open()).pipe(new Base64Encode());
+      const res = await g.call('sendMail', { method: 'POST', url: `${userUrl}/sendMail`, headers: { 'content-type': 'text/plain' }, body, contentLength: base64Length(size) });
+      body.destroy();
+      const wait = res.status === 429 ? Number(res.headers['retry-after']) * 1000 : NaN;
+      if (res.status !== 429 || tries >= THROTTLE_RETRIES || !(wait >= 0 && wait <= SHORT_THROTTLE_MS)) return res;
+      ctx.trace?.('throttled', { retryAfterMs: wait });
+      await sleep(wait, ctx.signal);
+      if (ctx.signal.aborted) return res;
+    }
+  }
+
+  private async request(step: GraphStep, req: Parameters<GraphCaller['call']>[1], token: AccessToken, ctx: DeliveryContext): Promise<HttpResponse> {
+    const headers: Record<string, string> = { ...(req.headers ?? {}) };
+    // Upload URLs carry their own credential; Outlook refuses an Authorization header on them.
+    if (req.auth !== false) headers.authorization = `Bearer ${token.token}`;
+    const size = req.contentLength ?? (Buffer.isBuffer(req.body) ? req.body.length : 0);
+    ctx.trace?.('request', { step, method: req.method, url: req.url.replace(/authtoken=[^&]+/, 'authtoken=…'), bytes: size });
+    const res = await this.deps.http.request({
+      method: req.method, url: req.url, headers, signal: ctx.signal, timeoutMs: this.cfg.timeout,
+      ...(req.body !== undefined ? { body: req.body } : {}), ...(req.contentLength !== undefined ? { contentLength: req.contentLength } : {}),
+    });
+    const code = res.status >= 300 ? res.json<{ error?: { code?: string } }>()?.error?.code : undefined;
+    ctx.trace?.('response', { step, status: res.status, ...(code ? { code } : {}) });
+    return res;
+  }
+
+  private async prepare(message: OutboundMessage): Promise<PreparedMessage> {
+    const body: Readable = message.openBody();
+    return prepareMessage(body, message.size, message.recipients);
+  }
+
+  private warnDuplicate(o: DeliveryOutcome, log: Logger, step: GraphStep): DeliveryOutcome {
+    if (o.possibleDuplicate) log.warn({ event: 'possible-duplicate', step, response: o.response }, 'no answer after the message was handed to Graph: it may have been sent; retrying, recipients may get it twice');
+    return o;
+  }
+
+  async close(): Promise<void> {
+    this.deps.http.close();
+  }
+}
+
+function spoolFailure(err: Error): DeliveryOutcome {
+  return { action: 'fail', scope: 'message', category: 'spool', response: err.message, hint: 'The stored message could not be read; it may have been deleted from the spool.' };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Catalogue entries for Microsoft Graph mail answers (sendMail, the draft and
+ * upload-session path, sending a draft). Errors a Graph body carries as
+ * {"error":{"code","message"}}; the examples follow Microsoft's Graph docs
+ * and answers quoted in public reports (see docs/errors.md).
+ * Order matters: the first entry that matches explains the answer.
+ */
+import type { GraphEntry } from './catalogue-types.js';
+
+const GRANT_MAIL_SEND = 'In Entra admin center → App registrations → <appId> → API permissions → Add a permission → Microsoft Graph → Application permissions → Mail.Send → Grant admin consent for <tenant>. (With RBAC for Applications instead: New-ManagementRoleAssignment -Role "Application Mail.Send" -App <appId> -CustomResourceScope <scope name>.) Tokens already issued keep the old permissions for up to an hour.';
+
+function entry(e: Omit<GraphEntry, 'source'>): GraphEntry {
+  return { source: 'graph', ...e };
+}
+
+export const GRAPH_ENTRIES: readonly GraphEntry[] = [
+  entry({
+    ref: 'graph.ErrorAccessDenied.access-policy', action: 'retry', scope: 'message', category: 'permission',
+    match: { status: 403, code: 'ErrorAccessDenied', message: /Access to OData is disabled/i },
+    example: { status: 403, code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' },
+    hint: 'The app may send mail, but an Application Access Policy or an RBAC for Applications scope leaves out the mailbox <mailbox>.',
+    fix: 'In Exchange Online PowerShell run: Test-ApplicationAccessPolicy -Identity <mailbox> -AppId <appId>; then add <mailbox> to the group the policy names (Add-DistributionGroupMember), or with RBAC widen the management scope (Test-ServicePrincipalAuthorization -Identity <appId> -Resource <mailbox>). Changes can take an hour to apply.',
+  }),
+  entry({
+    ref: 'graph.ErrorAccessDenied.Mail.ReadWrite', action: 'retry', scope: 'message', category: 'permission',
+    match: { status: 403, operation: 'draft', code: /^(ErrorAccessDenied|Authorization_RequestDenied)$/ },
+    example: { status: 403, operation: 'draft', code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' },
+    hint: 'Large messages go out as a draft with uploaded attachments, which needs the Mail.ReadWrite permission the app does not have; smaller messages still go.',
+    fix: 'In Entra admin center → App registrations → <appId> → API permissions → Add a permission → Microsoft Graph → Application permissions → Mail.ReadWrite → Grant admin consent for <tenant>. (With RBAC for Applications: New-ManagementRoleAssignment -Role "Application Mail.ReadWrite" -App <appId> -CustomResourceScope <scope name>.)',
+  }),
+  entry({
+    ref: 'graph.ErrorAccessDenied', action: 'retry', scope: 'destination', category: 'permission',
+    match: { status: 403, code: /^(ErrorAccessDenied|Authorization_RequestDenied|AccessDenied)$/ },
+    example: { status: 403, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' },
+    hint: 'The app is not allowed to send mail: it lacks the Microsoft Graph application permission Mail.Send (or admin consent for it).',
+    fix: GRANT_MAIL_SEND,
+  }),
+  entry({
+    ref: 'graph.ErrorSendAsDenied', action: 'retry', scope: 'message', category: 'sender',
+    match: { code: 'ErrorSendAsDenied' },
+    example: { status: 403, code: 'ErrorSendAsDenied', message: 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account. Cannot submit message.' },
+    hint: 'The message\'s From address is not the mailbox the relay sends as (<mailbox>), and that mailbox has no right to send as that address.',
+    fix: 'Either let the device send as <mailbox> (the device\'s sendAs or the route\'s mailbox), or grant the right in Exchange Online PowerShell: Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs. A display name containing "@" also causes this; remove it from the device\'s sender name.',
+  }),
+  entry({
+    ref: 'graph.MailboxNotEnabledForRESTAPI', action: 'retry', scope: 'message', category: 'mailbox',
+    match: { code: /^MailboxNotEnabledForRESTAPI$/i },
+    example: { status: 404, code: 'MailboxNotEnabledForRESTAPI', message: 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.' },
+    hint: 'The mailbox <mailbox> cannot be used through Graph: it has no Exchange Online licence, is disabled or deleted, is a guest, or lives on an on-premises Exchange server.',
+    fix: 'In Microsoft 365 admin center → Users → <mailbox> → Licenses and apps, assign a licence that includes Exchange Online (a shared mailbox needs none), or send as a mailbox hosted in Exchange Online.',
+  }),
+  entry({
+    ref: 'graph.ErrorItemNotFound', action: 'retry', scope: 'message', category: 'draft',
+    match: { code: 'ErrorItemNotFound' },
+    example: { status: 404, operation: 'send-draft', code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' },
+    hint: 'The draft the relay had just created in <mailbox> was not found when sending it (a brief store delay, or a rule or retention policy moved it).',
+    fix: 'Usually passes on the next try. If it lasts, check that no inbox rule or retention policy of <mailbox> moves or deletes drafts, and that the app has Mail.ReadWrite.',
+  }),
+  entry({
+    ref: 'graph.ErrorInvalidUser', action: 'retry', scope: 'message', category: 'mailbox',
+    match: { code: /^(ErrorInvalidUser|ResourceNotFound|Request_ResourceNotFound|ErrorNonExistentMailbox)$/ },
+    example: { status: 404, code: 'ErrorInvalidUser', message: "The requested user 'scanner@contoso.com' is invalid." },
+    hint: 'The sending mailbox <mailbox> does not exist in this tenant (a typo, a removed user, or an address that is only an alias of another mailbox).',
+    fix: 'Set the device\'s sendAs or the route\'s mailbox to an existing mailbox\'s primary address (Microsoft 365 admin center → Users → Active users, or Get-Mailbox <mailbox>).',
+  }),
+  entry({
+    ref: 'graph.ErrorInvalidRecipients', action: 'fail', scope: 'message', category: 'bad-recipient',
+    match: { code: 'ErrorInvalidRecipients' },
+    example: { status: 400, code: 'ErrorInvalidRecipients', message: "At least one recipient is not valid., A message can't be sent because it contains no recipients." },
+    hint: 'Microsoft refused the recipients: an address is malformed or the message has none Graph can read.',
+    fix: 'Check the recipient addresses the device sent; if they look right, report it with this reply as a relay bug.',
+  }),
+  entry({
+    ref: 'graph.ErrorMessageSizeExceeded', action: 'fail', scope: 'message', category: 'too-big',
+    match: { code: 'ErrorMessageSizeExceeded' },
+    example: { status: 400, code: 'ErrorMessageSizeExceeded', message: 'The message exceeds the maximum supported size.' },
+    hint: 'The message is larger than <mailbox> may send (35 MB by default in Exchange Online).',
+    fix: 'Raise the limit in Exchange Online PowerShell: Set-Mailbox -Identity <mailbox> -MaxSendSize 150MB (and the recipient\'s MaxReceiveSize), or lower the device\'s scan resolution or attachment size; then: authrelay queue retry <queue id>.',
+  }),
+  entry({
+    ref: 'graph.413', action: 'fail', scope: 'message', category: 'relay-bug',
+    match: { status: 413 },
+    example: { status: 413 },
+    hint: 'A single Graph request was larger than Microsoft accepts (4 MB); the relay should have split it into an upload session.',
+    fix: 'Report it as a relay bug with this reply and the message size (authrelay queue show <queue id>); the message stays in the queue for authrelay queue retry once fixed.',
+  }),
+  entry({
+    ref: 'graph.BadRequest.maximum-request-length', action: 'fail', scope: 'message', category: 'relay-bug',
+    match: { status: 400, message: /maximum request length/i },
+    example: { status: 400, code: 'BadRequest', message: 'The maximum request length supported is 4MB.' },
+    hint: 'A single Graph request was larger than Microsoft accepts (4 MB); the relay should have split it into an upload session.',
+    fix: 'Report it as a relay bug with this reply and the message size (authrelay queue show <queue id>); the message stays in the queue for authrelay queue retry once fixed.',
+  }),
+  entry({
+    ref: 'graph.ErrorMimeContentInvalidBase64String', action: 'fail', scope: 'message', category: 'relay-bug',
+    match: { code: 'ErrorMimeContentInvalidBase64String' },
+    example: { status: 400, code: 'ErrorMimeContentInvalidBase64String', message: 'Invalid base64 string for MIME content.' },
+    hint: 'Graph could not read the message the relay sent (its base64 encoding was broken); this is a relay fault, not the device\'s.',
+    fix: 'Report it as a relay bug with this reply; the message stays in the queue for authrelay queue retry <queue id> once fixed.',
+  }),
+  entry({
+    ref: 'graph.ErrorAttachmentSizeShouldNotBeLessThanMinimumSize', action: 'fail', scope: 'message', category: 'relay-bug',
+    match: { code: 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize' },
+    example: { status: 400, code: 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize', message: 'Attachment size must be greater than the minimum size.' },
+    hint: 'The relay opened an upload session for an attachment under 3 MB, which Graph refuses; small attachments must be sent inline.',
+    fix: 'Report it as a relay bug with this reply; the message stays in the queue for authrelay queue retry <queue id> once fixed.',
+  }),
+  entry({
+    ref: 'graph.InvalidAuthenticationToken', action: 'retry', scope: 'destination', category: 'auth',
+    match: { status: 401 },
+    example: { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token has expired or is not yet valid.' },
+    hint: 'Graph did not accept the access token (expired, for another resource, or from another cloud than this Graph endpoint).',
+    fix: 'Check that the route\'s cloud (and endpoints, if set) match the tenant\'s cloud, and that the machine\'s clock is right (tokens are time-limited); the relay fetches a new token on the next try.',
+  }),
+  entry({
+    ref: 'graph.ErrorQuotaExceeded', action: 'retry', scope: 'message', category: 'mailbox-full',
+    match: { code: /^(ErrorQuotaExceeded|ErrorQuotaExceededOnDelete)$/ },
+    example: { status: 507, code: 'ErrorQuotaExceeded', message: 'Mailbox has exceeded maximum mailbox size.' },
+    hint: 'The sending mailbox <mailbox> is full, so Exchange cannot store the outgoing message or its Sent Items copy.',
+    fix: 'Free space in <mailbox> (empty Sent Items and Deleted Items, or an archive policy), or raise its quota: Set-Mailbox -Identity <mailbox> -ProhibitSendQuota 99GB -ProhibitSendReceiveQuota 100GB.',
+  }),
+  entry({
+    ref: 'graph.ApplicationThrottled', action: 'retry', scope: 'message', category: 'throttled',
+    match: { status: 429 },
+    example: { status: 429, code: 'ApplicationThrottled', message: 'Application is over its MailboxConcurrency limit.' },
+    hint: 'Microsoft is throttling this app for <mailbox> (4 requests at once and 10,000 per 10 minutes per mailbox); the relay waits as told and tries again.',
+    fix: 'Nothing to do if it passes. If it lasts, lower the route\'s mailboxConcurrency, or spread devices over more sending mailboxes.',
+  }),
+  entry({
+    ref: 'graph.ServiceUnavailable', action: 'retry', scope: 'destination', category: 'unavailable',
+    match: { status: 503 },
+    example: { status: 503, code: 'ResourceUnhealthy', message: 'MdbReplicationProtectionUtilizationMonitor is unhealthy.' },
+    hint: 'Exchange Online is busy or unhealthy right now; the relay pauses the route and tries again.',
+    fix: 'Nothing to do if it passes; if it lasts, check Microsoft 365 admin center → Health → Service health → Exchange Online.',
+  }),
+  entry({
+    ref: 'graph.GatewayTimeout', action: 'retry', scope: 'message', category: 'timeout',
+    match: { status: 504 },
+    example: { status: 504, code: 'UnknownError', message: '' },
+    hint: 'Graph took too long to answer; the message may have gone out anyway, so a retry can deliver it twice.',
+    fix: 'Nothing to do if it passes; if it happens often, check Microsoft 365 admin center → Health → Service health, and the size of the messages.',
+  }),
+  entry({
+    ref: 'graph.server-error', action: 'retry', scope: 'message', category: 'unavailable',
+    match: { status: [500, 502] },
+    example: { status: 500, code: 'ErrorInternalServerError', message: 'An internal server error occurred. The operation failed.' },
+    hint: 'Microsoft Graph had an internal error; the relay tries again later.',
+    fix: 'Nothing to do if it passes; if it lasts for this message only, look at it with authrelay queue show <queue id> and report the reply.',
+  }),
+];

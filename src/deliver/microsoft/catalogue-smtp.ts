@@ -1,0 +1,214 @@
+/**
+ * Catalogue entries for SMTP replies from Exchange Online: SMTP AUTH
+ * (smtp.office365.com with OAuth or a password), submission, and Direct Send
+ * or connector relay to *.mail.protection.outlook.com. Patterns are tested
+ * against the whole reply (continuation lines joined), in order, first match
+ * wins; they name Microsoft's own texts so other servers' replies are not
+ * mistaken for them. Examples follow Microsoft's NDR list and replies quoted
+ * in public reports.
+ */
+import type { SmtpEntry } from './catalogue-types.js';
+
+const HOST = '[SN4PR0501CA0054.namprd05.prod.outlook.com 2025-03-04T10:11:12.345Z 08DD5B1C2A3E4F50]';
+const DAY = 24 * 3_600_000;
+const USE_OAUTH = 'Switch the route to OAuth (an smtp-oauth upstream with an app registration) or to Graph (a graph upstream); both keep working where password sign-in is turned off.';
+const ENABLE_SMTP_AUTH = 'Run in Exchange Online PowerShell: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (this overrides the tenant setting for that mailbox only). Or use a graph route, which needs no SMTP AUTH.';
+const SEND_AS = 'Either let the device send as <mailbox> (the device\'s sendAs or the route\'s mailbox), or grant the right in Exchange Online PowerShell: Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs (for a user sign-in), or Add-MailboxPermission -Identity <From address> -User <service principal id> -AccessRights FullAccess (for an app).';
+const CONNECTOR = 'In Exchange admin center → Mail flow → Connectors, add (or correct) a connector from "Your organization\'s email server" to Office 365 that identifies the relay by its public IP address or by a TLS certificate whose name is one of your accepted domains.';
+const WAIT_SERVICE = 'Nothing to do if it passes; if it lasts, check Microsoft 365 admin center → Health → Service health → Exchange Online.';
+
+function entry(e: Omit<SmtpEntry, 'source'>): SmtpEntry {
+  return { source: 'smtp', ...e };
+}
+
+function auth(e: Pick<SmtpEntry, 'ref' | 'match' | 'example' | 'hint' | 'fix'>): SmtpEntry {
+  return entry({ action: 'retry', scope: 'destination', category: 'auth', ...e });
+}
+
+export const SMTP_ENTRIES: readonly SmtpEntry[] = [
+  auth({
+    ref: 'smtp.5.7.139.tenant-disabled', match: /\b5\.7\.139\b.*SmtpClientAuthentication is disabled for the Tenant/i,
+    example: `535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. ${HOST}`,
+    hint: 'SMTP AUTH is turned off for the whole Microsoft 365 organisation, so no mailbox may sign in over SMTP.',
+    fix: ENABLE_SMTP_AUTH,
+  }),
+  auth({
+    ref: 'smtp.5.7.139.mailbox-disabled', match: /\b5\.7\.139\b.*SmtpClientAuthentication is disabled for the Mailbox/i,
+    example: `535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. ${HOST}`,
+    hint: 'SMTP AUTH is turned off for the mailbox <mailbox>.',
+    fix: `${ENABLE_SMTP_AUTH} In Microsoft 365 admin center this is Users → <mailbox> → Mail → Manage email apps → Authenticated SMTP.`,
+  }),
+  auth({
+    ref: 'smtp.5.7.139.basic-auth-disabled', match: /\b5\.7\.139\b.*basic authentication is disabled/i,
+    example: `535 5.7.139 Authentication unsuccessful, basic authentication is disabled. ${HOST}`,
+    hint: 'The route signs in with a password, and password (basic) sign-in is turned off for SMTP in this organisation.',
+    fix: `${USE_OAUTH} (An authentication policy with -AllowBasicAuthSmtp can re-enable it until Microsoft removes basic authentication for SMTP.)`,
+  }),
+  auth({
+    ref: 'smtp.5.7.139.credentials-incorrect', match: /\b5\.7\.139\b.*user credentials were incorrect/i,
+    example: `535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. ${HOST}`,
+    hint: 'Exchange Online rejected the user name or password.',
+    fix: 'Check the route\'s user (the mailbox\'s full sign-in address) and password; an account with MFA needs an app password, or better a switch to OAuth (smtp-oauth or graph upstream).',
+  }),
+  auth({
+    ref: 'smtp.5.7.139.security-defaults', match: /\b5\.7\.139\b.*security defaults/i,
+    example: `535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator. ${HOST}`,
+    hint: 'The organisation\'s Security Defaults block password sign-in over SMTP.',
+    fix: `${USE_OAUTH} Turning Security Defaults off (Entra admin center → Overview → Properties → Manage security defaults) also works but weakens the whole tenant.`,
+  }),
+  auth({
+    ref: 'smtp.5.7.139.criteria', match: /\b5\.7\.139\b.*did not meet the criteria/i,
+    example: `535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator. ${HOST}`,
+    hint: 'Exchange Online refused this sign-in by policy: usually Conditional Access, an authentication policy, or an account that is blocked from signing in.',
+    fix: 'In Entra admin center → Sign-in logs, find the failed sign-in for <mailbox> and see which policy blocked it; allow the relay\'s public IP or the app there, and check that the account is not blocked (Microsoft 365 admin center → Users → <mailbox>).',
+  }),
+  auth({
+    ref: 'smtp.5.7.139.organization-configuration', match: /\b5\.7\.139\b.*organization configuration doesn'?t allow/i,
+    example: `535 5.7.139 Authentication unsuccessful, the organization configuration doesn't allow this authentication request. Visit https://aka.ms/smtp_auth_disabled for more information. ${HOST}`,
+    hint: 'The organisation\'s settings do not allow this kind of sign-in for this account (for High Volume Email: the app is not given access to the HVE account, or basic auth is not allowed by its authentication policy).',
+    fix: 'For a High Volume Email account run: Add-HVEAppAccess -Identity <mailbox> -AppIds <appId> (and give the app the Office 365 Exchange Online Mail.Send application permission). For a password, allow AllowBasicAuthSmtp in the authentication policy that applies to <mailbox>.',
+  }),
+  auth({
+    ref: 'smtp.5.7.139', match: /\b5\.7\.139\b/,
+    example: `535 5.7.139 Authentication unsuccessful, the user is disabled. ${HOST}`,
+    hint: 'Exchange Online refused the sign-in for a reason of its own (the text after the code says which).',
+    fix: 'Read the reply text and see https://aka.ms/smtp_auth_disabled; check that SMTP AUTH is enabled for <mailbox> and that the account may sign in.',
+  }),
+  auth({
+    ref: 'smtp.5.7.3', match: /^535[ -]5\.7\.3\b/,
+    example: '535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]',
+    hint: 'Exchange Online did not accept the OAuth sign-in for <mailbox>: for an app, the SMTP permission, the Exchange service principal or the mailbox permission is missing.',
+    fix: 'For an app: (1) Entra admin center → App registrations → <appId> → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp → Grant admin consent; (2) Exchange Online PowerShell: New-ServicePrincipal -AppId <appId> -ObjectId <enterprise app object id> (from Entra admin center → Enterprise applications, not App registrations); (3) Add-MailboxPermission -Identity <mailbox> -User <service principal id> -AccessRights FullAccess. Also check SMTP AUTH for the mailbox: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false.',
+  }),
+  auth({
+    ref: 'smtp.5.5.124', match: /\b5\.5\.124\b/,
+    example: '501 5.5.124 Invalid XOAUTH2 auth data',
+    hint: 'Exchange Online could not read the OAuth sign-in: the token is for another resource or cloud, or the user name is not a mailbox address.',
+    fix: 'Check the route\'s cloud and mailbox (<mailbox> must be a full address); app tokens for SMTP must be for https://outlook.office365.com/.default. If those are right, report it as a relay bug with this reply.',
+  }),
+  auth({
+    ref: 'smtp.5.7.30', match: /\b5\.7\.30\b/,
+    example: '550 5.7.30 Basic authentication is not supported for Client Submission.',
+    hint: 'Microsoft no longer accepts password (basic) sign-in for sending mail from this organisation.',
+    fix: USE_OAUTH,
+  }),
+  auth({
+    ref: 'smtp.5.7.57', match: /\b5\.7\.57\b/,
+    example: '530 5.7.57 Client was not authenticated to send anonymous mail during MAIL FROM [SN4PR0501CA0054.namprd05.prod.outlook.com]',
+    hint: 'The relay sent mail to smtp.office365.com without signing in, which Microsoft only accepts from signed-in mailboxes.',
+    fix: 'Give the route credentials (an smtp-oauth upstream, or auth on an smtp upstream), or send without sign-in through Direct Send: a direct-send upstream to your domain\'s MX host (*.mail.protection.outlook.com, port 25).',
+  }),
+  entry({
+    ref: 'smtp.5.2.252.SendAsDenied', action: 'retry', scope: 'message', category: 'sender', match: /\b5\.2\.252\b/,
+    example: '554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. 0.35250:0F000000, 1.36674:0A000000, 1.61250:00000000 [Hostname=PH0PR07MB8510.namprd07.prod.outlook.com]',
+    hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
+    fix: SEND_AS,
+  }),
+  entry({
+    ref: 'smtp.5.2.0.SendAsDenied', action: 'retry', scope: 'message', category: 'sender', match: /SendAsDenied(Exception)?\b/i,
+    example: '554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message. 16.55847:6C090000, 17.43559:0000000094020000000000000100000000000000 [Hostname=DM6PR19MB2555.namprd19.prod.outlook.com]',
+    hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
+    fix: SEND_AS,
+  }),
+  entry({
+    ref: 'smtp.5.7.60', action: 'retry', scope: 'message', category: 'sender',
+    match: /\b5\.7\.60\b/,
+    example: '550 5.7.60 SMTP; Client does not have permissions to send as this sender',
+    hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
+    fix: SEND_AS,
+  }),
+  entry({
+    ref: 'smtp.5.2.0.SubmissionQuotaExceeded', action: 'retry', scope: 'message', category: 'quota', retryAfterMs: DAY,
+    match: /SubmissionQuotaExceeded|\b5\.2\.2\b.*submission quota/i,
+    example: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message Cannot submit message. [Hostname=BY5PR12MB4244.namprd12.prod.outlook.com]',
+    hint: 'The mailbox <mailbox> has reached its sending limit (10,000 recipients a day); the relay waits a day before trying again.',
+    fix: 'Lower what this mailbox sends (the route\'s recipientsPerDay keeps the relay under the limit), spread devices over more mailboxes, or use a graph route or High Volume Email for bulk sending.',
+  }),
+  entry({
+    ref: 'smtp.4.3.2.sender-thread-limit', action: 'retry', scope: 'message', category: 'throttled', retryAfterMs: 60_000,
+    match: /\b4\.3\.2\b.*sender thread limit/i,
+    example: '432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=SN6PR04MB4526.namprd04.prod.outlook.com]',
+    hint: 'Too many messages are being submitted from <mailbox> at the same time; the relay waits a minute and tries again.',
+    fix: 'Nothing to do if it passes; if it lasts, lower the route\'s mailboxConcurrency (Exchange Online allows only a few submissions per mailbox at once).',
+  }),
+  entry({
+    ref: 'smtp.4.3.2.concurrent-connections', action: 'retry', scope: 'message', category: 'throttled', retryAfterMs: 60_000,
+    match: /\b4\.3\.2\b.*Concurrent connections limit/i,
+    example: '432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=AM0PR04MB6724.eurprd04.prod.outlook.com]',
+    hint: 'Too many connections are open for <mailbox> at the same time; the relay waits a minute and tries again.',
+    fix: 'Lower the route\'s mailboxConcurrency (3 is safe) and make sure no other program sends as <mailbox> in parallel.',
+  }),
+  entry({
+    ref: 'smtp.4.7.66', action: 'retry', scope: 'destination', category: 'tls', match: /\b4\.7\.66\b/,
+    example: '421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls. [SN4PR0501CA0054.namprd05.prod.outlook.com]',
+    hint: 'Microsoft refused the connection because it used TLS 1.0 or 1.1.',
+    fix: 'Let the route use TLS 1.2 or later (remove any tls.maxVersion or legacy cipher setting on the upstream), and check that no network device downgrades the connection.',
+  }),
+  entry({
+    ref: 'smtp.5.7.68.RejectDirectSend', action: 'retry', scope: 'destination', category: 'tenant-config',
+    match: /\b5\.7\.68\b|TenantInboundAttribution/i,
+    example: '550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources [BN1PEPF00004680.namprd05.prod.outlook.com 2025-09-12T08:00:00.000Z 08DDF0A1B2C3D4E5]',
+    hint: 'The organisation has turned on RejectDirectSend, so it refuses anonymous mail from its own domains that does not come through a connector.',
+    fix: `${CONNECTOR} Or send through an smtp-oauth or graph route. (Set-OrganizationConfig -RejectDirectSend $false turns the protection off again.)`,
+  }),
+  entry({
+    ref: 'smtp.5.7.64.TenantAttribution', action: 'retry', scope: 'destination', category: 'tenant-config', match: /\b5\.7\.64\b/,
+    example: '550 5.7.64 TenantAttribution; Relay Access Denied [AM4PEPF00027A5F.eurprd04.prod.outlook.com 2025-03-04T10:11:12.345Z 08DD5B1C2A3E4F50]',
+    hint: 'Microsoft 365 does not recognise the relay as your organisation\'s server: no connector matches its public IP address or certificate.',
+    fix: CONNECTOR,
+  }),
+  entry({
+    ref: 'smtp.4.4.62', action: 'retry', scope: 'destination', category: 'tenant-config', match: /\b4\.4\.62\b/,
+    example: '451 4.4.62 Mail sent to the wrong Office 365 region. ATTR35. For more information please go to https://go.microsoft.com/fwlink/?linkid=865268 [BN1PEPF00004680.namprd05.prod.outlook.com]',
+    hint: 'The mail reached a Microsoft 365 region that does not serve your organisation, usually because a connector matches the relay in another tenant.',
+    fix: `Send to your own domain's MX host (the route's domain or mx), and check the connector: ${CONNECTOR}`,
+  }),
+  entry({
+    ref: 'smtp.5.7.700-749', action: 'retry', scope: 'destination', category: 'blocked', match: /\b5\.7\.7([0-4]\d)\b/,
+    example: '550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7230) [BN1PEPF00004680.namprd05.prod.outlook.com]',
+    hint: 'Microsoft has blocked the organisation (or the relay\'s IP address) from sending, usually after suspected spam or a new tenant sending too much.',
+    fix: 'Open a case in Microsoft 365 admin center → Support → New service request and quote this reply; also check Microsoft Defender portal → Restricted entities for blocked users.',
+  }),
+  entry({
+    ref: 'smtp.5.7.750', action: 'retry', scope: 'destination', category: 'tenant-config', match: /\b5\.7\.750\b/,
+    example: '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7232) [BN1PEPF00004680.namprd05.prod.outlook.com]',
+    hint: 'The sender\'s domain is not a verified domain of your Microsoft 365 organisation, and Microsoft refuses to relay mail for domains it does not know.',
+    fix: 'Add and verify the sending domain in Microsoft 365 admin center → Settings → Domains, or make the devices send from one of your verified domains.',
+  }),
+  entry({
+    ref: 'smtp.4.7.500-699', action: 'retry', scope: 'destination', category: 'unavailable', match: /^4\d\d[ -]4\.7\.[56]\d\d\b/,
+    example: '451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (S77719) [BN1PEPF00004680.namprd05.prod.outlook.com]',
+    hint: 'Microsoft is temporarily not accepting mail from the relay\'s IP address; the relay pauses the route and tries again.',
+    fix: WAIT_SERVICE,
+  }),
+  entry({
+    ref: 'smtp.5.7.606-649', action: 'retry', scope: 'destination', category: 'blocked', match: /\b5\.7\.6(0[6-9]|[1-4]\d)\b/,
+    example: '550 5.7.606 Access denied, banned sending IP [185.234.72.45]. To request removal from this list please visit https://sender.office.com/ and follow the directions. For more information please go to http://go.microsoft.com/fwlink/?LinkID=526655 AS(1430)',
+    hint: 'The relay\'s public IP address is on Microsoft\'s block list.',
+    fix: 'Request removal at https://sender.office.com (delist the IP shown in the reply); until then send through an smtp-oauth or graph route.',
+  }),
+  entry({
+    ref: 'smtp.4.5.3', action: 'retry', scope: 'message', category: 'too-many-recipients', match: /\b4\.5\.3\b.*Too many recipients/i,
+    example: '452 4.5.3 Too many recipients (AS780090) [BN1PEPF00004680.namprd05.prod.outlook.com]',
+    hint: 'The message has more recipients than Microsoft takes in one go; the remaining recipients are sent in a later try.',
+    fix: 'Nothing to do; if a message with hundreds of recipients keeps failing, send it to a distribution group instead.',
+  }),
+  entry({
+    ref: 'smtp.5.1.10', action: 'fail', scope: 'message', category: 'bad-recipient', match: /\b5\.1\.10\b/,
+    example: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient nobody@contoso.com not found by SMTP address lookup',
+    hint: 'The recipient address does not exist in the receiving organisation.',
+    fix: 'Check the recipient address for typos (the device\'s address book or the scan-to-email profile).',
+  }),
+  entry({
+    ref: 'smtp.5.2.2.mailbox-full', action: 'fail', scope: 'message', category: 'mailbox-full', match: /\b5\.2\.2\b.*(mailbox full|QuotaExceeded)/i,
+    example: '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; Failed to process message due to a permanent exception with message Cannot open mailbox. [Hostname=PH0PR07MB8510.namprd07.prod.outlook.com]',
+    hint: 'The recipient\'s mailbox is full and accepts no more mail.',
+    fix: 'Ask the recipient to free space in their mailbox (or their admin to raise its quota), then: authrelay queue retry <queue id>.',
+  }),
+  entry({
+    ref: 'smtp.5.4.1', action: 'fail', scope: 'message', category: 'bad-recipient', match: /\b5\.4\.1\b.*Recipient address rejected/i,
+    example: '550 5.4.1 Recipient address rejected: Access denied. For more information see https://aka.ms/EXOSmtpErrors [AM4PEPF00025F9B.EURPRD04.PROD.OUTLOOK.COM 2025-03-04T10:11:12.345Z 08DD5B1C2A3E4F50]',
+    hint: 'The receiving organisation has no such recipient (Direct Send reaches only existing mailboxes and groups of your own organisation).',
+    fix: 'Check the recipient address; to reach addresses outside your organisation, send through an smtp-oauth or graph route or a connector instead of Direct Send.',
+  }),
+];

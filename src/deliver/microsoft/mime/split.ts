@@ -1,0 +1,243 @@
+/**
+ * Large messages for Graph: a request body is limited to 4 MB, so a larger
+ * message is sent as a draft made from its MIME with the largest
+ * attachment-like parts taken out, and those parts are added to the draft
+ * one by one (upload sessions or attachment POSTs). The message is streamed
+ * through mailsplit several times instead of being held:
+ *   1. planSplit: sizes of every leaf part, and which to take out;
+ *   2. draftStream: the message without those parts (each removed together
+ *      with the delimiter line before it, so the multipart stays well formed);
+ *   3. partStream: one removed part's decoded bytes, for its upload.
+ * Everything that is kept is written byte for byte.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Splitter, type MailsplitItem, type MimeNode } from 'mailsplit';
+
+export interface RemovedPart {
+  /** Ordinal of the part among the MIME nodes (0 is the top-level node). */
+  index: number;
+  name: string;
+  contentType: string;
+  contentId?: string;
+  /** Shown in the body (cid: reference) rather than listed as an attachment. */
+  isInline: boolean;
+  /** Decoded size in bytes. */
+  size: number;
+}
+
+export interface SplitPlan {
+  /** Exact size of the draft MIME. */
+  draftSize: number;
+  removed: RemovedPart[];
+}
+
+interface Leaf extends RemovedPart {
+  /** Bytes this part takes in the message: the delimiter line before it, its header and its body. */
+  span: number;
+  candidate: boolean;
+  /** size counts base64 characters until the end of the pass. */
+  base64: boolean;
+}
+
+function splitter(): Splitter {
+  return new Splitter({ ignoreEmbedded: true, maxHeadSize: 1024 * 1024 });
+}
+
+async function* items(source: Readable): AsyncGenerator<MailsplitItem> {
+  const s = splitter();
+  source.on('error', (err) => s.destroy(err));
+  source.pipe(s);
+  try {
+    for await (const item of s as AsyncIterable<MailsplitItem>) yield item;
+  } finally {
+    source.destroy();
+    s.destroy();
+  }
+}
+
+const BASE64_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[c.charCodeAt(0)] = 1;
+
+function isNode(item: MailsplitItem): item is MimeNode {
+  return item.type === 'node';
+}
+
+/**
+ * Reads the message once and decides which parts to take out so that the
+ * draft is at most `maxDraft` bytes: attachment-like leaves (not the text
+ * or HTML body), largest first.
+ */
+export async function planSplit(source: Readable, maxDraft: number): Promise<SplitPlan> {
+  const leaves: Leaf[] = [];
+  let total = 0;
+  let index = -1;
+  let pendingDelimiter = 0;
+  let previousData: Buffer | undefined;
+  let current: Leaf | undefined;
+  let base64 = false;
+  let counter: Promise<number> | undefined;
+  let decoder: Transform | undefined;
+  const finish = async () => {
+    if (!current) return;
+    if (decoder) {
+      decoder.end();
+      current.size = await counter!;
+    }
+    current = undefined;
+    decoder = undefined;
+  };
+  for await (const item of items(source)) {
+    if (isNode(item)) {
+      await finish();
+      index++;
+      const head = item.getHeaders().length;
+      total += head;
+      if (!item.multipart) {
+        const contentId = item.headers.getFirst('content-id')?.trim() || undefined;
+        const parentType = item.parentNode ? item.parentNode.contentType || '' : '';
+        const type = item.contentType || 'text/plain';
+        const body = /^text\/(plain|html)$/.test(type) && item.disposition !== 'attachment' && !item.filename;
+        current = {
+          index, name: item.filename || defaultName(type, index), contentType: type,
+          ...(contentId ? { contentId: contentId.replace(/^<|>$/g, '') } : {}),
+          isInline: item.disposition === 'inline' ? Boolean(contentId) || !item.filename : Boolean(contentId) && parentType === 'multipart/related',
+          size: 0, span: pendingDelimiter + head, candidate: !item.root && !body, base64: item.encoding === 'base64',
+        };
+        leaves.push(current);
+        base64 = current.base64;
+        if (!base64 && current.candidate) {
+          decoder = item.getDecoder();
+          const d = decoder;
+          counter = new Promise<number>((resolve, reject) => {
+            let n = 0;
+            d.on('data', (c: Buffer) => (n += c.length));
+            d.on('end', () => resolve(n));
+            d.on('error', reject);
+          });
+        }
+      }
+      pendingDelimiter = 0;
+      previousData = undefined;
+      continue;
+    }
+    total += item.value.length;
+    if (item.type === 'data') {
+      pendingDelimiter = isDelimiter(item.value) ? item.value.length + lineBreakBefore(item.value, previousData) : 0;
+      previousData = item.value;
+      continue;
+    }
+    previousData = undefined;
+    if (!current) continue;
+    current.span += item.value.length;
+    if (base64) {
+      for (const byte of item.value) current.size += BASE64_CHAR[byte]!;
+    } else if (decoder) {
+      if (!decoder.write(item.value)) await new Promise((r) => decoder!.once('drain', r));
+    } else {
+      current.size += item.value.length;
+    }
+  }
+  await finish();
+  // Base64 text: 4 characters carry 3 bytes.
+  for (const l of leaves) if (l.base64) l.size = Math.floor((l.size * 3) / 4);
+  const removed: Leaf[] = [];
+  let draftSize = total;
+  for (const l of [...leaves].filter((x) => x.candidate).sort((a, b) => b.span - a.span)) {
+    if (draftSize <= maxDraft) break;
+    removed.push(l);
+    draftSize -= l.span;
+  }
+  if (draftSize > maxDraft) throw new SplitError(`the message without its attachments is still ${draftSize} bytes, more than a Graph request can carry`);
+  removed.sort((a, b) => a.index - b.index);
+  return { draftSize, removed: removed.map(({ span: _s, candidate: _c, base64: _b, ...r }) => r) };
+}
+
+export class SplitError extends Error {
+  override name = 'SplitError';
+}
+
+/** A delimiter line (with the line break before it that belongs to it), as mailsplit hands it over before a part. */
+function isDelimiter(value: Buffer): boolean {
+  return value.length < 200 && /^(\r?\n)?--[^\r\n]*\r?\n$/.test(value.toString('latin1'));
+}
+
+/**
+ * The line break before a delimiter belongs to it (RFC 2046 §5.1.1); when
+ * mailsplit left it at the end of the data before (an epilogue or preamble),
+ * it goes with the delimiter: its length, else 0.
+ */
+function lineBreakBefore(delimiter: Buffer, before: Buffer | undefined): number {
+  if (delimiter[0] === 0x0a || delimiter[0] === 0x0d || !before) return 0;
+  const n = before.length;
+  if (n >= 2 && before[n - 2] === 0x0d && before[n - 1] === 0x0a) return 2;
+  return n >= 1 && before[n - 1] === 0x0a ? 1 : 0;
+}
+
+function defaultName(type: string, index: number): string {
+  const ext = type.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
+  return `part${index}.${ext}`;
+}
+
+/** The message without the removed parts, streamed. */
+export function draftStream(source: Readable, removed: readonly Pick<RemovedPart, 'index'>[]): Readable {
+  const drop = new Set(removed.map((r) => r.index));
+  async function* run(): AsyncGenerator<Buffer> {
+    let index = -1;
+    let skipping = false;
+    // Data between parts (delimiters, preamble, epilogue: small) waits until the next node shows whether it is kept.
+    let held: Buffer[] = [];
+    for await (const item of items(source)) {
+      if (isNode(item)) {
+        index++;
+        skipping = drop.has(index);
+        const last = held[held.length - 1];
+        if (skipping && last && isDelimiter(last)) {
+          held.pop();
+          const before = held[held.length - 1];
+          const cut = lineBreakBefore(last, before);
+          if (cut && before) held[held.length - 1] = before.subarray(0, before.length - cut);
+        }
+        yield* held;
+        held = [];
+        if (!skipping) yield item.getHeaders();
+        continue;
+      }
+      if (item.type === 'data') {
+        skipping = false;
+        held.push(item.value);
+        continue;
+      }
+      yield* held;
+      held = [];
+      if (!skipping) yield item.value;
+    }
+    yield* held;
+  }
+  return Readable.from(run(), { objectMode: false });
+}
+
+/** The decoded bytes of one part (by index), streamed. */
+export function partStream(source: Readable, index: number): Readable {
+  const out = new Transform({ transform: (c: Buffer, _e, cb: TransformCallback) => cb(null, c) });
+  (async () => {
+    let i = -1;
+    let decoder: Transform | undefined;
+    for await (const item of items(source)) {
+      if (isNode(item)) {
+        i++;
+        if (decoder) break;
+        if (i === index) {
+          decoder = item.getDecoder();
+          decoder.on('error', (err) => out.destroy(err));
+          decoder.pipe(out);
+        }
+        continue;
+      }
+      if (decoder && item.type === 'body' && !decoder.write(item.value)) await new Promise((r) => decoder!.once('drain', r));
+      if (decoder && item.type === 'data') break;
+    }
+    if (!decoder) throw new Error(`part ${index} was not found in the stored message`);
+    decoder.end();
+  })().catch((err: Error) => out.destroy(err));
+  return out;
+}

@@ -1,0 +1,179 @@
+/**
+ * Device → authrelay → Microsoft 365 emulator: every transport with every
+ * credential type, throttling (never more than 4 requests in flight per
+ * mailbox, every 429 honoured), an outage with full delivery afterwards,
+ * permission and licence errors that end in a failed message with the
+ * catalogue's explanation, and one token request for a stream of messages.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator } from '../emulator/index.js';
+import type { Emulator } from '../emulator/api.js';
+import { plainText } from '../fixtures/corpus.js';
+import { contoso, deviceSend, directSendUpstream, graphUpstream, smtpOauthUpstream, type Contoso } from '../helpers/m365.js';
+import { attemptsOf, noticeAbout, startRelay } from '../helpers/delivery.js';
+import { storedBytes } from '../helpers/m365.js';
+
+let emu: Emulator;
+let certDir: string;
+before(async () => {
+  emu = await startEmulator();
+  certDir = mkdtempSync(join(tmpdir(), 'authrelay-appcert-'));
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=authrelay-app',
+    '-keyout', join(certDir, 'app.key'), '-out', join(certDir, 'app.crt')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+after(async () => {
+  await emu.close();
+  rmSync(certDir, { recursive: true, force: true });
+});
+
+function withCertificate(c: Contoso, up: Record<string, unknown>): Record<string, unknown> {
+  c.app.certificates.push(readFileSync(join(certDir, 'app.crt'), 'utf8'));
+  const { clientSecret: _unused, ...rest } = up;
+  return { ...rest, certificate: { key: join(certDir, 'app.key'), cert: join(certDir, 'app.crt') } };
+}
+
+const cases: { name: string; make: (c: Contoso) => Record<string, unknown>; via: string }[] = [
+  { name: 'graph with a client secret', make: (c) => graphUpstream(emu, c), via: 'graph-mime' },
+  { name: 'graph with a certificate', make: (c) => withCertificate(c, graphUpstream(emu, c)), via: 'graph-mime' },
+  { name: 'smtp-oauth with a client secret', make: (c) => smtpOauthUpstream(emu, c), via: 'smtp' },
+  { name: 'smtp-oauth with a certificate', make: (c) => withCertificate(c, smtpOauthUpstream(emu, c)), via: 'smtp' },
+  { name: 'direct-send (no credential)', make: (c) => directSendUpstream(emu, c), via: 'direct-send' },
+];
+
+describe('each transport and credential, device to Microsoft', () => {
+  for (const k of cases) {
+    test(k.name, async () => {
+      const c = contoso(emu);
+      const relay = await startRelay({ upstreams: { m365: k.make(c) as never }, routes: [{ use: 'm365' }] });
+      try {
+        const before = emu.sent().length;
+        const m = plainText(c.scanner, [c.alice]);
+        const id = await deviceSend(relay, m.from, m.to, m.raw);
+        const done = await relay.waitFor(id, ['delivered', 'failed'], 30_000);
+        assert.equal(done.state, 'delivered', JSON.stringify(done.lastError));
+        const sent = emu.sent().slice(before);
+        assert.equal(sent.length, 1);
+        assert.equal(sent[0]!.via, k.via);
+        assert.deepEqual(sent[0]!.recipients.map((r) => r.toLowerCase()), [c.alice.toLowerCase()]);
+        if (k.via !== 'graph-mime') assert.ok(sent[0]!.mime.equals(await storedBytes(relay, id)));
+      } finally {
+        await relay.close();
+      }
+    });
+  }
+});
+
+test('throttling: 24 messages at once never put more than 4 requests in flight for the mailbox, and every 429 is honoured', async () => {
+  const c = contoso(emu);
+  const relay = await startRelay({ upstreams: { m365: graphUpstream(emu, c, { concurrency: 16 }) }, routes: [{ use: 'm365' }] });
+  try {
+    emu.fault({ target: 'graph', mailbox: c.scanner, fault: { throttle: true, retryAfterSeconds: 2 }, count: 3 });
+    const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => {
+      const m = plainText(c.scanner, [c.alice]);
+      return deviceSend(relay, m.from, [i % 2 ? c.alice : c.bob], m.raw);
+    }));
+    for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 60_000)).state, 'delivered');
+    assert.ok(emu.peakConcurrency(c.scanner) <= 4, `peak ${emu.peakConcurrency(c.scanner)} requests in flight for one mailbox`);
+    const graph = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === c.scanner.toLowerCase());
+    const throttled = graph.filter((r) => r.status === 429);
+    assert.equal(throttled.length, 3, 'the three injected 429s were seen');
+    for (const t of throttled) {
+      // The message that got a 429 is not sent again before Retry-After (2 s) has passed.
+      const later = graph.filter((r) => r.at > t.at && r.at < t.at + 1_900 && r.status === 429);
+      assert.equal(later.length, 0, 'no request ran into a second 429 within the Retry-After window');
+    }
+    assert.equal(graph.filter((r) => r.status === 202).length, 24, 'each message sent once');
+  } finally {
+    await relay.close();
+  }
+});
+
+test('an outage (503, then resets) of the Graph service: messages wait without a retry storm and are all delivered afterwards', async () => {
+  const c = contoso(emu);
+  const relay = await startRelay({
+    upstreams: { m365: graphUpstream(emu, c) }, routes: [{ use: 'm365' }],
+    queue: { pollInterval: '50ms', minBackoff: '300ms', maxBackoff: '1s', destinationMinBackoff: '500ms', destinationMaxBackoff: '1s' },
+  });
+  try {
+    emu.fault({ target: 'graph', fault: { status: 503 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const m = plainText(c.scanner, [c.alice]);
+      ids.push(await deviceSend(relay, m.from, m.to, m.raw));
+    }
+    // The outage lasts 6 s here, the scale of a several-minute outage with the relay's default backoff (30 s to 10 min).
+    await new Promise((r) => setTimeout(r, 3_000));
+    emu.clearFaults();
+    emu.fault({ target: 'graph', fault: { reset: true } });
+    await new Promise((r) => setTimeout(r, 3_000));
+    const during = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === c.scanner.toLowerCase()).length;
+    emu.clearFaults();
+    for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 30_000)).state, 'delivered');
+    // Paused and probed: far fewer requests than 10 messages retried at every backoff step.
+    assert.ok(during <= 20, `${during} Graph requests during a 6 s outage for 10 messages`);
+    const attempts = (await Promise.all(ids.map((id) => attemptsOf(relay, id)))).map((a) => a.length);
+    assert.ok(Math.max(...attempts) <= 8, `attempts per message: ${attempts.join(',')}`);
+  } finally {
+    await relay.close();
+  }
+});
+
+describe('permission and licence errors end in a failed message with the explanation and the fix', () => {
+  const cases: { name: string; setup: (c: Contoso) => void; make: (c: Contoso) => Record<string, unknown>; ref: RegExp; fix: RegExp }[] = [
+    { name: 'Graph without Mail.Send', setup: (c) => (c.app.graphRoles = []), make: (c) => graphUpstream(emu, c), ref: /ErrorAccessDenied/, fix: /Mail\.Send/ },
+    { name: 'Graph with an unlicensed mailbox', setup: (c) => (emu.mailbox(c.scanner).licensed = false), make: (c) => graphUpstream(emu, c), ref: /MailboxNotEnabledForRESTAPI/, fix: /licen[cs]e/i },
+    { name: 'Graph sending as a mailbox the app may not use', setup: () => undefined, make: (c) => graphUpstream(emu, c, { mailbox: undefined }), ref: /ErrorSendAsDenied|ErrorInvalidUser/, fix: /.+/ },
+    { name: 'SMTP without SMTP.SendAsApp', setup: (c) => (c.app.exchangeRoles = []), make: (c) => smtpOauthUpstream(emu, c), ref: /5\.7\.3/, fix: /SMTP\.SendAsApp|New-ServicePrincipal/ },
+    { name: 'SMTP AUTH disabled for the mailbox', setup: (c) => (emu.mailbox(c.scanner).smtpAuthDisabled = true), make: (c) => smtpOauthUpstream(emu, c), ref: /5\.7\.139/, fix: /Set-CASMailbox/ },
+  ];
+  for (const k of cases) {
+    test(k.name, async () => {
+      const c = contoso(emu);
+      k.setup(c);
+      const relay = await startRelay({ upstreams: { m365: k.make(c) as never }, routes: [{ use: 'm365' }], notices: { admin: 'it@contoso.com' } });
+      try {
+        // "Sending as another mailbox": the device writes From a mailbox outside the tenant.
+        const from = k.name.includes('may not use') ? 'someone@fabrikam.example' : c.scanner;
+        const m = plainText(from, [c.alice]);
+        const id = await deviceSend(relay, from, m.to, m.raw);
+        const done = await relay.waitFor(id, ['failed', 'delivered'], 30_000);
+        assert.equal(done.state, 'failed');
+        const o = done.recipientRecords[0]!.last!;
+        assert.match(o.ref ?? '', k.ref, JSON.stringify(o));
+        assert.ok(o.hint && o.hint.length > 10, 'an explanation');
+        assert.match(o.fix ?? '', k.fix);
+        const notice = await noticeAbout(relay, id);
+        const text = (await storedBytes(relay, notice.id)).toString('utf8');
+        assert.ok(text.includes(o.fix!.slice(0, 40)), 'the non-delivery notice carries the fix');
+      } finally {
+        await relay.close();
+      }
+    });
+  }
+});
+
+for (const kind of ['graph', 'smtp-oauth'] as const) {
+  test(`one token request serves a stream of messages (${kind}: the token cache)`, async () => {
+    const c = contoso(emu);
+    const up = kind === 'graph' ? graphUpstream(emu, c) : smtpOauthUpstream(emu, c, { messagesPerMinute: 1000 });
+    const relay = await startRelay({ upstreams: { m365: up }, routes: [{ use: 'm365' }] });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const m = plainText(c.scanner, [c.alice]);
+        ids.push(await deviceSend(relay, m.from, m.to, m.raw));
+      }
+      for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 60_000)).state, 'delivered');
+      const tokenRequests = emu.requests().filter((r) => r.service === 'token' && r.clientId === c.app.clientId && r.status === 200).length;
+      assert.equal(tokenRequests, 1, `one token for 30 messages, not ${tokenRequests}`);
+    } finally {
+      await relay.close();
+    }
+  });
+}

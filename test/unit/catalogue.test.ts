@@ -1,0 +1,214 @@
+/**
+ * The Microsoft 365 error catalogue stays complete and consistent: every entry
+ * documented in docs/errors.md, every example explained by its own entry and
+ * by no earlier one, every code named in the catalogue's brief covered, and
+ * the explain functions (including unknown and network token errors and the
+ * generic SMTP classifier) giving the fix with placeholders filled.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  CATALOGUE, explainEntra, explainGraph, explainSmtp, explainTokenError, fillPlaceholders, matchesEntra, matchesGraph, matchesSmtp, outcomeFrom,
+  type CatalogueEntry,
+} from '../../src/deliver/microsoft/catalogue.js';
+import { TokenError } from '../../src/identity/entra/token-provider.js';
+import { classifySmtpError, classifySmtpReply } from '../../src/deliver/smtp/classify.js';
+
+const docs = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)), 'utf8');
+
+function matches(e: CatalogueEntry, example: CatalogueEntry['example']): boolean {
+  if (e.source === 'smtp') return typeof example === 'string' && matchesSmtp(e, example);
+  if (typeof example === 'string') return false;
+  if (e.source === 'graph') return 'status' in example && example.status !== undefined && matchesGraph(e, example.status, (example as { code?: string }).code, (example as { message?: string }).message, (example as { operation?: 'draft' }).operation);
+  return matchesEntra(e, example);
+}
+
+test('every entry: unique ref, non-empty hint and fix, listed in docs/errors.md', () => {
+  assert.ok(CATALOGUE.length >= 60, `only ${CATALOGUE.length} entries`);
+  const refs = new Set<string>();
+  for (const e of CATALOGUE) {
+    assert.ok(!refs.has(e.ref), `duplicate ref ${e.ref}`);
+    refs.add(e.ref);
+    assert.ok(e.ref.startsWith(`${e.source}.`), `${e.ref} is not named after its source ${e.source}`);
+    assert.ok(e.hint.trim().length > 20, `${e.ref}: empty hint`);
+    assert.ok(e.fix.trim().length > 20, `${e.ref}: empty fix`);
+    assert.ok(docs.includes(`| \`${e.ref}\` |`), `${e.ref} is not in docs/errors.md`);
+    if (e.retryAfterMs !== undefined) assert.equal(e.action, 'retry', `${e.ref}: a wait only makes sense for a retry`);
+  }
+  for (const m of docs.matchAll(/^\| `([a-z]+\.[^`]+)` \|/gm)) assert.ok(refs.has(m[1]!), `docs/errors.md lists ${m[1]}, which the catalogue does not have`);
+});
+
+test('every example is matched by its own entry and by no earlier entry of its source', () => {
+  for (const [i, e] of CATALOGUE.entries()) {
+    assert.ok(matches(e, e.example), `${e.ref} does not match its own example`);
+    for (const earlier of CATALOGUE.slice(0, i).filter((x) => x.source === e.source)) {
+      assert.ok(!matches(earlier, e.example), `${e.ref}'s example is taken first by ${earlier.ref}`);
+    }
+  }
+});
+
+test('the explain functions return the entry of each example', () => {
+  for (const e of CATALOGUE) {
+    const got = e.source === 'smtp' ? explainSmtp(e.example)
+      : e.source === 'graph' ? explainGraph(e.example.status, e.example.code, e.example.message, { operation: e.example.operation })
+        : explainEntra(e.example);
+    assert.equal(got?.ref, e.ref, `example of ${e.ref}`);
+    assert.equal(got.action, e.action);
+    assert.equal(got.scope, e.scope);
+  }
+});
+
+test('every AADSTS code the catalogue must know is covered by a named entry', () => {
+  const codes = [7000215, 7000222, 7000218, 700027, 700016, 90002, 700022, 70011, 65001, 90094, 70008, 700082, 50173, 50076, 50079, 53003, 50034, 7000112, 50126];
+  for (const n of codes) {
+    const got = explainEntra({ status: 400, error: 'invalid_grant', aadsts: n });
+    assert.ok(got, `AADSTS${n} not covered`);
+    assert.match(got.ref, /^entra\.AADSTS\d+$/, `AADSTS${n} → ${got.ref}`);
+    // Found from the description alone too, as some answers only carry it there.
+    assert.equal(explainEntra({ status: 400, description: `AADSTS${n}: something.\r\nTrace ID: x` })?.ref, got.ref);
+  }
+  assert.equal(explainEntra({ networkCode: 'EAI_AGAIN' })?.ref, 'entra.network-dns');
+  assert.equal(explainEntra({ networkCode: 'ETIMEDOUT' })?.ref, 'entra.network-connect');
+  assert.equal(explainEntra({ networkCode: 'CERT_HAS_EXPIRED' })?.ref, 'entra.network-tls');
+  assert.equal(explainEntra({ networkCode: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })?.ref, 'entra.network-tls');
+  assert.equal(explainEntra({ notSignedIn: true })?.ref, 'entra.not-signed-in');
+});
+
+test('every Graph answer the catalogue must know is covered', () => {
+  const cases: [number, string | undefined, string | undefined, string, ('sendMail' | 'draft' | 'send-draft')?][] = [
+    [403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', 'graph.ErrorAccessDenied'],
+    [403, 'ErrorAccessDenied', 'Access to OData is disabled.', 'graph.ErrorAccessDenied.access-policy'],
+    [403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', 'graph.ErrorAccessDenied.Mail.ReadWrite', 'draft'],
+    [403, 'ErrorAccessDenied', 'Access to OData is disabled.', 'graph.ErrorAccessDenied.access-policy', 'draft'],
+    [403, 'ErrorSendAsDenied', 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account.', 'graph.ErrorSendAsDenied'],
+    [404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.', 'graph.MailboxNotEnabledForRESTAPI'],
+    [404, 'ErrorInvalidUser', "The requested user 'x@contoso.com' is invalid.", 'graph.ErrorInvalidUser'],
+    [404, 'ResourceNotFound', 'Resource could not be discovered.', 'graph.ErrorInvalidUser'],
+    [400, 'ErrorInvalidRecipients', 'At least one recipient is not valid.', 'graph.ErrorInvalidRecipients'],
+    [400, 'ErrorMessageSizeExceeded', 'The message exceeds the maximum supported size.', 'graph.ErrorMessageSizeExceeded'],
+    [413, undefined, undefined, 'graph.413'],
+    [400, 'BadRequest', 'The maximum request length supported is 4MB.', 'graph.BadRequest.maximum-request-length'],
+    [400, 'ErrorMimeContentInvalidBase64String', 'Invalid base64 string for MIME content.', 'graph.ErrorMimeContentInvalidBase64String'],
+    [400, 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize', 'Attachment size must be greater than the minimum size.', 'graph.ErrorAttachmentSizeShouldNotBeLessThanMinimumSize'],
+    [401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.', 'graph.InvalidAuthenticationToken'],
+    [429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', 'graph.ApplicationThrottled'],
+    [503, 'ResourceUnhealthy', 'MdbReplicationProtectionUtilizationMonitor is unhealthy.', 'graph.ServiceUnavailable'],
+    [503, 'ServiceUnavailable', 'Service unavailable.', 'graph.ServiceUnavailable'],
+    [504, 'GatewayTimeout', undefined, 'graph.GatewayTimeout'],
+    [507, 'ErrorQuotaExceeded', 'The mailbox is over its quota.', 'graph.ErrorQuotaExceeded'],
+    [404, 'ErrorItemNotFound', 'The specified object was not found in the store.', 'graph.ErrorItemNotFound', 'send-draft'],
+  ];
+  for (const [status, code, message, ref, operation] of cases) {
+    assert.equal(explainGraph(status, code, message, { operation })?.ref, ref, `${status} ${code} ${message ?? ''} (${operation ?? 'sendMail'})`);
+  }
+  assert.equal(explainGraph(400, 'ErrorSomethingNew', 'new'), undefined, 'an unknown answer is left to the transport');
+});
+
+test('every SMTP reply the catalogue must know is covered', () => {
+  const H = ' [DM6PR19MB2555.namprd19.prod.outlook.com 2025-03-04T10:11:12.345Z 08DD5B1C2A3E4F50]';
+  const cases: [string, string][] = [
+    ['535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]', 'smtp.5.7.3'],
+    [`535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.${H}`, 'smtp.5.7.139.tenant-disabled'],
+    [`535 5.7.139 Authentication unsuccessful, basic authentication is disabled.${H}`, 'smtp.5.7.139.basic-auth-disabled'],
+    [`535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.${H}`, 'smtp.5.7.139.credentials-incorrect'],
+    [`535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.${H}`, 'smtp.5.7.139.security-defaults'],
+    [`535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.${H}`, 'smtp.5.7.139.criteria'],
+    [`535 5.7.139 Authentication unsuccessful, the organization configuration doesn't allow this authentication request.${H}`, 'smtp.5.7.139.organization-configuration'],
+    ['550 5.7.30 Basic authentication is not supported for Client Submission.', 'smtp.5.7.30'],
+    ['530 5.7.57 Client was not authenticated to send anonymous mail during MAIL FROM', 'smtp.5.7.57'],
+    ['554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message.', 'smtp.5.2.0.SendAsDenied'],
+    ['554 5.2.252 SendAsDenied; a@contoso.com not allowed to send as b@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied', 'smtp.5.2.252.SendAsDenied'],
+    ['5.7.60 SMTP; Client does not have permissions to send as this sender', 'smtp.5.7.60'],
+    ['432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded', 'smtp.4.3.2.sender-thread-limit'],
+    ['432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information.', 'smtp.4.3.2.concurrent-connections'],
+    ['421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls.', 'smtp.4.7.66'],
+    ['554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception', 'smtp.5.2.0.SubmissionQuotaExceeded'],
+    ['550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources', 'smtp.5.7.68.RejectDirectSend'],
+    ['550 5.7.64 TenantAttribution; Relay Access Denied', 'smtp.5.7.64.TenantAttribution'],
+    ['451 4.4.62 Mail sent to the wrong Office 365 region. ATTR35.', 'smtp.4.4.62'],
+    ['550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.', 'smtp.5.7.700-749'],
+    ['550 5.7.700 Access denied, tenant has exceeded threshold.', 'smtp.5.7.700-749'],
+    ['550 5.7.749 Access denied, tenant has exceeded threshold.', 'smtp.5.7.700-749'],
+    ['550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains.', 'smtp.5.7.750'],
+    ['451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (S77719)', 'smtp.4.7.500-699'],
+    ['451 4.7.699 Access denied, please try again later.', 'smtp.4.7.500-699'],
+    ['550 5.7.606 Access denied, banned sending IP [203.0.113.5].', 'smtp.5.7.606-649'],
+    ['550 5.7.649 Access denied, banned sending IP [203.0.113.5].', 'smtp.5.7.606-649'],
+    ['452 4.5.3 Too many recipients', 'smtp.4.5.3'],
+    ['501 5.5.124 Invalid XOAUTH2 auth data', 'smtp.5.5.124'],
+    ['550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient x@contoso.com not found by SMTP address lookup', 'smtp.5.1.10'],
+    ['554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded', 'smtp.5.2.2.mailbox-full'],
+    ['550 5.4.1 Recipient address rejected: Access denied. For more information see https://aka.ms/EXOSmtpErrors', 'smtp.5.4.1'],
+    // Continuation lines are joined before matching.
+    ['550-5.7.64 TenantAttribution;\r\n550 5.7.64 Relay Access Denied', 'smtp.5.7.64.TenantAttribution'],
+  ];
+  for (const [reply, ref] of cases) assert.equal(explainSmtp(reply)?.ref, ref, reply);
+  for (const other of ['550 5.7.750x', '550 5.7.605 other', '550 5.7.650 other', '451 4.7.499 other', '550 5.1.1 <x@example.com>: Recipient address rejected: User unknown', '250 2.0.0 OK']) {
+    assert.equal(explainSmtp(other), undefined, `${other} is not Microsoft's`);
+  }
+  const quota = explainSmtp('554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException');
+  assert.equal(quota?.retryAfterMs, 24 * 3_600_000, 'the daily quota waits a day');
+});
+
+test('explainTokenError: catalogued, network, not signed in, and unknown errors all become outcomes', () => {
+  const ctx = { mailbox: 'scanner@contoso.com', appId: '1111-app', tenant: 'contoso.onmicrosoft.com', upstream: 'm365' };
+  const secret = explainTokenError(new TokenError('token request failed', {
+    status: 401, error: 'invalid_client', aadsts: 7000222,
+    description: "AADSTS7000222: The provided client secret keys for app '1111-app' are expired.\r\nTrace ID: x",
+  }), ctx);
+  assert.equal(secret.ref, 'entra.AADSTS7000222');
+  assert.equal(secret.action, 'retry');
+  assert.equal(secret.scope, 'destination');
+  assert.equal(secret.code, 401);
+  assert.match(secret.response ?? '', /^AADSTS7000222: The provided client secret keys/);
+  assert.match(secret.fix ?? '', /App registrations → 1111-app → Certificates & secrets/, 'the app id is filled in');
+
+  const dns = explainTokenError(new TokenError('getaddrinfo ENOTFOUND login.microsoftonline.com', { networkCode: 'ENOTFOUND' }), ctx);
+  assert.deepEqual([dns.ref, dns.action, dns.scope, dns.category, dns.code], ['entra.network-dns', 'retry', 'destination', 'connection', undefined]);
+  assert.match(dns.response ?? '', /^ENOTFOUND: getaddrinfo ENOTFOUND login\.microsoftonline\.com/);
+  const refused = explainTokenError(new TokenError('connect ECONNREFUSED 127.0.0.1:443', { networkCode: 'ECONNREFUSED' }));
+  assert.equal(refused.ref, 'entra.network-connect');
+  const cert = explainTokenError(new TokenError('self-signed certificate in certificate chain', { networkCode: 'SELF_SIGNED_CERT_IN_CHAIN' }));
+  assert.deepEqual([cert.ref, cert.category], ['entra.network-tls', 'tls']);
+  assert.match(cert.fix ?? '', /ca: /);
+
+  const login = explainTokenError(new TokenError('no sign-in stored for m365', { notSignedIn: true }), ctx);
+  assert.equal(login.ref, 'entra.not-signed-in');
+  assert.match(login.fix ?? '', /authrelay oauth login m365 and sign in as scanner@contoso\.com/);
+
+  const unknown = explainTokenError(new TokenError('token request failed', { status: 400, error: 'invalid_request', description: 'AADSTS9999999: Something new happened.\r\nTrace ID: y' }));
+  assert.deepEqual([unknown.ref, unknown.action, unknown.scope, unknown.code], ['entra.unknown-aadsts', 'retry', 'destination', 400]);
+  assert.match(unknown.hint ?? '', /AADSTS9999999: Something new happened\./);
+  assert.ok(!(unknown.hint ?? '').includes('Trace ID'), 'only the first line of the description');
+  assert.match(unknown.fix ?? '', /login\.microsoftonline\.com\/error\?code=9999999/);
+  const bare = explainTokenError(new TokenError('unexpected answer from the token endpoint', { status: 418 }));
+  assert.equal(bare.ref, 'entra.unknown');
+  assert.equal(bare.response, 'unexpected answer from the token endpoint');
+  assert.equal(explainTokenError(new TokenError('busy', { status: 503, error: 'temporarily_unavailable' })).ref, 'entra.unavailable');
+});
+
+test('fillPlaceholders fills what it knows and leaves the rest; explainSmtp and explainGraph use it', () => {
+  assert.equal(fillPlaceholders('Set-CASMailbox -Identity <mailbox> for <appId> in <tenant>; <queue id>', { mailbox: 'a@b.c', appId: 'X' }), 'Set-CASMailbox -Identity a@b.c for X in <tenant>; <queue id>');
+  const e = explainSmtp('535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.', { mailbox: 'scanner@contoso.com' });
+  assert.match(e?.fix ?? '', /Set-CASMailbox -Identity scanner@contoso\.com -SmtpClientAuthenticationDisabled \$false/);
+  const g = explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { appId: 'app-1', tenant: 'contoso' });
+  assert.match(g?.fix ?? '', /App registrations → app-1 → API permissions .* Mail\.Send → Grant admin consent for contoso/);
+  const o = outcomeFrom(g!, { code: 403, response: '403 ErrorAccessDenied: Access is denied.', retryAfterMs: 5000 });
+  assert.deepEqual([o.action, o.scope, o.code, o.ref, o.retryAfterMs], ['retry', 'destination', 403, 'graph.ErrorAccessDenied', 5000]);
+  const failed = outcomeFrom(explainSmtp('550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found')!, { retryAfterMs: 5000 });
+  assert.equal(failed.retryAfterMs, undefined, 'no wait on a final failure');
+});
+
+test('the generic SMTP classifier explains Microsoft replies from the catalogue and leaves others as they were', () => {
+  const sendAs = classifySmtpReply('554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException', 'DATA');
+  assert.deepEqual([sendAs.action, sendAs.scope, sendAs.category, sendAs.ref, sendAs.code, sendAs.enhancedCode], ['retry', 'message', 'sender', 'smtp.5.2.252.SendAsDenied', 554, '5.2.252']);
+  assert.match(sendAs.fix ?? '', /Add-RecipientPermission/);
+  const auth = classifySmtpError({ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN', response: '535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [X]' }, false);
+  assert.deepEqual([auth.action, auth.scope, auth.ref, auth.code], ['retry', 'destination', 'smtp.5.7.139.credentials-incorrect', 535]);
+  const plain = classifySmtpReply('550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown', 'RCPT TO');
+  assert.deepEqual([plain.action, plain.category, plain.ref, plain.fix], ['fail', 'bad-recipient', undefined, undefined]);
+  const otherAuth = classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Error: authentication failed' }, false);
+  assert.deepEqual([otherAuth.category, otherAuth.ref], ['auth', undefined]);
+});
