@@ -10,7 +10,7 @@ const HELP = `authrelay: a mail relay for devices that cannot do modern authenti
   authrelay serve [--config FILE]                  run the relay
   authrelay config check|print|schema               validate, show (secrets hidden), JSON Schema
   authrelay device add|list|remove|passwd NAME     manage devices in the config file
-  authrelay queue list|show|retry|release|delete   look at and act on the queue (--json)
+  authrelay queue list|show|retry|release|delete   look at and act on the queue (--json; retry --failed: all failed)
   authrelay send-test --to ADDR                    send a test message through the running relay
   authrelay oauth login|status [UPSTREAM]          Microsoft 365 sign-in (device code) and token status
   authrelay send-test --route NAME --to ADDR       send one straight through an upstream, step by step
@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       wait: { type: 'string' },
       route: { type: 'string' },
+      failed: { type: 'boolean' },
     },
   });
   const [command, sub, ...rest] = positionals;

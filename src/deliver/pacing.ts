@@ -26,6 +26,8 @@ export type PaceGrant = { ok: true; release(): void } | { ok: false; retryAfterM
 
 interface MailboxState {
   inflight: number;
+  /** Microsoft asked (429 + Retry-After) that nothing is sent for this mailbox before this time. */
+  pausedUntil: number;
   waiters: (() => void)[];
   /** Start times of messages in the last minute. */
   minute: number[];
@@ -58,6 +60,8 @@ export class MailboxPacer {
       if (signal?.aborted) return { ok: false, retryAfterMs: 1000, reason: 'the relay is shutting down' };
       const now = this.now();
       prune(box, now);
+      const paused = box.pausedUntil - now;
+      if (paused > 0 && paused > deadline - now) return { ok: false, retryAfterMs: paused, reason: 'Microsoft asked (429 Retry-After) that this mailbox wait' };
       const quota = this.quotaWait(box, recipients, now);
       if (quota && quota.waitMs > 0) {
         if (quota.waitMs > deadline - now) return { ok: false, retryAfterMs: quota.waitMs, reason: quota.reason };
@@ -76,7 +80,8 @@ export class MailboxPacer {
             if (released) return;
             released = true;
             box.inflight--;
-            box.waiters.shift()?.();
+            // Every waiter looks again: the first may find itself held back by a quota, and must not keep the others asleep.
+            for (const wake of box.waiters.splice(0)) wake();
           },
         };
       }
@@ -95,6 +100,34 @@ export class MailboxPacer {
         box.waiters.push(wake);
       });
     }
+  }
+
+  /**
+   * Microsoft throttled this mailbox (429 with Retry-After): no request for it
+   * before the time has passed, from any message (Retry-After is per app and
+   * mailbox, not per request).
+   */
+  pause(mailbox: string, ms: number): void {
+    const box = this.box(mailbox.toLowerCase());
+    box.pausedUntil = Math.max(box.pausedUntil, this.now() + ms);
+  }
+
+  /** Waits until the mailbox is not paused; answers how long it waited. */
+  async whenOpen(mailbox: string, signal?: AbortSignal): Promise<number> {
+    const box = this.box(mailbox.toLowerCase());
+    let waited = 0;
+    for (;;) {
+      const wait = box.pausedUntil - this.now();
+      if (wait <= 0 || signal?.aborted) return waited;
+      await sleep(wait, signal);
+      waited += wait;
+    }
+  }
+
+  /** When a pause set by pause() ends (0: not paused). */
+  pausedUntil(mailbox: string): number {
+    const until = this.boxes.get(mailbox.toLowerCase())?.pausedUntil ?? 0;
+    return until > this.now() ? until : 0;
   }
 
   private quotaWait(box: MailboxState, recipients: number, now: number): { waitMs: number; reason: string } | undefined {
@@ -118,7 +151,7 @@ export class MailboxPacer {
 
   private box(key: string): MailboxState {
     let b = this.boxes.get(key);
-    if (!b) this.boxes.set(key, (b = { inflight: 0, waiters: [], minute: [], day: [] }));
+    if (!b) this.boxes.set(key, (b = { inflight: 0, pausedUntil: 0, waiters: [], minute: [], day: [] }));
     return b;
   }
 }

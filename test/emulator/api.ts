@@ -77,6 +77,8 @@ export interface FaultRule {
   fault: FaultKind;
   /** Only requests for this mailbox (Graph path user or SMTP AUTH user). */
   mailbox?: string;
+  /** SMTP: only the RCPT command for this recipient address (with `at: 'rcpt'`). */
+  recipient?: string;
   /** Apply to this many requests, then stop (default: until cleared). */
   count?: number;
 }
@@ -114,7 +116,10 @@ export interface SentMessage {
 }
 
 export interface RequestRecord {
+  /** When the answer was finished (or the connection closed). */
   at: number;
+  /** When the request arrived (HTTPS requests; SMTP records leave it out). */
+  startedAt?: number;
   service: 'token' | 'devicecode' | 'discovery' | 'graph' | 'upload' | 'smtp';
   method: string;
   path: string;

@@ -103,7 +103,7 @@ function jwks(ctx: EmulatorContext): Record<string, unknown> {
 function instanceDiscovery(ctx: EmulatorContext, res: ServerResponse, url: URL): void {
   const host = new URL(ctx.origin).host;
   const endpoint = url.searchParams.get('authorization_endpoint') ?? '';
-  let asked = '';
+  let asked: string;
   try {
     asked = new URL(endpoint).host;
   } catch {

@@ -21,7 +21,7 @@ import type { RequestRecord } from './api.js';
 export function createHttpsServer(ctx: EmulatorContext, drafts: DraftStore, uploads: UploadSessions): https.Server {
   const server = https.createServer({ cert: ctx.certs.cert, key: ctx.certs.key, minVersion: 'TLSv1.2' }, (req, res) => {
     const url = new URL(req.url ?? '/', ctx.origin);
-    const rec: Omit<RequestRecord, 'at' | 'status'> = { service: 'discovery', method: req.method ?? 'GET', path: url.pathname, bytes: 0, authorization: req.headers.authorization !== undefined };
+    const rec: Omit<RequestRecord, 'at' | 'status'> = { startedAt: Date.now(), service: 'discovery', method: req.method ?? 'GET', path: url.pathname, bytes: 0, authorization: req.headers.authorization !== undefined };
     res.on('close', () => ctx.state.record({ ...rec, status: res.headersSent ? res.statusCode : 0 }));
     let work: Promise<void>;
     if (url.pathname.startsWith('/v1.0/')) work = graphRequest(ctx, drafts, uploads, req, res, url, rec);

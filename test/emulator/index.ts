@@ -186,11 +186,23 @@ class RunningEmulator implements Emulator {
     for (const s of [...this.submission.listener.sockets, ...this.direct.sockets]) s.destroy();
     await Promise.all(closing);
     rmSync(this.ctx.dir, { recursive: true, force: true });
+    liveDirs.delete(this.ctx.dir);
   }
 }
 
+/** Temporary directories of emulators still running; removed at exit even when close() was never called. */
+const liveDirs = new Set<string>();
+let exitHook = false;
+
 export async function startEmulator(): Promise<Emulator> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-emulator-'));
+  liveDirs.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
   const certs = await makeCertificates(dir);
   const ctx: EmulatorContext = { state: new EmulatorState(), minter: new TokenMinter(certs.signingKey, certs.kid), certs, origin: '', dir };
   const drafts = new DraftStore();

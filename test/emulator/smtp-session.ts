@@ -70,13 +70,14 @@ export class SmtpSession {
   }
 
   /** A matching SMTP fault rule for this stage (counted down), if any. */
-  fault(stage: Stage, extra: (f: FaultKind) => boolean = () => false): FaultKind | undefined {
-    return this.ctx.state.takeFault('smtp', this.auth?.mailbox, (f) => ('smtpReply' in f && f.at === stage) || extra(f));
+  fault(stage: Stage, extra: (f: FaultKind) => boolean = () => false, recipient?: string): FaultKind | undefined {
+    return this.ctx.state.takeFault('smtp', this.auth?.mailbox, (f) => ('smtpReply' in f && f.at === stage) || extra(f), recipient);
   }
 
   private attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.feedWaiter();
       void this.pump();
     });
     socket.on('error', () => undefined);
@@ -106,12 +107,24 @@ export class SmtpSession {
     });
   }
 
-  /** Sends a 334 challenge and waits for the client's next line. */
+  /** Sends a 334 challenge and waits for the client's next line (read here while the command is still running). */
   ask(challenge: string): Promise<string> {
     return new Promise((resolve) => {
       this.lineWaiter = resolve;
       this.reply(challenge);
+      this.feedWaiter();
     });
+  }
+
+  private feedWaiter(): void {
+    if (!this.lineWaiter) return;
+    const nl = this.buf.indexOf('\r\n');
+    if (nl < 0) return;
+    const line = this.buf.subarray(0, nl).toString('utf8');
+    this.buf = this.buf.subarray(nl + 2);
+    const w = this.lineWaiter;
+    this.lineWaiter = undefined;
+    w(line);
   }
 
   private async pump(): Promise<void> {
@@ -146,14 +159,7 @@ export class SmtpSession {
           this.dataBytes += content.length + 2;
           continue;
         }
-        const text = line.toString('utf8');
-        if (this.lineWaiter) {
-          const w = this.lineWaiter;
-          this.lineWaiter = undefined;
-          w(text);
-          continue;
-        }
-        await this.command(text);
+        await this.command(line.toString('utf8'));
       }
     } finally {
       this.busy = false;
@@ -222,7 +228,7 @@ export class SmtpSession {
         if (this.from === undefined) return say(R.needMail);
         const m = /^TO:\s*<([^>]+)>/i.exec(arg);
         if (!m) return say(R.syntax);
-        const f = this.fault('rcpt');
+        const f = this.fault('rcpt', undefined, m[1]!);
         if (f && 'smtpReply' in f) return this.faultReply(verb, f.smtpReply);
         const r = this.policy.rcpt(this, m[1]!);
         if (r.startsWith('250')) this.rcpts.push(m[1]!);

@@ -51,9 +51,11 @@ export class SubmissionPolicy implements SmtpPolicy {
   }
 
   private xoauth2(s: SmtpSession, decoded: string): string {
-    const m = /^user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01$/.exec(decoded);
-    if (!m) return R.authFailed(this.mode);
-    const [user, token] = [m[1]!, m[2]!];
+    // user=<mailbox>^Aauth=Bearer <token>^A^A
+    const parts = decoded.split('\u0001');
+    const user = parts[0]?.startsWith('user=') ? parts[0].slice(5) : '';
+    const token = parts[1]?.startsWith('auth=Bearer ') ? parts[1].slice(12) : '';
+    if (parts.length !== 4 || parts[2] !== '' || parts[3] !== '' || !user || !token) return R.authFailed(this.mode);
     const check = this.ctx.minter.check(token, EXCHANGE_AUDIENCES);
     if (!check.ok) return R.authFailed(this.mode);
     const p = principalOf(check.claims);

@@ -97,10 +97,11 @@ export class EmulatorState {
   }
 
   /** The first matching fault rule's fault (counted down), if any. */
-  takeFault(target: FaultTarget, mailbox: string | undefined, accept: (f: FaultKind) => boolean = () => true): FaultKind | undefined {
+  takeFault(target: FaultTarget, mailbox: string | undefined, accept: (f: FaultKind) => boolean = () => true, recipient?: string): FaultKind | undefined {
     for (const rule of this.faults) {
       if (rule.target !== target) continue;
       if (rule.mailbox && (!mailbox || rule.mailbox.toLowerCase() !== mailbox.toLowerCase())) continue;
+      if (rule.recipient && (!recipient || rule.recipient.toLowerCase() !== recipient.toLowerCase())) continue;
       if (!accept(rule.fault)) continue;
       if (rule.count !== undefined) {
         if (rule.count <= 0) continue;

@@ -15,6 +15,7 @@ import {
 } from '../../src/deliver/microsoft/catalogue.js';
 import { TokenError } from '../../src/identity/entra/token-provider.js';
 import { classifySmtpError, classifySmtpReply } from '../../src/deliver/smtp/classify.js';
+import { renderErrorsDoc } from '../../src/deliver/microsoft/catalogue-doc.js';
 
 const docs = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)), 'utf8');
 
@@ -38,6 +39,10 @@ test('every entry: unique ref, non-empty hint and fix, listed in docs/errors.md'
     if (e.retryAfterMs !== undefined) assert.equal(e.action, 'retry', `${e.ref}: a wait only makes sense for a retry`);
   }
   for (const m of docs.matchAll(/^\| `([a-z]+\.[^`]+)` \|/gm)) assert.ok(refs.has(m[1]!), `docs/errors.md lists ${m[1]}, which the catalogue does not have`);
+});
+
+test('docs/errors.md shows each entry as the catalogue has it (action, meaning, fix): node scripts/errors-doc.mjs rewrites it', () => {
+  assert.equal(docs, renderErrorsDoc(docs));
 });
 
 test('every example is matched by its own entry and by no earlier entry of its source', () => {

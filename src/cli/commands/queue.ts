@@ -17,6 +17,8 @@ export interface QueueFlags {
   sender?: string | undefined;
   recipient?: string | undefined;
   device?: string | undefined;
+  /** retry: every failed message (after fixing what made them fail). */
+  failed?: boolean | undefined;
 }
 
 export async function queueCommand(sub: string | undefined, args: string[], flags: QueueFlags): Promise<number> {
@@ -34,7 +36,7 @@ export async function queueCommand(sub: string | undefined, args: string[], flag
       case 'delete':
         return await act(store, sub, args, flags, config.queue.maxLifetime);
       default:
-        throw new UsageError('usage: authrelay queue list|show ID|retry ID|release ID|delete ID [--json] [--config FILE]');
+        throw new UsageError('usage: authrelay queue list|show ID|retry ID|retry --failed|release ID|delete ID [--json] [--config FILE]');
     }
   } finally {
     await store.close();
@@ -174,8 +176,15 @@ function attemptRecipients(e: TrailEvent): { address: string; state?: string; ou
   return Array.isArray(list) ? (list as { address: string; state?: string; outcome?: DeliveryOutcome }[]).filter((r) => typeof r?.address === 'string') : [];
 }
 
-async function act(store: Store, sub: 'retry' | 'release' | 'delete', ids: string[], f: QueueFlags, lifetime: number): Promise<number> {
-  if (ids.length === 0) throw new UsageError(`usage: authrelay queue ${sub} ID [ID...]`);
+async function act(store: Store, sub: 'retry' | 'release' | 'delete', args: string[], f: QueueFlags, lifetime: number): Promise<number> {
+  if (f.failed && sub !== 'retry') throw new UsageError('--failed goes with retry: authrelay queue retry --failed');
+  const ids = f.failed ? [...args, ...(await store.list({ states: ['failed'], limit: 100_000 })).map((m) => m.id)] : args;
+  if (f.failed && ids.length === 0) {
+    if (f.json) printJson([]);
+    else process.stdout.write('no failed messages\n');
+    return 0;
+  }
+  if (ids.length === 0) throw new UsageError(`usage: authrelay queue ${sub} ID [ID...]${sub === 'retry' ? '   or: authrelay queue retry --failed' : ''}`);
   const results: { id: string; ok: boolean; reason?: string }[] = [];
   const by = `cli (${process.env.USER ?? 'user'})`;
   for (const id of ids) {

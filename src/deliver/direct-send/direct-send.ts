@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { DirectSendUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
-import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../../core/outcome.js';
+import type { DeliveryOutcome, RecipientOutcome } from '../../core/outcome.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { outcomeForError } from '../smtp-oauth/replies.js';
 import { SmtpSession, type SmtpErrorLike } from '../smtp-oauth/smtp-session.js';

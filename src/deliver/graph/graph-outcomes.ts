@@ -45,7 +45,8 @@ export function outcomeForResponse(res: HttpResponse, step: GraphStep, names: Pl
   const explained = explainGraph(res.status, code, message, { ...names, operation: catalogueOperation(step) });
   if (explained) {
     const out = outcomeFrom(explained, reply);
-    return uncertain ? { ...out, action: 'retry', possibleDuplicate: true } : out;
+    // No answer to a send: Graph itself is in trouble (pause the route), and the message may have gone out.
+    return uncertain ? { ...out, action: 'retry', scope: 'destination', possibleDuplicate: true } : out;
   }
   if (res.status === 429) {
     return { action: 'retry', scope: 'message', category: 'throttled', ...reply,
@@ -53,7 +54,7 @@ export function outcomeForResponse(res: HttpResponse, step: GraphStep, names: Pl
   }
   if (res.status >= 500 || res.status === 408) {
     const outage = res.status === 503 || res.status === 504;
-    return { action: 'retry', scope: outage && !uncertain ? 'destination' : 'message', category: outage ? 'unavailable' : 'server-error', ...reply,
+    return { action: 'retry', scope: outage ? 'destination' : 'message', category: outage ? 'unavailable' : 'server-error', ...reply,
       ...(uncertain ? { possibleDuplicate: true } : {}),
       hint: uncertain
         ? 'Graph timed out after the message was handed over; it may have been sent. It is retried, and may arrive twice.'
@@ -69,7 +70,9 @@ export function outcomeForHttpError(err: HttpError, step: GraphStep): DeliveryOu
   if (err.code === 'ABORTED') return interrupted();
   const response = `${err.code}: ${err.message}`;
   if (err.bodySent && isSend(step)) {
-    return { action: 'retry', scope: 'message', category: 'uncertain', possibleDuplicate: true, response,
+    // The connection broke after the whole request went out: the route is paused like any
+    // connection failure, and the message, which may have been sent, is marked as a possible duplicate.
+    return { action: 'retry', scope: 'destination', category: 'uncertain', possibleDuplicate: true, response,
       hint: 'The message was handed to Graph but no answer came back; it may have been sent. It is retried, and may arrive twice.' };
   }
   const tls = /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|EPROTO/.test(err.code);

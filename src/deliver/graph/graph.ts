@@ -14,7 +14,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { GraphUpstreamConfig } from '../../config/schema.js';
-import { HttpError, type HttpClient, type HttpResponse } from '../../core/http.js';
+import { HttpError, retryAfterMs, type HttpClient, type HttpResponse } from '../../core/http.js';
 import type { Logger } from '../../core/log.js';
 import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../../core/outcome.js';
 import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
@@ -44,6 +44,8 @@ export const MAX_RAW_MIME = Math.floor(MAX_REQUEST_BODY / 4) * 3;
 /** A 429 with a Retry-After up to this long is waited out inside the attempt (at most twice). */
 const SHORT_THROTTLE_MS = 10_000;
 const THROTTLE_RETRIES = 2;
+/** A 429 without Retry-After pauses the mailbox this long (Graph's guidance: back off). */
+const DEFAULT_THROTTLE_PAUSE_MS = 5_000;
 
 export class GraphTransport implements Transport {
   readonly type = 'graph';
@@ -107,14 +109,14 @@ export class GraphTransport implements Transport {
     const caller: GraphCaller = {
       call: async (s, req) => {
         step = s;
-        return this.request(s, req, token, ctx);
+        return this.request(s, req, token, mailbox, ctx);
       },
       open: async () => (await this.prepare(message)).stream,
     };
     try {
       let res: HttpResponse;
       if (prepared.size <= MAX_RAW_MIME) {
-        res = await this.sendSmall(caller, userUrl, prepared.size, ctx);
+        res = await this.sendSmall(caller, userUrl, prepared.size, mailbox, ctx);
       } else {
         ctx.trace?.('large', { size: prepared.size, via: 'draft with attachments' });
         res = await sendLarge(caller, userUrl, MAX_RAW_MIME);
@@ -132,7 +134,7 @@ export class GraphTransport implements Transport {
   }
 
   /** sendMail, waiting out a short Retry-After on 429 (at most twice) instead of giving the slot back. */
-  private async sendSmall(g: GraphCaller, userUrl: string, size: number, ctx: DeliveryContext): Promise<HttpResponse> {
+  private async sendSmall(g: GraphCaller, userUrl: string, size: number, mailbox: string, ctx: DeliveryContext): Promise<HttpResponse> {
     for (let tries = 0; ; tries++) {
       const body = (await g.open()).pipe(new Base64Encode());
       const res = await g.call('sendMail', { method: 'POST', url: `${userUrl}/sendMail`, headers: { 'content-type': 'text/plain' }, body, contentLength: base64Length(size) });
@@ -140,12 +142,15 @@ export class GraphTransport implements Transport {
       const wait = res.status === 429 ? Number(res.headers['retry-after']) * 1000 : NaN;
       if (res.status !== 429 || tries >= THROTTLE_RETRIES || !(wait >= 0 && wait <= SHORT_THROTTLE_MS)) return res;
       ctx.trace?.('throttled', { retryAfterMs: wait });
-      await sleep(wait, ctx.signal);
+      await this.deps.pacer.whenOpen(mailbox, ctx.signal);
       if (ctx.signal.aborted) return res;
     }
   }
 
-  private async request(step: GraphStep, req: Parameters<GraphCaller['call']>[1], token: AccessToken, ctx: DeliveryContext): Promise<HttpResponse> {
+  private async request(step: GraphStep, req: Parameters<GraphCaller['call']>[1], token: AccessToken, mailbox: string, ctx: DeliveryContext): Promise<HttpResponse> {
+    // A 429 for this mailbox holds every request for it, from any message, until Retry-After has passed.
+    const waited = await this.deps.pacer.whenOpen(mailbox, ctx.signal);
+    if (waited) ctx.trace?.('waited for Retry-After', { ms: waited });
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     // Upload URLs carry their own credential; Outlook refuses an Authorization header on them.
     if (req.auth !== false) headers.authorization = `Bearer ${token.token}`;
@@ -155,6 +160,7 @@ export class GraphTransport implements Transport {
       method: req.method, url: req.url, headers, signal: ctx.signal, timeoutMs: this.cfg.timeout,
       ...(req.body !== undefined ? { body: req.body } : {}), ...(req.contentLength !== undefined ? { contentLength: req.contentLength } : {}),
     });
+    if (res.status === 429) this.deps.pacer.pause(mailbox, retryAfterMs(res.headers) ?? DEFAULT_THROTTLE_PAUSE_MS);
     const code = res.status >= 300 ? res.json<{ error?: { code?: string } }>()?.error?.code : undefined;
     ctx.trace?.('response', { step, status: res.status, ...(code ? { code } : {}) });
     return res;
@@ -177,16 +183,4 @@ export class GraphTransport implements Transport {
 
 function spoolFailure(err: Error): DeliveryOutcome {
   return { action: 'fail', scope: 'message', category: 'spool', response: err.message, hint: 'The stored message could not be read; it may have been deleted from the spool.' };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -15,35 +15,35 @@ function entry(e: Omit<GraphEntry, 'source'>): GraphEntry {
 
 export const GRAPH_ENTRIES: readonly GraphEntry[] = [
   entry({
-    ref: 'graph.ErrorAccessDenied.access-policy', action: 'retry', scope: 'message', category: 'permission',
+    ref: 'graph.ErrorAccessDenied.access-policy', action: 'fail', scope: 'message', category: 'permission',
     match: { status: 403, code: 'ErrorAccessDenied', message: /Access to OData is disabled/i },
     example: { status: 403, code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' },
     hint: 'The app may send mail, but an Application Access Policy or an RBAC for Applications scope leaves out the mailbox <mailbox>.',
     fix: 'In Exchange Online PowerShell run: Test-ApplicationAccessPolicy -Identity <mailbox> -AppId <appId>; then add <mailbox> to the group the policy names (Add-DistributionGroupMember), or with RBAC widen the management scope (Test-ServicePrincipalAuthorization -Identity <appId> -Resource <mailbox>). Changes can take an hour to apply.',
   }),
   entry({
-    ref: 'graph.ErrorAccessDenied.Mail.ReadWrite', action: 'retry', scope: 'message', category: 'permission',
+    ref: 'graph.ErrorAccessDenied.Mail.ReadWrite', action: 'fail', scope: 'message', category: 'permission',
     match: { status: 403, operation: 'draft', code: /^(ErrorAccessDenied|Authorization_RequestDenied)$/ },
     example: { status: 403, operation: 'draft', code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' },
     hint: 'Large messages go out as a draft with uploaded attachments, which needs the Mail.ReadWrite permission the app does not have; smaller messages still go.',
     fix: 'In Entra admin center → App registrations → <appId> → API permissions → Add a permission → Microsoft Graph → Application permissions → Mail.ReadWrite → Grant admin consent for <tenant>. (With RBAC for Applications: New-ManagementRoleAssignment -Role "Application Mail.ReadWrite" -App <appId> -CustomResourceScope <scope name>.)',
   }),
   entry({
-    ref: 'graph.ErrorAccessDenied', action: 'retry', scope: 'destination', category: 'permission',
+    ref: 'graph.ErrorAccessDenied', action: 'fail', scope: 'message', category: 'permission',
     match: { status: 403, code: /^(ErrorAccessDenied|Authorization_RequestDenied|AccessDenied)$/ },
     example: { status: 403, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' },
     hint: 'The app is not allowed to send mail: it lacks the Microsoft Graph application permission Mail.Send (or admin consent for it).',
     fix: GRANT_MAIL_SEND,
   }),
   entry({
-    ref: 'graph.ErrorSendAsDenied', action: 'retry', scope: 'message', category: 'sender',
+    ref: 'graph.ErrorSendAsDenied', action: 'fail', scope: 'message', category: 'sender',
     match: { code: 'ErrorSendAsDenied' },
     example: { status: 403, code: 'ErrorSendAsDenied', message: 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account. Cannot submit message.' },
     hint: 'The message\'s From address is not the mailbox the relay sends as (<mailbox>), and that mailbox has no right to send as that address.',
     fix: 'Either let the device send as <mailbox> (the device\'s sendAs or the route\'s mailbox), or grant the right in Exchange Online PowerShell: Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs. A display name containing "@" also causes this; remove it from the device\'s sender name.',
   }),
   entry({
-    ref: 'graph.MailboxNotEnabledForRESTAPI', action: 'retry', scope: 'message', category: 'mailbox',
+    ref: 'graph.MailboxNotEnabledForRESTAPI', action: 'fail', scope: 'message', category: 'mailbox',
     match: { code: /^MailboxNotEnabledForRESTAPI$/i },
     example: { status: 404, code: 'MailboxNotEnabledForRESTAPI', message: 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.' },
     hint: 'The mailbox <mailbox> cannot be used through Graph: it has no Exchange Online licence, is disabled or deleted, is a guest, or lives on an on-premises Exchange server.',
@@ -57,7 +57,7 @@ export const GRAPH_ENTRIES: readonly GraphEntry[] = [
     fix: 'Usually passes on the next try. If it lasts, check that no inbox rule or retention policy of <mailbox> moves or deletes drafts, and that the app has Mail.ReadWrite.',
   }),
   entry({
-    ref: 'graph.ErrorInvalidUser', action: 'retry', scope: 'message', category: 'mailbox',
+    ref: 'graph.ErrorInvalidUser', action: 'fail', scope: 'message', category: 'mailbox',
     match: { code: /^(ErrorInvalidUser|ResourceNotFound|Request_ResourceNotFound|ErrorNonExistentMailbox)$/ },
     example: { status: 404, code: 'ErrorInvalidUser', message: "The requested user 'scanner@contoso.com' is invalid." },
     hint: 'The sending mailbox <mailbox> does not exist in this tenant (a typo, a removed user, or an address that is only an alias of another mailbox).',

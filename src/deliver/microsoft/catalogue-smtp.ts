@@ -22,7 +22,7 @@ function entry(e: Omit<SmtpEntry, 'source'>): SmtpEntry {
 }
 
 function auth(e: Pick<SmtpEntry, 'ref' | 'match' | 'example' | 'hint' | 'fix'>): SmtpEntry {
-  return entry({ action: 'retry', scope: 'destination', category: 'auth', ...e });
+  return entry({ action: 'fail', scope: 'message', category: 'auth', ...e });
 }
 
 export const SMTP_ENTRIES: readonly SmtpEntry[] = [
@@ -99,19 +99,19 @@ export const SMTP_ENTRIES: readonly SmtpEntry[] = [
     fix: 'Give the route credentials (an smtp-oauth upstream, or auth on an smtp upstream), or send without sign-in through Direct Send: a direct-send upstream to your domain\'s MX host (*.mail.protection.outlook.com, port 25).',
   }),
   entry({
-    ref: 'smtp.5.2.252.SendAsDenied', action: 'retry', scope: 'message', category: 'sender', match: /\b5\.2\.252\b/,
+    ref: 'smtp.5.2.252.SendAsDenied', action: 'fail', scope: 'message', category: 'sender', match: /\b5\.2\.252\b/,
     example: '554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. 0.35250:0F000000, 1.36674:0A000000, 1.61250:00000000 [Hostname=PH0PR07MB8510.namprd07.prod.outlook.com]',
     hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
     fix: SEND_AS,
   }),
   entry({
-    ref: 'smtp.5.2.0.SendAsDenied', action: 'retry', scope: 'message', category: 'sender', match: /SendAsDenied(Exception)?\b/i,
+    ref: 'smtp.5.2.0.SendAsDenied', action: 'fail', scope: 'message', category: 'sender', match: /SendAsDenied(Exception)?\b/i,
     example: '554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message. 16.55847:6C090000, 17.43559:0000000094020000000000000100000000000000 [Hostname=DM6PR19MB2555.namprd19.prod.outlook.com]',
     hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
     fix: SEND_AS,
   }),
   entry({
-    ref: 'smtp.5.7.60', action: 'retry', scope: 'message', category: 'sender',
+    ref: 'smtp.5.7.60', action: 'fail', scope: 'message', category: 'sender',
     match: /\b5\.7\.60\b/,
     example: '550 5.7.60 SMTP; Client does not have permissions to send as this sender',
     hint: 'The message\'s From address is not the mailbox the relay signs in as (<mailbox>), and that mailbox has no right to send as that address.',
@@ -145,14 +145,14 @@ export const SMTP_ENTRIES: readonly SmtpEntry[] = [
     fix: 'Let the route use TLS 1.2 or later (remove any tls.maxVersion or legacy cipher setting on the upstream), and check that no network device downgrades the connection.',
   }),
   entry({
-    ref: 'smtp.5.7.68.RejectDirectSend', action: 'retry', scope: 'destination', category: 'tenant-config',
+    ref: 'smtp.5.7.68.RejectDirectSend', action: 'fail', scope: 'message', category: 'tenant-config',
     match: /\b5\.7\.68\b|TenantInboundAttribution/i,
     example: '550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources [BN1PEPF00004680.namprd05.prod.outlook.com 2025-09-12T08:00:00.000Z 08DDF0A1B2C3D4E5]',
     hint: 'The organisation has turned on RejectDirectSend, so it refuses anonymous mail from its own domains that does not come through a connector.',
     fix: `${CONNECTOR} Or send through an smtp-oauth or graph route. (Set-OrganizationConfig -RejectDirectSend $false turns the protection off again.)`,
   }),
   entry({
-    ref: 'smtp.5.7.64.TenantAttribution', action: 'retry', scope: 'destination', category: 'tenant-config', match: /\b5\.7\.64\b/,
+    ref: 'smtp.5.7.64.TenantAttribution', action: 'fail', scope: 'message', category: 'tenant-config', match: /\b5\.7\.64\b/,
     example: '550 5.7.64 TenantAttribution; Relay Access Denied [AM4PEPF00027A5F.eurprd04.prod.outlook.com 2025-03-04T10:11:12.345Z 08DD5B1C2A3E4F50]',
     hint: 'Microsoft 365 does not recognise the relay as your organisation\'s server: no connector matches its public IP address or certificate.',
     fix: CONNECTOR,
@@ -164,13 +164,13 @@ export const SMTP_ENTRIES: readonly SmtpEntry[] = [
     fix: `Send to your own domain's MX host (the route's domain or mx), and check the connector: ${CONNECTOR}`,
   }),
   entry({
-    ref: 'smtp.5.7.700-749', action: 'retry', scope: 'destination', category: 'blocked', match: /\b5\.7\.7([0-4]\d)\b/,
+    ref: 'smtp.5.7.700-749', action: 'fail', scope: 'message', category: 'blocked', match: /\b5\.7\.7([0-4]\d)\b/,
     example: '550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7230) [BN1PEPF00004680.namprd05.prod.outlook.com]',
     hint: 'Microsoft has blocked the organisation (or the relay\'s IP address) from sending, usually after suspected spam or a new tenant sending too much.',
     fix: 'Open a case in Microsoft 365 admin center → Support → New service request and quote this reply; also check Microsoft Defender portal → Restricted entities for blocked users.',
   }),
   entry({
-    ref: 'smtp.5.7.750', action: 'retry', scope: 'destination', category: 'tenant-config', match: /\b5\.7\.750\b/,
+    ref: 'smtp.5.7.750', action: 'fail', scope: 'message', category: 'tenant-config', match: /\b5\.7\.750\b/,
     example: '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7232) [BN1PEPF00004680.namprd05.prod.outlook.com]',
     hint: 'The sender\'s domain is not a verified domain of your Microsoft 365 organisation, and Microsoft refuses to relay mail for domains it does not know.',
     fix: 'Add and verify the sending domain in Microsoft 365 admin center → Settings → Domains, or make the devices send from one of your verified domains.',
@@ -182,7 +182,7 @@ export const SMTP_ENTRIES: readonly SmtpEntry[] = [
     fix: WAIT_SERVICE,
   }),
   entry({
-    ref: 'smtp.5.7.606-649', action: 'retry', scope: 'destination', category: 'blocked', match: /\b5\.7\.6(0[6-9]|[1-4]\d)\b/,
+    ref: 'smtp.5.7.606-649', action: 'fail', scope: 'message', category: 'blocked', match: /\b5\.7\.6(0[6-9]|[1-4]\d)\b/,
     example: '550 5.7.606 Access denied, banned sending IP [185.234.72.45]. To request removal from this list please visit https://sender.office.com/ and follow the directions. For more information please go to http://go.microsoft.com/fwlink/?LinkID=526655 AS(1430)',
     hint: 'The relay\'s public IP address is on Microsoft\'s block list.',
     fix: 'Request removal at https://sender.office.com (delist the IP shown in the reply); until then send through an smtp-oauth or graph route.',

@@ -67,8 +67,7 @@ export class SmtpSession {
 
   /** Connects, reads the greeting, says EHLO and does STARTTLS when required or offered. */
   static async open(opts: SessionOptions, trace?: TraceFn): Promise<SmtpSession> {
-    let session: SmtpSession | undefined;
-    const conn = new SMTPConnection({
+    const conn: SMTPConnection = new SMTPConnection({
       host: opts.host,
       port: opts.port,
       secure: false,
@@ -80,9 +79,10 @@ export class SmtpSession {
       greetingTimeout: opts.connectTimeoutMs,
       socketTimeout: opts.socketTimeoutMs,
       transactionLog: true,
-      logger: transcriptLogger(() => session?.traceFn),
+      // Called only once the connection runs, after `session` below exists.
+      logger: transcriptLogger(() => session.traceFn),
     });
-    session = new SmtpSession(conn);
+    const session: SmtpSession = new SmtpSession(conn);
     session.traceFn = trace;
     trace?.('connect', { host: opts.host, port: opts.port, ...(opts.servername ? { servername: opts.servername } : {}) });
     await session.op<void>((cb) => conn.connect((err) => cb(err)));
@@ -167,7 +167,7 @@ export class SmtpSession {
 }
 
 /** A bunyan-style logger that hands SMTPConnection's transcript lines (C:/S:) to the current trace. */
-function transcriptLogger(current: () => TraceFn | undefined) {
+function transcriptLogger(current: () => TraceFn | undefined): Record<string, (...args: unknown[]) => void> {
   const line = (entry: unknown, message?: unknown, ...args: unknown[]) => {
     const trace = current();
     if (!trace || typeof entry !== 'object' || entry === null) return;

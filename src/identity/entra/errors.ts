@@ -25,6 +25,12 @@ const HINTS: Record<number, string> = {
   50049: 'the sign-in host is not a known Microsoft identity instance',
 };
 
+const POLL_ERRORS: Record<string, string> = {
+  authorization_declined: 'the user declined the sign-in',
+  expired_token: 'the code expired before the sign-in was completed; run the login again',
+  bad_verification_code: 'Entra did not recognise the device code',
+};
+
 /** Microsoft's description out of MSAL's "Error(s): ... - Description: ... - Correlation ID: ..." text. */
 export function extractDescription(message: string): string {
   const m = /Description: ([\s\S]*?)(?: - Correlation ID:|$)/.exec(message);
@@ -49,6 +55,15 @@ export function toTokenError(err: unknown, context: string, lastStatus?: number)
       ...(network.networkCode ? { networkCode: network.networkCode } : {}),
       ...(network.status !== undefined ? { status: network.status } : {}),
       description: err.errorMessage,
+    });
+  }
+  if (err instanceof AuthError && err.errorCode === 'post_request_failed' && /^[a-z_]+$/.test(err.errorMessage)) {
+    // Device code polling: MSAL passes Entra's error (authorization_declined, expired_token, ...) as the message.
+    const error = err.errorMessage;
+    return new TokenError(`${context}: ${POLL_ERRORS[error] ?? error} (${error})`, {
+      error,
+      ...(lastStatus !== undefined ? { status: lastStatus } : {}),
+      description: POLL_ERRORS[error] ?? error,
     });
   }
   if (err instanceof AuthError) {
