@@ -14,8 +14,7 @@ import { SessionPolicy } from './receive/policy.js';
 import { ReceiveStage, type BoundListener } from './receive/server.js';
 import { ensureCertificate } from './receive/tls.js';
 import { RouteTable, CAPTURE_ROUTE } from './route/rules.js';
-import { createTransports } from './deliver/factory.js';
-import { TokenProviders } from './identity/entra/providers.js';
+import { createTransports, lazyTokenProviders } from './deliver/factory.js';
 import { Scheduler } from './deliver/scheduler.js';
 import { NonDeliveryNotices } from './report/notices.js';
 
@@ -43,8 +42,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
-  const tokens = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
-  const transports = createTransports(config, { log, tokens }, CAPTURE_ROUTE);
+  const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
+  const transports = await createTransports(config, { log, tokens: tokens.get }, CAPTURE_ROUTE);
   const upstreamNames = Object.keys(config.upstreams);
   const routeRules = config.routes.length > 0
     ? config.routes
@@ -107,6 +106,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
       await receive.close();
       await scheduler.stop();
       for (const t of transports.values()) await t.close();
+      tokens.close();
       await store.close();
       log.info({ event: 'stopped' }, 'authrelay stopped');
     })()),

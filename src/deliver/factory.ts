@@ -1,59 +1,75 @@
 /**
  * Builds the transports named in the config. One place knows every transport
- * type and what each needs (tokens, HTTP client, pacing).
+ * type and what each needs (tokens, HTTP client, pacing). Transport modules
+ * are loaded only for the types the config uses: a relay without a Microsoft
+ * 365 upstream never loads MSAL, the MIME tools or the HTTP client.
  */
 import { readFileSync } from 'node:fs';
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
-import { HttpClient } from '../core/http.js';
 import type { Transport } from './transport.js';
-import { SmtpTransport } from './smtp/smtp.js';
-import { CaptureTransport } from './capture/capture.js';
-import { GraphTransport } from './graph/graph.js';
-import { SmtpOauthTransport } from './smtp-oauth/smtp-oauth.js';
-import { DirectSendTransport } from './direct-send/direct-send.js';
-import { MailboxPacer } from './pacing.js';
-import { resolveEndpoints } from '../identity/entra/clouds.js';
 import type { TokenProviders } from '../identity/entra/providers.js';
 
 export interface TransportDeps {
   log: Logger;
-  /** The shared token cache (one token per tenant, app and resource). */
-  tokens: TokenProviders;
+  /** The shared token cache (one token per tenant, app and resource), made on first use. */
+  tokens: () => Promise<TokenProviders>;
 }
 
-export function createTransport(name: string, cfg: UpstreamConfig, deps: TransportDeps): Transport {
+export async function createTransport(name: string, cfg: UpstreamConfig, deps: TransportDeps): Promise<Transport> {
   switch (cfg.type) {
-    case 'smtp':
+    case 'smtp': {
+      const { SmtpTransport } = await import('./smtp/smtp.js');
       return new SmtpTransport(name, cfg);
-    case 'capture':
+    }
+    case 'capture': {
+      const { CaptureTransport } = await import('./capture/capture.js');
       return new CaptureTransport(name);
+    }
     case 'graph': {
+      const [{ GraphTransport }, { resolveEndpoints }, { HttpClient }, { MailboxPacer }] = await Promise.all([
+        import('./graph/graph.js'), import('../identity/entra/clouds.js'), import('../core/http.js'), import('./pacing.js'),
+      ]);
       const endpoints = resolveEndpoints(cfg);
       const http = new HttpClient({ ...(cfg.ca ? { ca: readFileSync(cfg.ca, 'utf8') } : {}), ...(cfg.proxy ? { proxy: cfg.proxy } : {}) });
       return new GraphTransport(name, cfg, {
         log: deps.log, http, graphUrl: endpoints.graphUrl,
-        tokens: deps.tokens.get(name, cfg, 'graph'),
+        tokens: (await deps.tokens()).get(name, cfg, 'graph'),
         pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency }),
       });
     }
     case 'smtp-oauth': {
+      const [{ SmtpOauthTransport }, { resolveEndpoints }, { MailboxPacer }] = await Promise.all([
+        import('./smtp-oauth/smtp-oauth.js'), import('../identity/entra/clouds.js'), import('./pacing.js'),
+      ]);
       const endpoints = resolveEndpoints(cfg);
       return new SmtpOauthTransport(name, cfg, {
         log: deps.log, smtpHost: endpoints.smtpHost, smtpPort: endpoints.smtpPort ?? cfg.port,
-        tokens: deps.tokens.get(name, cfg, 'smtp'),
+        tokens: (await deps.tokens()).get(name, cfg, 'smtp'),
         pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency, messagesPerMinute: cfg.messagesPerMinute, recipientsPerDay: cfg.recipientsPerDay }),
       });
     }
-    case 'direct-send':
+    case 'direct-send': {
+      const { DirectSendTransport } = await import('./direct-send/direct-send.js');
       return new DirectSendTransport(name, cfg, { log: deps.log });
+    }
   }
 }
 
 /** Every configured upstream plus the built-in capture route. */
-export function createTransports(config: Config, deps: TransportDeps, captureName: string): Map<string, Transport> {
+export async function createTransports(config: Config, deps: TransportDeps, captureName: string): Promise<Map<string, Transport>> {
   const transports = new Map<string, Transport>();
-  for (const [name, up] of Object.entries(config.upstreams)) transports.set(name, createTransport(name, up, deps));
-  if (!transports.has(captureName)) transports.set(captureName, new CaptureTransport(captureName));
+  for (const [name, up] of Object.entries(config.upstreams)) transports.set(name, await createTransport(name, up, deps));
+  if (!transports.has(captureName)) transports.set(captureName, await createTransport(captureName, { type: 'capture' }, deps));
   return transports;
+}
+
+/** A lazily made TokenProviders: MSAL is loaded only when a Microsoft 365 upstream asks for a token provider. */
+export function lazyTokenProviders(opts: { dataDir: string; secretKey: string | undefined; log: Logger }): { get: () => Promise<TokenProviders>; close: () => void } {
+  let made: Promise<TokenProviders> | undefined;
+  let instance: TokenProviders | undefined;
+  return {
+    get: () => (made ??= import('../identity/entra/providers.js').then(({ TokenProviders }) => (instance = new TokenProviders(opts)))),
+    close: () => instance?.close(),
+  };
 }

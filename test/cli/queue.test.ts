@@ -204,21 +204,48 @@ upstreams: { m365: { type: smtp, host: 127.0.0.1, port: ${up.port}, tls: none } 
     assert.match(notice, /^Diagnostic-Code: smtp; 550 5\.1\.10 RESOLVER\.ADR\.RecipientNotFound; Recipient nobody@contoso\.com not found by SMTP address lookup\r$/m);
     assert.match(notice, /^Status: 5\.1\.10\r$/m);
 
-    // SendAs refused after DATA: a setting the admin can fix, so the message waits (deferred) with the fix.
-    up.fault = (_n, stage) => (stage === 'data'
+    // SendAs refused after DATA: a right only the admin can grant, so the message fails at once with the fix
+    // (in queue show, the log and the notice) and goes out again with `queue retry --failed` once fixed.
+    // The fault refuses one DATA only: the device's message (the notice about it comes after the failure).
+    let refusals = 0;
+    up.fault = (_n, stage) => (stage === 'data' && refusals++ === 0
       ? { code: 554, message: '5.2.252 SendAsDenied; ups2@device.test not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied' } : undefined);
-    const waiting = await send(relay.port, 2, 'alice@contoso.com');
-    const w = await until(async () => {
-      const m = await qj<ExplainedJson>('show', waiting);
-      return m.state === 'deferred' ? m : undefined;
-    }, 20_000, () => `${waiting} was not deferred`);
-    assert.deepEqual([w.recipients[0]!.state, w.recipients[0]!.last?.ref, w.recipients[0]!.last?.category], ['pending', 'smtp.5.2.252.SendAsDenied', 'sender']);
-    const shown = await q('show', waiting);
-    assert.match(shown.stdout, /\n {6}what to do: Either let the device send as <mailbox> [^\n]*Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs/);
-    const logged = await relay.waitForLog((l) => l['event'] === 'state' && l['id'] === waiting && l['state'] === 'deferred');
+    const denied = await send(relay.port, 2, 'alice@contoso.com');
+    const d = await until(async () => {
+      const m = await qj<ExplainedJson>('show', denied);
+      return m.state === 'failed' ? m : m.state === 'deferred' ? assert.fail(`${denied} was deferred instead of failed`) : undefined;
+    }, 20_000, () => `${denied} did not fail`);
+    assert.equal(d.attempts, 1, 'failed at the first refusal, without waiting');
+    assert.deepEqual([d.recipients[0]!.state, d.recipients[0]!.last?.ref, d.recipients[0]!.last?.category], ['failed', 'smtp.5.2.252.SendAsDenied', 'sender']);
+    const shown = await q('show', denied);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /\n {4}alice@contoso\.com {2}failed {2}554 5\.2\.252 SendAsDenied; [^\n]*\n/);
+    assert.match(shown.stdout, /\n {6}what it means: [^\n]*has no right to send as that address\.\n {6}what to do: Either let the device send as <mailbox> [^\n]*Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs/);
+    const logged = await relay.waitForLog((l) => l['event'] === 'state' && l['id'] === denied && l['state'] === 'failed');
+    assert.equal(logged['level'], 'warn');
     assert.equal(logged['ref'], 'smtp.5.2.252.SendAsDenied');
     assert.match(String(logged['fix']), /Add-RecipientPermission/);
     assert.match(String(logged['hint']), /has no right to send as that address/);
+
+    // The admin's second notice carries the same explanation and fix.
+    await up.waitForCount(2, 20_000);
+    const notices = up.received.filter((r) => r.from === '');
+    assert.equal(notices.length, 2, 'one notice per failed message');
+    const sendAsNotice = notices[1]!.data.toString('latin1');
+    assert.match(sendAsNotice, /\r\n {4}Reply: 554 5\.2\.252 SendAsDenied;[^\r]*\r\n {4}What it means: [^\r]*has no right to send as that address\.\r\n {4}What to do: Either let the device send as <mailbox> [^\r]*Add-RecipientPermission -Identity <From address> -Trustee <mailbox> -AccessRights SendAs[^\r]*\r\n {4}Reference: smtp\.5\.2\.252\.SendAsDenied /);
+    assert.match(sendAsNotice, /^Diagnostic-Code: smtp; 554 5\.2\.252 SendAsDenied; [^\r]*\r$/m);
+    assert.match(sendAsNotice, /^Status: 5\.2\.252\r$/m);
+
+    // After the fix (Exchange takes the message now): every failed message is sent again.
+    const retried = await qj<ActJson>('retry', '--failed');
+    assert.deepEqual(retried.map((r) => r.id).sort(), [failed, denied].sort());
+    assert.ok(retried.every((r) => r.ok), JSON.stringify(retried));
+    const again = await until(async () => {
+      const m = await qj<ExplainedJson>('show', denied);
+      return m.state === 'delivered' ? m : undefined;
+    }, 20_000, () => `${denied} was not delivered after queue retry --failed`);
+    assert.equal(again.attempts, 2);
+    assert.ok(up.received.some((r) => r.from === 'ups2@device.test' && r.to.includes('alice@contoso.com')), 'the upstream got the message');
   } finally {
     await relay.stop();
     await up.close();

@@ -68,10 +68,13 @@ async function fixture(): Promise<TransportFixture> {
     transport: t,
     upstream: {
       acceptAll: () => emu.clearFaults(),
+      // Replies Exchange Online gives to one RCPT: 550 5.4.1 (no such recipient in the tenant), and
+      // 452 4.5.3 (this recipient is over the limit per message: send it in a later transaction).
+      // Not 451 4.7.500: that one refuses the relay's IP, so the catalogue pauses the whole route.
       refuseRecipient: (address, how) =>
         emu.fault({
           target: 'smtp', recipient: address,
-          fault: { smtpReply: how === 'permanent' ? `550 5.4.1 Recipient address rejected: Access denied. AS(201806281)` : '451 4.7.500 Server busy. Please try again later from [127.0.0.1]. (S77719)', at: 'rcpt' },
+          fault: { smtpReply: how === 'permanent' ? `550 5.4.1 Recipient address rejected: Access denied. AS(201806281)` : '452 4.5.3 Too many recipients (AS780090)', at: 'rcpt' },
         } as Parameters<Emulator['fault']>[0]),
       refuseMessage: (how) =>
         emu.fault({ target: 'smtp', fault: { smtpReply: how === 'permanent' ? '554 5.6.0 Invalid message content' : '451 4.3.0 Temporary server error. Please try again later', at: 'data' } }),
@@ -173,7 +176,7 @@ describe('direct-send: anonymous delivery to the tenant MX host', () => {
     }
   });
 
-  test('a tenant with RejectDirectSend: 550 5.7.68 with the catalogue fix (connector or RejectDirectSend $false)', async () => {
+  test('a tenant with RejectDirectSend: 550 5.7.68 fails the message at once with the catalogue fix (connector or RejectDirectSend $false)', async () => {
     const t = new DirectSendTransport('direct', config(), { log: createLogger('silent') });
     const setting = tenant as EmulatorTenant & { rejectDirectSend?: boolean };
     setting.rejectDirectSend = true;
@@ -182,7 +185,8 @@ describe('direct-send: anonymous delivery to the tenant MX host', () => {
       for (const { outcome } of out) {
         assert.match(outcome.response ?? '', /^550 5\.7\.68 TenantInboundAttribution/);
         assert.equal(outcome.ref, 'smtp.5.7.68.RejectDirectSend');
-        assert.equal(outcome.scope, 'destination');
+        assert.equal(outcome.action, 'fail');
+        assert.equal(outcome.scope, 'message');
         assert.match(outcome.fix ?? '', /connector/i);
         assert.match(outcome.fix ?? '', /RejectDirectSend \$false/);
       }

@@ -90,7 +90,9 @@ async function graphFixture(extra: Record<string, unknown> = {}): Promise<GraphF
     c, transport, logs,
     upstream: {
       acceptAll,
-      refuseRecipient: () => assert.fail('Graph answers for the whole message only'),
+      // No refuseRecipient: sendMail takes any well-formed address and Microsoft reports an unknown
+      // one later in a non-delivery report, so Graph (and the emulator) cannot refuse one recipient
+      // of a message (perRecipientReplies: false below).
       refuseMessage: (how) => {
         if (how === 'permanent') emu.mailbox(c.scanner).maxMessageSize = 10; // 400 ErrorMessageSizeExceeded
         else emu.fault({ target: 'graph', mailbox: c.scanner, fault: { status: 503 } });
@@ -214,19 +216,21 @@ describe('graph transport: limits and failures', () => {
     assert.equal(o.retryAfterMs, 30_000);
   }));
 
-  test('accepted, then 504: retried as a possible duplicate, with a warning in the log', () => withGraph(async (f) => {
+  test('accepted, then 504: retried as a possible duplicate (the route waits), with a warning in the log', () => withGraph(async (f) => {
     emu.fault({ target: 'graph', mailbox: f.c.scanner, fault: { acceptThenStatus: 504 }, count: 1 });
     const o = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'] }), ctx()))[0]!.outcome;
     assert.equal(o.action, 'retry');
+    assert.equal(o.scope, 'destination', 'no answer after a send: the route waits instead of sending again at once');
     assert.equal(o.possibleDuplicate, true);
     assert.equal(emu.sent().filter((s) => s.tenantId === f.c.tenant.id).length, 1, 'Microsoft did send it');
     assert.ok(f.logs.some((l) => l.event === 'possible-duplicate' && l.level === 'warn'));
   }));
 
-  test('missing Mail.Send: the catalogue explains it; no secret or token in the logs', () => withGraph(async (f) => {
+  test('missing Mail.Send: the message fails at once with the catalogue fix; no secret or token in the logs', () => withGraph(async (f) => {
     emu.app(f.c.app.clientId).graphRoles = [];
     const o = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'] }), ctx()))[0]!.outcome;
-    assert.notEqual(o.action, 'delivered');
+    assert.equal(o.action, 'fail');
+    assert.equal(o.scope, 'message');
     assert.equal(o.ref, 'graph.ErrorAccessDenied');
     assert.match(o.fix ?? '', /Mail\.Send/);
     assert.match(o.response ?? '', /403 ErrorAccessDenied/);
@@ -234,12 +238,18 @@ describe('graph transport: limits and failures', () => {
     assert.ok(!text.includes(f.c.secret) && !/Bearer /.test(text));
   }));
 
-  test('large message without Mail.ReadWrite: the outcome says which permission is missing', () => withGraph(async (f) => {
+  test('large message without Mail.ReadWrite: it fails at once and the outcome says which permission is missing', () => withGraph(async (f) => {
     emu.app(f.c.app.clientId).graphRoles = ['Mail.Send'];
     const body = Buffer.concat([Buffer.from('From: scanner@contoso.com\r\nTo: alice@contoso.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n'),
       Buffer.from(randomBytes(4_000_000).toString('base64')), Buffer.from('\r\n--b--\r\n')]);
     const o = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body }), ctx()))[0]!.outcome;
-    assert.equal(o.action, 'retry');
+    assert.equal(o.action, 'fail');
+    assert.equal(o.scope, 'message');
     assert.equal(o.ref, 'graph.ErrorAccessDenied.Mail.ReadWrite');
+    assert.match(o.fix ?? '', new RegExp(`App registrations → ${f.c.app.clientId} → API permissions .*Mail\\.ReadWrite`), 'the fix names the missing permission and this app');
+    assert.match(o.response ?? '', /403 ErrorAccessDenied/);
+    // Small messages need only Mail.Send: they still go.
+    const small = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'] }), ctx()))[0]!.outcome;
+    assert.equal(small.action, 'delivered');
   }));
 });

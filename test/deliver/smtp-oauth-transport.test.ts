@@ -160,7 +160,7 @@ describe('smtp-oauth: Exchange Online SMTP AUTH with OAuth 2.0', () => {
     }
   });
 
-  test('the app lacks SMTP.SendAsApp: 535 5.7.3, the route waits (destination) with the catalogue fix; nothing sent', async () => {
+  test('the app lacks SMTP.SendAsApp: 535 5.7.3 fails the message at once with the catalogue fix; nothing sent', async () => {
     const roles = app.exchangeRoles;
     emu.app(app.clientId).exchangeRoles = [];
     const { t } = transport(config());
@@ -168,8 +168,9 @@ describe('smtp-oauth: Exchange Online SMTP AUTH with OAuth 2.0', () => {
     try {
       const out = await t.deliver(outbound({ sender: MAILBOX, recipients: ['alice@contoso.com', 'bob@contoso.com'] }), ctx());
       for (const { outcome } of out) {
-        assert.equal(outcome.action, 'retry');
-        assert.equal(outcome.scope, 'destination');
+        assert.equal(outcome.action, 'fail');
+        assert.equal(outcome.scope, 'message');
+        assert.equal(outcome.category, 'auth');
         assert.equal(outcome.code, 535);
         assert.match(outcome.response ?? '', /^535 5\.7\.3 /);
         assert.equal(outcome.ref, 'smtp.5.7.3');
@@ -183,14 +184,17 @@ describe('smtp-oauth: Exchange Online SMTP AUTH with OAuth 2.0', () => {
     }
   });
 
-  test('SMTP AUTH disabled for the mailbox: 535 5.7.139 explained with Set-CASMailbox', async () => {
+  test('SMTP AUTH disabled for the mailbox: 535 5.7.139 fails the message at once, explained with Set-CASMailbox', async () => {
     emu.mailbox(MAILBOX).smtpAuthDisabled = true;
     const { t } = transport(config());
+    const since = emu.sent().length;
     try {
       const out = await t.deliver(outbound({ sender: MAILBOX, recipients: ['alice@contoso.com'] }), ctx());
       const o = out[0]!.outcome;
-      assert.equal(o.action, 'retry');
-      assert.equal(o.scope, 'destination');
+      assert.equal(o.action, 'fail');
+      assert.equal(o.scope, 'message');
+      assert.equal(o.code, 535);
+      assert.equal(emu.sent().length, since, 'nothing was sent');
       assert.match(o.response ?? '', /^535 5\.7\.139 .*SmtpClientAuthentication is disabled for the Mailbox/);
       assert.equal(o.ref, 'smtp.5.7.139.mailbox-disabled');
       assert.match(o.fix ?? '', /Set-CASMailbox -Identity scanner@contoso\.com -SmtpClientAuthenticationDisabled \$false/);
@@ -212,7 +216,7 @@ describe('smtp-oauth: Exchange Online SMTP AUTH with OAuth 2.0', () => {
         assert.match(outcome.response ?? '', /^554 5\.2\.(252|0) .*SendAsDenied/);
         assert.match(outcome.ref ?? '', /SendAsDenied$/);
         assert.match(outcome.fix ?? '', /SendAs|Send As|sendAs/);
-        assert.notEqual(outcome.action, 'delivered');
+        assert.equal(outcome.action, 'fail');
       }
       const ok = await t.deliver(outbound({ sender: MAILBOX, recipients: ['alice@contoso.com'] }), ctx());
       assert.equal(ok[0]!.outcome.action, 'delivered');

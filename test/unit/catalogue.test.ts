@@ -200,20 +200,29 @@ test('fillPlaceholders fills what it knows and leaves the rest; explainSmtp and 
   assert.match(e?.fix ?? '', /Set-CASMailbox -Identity scanner@contoso\.com -SmtpClientAuthenticationDisabled \$false/);
   const g = explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { appId: 'app-1', tenant: 'contoso' });
   assert.match(g?.fix ?? '', /App registrations → app-1 → API permissions .* Mail\.Send → Grant admin consent for contoso/);
+  // A missing permission fails the message at once, with the fix (queue retry --failed once fixed): no wait.
   const o = outcomeFrom(g!, { code: 403, response: '403 ErrorAccessDenied: Access is denied.', retryAfterMs: 5000 });
-  assert.deepEqual([o.action, o.scope, o.code, o.ref, o.retryAfterMs], ['retry', 'destination', 403, 'graph.ErrorAccessDenied', 5000]);
+  assert.deepEqual([o.action, o.scope, o.code, o.ref, o.retryAfterMs], ['fail', 'message', 403, 'graph.ErrorAccessDenied', undefined]);
+  assert.match(o.fix ?? '', /App registrations → app-1 → /);
+  // An outage waits as long as the reply asks.
+  const busy = outcomeFrom(explainGraph(503, 'ResourceUnhealthy', 'MdbReplicationProtectionUtilizationMonitor is unhealthy.')!, { code: 503, retryAfterMs: 5000 });
+  assert.deepEqual([busy.action, busy.scope, busy.code, busy.ref, busy.retryAfterMs], ['retry', 'destination', 503, 'graph.ServiceUnavailable', 5000]);
   const failed = outcomeFrom(explainSmtp('550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found')!, { retryAfterMs: 5000 });
   assert.equal(failed.retryAfterMs, undefined, 'no wait on a final failure');
 });
 
 test('the generic SMTP classifier explains Microsoft replies from the catalogue and leaves others as they were', () => {
   const sendAs = classifySmtpReply('554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException', 'DATA');
-  assert.deepEqual([sendAs.action, sendAs.scope, sendAs.category, sendAs.ref, sendAs.code, sendAs.enhancedCode], ['retry', 'message', 'sender', 'smtp.5.2.252.SendAsDenied', 554, '5.2.252']);
+  assert.deepEqual([sendAs.action, sendAs.scope, sendAs.category, sendAs.ref, sendAs.code, sendAs.enhancedCode], ['fail', 'message', 'sender', 'smtp.5.2.252.SendAsDenied', 554, '5.2.252']);
   assert.match(sendAs.fix ?? '', /Add-RecipientPermission/);
   const auth = classifySmtpError({ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN', response: '535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [X]' }, false);
-  assert.deepEqual([auth.action, auth.scope, auth.ref, auth.code], ['retry', 'destination', 'smtp.5.7.139.credentials-incorrect', 535]);
+  assert.deepEqual([auth.action, auth.scope, auth.ref, auth.code], ['fail', 'message', 'smtp.5.7.139.credentials-incorrect', 535]);
+  assert.match(auth.fix ?? '', /Check the route's user/);
+  // A temporary refusal Microsoft explains is still retried: 451 4.7.500 pauses the route.
+  const busy = classifySmtpReply('451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (S77719)', 'MAIL FROM');
+  assert.deepEqual([busy.action, busy.scope, busy.ref], ['retry', 'destination', 'smtp.4.7.500-699']);
   const plain = classifySmtpReply('550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown', 'RCPT TO');
   assert.deepEqual([plain.action, plain.category, plain.ref, plain.fix], ['fail', 'bad-recipient', undefined, undefined]);
   const otherAuth = classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Error: authentication failed' }, false);
-  assert.deepEqual([otherAuth.category, otherAuth.ref], ['auth', undefined]);
+  assert.deepEqual([otherAuth.action, otherAuth.scope, otherAuth.category, otherAuth.ref], ['retry', 'destination', 'auth', undefined], 'a sign-in refusal the catalogue does not know: the route waits');
 });

@@ -11,8 +11,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../core/log.js';
 import { newMessageId } from '../../core/ids.js';
-import { createTransport } from '../../deliver/factory.js';
-import { TokenProviders } from '../../identity/entra/providers.js';
+import { createTransport, lazyTokenProviders } from '../../deliver/factory.js';
 import { UsageError } from '../common.js';
 
 export interface RouteTestFlags {
@@ -38,8 +37,8 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
   }).compile().build();
   // Logs stay quiet here: the steps are printed as they happen.
   const log = createLogger('silent');
-  const tokens = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
-  const transport = createTransport(flags.route, upstream, { log, tokens });
+  const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
+  const transport = await createTransport(flags.route, upstream, { log, tokens: tokens.get });
   step(`route ${flags.route}: ${upstream.type} upstream; test message from ${from} to ${flags.to} (${raw.length} bytes)`);
   try {
     const outcomes = await transport.deliver(
@@ -69,6 +68,7 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
     return ok ? 0 : 1;
   } finally {
     await transport.close();
+    tokens.close();
   }
 }
 

@@ -4,7 +4,7 @@
  * with the large parts taken out (needs Mail.ReadWrite), each part is added
  * back (a POST with contentBytes below 3 MiB, the upload session's
  * minimum; otherwise an upload session with sequential PUTs of at most
- * 3,276,800 bytes and no Authorization header), inline parts keep isInline
+ * 1,638,400 bytes and no Authorization header), inline parts keep isInline
  * and their Content-ID, then the draft is sent. When a step fails, the draft
  * is deleted (best effort) so that retries leave none behind.
  */
@@ -18,7 +18,7 @@ import type { GraphStep } from './graph-outcomes.js';
 /** Smallest attachment an upload session takes (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize below). */
 export const UPLOAD_SESSION_MIN = 3 * 1024 * 1024;
 /** Upload chunk: a multiple of 320 KiB, under Outlook's 4 MB per PUT. */
-export const UPLOAD_CHUNK = 10 * 320 * 1024;
+export const UPLOAD_CHUNK = 5 * 320 * 1024;
 
 export interface GraphCaller {
   /** One Graph request; resolves with any answer, throws HttpError when none came. */
@@ -78,8 +78,6 @@ async function addPart(g: GraphCaller, messageUrl: string, part: RemovedPart): P
   const uploadUrl = session.status === 201 ? session.json<{ uploadUrl?: string }>()?.uploadUrl : undefined;
   if (!uploadUrl) throw new DraftStepFailed('attachment', session);
   let offset = 0;
-  let pending: Buffer[] = [];
-  let pendingLength = 0;
   const put = async (chunk: Buffer) => {
     const res = await g.call('upload', {
       method: 'PUT', url: uploadUrl, auth: false, body: chunk,
@@ -89,16 +87,22 @@ async function addPart(g: GraphCaller, messageUrl: string, part: RemovedPart): P
     if (res.status !== (last ? 201 : 200) && !(last && res.status === 200)) throw new DraftStepFailed('upload', res);
     offset += chunk.length;
   };
+  // One chunk buffer per upload, filled and sent again and again: a PUT is answered before
+  // the next one is filled, so the bytes are on the wire before they are overwritten.
+  const chunk = Buffer.allocUnsafeSlow(Math.min(UPLOAD_CHUNK, part.size));
+  let fill = 0;
   for await (const c of partStream(await g.open(), part.index) as AsyncIterable<Buffer>) {
-    pending.push(c);
-    pendingLength += c.length;
-    while (pendingLength >= UPLOAD_CHUNK) {
-      const all = Buffer.concat(pending);
-      await put(all.subarray(0, UPLOAD_CHUNK));
-      pending = [all.subarray(UPLOAD_CHUNK)];
-      pendingLength = all.length - UPLOAD_CHUNK;
+    for (let from = 0; from < c.length; ) {
+      const n = Math.min(c.length - from, chunk.length - fill);
+      c.copy(chunk, fill, from, from + n);
+      fill += n;
+      from += n;
+      if (fill === chunk.length) {
+        await put(chunk);
+        fill = 0;
+      }
     }
   }
-  if (pendingLength) await put(Buffer.concat(pending));
+  if (fill) await put(chunk.subarray(0, fill));
   if (offset !== part.size) throw new Error(`attachment ${part.name}: ${offset} bytes read, ${part.size} expected`);
 }

@@ -25,25 +25,26 @@ export function outcomeForReply(response: string, command: string, ctx?: Placeho
 }
 
 /**
- * An error from a session step. AUTH refusals are the route's problem (the
- * app's permission, SMTP AUTH switched off): the route pauses and messages
- * wait, whatever the reply's class. Other replies go through outcomeForReply;
- * connection and TLS failures through the generic classifier.
+ * An error from a session step. An AUTH refusal the catalogue knows (535 5.7.3,
+ * 535 5.7.139 ...) is decided by the catalogue: Microsoft refused for a
+ * permission or a setting, so the message fails with the fix, to be retried
+ * with `authrelay queue retry --failed` once fixed. An AUTH refusal it does not
+ * know pauses the route and the messages wait. Other replies go through
+ * outcomeForReply; connection and TLS failures through the generic classifier.
  */
 export function outcomeForError(e: SmtpErrorLike, afterBody: boolean, ctx?: PlaceholderValues): DeliveryOutcome {
   if (e.code === 'EAUTH') {
     const response = e.response ?? e.message ?? 'authentication failed';
     const base = e.response ? outcomeForReply(e.response, 'AUTH', ctx) : undefined;
+    if (base?.ref) return { ...base, response, ...(e.responseCode ? { code: e.responseCode } : {}) };
     return {
       ...(base ?? {}),
       action: 'retry',
       scope: 'destination',
-      category: base?.ref ? base.category : 'auth',
+      category: 'auth',
       response,
       ...(e.responseCode ? { code: e.responseCode } : {}),
-      hint: base?.ref
-        ? base.hint!
-        : 'Microsoft 365 refused the sign-in (AUTH XOAUTH2). Check the app permission SMTP.SendAsApp, the service principal in Exchange and that SMTP AUTH is enabled for the mailbox; messages wait meanwhile.',
+      hint: 'Microsoft 365 refused the sign-in (AUTH XOAUTH2). Check the app permission SMTP.SendAsApp, the service principal in Exchange and that SMTP AUTH is enabled for the mailbox; messages wait meanwhile.',
     };
   }
   if (e.responseCode && e.response && !isConnectionCode(e.code)) {

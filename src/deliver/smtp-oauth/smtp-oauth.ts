@@ -104,7 +104,7 @@ export class SmtpOauthTransport implements Transport {
       }
       throw err;
     }
-    ctx.trace?.('token', { fromCache: token.fromCache, expiresAt: new Date(token.expiresAt).toISOString(), permissions: token.permissions });
+    ctx.trace?.('token', { source: token.fromCache ? 'cache' : 'Entra ID', permissions: token.permissions, expiresAt: new Date(token.expiresAt).toISOString() });
     let cached = this.cache.take(mailbox);
     let reused = cached !== undefined;
     for (;;) {
