@@ -58,7 +58,7 @@ export const ENTRA_ENTRIES: readonly EntraEntry[] = [
     ref: 'entra.AADSTS90002', category: 'auth', match: { aadsts: [90002] },
     example: { status: 400, error: 'invalid_request', aadsts: 90002, description: `AADSTS90002: Tenant 'contoso.onmicrosft.com' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.${TRACE}` },
     hint: 'Entra ID does not know this tenant in this cloud: the tenant ID or domain is mistyped, or the tenant is in another cloud (e.g. US Government).',
-    fix: 'Set the route\'s tenant to the Directory (tenant) ID from Entra admin center → Overview, and its cloud to the one the tenant lives in (global, usgov, usgovdod, china).',
+    fix: 'Set the route\'s tenant to the Directory (tenant) ID from Entra admin center → Overview, and its cloud to the one the tenant lives in (global, usgov, usgov-dod, china).',
   }),
   entry({
     ref: 'entra.AADSTS700022', category: 'auth', match: { aadsts: [700022, 70011] },
