@@ -95,31 +95,40 @@ test('throttling: 24 messages at once never put more than 4 requests in flight f
   }
 });
 
-test('an outage (503, then resets) of the Graph service: messages wait without a retry storm and are all delivered afterwards', async () => {
+/**
+ * Time in this test runs 60 times faster than in a relay with default settings:
+ * the queue's backoffs are the defaults divided by 60 (destination pause 30 s → 0.5 s,
+ * doubling up to 10 min → 10 s; message backoff 1 min → 1 s, up to 1 h → 60 s).
+ * A 10 s outage here is a 10-minute outage there.
+ */
+const SCALED_QUEUE = { pollInterval: '50ms', minBackoff: '1s', maxBackoff: '60s', destinationMinBackoff: '500ms', destinationMaxBackoff: '10s' };
+
+test('a 10-minute Graph outage (503s, then connection resets; time scaled 1:60): no retry storm, everything delivered afterwards', async () => {
   const c = contoso(emu);
-  const relay = await startRelay({
-    upstreams: { m365: graphUpstream(emu, c) }, routes: [{ use: 'm365' }],
-    queue: { pollInterval: '50ms', minBackoff: '300ms', maxBackoff: '1s', destinationMinBackoff: '500ms', destinationMaxBackoff: '1s' },
-  });
+  const relay = await startRelay({ upstreams: { m365: graphUpstream(emu, c) }, routes: [{ use: 'm365' }], queue: SCALED_QUEUE });
   try {
+    const mine = () => emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === c.scanner.toLowerCase());
     emu.fault({ target: 'graph', fault: { status: 503 } });
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const m = plainText(c.scanner, [c.alice]);
       ids.push(await deviceSend(relay, m.from, m.to, m.raw));
     }
-    // The outage lasts 6 s here, the scale of a several-minute outage with the relay's default backoff (30 s to 10 min).
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 5_000));
     emu.clearFaults();
     emu.fault({ target: 'graph', fault: { reset: true } });
-    await new Promise((r) => setTimeout(r, 3_000));
-    const during = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === c.scanner.toLowerCase()).length;
+    await new Promise((r) => setTimeout(r, 5_000));
+    const during = mine().length;
     emu.clearFaults();
+    const restored = Date.now();
     for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 30_000)).state, 'delivered');
-    // Paused and probed: far fewer requests than 10 messages retried at every backoff step.
-    assert.ok(during <= 20, `${during} Graph requests during a 6 s outage for 10 messages`);
-    const attempts = (await Promise.all(ids.map((id) => attemptsOf(relay, id)))).map((a) => a.length);
-    assert.ok(Math.max(...attempts) <= 8, `attempts per message: ${attempts.join(',')}`);
+    const recovery = Date.now() - restored;
+    // The first wave (the upstream's concurrency, 8) finds the outage, then one probe per pause
+    // (0.5, 1, 2, 4, 8 s): about 14 requests for 20 messages, where retrying each message on its
+    // own backoff would have made well over 60.
+    assert.ok(during <= 20, `${during} Graph requests during the outage for 20 messages`);
+    assert.ok(recovery <= 12_000, `delivered ${recovery} ms after the outage ended (the longest pause is 10 s)`);
+    assert.equal(mine().filter((r) => r.status === 202).length, 20, 'each message accepted once');
   } finally {
     await relay.close();
   }
@@ -193,5 +202,61 @@ test('through an outbound proxy: sign-in and Graph both go through CONNECT, the 
   } finally {
     await relay.close();
     await proxy.close();
+  }
+});
+
+test('a token per token lifetime, not per message: 6-second tokens over 14 s of steady traffic', async () => {
+  const c = contoso(emu);
+  const relay = await startRelay({ upstreams: { m365: graphUpstream(emu, c) }, routes: [{ use: 'm365' }] });
+  const lifetime = emu.tokenLifetimeSeconds;
+  emu.tokenLifetimeSeconds = 6;
+  try {
+    const ids: string[] = [];
+    const start = Date.now();
+    while (Date.now() - start < 14_000) {
+      const m = plainText(c.scanner, [c.alice]);
+      ids.push(await deviceSend(relay, m.from, m.to, m.raw));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 30_000)).state, 'delivered');
+    const tokens = emu.requests().filter((r) => r.service === 'token' && r.clientId === c.app.clientId && r.status === 200).length;
+    // 14 s of traffic with 6 s tokens renewed shortly before they expire: 3 or 4 tokens for ~100 messages.
+    assert.ok(tokens >= 2 && tokens <= 4, `${tokens} token requests for ${ids.length} messages`);
+    assert.ok(ids.length >= 50, `${ids.length} messages sent`);
+  } finally {
+    emu.tokenLifetimeSeconds = lifetime;
+    await relay.close();
+  }
+});
+
+test('smtp-oauth with a delegated sign-in (device code): signed in once, the relay delivers with the stored sign-in', async () => {
+  const c = contoso(emu);
+  c.app.publicClient = true;
+  const { mkdtempSync } = await import('node:fs');
+  const dataDir = mkdtempSync(join(tmpdir(), 'authrelay-delegated-'));
+  const { TokenProviders } = await import('../../src/identity/entra/providers.js');
+  const { createLogger } = await import('../../src/core/log.js');
+  const { smtpOauthUpstreamSchema } = await import('../../src/config/schema.js');
+  const up = { ...smtpOauthUpstream(emu, c, { delegated: { user: c.scanner } }) } as Record<string, unknown>;
+  delete up.clientSecret;
+  delete up.mailbox;
+  // `authrelay oauth login m365` does this: the device code flow, approved by the user in a browser.
+  const registry = new TokenProviders({ dataDir, secretKey: undefined, log: createLogger('silent'), signInRenewalMs: 0 });
+  const provider = registry.get('m365', smtpOauthUpstreamSchema.parse(up), 'smtp') as import('../../src/identity/entra/delegated-token-provider.js').DelegatedTokenProvider;
+  await provider.login((prompt) => setImmediate(() => emu.approveDeviceCode(prompt.userCode, c.scanner)));
+  registry.close();
+  const relay = await startRelay({ upstreams: { m365: up as never }, routes: [{ use: 'm365' }] }, { dataDir });
+  try {
+    const before = emu.sent().length;
+    const m = plainText(c.scanner, [c.alice]);
+    const id = await deviceSend(relay, m.from, m.to, m.raw);
+    assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 30_000)).state, 'delivered');
+    const sent = emu.sent().slice(before);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.principal?.toLowerCase(), c.scanner.toLowerCase(), 'sent as the signed-in user');
+    assert.ok(sent[0]!.mime.equals(await storedBytes(relay, id)));
+  } finally {
+    await relay.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
