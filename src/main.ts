@@ -16,6 +16,7 @@ import { ensureCertificate } from './receive/tls.js';
 import { RouteTable, CAPTURE_ROUTE } from './route/rules.js';
 import { createTransports, lazyTokenProviders } from './deliver/factory.js';
 import { Scheduler } from './deliver/scheduler.js';
+import type { Transport } from './deliver/transport.js';
 import { NonDeliveryNotices } from './report/notices.js';
 
 export interface RunningRelay {
@@ -43,7 +44,15 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
   const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
-  const transports = await createTransports(config, { log, tokens: tokens.get }, CAPTURE_ROUTE);
+  let transports: Map<string, Transport>;
+  try {
+    transports = await createTransports(config, { log, tokens: tokens.get }, CAPTURE_ROUTE);
+  } catch (err) {
+    // A credential that cannot be loaded (a certificate, a key) stops the start: release what is open.
+    tokens.close();
+    await store.close();
+    throw err;
+  }
   const upstreamNames = Object.keys(config.upstreams);
   const routeRules = config.routes.length > 0
     ? config.routes
@@ -87,6 +96,8 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     listeners = await receive.listen(config.listeners);
   } catch (err) {
     await receive.close();
+    for (const t of transports.values()) await t.close();
+    tokens.close();
     await store.close();
     throw err;
   }

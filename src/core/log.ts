@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   'accessToken',
   'refreshToken',
   'authorization',
+  'secretKey',
+  'passphrase',
   '*.password',
   '*.pass',
   '*.passwordHash',
@@ -22,9 +24,12 @@ export const REDACT_PATHS = [
   '*.accessToken',
   '*.refreshToken',
   '*.authorization',
+  '*.secretKey',
+  '*.passphrase',
   '*.*.pass',
   '*.*.password',
   '*.*.clientSecret',
+  '*.*.passphrase',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
@@ -38,4 +43,15 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/**
+ * A URL fit for a log line or a trace: a user and password in it and the
+ * credentials some URLs carry in their query (an upload session's
+ * `authtoken`, a SAS `sig`, an `access_token`) are replaced by "…".
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1…@')
+    .replace(/([?&](?:authtoken|access_token|token|sig|code|client_secret|password)=)[^&#]*/gi, '$1…');
 }

@@ -91,12 +91,24 @@ export class MailboxPacer {
         const t = setTimeout(() => {
           const i = box.waiters.indexOf(wake);
           if (i >= 0) box.waiters.splice(i, 1);
-          resolve();
+          done();
         }, left);
+        // Shutdown ends the wait at once (the loop then answers "shutting down").
+        const onAbort = () => {
+          const i = box.waiters.indexOf(wake);
+          if (i >= 0) box.waiters.splice(i, 1);
+          clearTimeout(t);
+          done();
+        };
         const wake = () => {
           clearTimeout(t);
-          resolve();
+          done();
         };
+        function done() {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
         box.waiters.push(wake);
       });
     }
@@ -162,6 +174,7 @@ function prune(box: MailboxState, now: number): void {
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {

@@ -127,6 +127,31 @@ queue: { pollInterval: 100ms, minBackoff: 1s, maxBackoff: 2s }
     for (const s of forms) assert.ok(!check.stdout.includes(s));
   });
 
+  test('config print hides the Microsoft 365 secrets too: client secret, key passphrase, secretKey, a proxy password', async () => {
+    const secrets = ['graph-Secret-9x!', 'key-Passphrase-3y!', 'stored-SignIn-Key-5z!', 'proxy-Pa55-1w'];
+    const f = writeConfig(dir, `hostname: relay.test
+dataDir: ./data
+${LISTENER}
+secretKey: "${secrets[2]}"
+upstreams:
+  m365: { type: graph, tenant: contoso.onmicrosoft.com, clientId: 11111111-2222-3333-4444-555555555555, clientSecret: "${secrets[0]}", proxy: "http://relay:${secrets[3]}@proxy.internal:3128", mailbox: scanner@contoso.com }
+  m365-smtp:
+    type: smtp-oauth
+    tenant: contoso.onmicrosoft.com
+    clientId: 11111111-2222-3333-4444-555555555555
+    certificate: { key: ./app.key, cert: ./app.crt, passphrase: "${secrets[1]}" }
+`, 'm365.yaml');
+    const r = await cli(['config', 'print', '--config', f]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const s of secrets) assert.ok(!r.stdout.includes(s), `config print shows a secret: ${s}`);
+    const c = JSON.parse(r.stdout) as { secretKey: string; upstreams: Record<string, { clientSecret?: string; proxy?: string; certificate?: { passphrase: string; key: string } }> };
+    assert.equal(c.secretKey, '[redacted]');
+    assert.equal(c.upstreams.m365!.clientSecret, '[redacted]');
+    assert.equal(c.upstreams.m365!.proxy, 'http://…@proxy.internal:3128');
+    assert.equal(c.upstreams['m365-smtp']!.certificate!.passphrase, '[redacted]');
+    assert.match(c.upstreams['m365-smtp']!.certificate!.key, /app\.key$/, 'what is not secret is shown');
+  });
+
   test('serve uses the secrets but never logs them, on success and on an upstream AUTH failure', async () => {
     const relay = await startRelayProcess(config, { env });
     try {

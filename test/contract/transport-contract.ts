@@ -10,7 +10,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { DeliveryOutcome, RecipientOutcome } from '../../src/core/outcome.js';
-import type { DeliveryContext, OutboundMessage, Transport } from '../../src/deliver/transport.js';
+import type { DeliveryContext, Transport } from '../../src/deliver/transport.js';
+import { awkwardBody, chunks, outbound, simpleBody } from './messages.js';
+
+export { awkwardBody, outbound, simpleBody } from './messages.js';
 
 export interface ReceivedByUpstream {
   sender: string;
@@ -63,49 +66,6 @@ export interface ContractOptions {
    * the whole message are tested for every transport.
    */
   perRecipientReplies?: boolean;
-}
-
-let counter = 0;
-
-/** A stored message as the scheduler hands it over; the body is given in awkward chunk sizes. */
-export function outbound(o: { sender?: string; recipients: string[]; body?: Buffer; chunk?: number; openBody?: () => Readable }): OutboundMessage {
-  const body = o.body ?? simpleBody();
-  const chunk = o.chunk ?? 7_001;
-  return {
-    id: `CONTRACT${++counter}`,
-    sender: o.sender ?? 'scanner@contoso.com',
-    recipients: o.recipients,
-    size: body.length,
-    device: 'contract',
-    openBody: o.openBody ?? (() => Readable.from(chunks(body, chunk))),
-  };
-}
-
-function* chunks(b: Buffer, size: number): Generator<Buffer> {
-  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
-}
-
-export function simpleBody(extra = ''): Buffer {
-  return Buffer.from(
-    'From: Scanner <scanner@contoso.com>\r\nTo: alice@contoso.com\r\nSubject: contract\r\n' +
-      `Message-ID: <m${counter}@contoso.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello${extra}\r\n`,
-  );
-}
-
-/** A body that exercises dot-stuffing, 8-bit bytes, long lines and chunk boundaries. */
-export function awkwardBody(): Buffer {
-  const parts: Buffer[] = [
-    Buffer.from('Received: from mfp ([192.0.2.7])\r\n\tby relay.test (authrelay) with ESMTP id X;\r\n\tMon, 1 Jan 2024 00:00:00 +0000\r\n'),
-    Buffer.from('From: =?UTF-8?B?5aSa5qmf6IO9?= <scanner@contoso.com>\r\nTo: alice@contoso.com\r\nSubject: scan\r\n'),
-    Buffer.from('MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
-    Buffer.from('.a line that starts with a dot\r\n.\r\n..two dots\r\n. space after dot\r\n'),
-    Buffer.from('スキャンした文書です。\r\n', 'utf8'),
-    Buffer.from([0xe9, 0xe8, 0x20, 0xff, 0x0d, 0x0a]),
-    Buffer.from(`${'x'.repeat(990)}\r\n`),
-  ];
-  for (let i = 0; i < 4000; i++) parts.push(Buffer.from(i % 17 === 0 ? `.line ${i}\r\n` : `line ${i} ${'y'.repeat(i % 60)}\r\n`));
-  parts.push(Buffer.from('last line\r\n'));
-  return Buffer.concat(parts);
 }
 
 function canonical(address: string): string {
@@ -286,6 +246,72 @@ export function transportContract(name: string, factory: () => Promise<Transport
       assertOnePerRecipient(out, recipients);
       for (const { outcome } of out) assert.notEqual(outcome.action, 'delivered');
       if (f.upstream) assert.equal(f.upstream.received().length, 0);
+    });
+
+    run('a stored body that cannot even be opened: an outcome for every recipient, never a throw', async (f) => {
+      const recipients = ['alice@contoso.com', 'bob@contoso.com'];
+      const missing = () => {
+        throw Object.assign(new Error('ENOENT: no such file or directory, open body'), { code: 'ENOENT' });
+      };
+      const out = await f.transport.deliver(outbound({ recipients, openBody: missing }), ctx());
+      assertOnePerRecipient(out, recipients);
+      assert.deepEqual(actions(out), [or(f, 'fail'), or(f, 'fail')]);
+      if (!f.upstream) return;
+      for (const { outcome } of out) assert.equal(outcome.category, 'spool');
+      assert.equal(f.upstream.received().length, 0);
+      const next = await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'] }), ctx());
+      assert.deepEqual(actions(next), ['delivered'], 'the next message goes out as usual');
+    });
+
+    run('a stored body that breaks off half way: it fails at once as a spool problem, the route is not paused', async (f) => {
+      const body = awkwardBody();
+      let served = false;
+      const breaking = () => new Readable({
+        read() {
+          if (served) return this.destroy(new Error('EIO: i/o error, read'));
+          served = true;
+          this.push(body.subarray(0, 30_000));
+        },
+      });
+      const started = Date.now();
+      const out = await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody: () => ((served = false), breaking()) }), ctx());
+      assert.deepEqual(actions(out), [or(f, 'fail')]);
+      if (!f.upstream) return;
+      assert.ok(Date.now() - started < 5_000, `the failure was seen at once, not after a timeout (${Date.now() - started} ms)`);
+      assert.equal(out[0]!.outcome.category, 'spool', JSON.stringify(out[0]!.outcome));
+      assert.notEqual(out[0]!.outcome.scope, 'destination');
+      assert.equal(f.upstream.received().length, 0);
+    });
+
+    run('every stored body it opens is released, whatever the upstream answers (no file is left open)', async (f) => {
+      // Large enough that a reader that stops half way leaves some of it unread.
+      const body = awkwardBody();
+      const opened: Readable[] = [];
+      const tracked = () => {
+        const s = Readable.from(chunks(body, 1_000));
+        opened.push(s);
+        return s;
+      };
+      const released = async (what: string) => {
+        await new Promise((r) => setTimeout(r, 50));
+        for (const s of opened) assert.ok(s.destroyed, `${what}: a stored body was left open`);
+        opened.length = 0;
+      };
+      await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody: tracked }), ctx());
+      await released('accepted');
+      f.upstream?.refuseMessage('permanent');
+      await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody: tracked }), ctx());
+      await released('refused');
+      f.upstream?.acceptAll();
+      f.upstream?.slow(10_000);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody: tracked }), ctx(ac.signal));
+      await released('interrupted');
+      f.upstream?.acceptAll();
+      await f.upstream?.down();
+      await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody: tracked }), ctx());
+      await released('unreachable');
     });
 
     run('an abort interrupts a slow delivery promptly, without claiming success or failure', async (f) => {

@@ -8,6 +8,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { Writable } from 'node:stream';
 import { directSendUpstreamSchema, type DirectSendUpstreamConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/core/log.js';
@@ -16,6 +17,7 @@ import { directSendWarnings } from '../../src/deliver/direct-send/warnings.js';
 import type { Emulator, EmulatorTenant } from '../emulator/api.js';
 import { startEmulator } from '../emulator/index.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { emulatorSmtpHooks } from '../helpers/emulator-smtp-hooks.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { outbound, transportContract, type TransportFixture } from '../contract/transport-contract.js';
 
@@ -66,24 +68,13 @@ async function fixture(): Promise<TransportFixture> {
   const t = new DirectSendTransport('direct', config({ port: proxy.port, concurrency: 2 }), { log: createLogger('silent') });
   return {
     transport: t,
-    upstream: {
-      acceptAll: () => emu.clearFaults(),
+    upstream: emulatorSmtpHooks(emu, proxy, {
+      via: 'direct-send', since,
       // Replies Exchange Online gives to one RCPT: 550 5.4.1 (no such recipient in the tenant), and
       // 452 4.5.3 (this recipient is over the limit per message: send it in a later transaction).
       // Not 451 4.7.500: that one refuses the relay's IP, so the catalogue pauses the whole route.
-      refuseRecipient: (address, how) =>
-        emu.fault({
-          target: 'smtp', recipient: address,
-          fault: { smtpReply: how === 'permanent' ? `550 5.4.1 Recipient address rejected: Access denied. AS(201806281)` : '452 4.5.3 Too many recipients (AS780090)', at: 'rcpt' },
-        } as Parameters<Emulator['fault']>[0]),
-      refuseMessage: (how) =>
-        emu.fault({ target: 'smtp', fault: { smtpReply: how === 'permanent' ? '554 5.6.0 Invalid message content' : '451 4.3.0 Temporary server error. Please try again later', at: 'data' } }),
-      down: () => proxy.down(),
-      up: () => proxy.up(),
-      slow: (ms) => (ms > 0 ? emu.fault({ target: 'smtp', fault: { delayMs: ms } }) : emu.clearFaults()),
-      received: () =>
-        emu.sent().slice(since).filter((m) => m.via === 'direct-send').map((m) => ({ sender: m.envelope?.from ?? '', recipients: m.envelope?.to ?? [], body: m.mime })),
-    },
+      rcptReply: (_address, how) => (how === 'permanent' ? '550 5.4.1 Recipient address rejected: Access denied. AS(201806281)' : '452 4.5.3 Too many recipients (AS780090)'),
+    }),
     close: async () => {
       await t.close();
       await proxy.close();
@@ -173,6 +164,24 @@ describe('direct-send: anonymous delivery to the tenant MX host', () => {
       assert.match(out[0]!.outcome.response ?? '', /ENOTFOUND/);
     } finally {
       await t.close();
+    }
+  });
+
+  test('shutdown during an MX lookup that gets no answer: interrupted at once, not after the DNS timeout', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+    const t = new DirectSendTransport('direct', config({ dnsServers: [`127.0.0.1:${silent.address().port}`] }), { log: createLogger('silent') });
+    try {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 200);
+      const started = Date.now();
+      const out = await t.deliver(outbound({ sender: 'scanner@contoso.com', recipients: ['alice@contoso.com'] }), { signal: ac.signal });
+      assert.ok(Date.now() - started < 2_000, `returned ${Date.now() - started} ms after the start`);
+      assert.equal(out[0]!.outcome.action, 'retry');
+      assert.equal(out[0]!.outcome.category, 'interrupted');
+    } finally {
+      await t.close();
+      silent.close();
     }
   });
 

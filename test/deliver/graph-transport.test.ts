@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { graphUpstreamSchema } from '../../src/config/schema.js';
 import { HttpClient } from '../../src/core/http.js';
 import { createLogger } from '../../src/core/log.js';
@@ -236,6 +236,39 @@ describe('graph transport: limits and failures', () => {
     assert.match(o.response ?? '', /403 ErrorAccessDenied/);
     const text = JSON.stringify(f.logs);
     assert.ok(!text.includes(f.c.secret) && !/Bearer /.test(text));
+  }));
+
+  test('an upload that fails half way: the draft is deleted and the stored message released', () => withGraph(async (f) => {
+    const body = Buffer.concat([Buffer.from('From: scanner@contoso.com\r\nTo: alice@contoso.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=scan.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n'),
+      Buffer.from(randomBytes(4_000_000).toString('base64')), Buffer.from('\r\n--b--\r\n')]);
+    const opened: Readable[] = [];
+    const openBody = () => {
+      const stream = Readable.from((function* () {
+        for (let i = 0; i < body.length; i += 64 * 1024) yield body.subarray(i, i + 64 * 1024);
+      })());
+      opened.push(stream);
+      return stream;
+    };
+    emu.fault({ target: 'upload', fault: { status: 500 }, count: 1 });
+    const o = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, openBody }), ctx()))[0]!.outcome;
+    assert.notEqual(o.action, 'delivered');
+    assert.match(o.response ?? '', /^500/);
+    const graph = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === f.c.scanner.toLowerCase());
+    assert.ok(graph.some((r) => r.method === 'DELETE' && /\/messages\//.test(r.path)), 'the draft was deleted');
+    assert.equal(emu.sent().filter((s) => s.tenantId === f.c.tenant.id).length, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(opened.length >= 3, `the stored message was opened for each step (${opened.length})`);
+    opened.forEach((stream, i) => assert.ok(stream.destroyed, `stored message opened for step ${i + 1} was left open`));
+  }));
+
+  test('a header section too large to read: it fails as too-big, not as a spool problem; nothing is sent', () => withGraph(async (f) => {
+    const line = `X-Pad: ${'p'.repeat(990)}\r\n`;
+    const body = Buffer.from(`From: scanner@contoso.com\r\nTo: alice@contoso.com\r\n${line.repeat(2_200)}\r\nbody\r\n`);
+    const o = (await f.transport.deliver(outbound({ recipients: ['alice@contoso.com'], body, chunk: 64 * 1024 }), ctx()))[0]!.outcome;
+    assert.equal(o.action, 'fail');
+    assert.equal(o.category, 'too-big');
+    assert.match(o.hint ?? '', /header section/);
+    assert.equal(emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === f.c.scanner.toLowerCase()).length, 0);
   }));
 
   test('large message without Mail.ReadWrite: it fails at once and the outcome says which permission is missing', () => withGraph(async (f) => {

@@ -16,8 +16,10 @@ import { MailboxPacer } from '../../src/deliver/pacing.js';
 import { SmtpOauthTransport } from '../../src/deliver/smtp-oauth/smtp-oauth.js';
 import { resolveEndpoints } from '../../src/identity/entra/clouds.js';
 import { TokenProviders } from '../../src/identity/entra/providers.js';
+import type { TokenProvider } from '../../src/identity/entra/token-provider.js';
 import type { Emulator, EmulatorApp } from '../emulator/api.js';
 import { startEmulator } from '../emulator/index.js';
+import { emulatorSmtpHooks } from '../helpers/emulator-smtp-hooks.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { outbound, simpleBody, transportContract, type TransportFixture } from '../contract/transport-contract.js';
 
@@ -75,26 +77,12 @@ async function fixture(): Promise<TransportFixture> {
   const since = emu.sent().length;
   const proxy: TcpProxy = await startTcpProxy(emu.smtpPort);
   const { t, tokens } = transport(config({ concurrency: 2 }, proxy.port));
-  const refused = new Map<string, 'permanent' | 'temporary'>();
   return {
     transport: t,
-    upstream: {
-      acceptAll: () => emu.clearFaults(),
-      refuseRecipient: (address, how) => {
-        refused.set(address, how);
-        emu.fault({
-          target: 'smtp', recipient: address,
-          fault: { smtpReply: how === 'permanent' ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient ${address} not found by SMTP address lookup` : '450 4.2.1 Mailbox busy, try again later', at: 'rcpt' },
-        } as Parameters<Emulator['fault']>[0]);
-      },
-      refuseMessage: (how) =>
-        emu.fault({ target: 'smtp', fault: { smtpReply: how === 'permanent' ? '554 5.6.0 Invalid message content' : '451 4.3.0 Temporary server error. Please try again later', at: 'data' } }),
-      down: () => proxy.down(),
-      up: () => proxy.up(),
-      slow: (ms) => (ms > 0 ? emu.fault({ target: 'smtp', fault: { delayMs: ms } }) : emu.clearFaults()),
-      received: () =>
-        emu.sent().slice(since).filter((m) => m.via === 'smtp').map((m) => ({ sender: m.envelope?.from ?? '', recipients: m.envelope?.to ?? [], body: m.mime })),
-    },
+    upstream: emulatorSmtpHooks(emu, proxy, {
+      via: 'smtp', since,
+      rcptReply: (address, how) => (how === 'permanent' ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient ${address} not found by SMTP address lookup` : '450 4.2.1 Mailbox busy, try again later'),
+    }),
     close: async () => {
       await t.close();
       tokens.close();
@@ -139,6 +127,20 @@ describe('smtp-oauth: Exchange Online SMTP AUTH with OAuth 2.0', () => {
       assert.ok(!all.includes(token), 'the access token never reaches a trace');
       assert.ok(!all.includes(secret), 'the client secret never reaches a trace');
       assert.ok(!all.includes(Buffer.from(`auth=Bearer ${token}`).toString('base64').slice(8, 40)), 'nor the XOAUTH2 string');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a token provider failing with something other than a TokenError: an outcome for every recipient, never a throw', async () => {
+    const broken: TokenProvider = { description: 'a provider with a bug', requests: 0, getToken: () => Promise.reject(new TypeError('cannot read properties of undefined')) };
+    const t = new SmtpOauthTransport('m365', config(), { log, smtpHost: emu.smtpHost, smtpPort: emu.smtpPort, tokens: broken, pacer: new MailboxPacer({ concurrency: 1 }) });
+    const since = emu.sent().length;
+    try {
+      const out = await t.deliver(outbound({ sender: MAILBOX, recipients: ['alice@contoso.com', 'bob@contoso.com'] }), ctx());
+      assert.deepEqual(out.map((o) => [o.recipient, o.outcome.action, o.outcome.category]), [['alice@contoso.com', 'retry', 'auth'], ['bob@contoso.com', 'retry', 'auth']]);
+      assert.match(out[0]!.outcome.response ?? '', /cannot read properties/);
+      assert.equal(emu.sent().length, since);
     } finally {
       await t.close();
     }

@@ -13,7 +13,7 @@ import { AppTokenProvider } from '../../src/identity/entra/app-token-provider.js
 import { TokenProviders } from '../../src/identity/entra/providers.js';
 import { TokenError } from '../../src/identity/entra/token-provider.js';
 import { readTokenStatus } from '../../src/identity/entra/token-status.js';
-import { capturingLogger, graphConfig, makeCertificate, smtpOauthConfig, startConnectProxy, tempDir, type TestCertificate } from './entra-fixtures.js';
+import { capturingLogger, graphConfig, makeCertificate, refused, smtpOauthConfig, startConnectProxy, tempDir, type TestCertificate } from './entra-fixtures.js';
 
 const SECRET = 'Qx8~secret.value-of-the-app_0123456789';
 
@@ -40,16 +40,6 @@ beforeEach(() => {
 });
 
 const tokenRequests = () => emu.requests().filter((r) => r.service === 'token');
-
-async function refused(p: Promise<unknown>): Promise<TokenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TokenError, `expected a TokenError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('the token request should have failed');
-}
 
 describe('client secret', () => {
   test('a Graph token with the app roles; the secret never appears in logs', async () => {

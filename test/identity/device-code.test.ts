@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator, EmulatorApp, EmulatorTenant } from '../emulator/api.js';
 import { TokenProviders } from '../../src/identity/entra/providers.js';
-import { TokenError } from '../../src/identity/entra/token-provider.js';
 import type { DelegatedTokenProvider, DeviceCodePrompt } from '../../src/identity/entra/delegated-token-provider.js';
-import { capturingLogger, smtpOauthConfig, tempDir } from './entra-fixtures.js';
+import { capturingLogger, refused, smtpOauthConfig, tempDir } from './entra-fixtures.js';
 
 const USER = 'scanner@contoso.example';
 
@@ -49,16 +48,6 @@ async function signIn(p: DelegatedTokenProvider, user = USER): Promise<{ prompt:
     setImmediate(() => emu.approveDeviceCode(pr.userCode, user));
   });
   return { prompt: prompt!, result };
-}
-
-async function refused(p: Promise<unknown>): Promise<TokenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TokenError, `expected a TokenError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('should have failed');
 }
 
 describe('device code sign-in', () => {

@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { graphUpstreamSchema, smtpOauthUpstreamSchema, type GraphUpstreamConfig, type SmtpOauthUpstreamConfig } from '../../src/config/schema.js';
+import assert from 'node:assert/strict';
 import { createLogger, type Logger } from '../../src/core/log.js';
+import { TokenError } from '../../src/identity/entra/token-provider.js';
 import type { Emulator } from '../emulator/api.js';
 
 export function graphConfig(emu: Emulator, fields: Record<string, unknown>): GraphUpstreamConfig {
@@ -27,6 +29,17 @@ export function smtpOauthConfig(emu: Emulator, fields: Record<string, unknown>):
     ca: emu.caFile,
     ...fields,
   });
+}
+
+/** Awaits a token request that must be refused; answers its TokenError (any other outcome fails the test). */
+export async function refused(p: Promise<unknown>): Promise<TokenError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof TokenError, `expected a TokenError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('the token request should have failed');
 }
 
 export function tempDir(prefix = 'authrelay-identity-'): string {

@@ -15,7 +15,7 @@ import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/api.js';
 import { plainText } from '../fixtures/corpus.js';
 import { contoso, deviceSend, directSendUpstream, graphUpstream, smtpOauthUpstream, type Contoso } from '../helpers/m365.js';
-import { attemptsOf, noticeAbout, startRelay } from '../helpers/delivery.js';
+import { noticeAbout, startRelay } from '../helpers/delivery.js';
 import { storedBytes } from '../helpers/m365.js';
 
 let emu: Emulator;

@@ -1,9 +1,11 @@
 /** `authrelay config check|print|schema`. */
 import { configJsonSchema } from '../../config/load.js';
-import { REDACT_PATHS } from '../../core/log.js';
+import { REDACT_PATHS, redactUrl } from '../../core/log.js';
 import { loadConfig, printJson, UsageError } from '../common.js';
 
 const SECRET_KEYS = new Set(REDACT_PATHS.filter((p) => !p.includes('.')));
+/** Values that are URLs and may carry a user and password (an outbound proxy). */
+const URL_KEYS = new Set(['proxy']);
 
 export function configCommand(sub: string | undefined, flags: { config?: string | undefined }): void {
   switch (sub) {
@@ -29,6 +31,7 @@ export function configCommand(sub: string | undefined, flags: { config?: string 
 
 export function redact(value: unknown, key?: string): unknown {
   if (key !== undefined && SECRET_KEYS.has(key) && value !== undefined) return '[redacted]';
+  if (key !== undefined && URL_KEYS.has(key) && typeof value === 'string') return redactUrl(value);
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   return value;

@@ -38,7 +38,10 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
   // Logs stay quiet here: the steps are printed as they happen.
   const log = createLogger('silent');
   const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
-  const transport = await createTransport(flags.route, upstream, { log, tokens: tokens.get });
+  const transport = await createTransport(flags.route, upstream, { log, tokens: tokens.get }).catch((err: unknown) => {
+    tokens.close();
+    throw err;
+  });
   step(`route ${flags.route}: ${upstream.type} upstream; test message from ${from} to ${flags.to} (${raw.length} bytes)`);
   try {
     const outcomes = await transport.deliver(

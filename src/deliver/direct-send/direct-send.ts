@@ -18,10 +18,11 @@ import { rootCertificates } from 'node:tls';
 import type { DirectSendUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../../core/outcome.js';
+import { interrupted, untilAborted } from '../body-transfer.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { outcomeForError } from '../smtp-oauth/replies.js';
 import { SmtpSession, type SmtpErrorLike } from '../smtp-oauth/smtp-session.js';
-import { interrupted, transfer } from '../smtp-oauth/transfer.js';
+import { transfer } from '../smtp-oauth/transfer.js';
 import { isMicrosoftMx, MxLookup, type MxTarget } from './mx.js';
 import { acceptedDomainsOf, directSendWarnings, domainOf, foreignMxWarning, notInternal } from './warnings.js';
 
@@ -71,8 +72,9 @@ export class DirectSendTransport implements Transport {
 
     let target: MxTarget;
     try {
-      target = await this.mx.resolve();
+      target = await untilAborted(this.mx.resolve(), ctx.signal);
     } catch (err) {
+      if (ctx.signal.aborted) return all(interrupted(false));
       return all(dnsFailure(this.cfg, err as NodeJS.ErrnoException));
     }
     ctx.trace?.('mx', { host: target.host, address: target.address, source: target.source, ...(target.exchanges ? { exchanges: target.exchanges } : {}) });
@@ -81,14 +83,9 @@ export class DirectSendTransport implements Transport {
       this.deps.log.warn({ upstream: this.name, mx: target.host }, foreignMxWarning(this.cfg.domain, target.host));
     }
 
-    let session: SmtpSession | undefined;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new Error('aborted'));
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-    });
+    let session: SmtpSession;
     try {
-      const opening = SmtpSession.open({
+      session = await SmtpSession.openUnlessAborted({
         host: target.address,
         port: target.port ?? this.cfg.port,
         ...(target.address !== target.host ? { servername: target.host } : {}),
@@ -97,14 +94,10 @@ export class DirectSendTransport implements Transport {
         name: this.cfg.helo ?? hostname(),
         connectTimeoutMs: this.cfg.connectTimeout,
         socketTimeoutMs: this.cfg.timeout,
-      }, ctx.trace);
-      opening.then((s) => (ctx.signal.aborted ? s.close() : undefined), () => undefined);
-      session = await Promise.race([opening, aborted]);
+      }, ctx.signal, ctx.trace);
     } catch (err) {
       if (ctx.signal.aborted) return all(interrupted(false));
       return all(outcomeForError(err as SmtpErrorLike, false, { upstream: this.name }));
-    } finally {
-      if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
     }
     const result = await transfer(session, { ...message, recipients: internal }, ctx, { upstream: this.name });
     if (result.reusable) session.quit();

@@ -11,7 +11,7 @@
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import type { HttpResponse } from '../../core/http.js';
-import { Base64Encode, base64Length } from '../microsoft/mime/base64-stream.js';
+import { base64Length, base64Of } from '../microsoft/mime/base64-stream.js';
 import { draftStream, partStream, planSplit, type RemovedPart } from '../microsoft/mime/split.js';
 import type { GraphStep } from './graph-outcomes.js';
 
@@ -21,7 +21,7 @@ export const UPLOAD_SESSION_MIN = 3 * 1024 * 1024;
 export const UPLOAD_CHUNK = 5 * 320 * 1024;
 
 export interface GraphCaller {
-  /** One Graph request; resolves with any answer, throws HttpError when none came. */
+  /** One Graph request; resolves with any answer, throws HttpError when none came. A stream body is destroyed once the request is over. */
   call(step: GraphStep, req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number; auth?: boolean }): Promise<HttpResponse>;
   /** Opens the prepared message (header rewritten) again. */
   open(): Promise<Readable>;
@@ -57,7 +57,7 @@ export async function sendLarge(g: GraphCaller, userUrl: string, maxDraft: numbe
 }
 
 function encodeDraft(source: Readable, removed: RemovedPart[]): Readable {
-  return draftStream(source, removed).pipe(new Base64Encode());
+  return base64Of(draftStream(source, removed));
 }
 
 async function addPart(g: GraphCaller, messageUrl: string, part: RemovedPart): Promise<void> {

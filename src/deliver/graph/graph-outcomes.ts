@@ -86,7 +86,3 @@ export function outcomeForHttpError(err: HttpError, step: GraphStep): DeliveryOu
 export function interrupted(): DeliveryOutcome {
   return { action: 'retry', scope: 'message', category: 'interrupted', hint: 'The delivery was interrupted (the relay is stopping or the attempt took too long); it is tried again.' };
 }
-
-export function isHttpError(err: unknown): err is HttpError {
-  return err instanceof HttpError;
-}

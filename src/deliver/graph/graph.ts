@@ -12,15 +12,16 @@
  * flight. Graph accepts or refuses the message as a whole: every recipient
  * gets the same outcome.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { GraphUpstreamConfig } from '../../config/schema.js';
 import { HttpError, retryAfterMs, type HttpClient, type HttpResponse } from '../../core/http.js';
-import type { Logger } from '../../core/log.js';
+import { redactUrl, type Logger } from '../../core/log.js';
 import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../../core/outcome.js';
 import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
 import { explainTokenError, type PlaceholderValues } from '../microsoft/catalogue.js';
 import { chooseMailbox } from '../microsoft/mailbox.js';
-import { Base64Encode, base64Length } from '../microsoft/mime/base64-stream.js';
+import { base64Length, base64Of } from '../microsoft/mime/base64-stream.js';
+import { HeaderTooLargeError } from '../microsoft/mime/header-section.js';
 import { SplitError } from '../microsoft/mime/split.js';
 import { prepareMessage, type PreparedMessage } from '../microsoft/mime/submission.js';
 import type { MailboxPacer } from '../pacing.js';
@@ -98,6 +99,10 @@ export class GraphTransport implements Transport {
     try {
       prepared = await this.prepare(message);
     } catch (err) {
+      if (err instanceof HeaderTooLargeError) {
+        return { action: 'fail', scope: 'message', category: 'too-big', response: err.message,
+          hint: 'The message\'s header section (everything before the first empty line) is too large to prepare for Graph. Check what the device puts in its header.' };
+      }
       return spoolFailure(err as Error);
     }
     prepared.stream.destroy();
@@ -136,9 +141,8 @@ export class GraphTransport implements Transport {
   /** sendMail, waiting out a short Retry-After on 429 (at most twice) instead of giving the slot back. */
   private async sendSmall(g: GraphCaller, userUrl: string, size: number, mailbox: string, ctx: DeliveryContext): Promise<HttpResponse> {
     for (let tries = 0; ; tries++) {
-      const body = (await g.open()).pipe(new Base64Encode());
+      const body = base64Of(await g.open());
       const res = await g.call('sendMail', { method: 'POST', url: `${userUrl}/sendMail`, headers: { 'content-type': 'text/plain' }, body, contentLength: base64Length(size) });
-      body.destroy();
       const wait = res.status === 429 ? Number(res.headers['retry-after']) * 1000 : NaN;
       if (res.status !== 429 || tries >= THROTTLE_RETRIES || !(wait >= 0 && wait <= SHORT_THROTTLE_MS)) return res;
       ctx.trace?.('throttled', { retryAfterMs: wait });
@@ -155,11 +159,17 @@ export class GraphTransport implements Transport {
     // Upload URLs carry their own credential; Outlook refuses an Authorization header on them.
     if (req.auth !== false) headers.authorization = `Bearer ${token.token}`;
     const size = req.contentLength ?? (Buffer.isBuffer(req.body) ? req.body.length : 0);
-    ctx.trace?.('request', { step, method: req.method, url: req.url.replace(/authtoken=[^&]+/, 'authtoken=…'), bytes: size });
-    const res = await this.deps.http.request({
-      method: req.method, url: req.url, headers, signal: ctx.signal, timeoutMs: this.cfg.timeout,
-      ...(req.body !== undefined ? { body: req.body } : {}), ...(req.contentLength !== undefined ? { contentLength: req.contentLength } : {}),
-    });
+    ctx.trace?.('request', { step, method: req.method, url: redactUrl(req.url), bytes: size });
+    let res: HttpResponse;
+    try {
+      res = await this.deps.http.request({
+        method: req.method, url: req.url, headers, signal: ctx.signal, timeoutMs: this.cfg.timeout,
+        ...(req.body !== undefined ? { body: req.body } : {}), ...(req.contentLength !== undefined ? { contentLength: req.contentLength } : {}),
+      });
+    } finally {
+      // A request that failed half way leaves its body unread: release it (and the stored message under it).
+      if (req.body instanceof Readable) req.body.destroy();
+    }
     if (res.status === 429) this.deps.pacer.pause(mailbox, retryAfterMs(res.headers) ?? DEFAULT_THROTTLE_PAUSE_MS);
     const code = res.status >= 300 ? res.json<{ error?: { code?: string } }>()?.error?.code : undefined;
     ctx.trace?.('response', { step, status: res.status, ...(code ? { code } : {}) });

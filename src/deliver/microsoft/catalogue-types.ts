@@ -2,6 +2,8 @@
  * The shapes of the Microsoft 365 error catalogue: what an entry matches, the
  * example reply it is tested with, and the explanation it gives.
  */
+import type { TokenErrorDetails } from '../../identity/entra/token-provider.js';
+
 export type CatalogueSource = 'entra' | 'graph' | 'smtp';
 
 export interface Explained {
@@ -19,14 +21,7 @@ export interface Explained {
 }
 
 /** The fields of a TokenError's details the catalogue reads. */
-export interface EntraExample {
-  error?: string;
-  aadsts?: number;
-  status?: number;
-  description?: string;
-  networkCode?: string;
-  notSignedIn?: boolean;
-}
+export type EntraExample = TokenErrorDetails;
 
 /** Every given field must match. */
 export interface EntraMatch {

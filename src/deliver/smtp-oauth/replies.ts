@@ -9,11 +9,7 @@
  */
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { explainSmtp, outcomeFrom, type PlaceholderValues } from '../microsoft/catalogue.js';
-import { classifySmtpError, classifySmtpReply, type SmtpErrorLike } from '../smtp/classify.js';
-
-function enhancedOf(response: string): string | undefined {
-  return /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1];
-}
+import { classifySmtpError, classifySmtpReply, enhancedOf, type SmtpErrorLike } from '../smtp/classify.js';
 
 /** A reply to a command (MAIL, RCPT, DATA, AUTH...), explained by the catalogue when it knows it. */
 export function outcomeForReply(response: string, command: string, ctx?: PlaceholderValues): DeliveryOutcome {

@@ -22,12 +22,13 @@ import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../.
 import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
 import { explainTokenError, type PlaceholderValues } from '../microsoft/catalogue.js';
 import { chooseMailbox, type MailboxChoice } from '../microsoft/mailbox.js';
+import { interrupted, untilAborted } from '../body-transfer.js';
 import type { MailboxPacer } from '../pacing.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { outcomeForError } from './replies.js';
 import { SessionCache, type CachedSession, type SessionCacheOptions } from './session-cache.js';
 import { SmtpSession, type SessionOptions, type SmtpErrorLike } from './smtp-session.js';
-import { interrupted, transfer } from './transfer.js';
+import { transfer } from './transfer.js';
 
 export interface SmtpOauthDeps {
   log: Logger;
@@ -102,7 +103,11 @@ export class SmtpOauthTransport implements Transport {
         ctx.trace?.('token', { error: err.details.error, aadsts: err.details.aadsts, status: err.details.status });
         return outcomeForAll(message.recipients, explainTokenError(err, this.names(mailbox)));
       }
-      throw err;
+      // A provider throws only TokenError; anything else still becomes an outcome, never an exception.
+      return outcomeForAll(message.recipients, {
+        action: 'retry', scope: 'destination', category: 'auth', response: (err as Error).message,
+        hint: 'No token could be obtained from Entra ID; messages wait until sign-in works.',
+      });
     }
     ctx.trace?.('token', { source: token.fromCache ? 'cache' : 'Entra ID', permissions: token.permissions, expiresAt: new Date(token.expiresAt).toISOString() });
     let cached = this.cache.take(mailbox);
@@ -145,16 +150,9 @@ export class SmtpOauthTransport implements Transport {
   /** Connects with STARTTLS and signs in with XOAUTH2; any failure becomes the outcome for every recipient. */
   private async open(mailbox: string, token: AccessToken, ctx: DeliveryContext): Promise<CachedSession | { outcome: DeliveryOutcome }> {
     let session: SmtpSession | undefined;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new Error('aborted'));
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      const opening = SmtpSession.open(this.session, ctx.trace);
-      opening.then((s) => (ctx.signal.aborted ? s.close() : (session = s)), () => undefined);
-      session = await Promise.race([opening, aborted]);
-      await Promise.race([session.loginXOAuth2(mailbox, token.token), aborted]);
+      session = await SmtpSession.openUnlessAborted(this.session, ctx.signal, ctx.trace);
+      await untilAborted(session.loginXOAuth2(mailbox, token.token), ctx.signal);
       ctx.trace?.('auth', { result: 'accepted', user: mailbox, method: 'XOAUTH2' });
       return { session, tokenExpiresAt: token.expiresAt };
     } catch (err) {
@@ -165,8 +163,6 @@ export class SmtpOauthTransport implements Transport {
       const outcome = outcomeForError(e, false, this.names(mailbox));
       this.deps.log.warn({ upstream: this.name, mailbox, category: outcome.category, response: outcome.response }, 'smtp-oauth: could not open a session');
       return { outcome };
-    } finally {
-      if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -15,6 +15,7 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
 import XOAuth2 from 'nodemailer/lib/xoauth2';
+import { untilAborted } from '../body-transfer.js';
 import type { SmtpErrorLike } from '../smtp/classify.js';
 
 export interface SessionOptions {
@@ -88,6 +89,16 @@ export class SmtpSession {
     await session.op<void>((cb) => conn.connect((err) => cb(err)));
     trace?.('tls', session.secure ? { version: session.tlsVersion, cipher: session.cipher } : { version: 'none (plain text)' });
     return session;
+  }
+
+  /**
+   * Opens a session unless the relay shuts down first (then it rejects at
+   * once); a session that connects after that is closed as soon as it does.
+   */
+  static openUnlessAborted(opts: SessionOptions, signal: AbortSignal, trace?: TraceFn): Promise<SmtpSession> {
+    const opening = SmtpSession.open(opts, trace);
+    opening.then((s) => (signal.aborted ? s.close() : undefined), () => undefined);
+    return untilAborted(opening, signal);
   }
 
   /** The trace that receives this session's transcript (changes per message when the session is reused). */

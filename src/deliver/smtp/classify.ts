@@ -19,7 +19,8 @@ export interface SmtpErrorLike {
   rejectedErrors?: SmtpErrorLike[];
 }
 
-function enhancedOf(response: string): string | undefined {
+/** The enhanced status code (RFC 3463) of a reply, e.g. "5.7.139". */
+export function enhancedOf(response: string): string | undefined {
   return /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1];
 }
 

@@ -5,15 +5,14 @@
  * the config turns it off; connections are pooled and reused.
  */
 import { readFileSync } from 'node:fs';
-import { Transform } from 'node:stream';
-import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { SmtpUpstreamConfig } from '../../config/schema.js';
-import type { RecipientOutcome } from '../../core/outcome.js';
-import { outcomeForAll, type DeliveryOutcome } from '../../core/outcome.js';
+import { outcomeForAll, type RecipientOutcome } from '../../core/outcome.js';
+import { CountedBody, interrupted, unreadableBody, untilAborted } from '../body-transfer.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { classifySmtpError, classifySmtpReply, type SmtpErrorLike } from './classify.js';
+import { addressKey, perRecipient, type SentInfo } from './recipients.js';
 
 type Mailer = Transporter<SMTPPool.SentMessageInfo>;
 
@@ -59,70 +58,22 @@ export class SmtpTransport implements Transport {
 
   async deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<RecipientOutcome[]> {
     if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(false));
-    const body = message.openBody();
-    let bytesSent = 0;
-    let bodyDone = false;
-    let bodyError: Error | undefined;
-    // Counts in the pipe itself: a 'data' listener would make the stream flow and the
-    // bytes would be gone before nodemailer reads them.
-    const counted = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        bytesSent += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    counted.on('end', () => (bodyDone = true));
-    body.on('error', (err) => {
-      bodyError = err;
-      counted.destroy(err);
-    });
-    body.pipe(counted);
-    const send = this.mailer.sendMail({
-      envelope: { from: message.sender, to: message.recipients },
-      raw: counted,
-    });
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new Error('delivery interrupted: the relay is shutting down'));
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-    });
+    let body: CountedBody;
     try {
-      const info = await Promise.race([send, aborted]);
-      return this.perRecipient(message, info);
+      body = new CountedBody(message);
     } catch (err) {
-      if (bodyError) {
-        return outcomeForAll(message.recipients, {
-          action: 'fail', category: 'spool', scope: 'message',
-          response: bodyError.message,
-          hint: 'The stored message could not be read; it may have been deleted from the spool.',
-        });
-      }
-      const e = err as SmtpErrorLike;
-      const afterBody = bodyDone && bytesSent > 0 && message.size > 0;
-      if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(bytesSent > 0));
-      return this.fromError(message, e, afterBody);
-    } finally {
-      if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
-      body.destroy();
+      return outcomeForAll(message.recipients, unreadableBody(err as Error));
     }
-  }
-
-  private perRecipient(message: OutboundMessage, info: SMTPPool.SentMessageInfo): RecipientOutcome[] {
-    const rejected = new Map<string, SmtpErrorLike>();
-    const errors = (info as unknown as { rejectedErrors?: SmtpErrorLike[] }).rejectedErrors ?? [];
-    for (const e of errors) if (e.recipient) rejected.set(addressKey(e.recipient), e);
-    const rejectedList = ((info.rejected ?? []) as unknown as (string | { address: string })[]).map((r) => addressKey(typeof r === 'string' ? r : r.address));
-    return message.recipients.map((recipient) => {
-      const key = addressKey(recipient);
-      const err = rejected.get(key);
-      if (err || rejectedList.includes(key)) {
-        return { recipient, outcome: classifySmtpReply(err?.response ?? '550 recipient rejected', 'RCPT TO') };
-      }
-      return {
-        recipient,
-        outcome: { action: 'delivered', category: 'accepted', code: Number(/^\d{3}/.exec(info.response)?.[0] ?? 250), response: info.response },
-      };
-    });
+    try {
+      const info = await untilAborted(this.mailer.sendMail({ envelope: { from: message.sender, to: message.recipients }, raw: body.stream }), ctx.signal);
+      return perRecipient(message.recipients, info as unknown as SentInfo, (r) => classifySmtpReply(r, 'RCPT TO'));
+    } catch (err) {
+      if (body.error) return outcomeForAll(message.recipients, unreadableBody(body.error));
+      if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(body.sent > 0));
+      return this.fromError(message, err as SmtpErrorLike, body.afterBody);
+    } finally {
+      body.close();
+    }
   }
 
   private fromError(message: OutboundMessage, e: SmtpErrorLike, afterBody: boolean): RecipientOutcome[] {
@@ -140,28 +91,4 @@ export class SmtpTransport implements Transport {
   async close(): Promise<void> {
     this.mailer.close();
   }
-}
-
-/**
- * nodemailer rewrites envelope addresses on the way out (domain lower-cased,
- * an IDN domain turned into punycode, an unusual local part quoted), and
- * reports refused recipients in that form. Both sides are compared in one form,
- * so a refused recipient is never taken for a delivered one.
- */
-function addressKey(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return address.toLowerCase();
-  let local = address.slice(0, at);
-  if (/^".*"$/.test(local)) local = local.slice(1, -1).replace(/\\(.)/g, '$1');
-  const domain = address.slice(at + 1).toLowerCase();
-  return `${local.toLowerCase()}@${domainToASCII(domain) || domain}`;
-}
-
-/** The relay stopped during the attempt; once some of the message went out, the upstream may still take it. */
-function interrupted(sentSome: boolean): DeliveryOutcome {
-  return {
-    action: 'retry', scope: 'message', category: 'interrupted', response: 'delivery interrupted: the relay is shutting down',
-    ...(sentSome ? { possibleDuplicate: true } : {}),
-    hint: 'The relay stopped while sending; the message is tried again when it runs.',
-  };
 }

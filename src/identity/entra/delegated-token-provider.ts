@@ -12,14 +12,14 @@
 import { PublicClientApplication, type AccountInfo, type AuthenticationResult } from '@azure/msal-node';
 import type { SmtpOauthUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
-import type { AccessToken, TokenProvider } from './token-provider.js';
+import type { AccessToken } from './token-provider.js';
 import { TokenError } from './token-provider.js';
-import { RenewingToken, permissionsOf } from './token-cache.js';
+import { permissionsOf, type FreshToken } from './token-cache.js';
 import { toTokenError } from './errors.js';
-import { msalConfiguration, type MsalSetup } from './msal-config.js';
+import { msalConfiguration } from './msal-config.js';
 import { delegatedScopes, resolveEndpoints } from './clouds.js';
 import { SignInStore } from './sign-in-store.js';
-import type { TokenEvents } from './app-token-provider.js';
+import { MsalTokenProvider, type TokenEvents } from './msal-token-provider.js';
 
 export interface DeviceCodePrompt {
   /** Microsoft's instruction, e.g. "To sign in, use a web browser to open the page ... and enter the code ...". */
@@ -38,48 +38,31 @@ export interface SignInResult {
 /** AADSTS codes that mean the stored sign-in is gone for good. */
 const SIGN_IN_LOST = new Set([70008, 700082, 50173, 50076, 50079, 65001]);
 
-export class DelegatedTokenProvider implements TokenProvider {
+export class DelegatedTokenProvider extends MsalTokenProvider {
   readonly description: string;
   readonly credentialType = 'delegated (device code)';
   readonly user: string;
   readonly scopes: string[];
   readonly store: SignInStore;
-  private readonly setup: MsalSetup;
   private readonly app: PublicClientApplication;
-  private readonly cache: RenewingToken;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly upstream: string,
     cfg: SmtpOauthUpstreamConfig,
     deps: { dataDir: string; key: Buffer; log: Logger },
-    private readonly events: TokenEvents = {},
+    events: TokenEvents = {},
   ) {
     if (!cfg.delegated) throw new TokenError(`upstream ${upstream} has no delegated sign-in`, {});
-    this.user = cfg.delegated.user;
+    const user = cfg.delegated.user;
+    const store = new SignInStore(deps.dataDir, upstream, deps.key, () => user);
+    super(msalConfiguration(cfg, undefined, deps.log, { cachePlugin: store }), events);
+    this.user = user;
+    this.store = store;
     this.scopes = delegatedScopes(cfg, cfg.delegated.scope);
-    this.store = new SignInStore(deps.dataDir, upstream, deps.key, () => this.user);
-    this.setup = msalConfiguration(cfg, undefined, deps.log, { cachePlugin: this.store });
     this.app = new PublicClientApplication(this.setup.config);
-    this.cache = new RenewingToken(() => this.refresh());
     const endpoints = resolveEndpoints(cfg);
     this.description = `delegated sign-in of ${this.user} with app ${cfg.clientId} in tenant ${cfg.tenant} (${endpoints.cloud} cloud, ${this.setup.authority.host})`;
-  }
-
-  get requests(): number {
-    return this.setup.network.tokenRequests;
-  }
-
-  get expiresAt(): number | undefined {
-    return this.cache.expiresAt;
-  }
-
-  getToken(signal?: AbortSignal): Promise<AccessToken> {
-    return this.cache.get(signal);
-  }
-
-  invalidate(): void {
-    this.cache.invalidate();
   }
 
   /** Redeem the refresh token now (stores the new one). */
@@ -111,9 +94,9 @@ export class DelegatedTokenProvider implements TokenProvider {
     this.timer = undefined;
   }
 
-  close(): void {
+  override close(): void {
     this.stopRenewal();
-    this.setup.http.close();
+    super.close();
   }
 
   /** The device code flow: shows Microsoft's prompt, waits for the user, stores the sign-in. */
@@ -160,7 +143,7 @@ export class DelegatedTokenProvider implements TokenProvider {
     return new TokenError(`${detail}; run \`authrelay oauth login ${this.upstream}\` to sign in as ${this.user}`, { ...extra, notSignedIn: true });
   }
 
-  private async refresh(): Promise<{ token: string; expiresAt: number }> {
+  protected async request(): Promise<FreshToken> {
     try {
       const account = await this.account();
       if (!account) throw this.notSignedIn(`upstream ${this.upstream} is not signed in to Microsoft 365 yet`);
@@ -174,14 +157,9 @@ export class DelegatedTokenProvider implements TokenProvider {
         }
         throw e;
       }
-      if (!result?.accessToken) throw new TokenError(`renewing the sign-in of ${this.user}: Entra answered without an access token`, {});
-      const expiresAt = result.expiresOn ? result.expiresOn.getTime() : Date.now() + 3_600_000;
-      this.events.onResult?.({ expiresAt });
-      return { token: result.accessToken, expiresAt };
+      return this.issued(result, `renewing the sign-in of ${this.user}`);
     } catch (err) {
-      const error = err instanceof TokenError ? err : toTokenError(err, `token for ${this.description}`, this.setup.network.lastStatus);
-      this.events.onResult?.({ error });
-      throw error;
+      throw this.failed(err instanceof TokenError ? err : toTokenError(err, `token for ${this.description}`, this.setup.network.lastStatus));
     }
   }
 }

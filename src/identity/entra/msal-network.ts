@@ -74,9 +74,18 @@ export class MsalNetwork implements INetworkModule {
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const body = res.json<T>();
     if (body === undefined) {
-      const snippet = res.body.toString('utf8').slice(0, 120).replace(/\s+/g, ' ');
+      const snippet = withoutCredentials(res.body.subarray(0, 4096).toString('utf8')).slice(0, 120).replace(/\s+/g, ' ');
       throw signInNetworkError(`${new URL(url).host} answered HTTP ${res.status} without JSON${snippet ? `: ${snippet}` : ''}`, { status: res.status });
     }
     return { headers, body, status: res.status };
   }
+}
+
+/**
+ * An error page that quotes the request (some proxies and gateways echo it)
+ * would carry the sign-in's credentials into the error, its log line and
+ * `oauth status`: the values of the token request's secret fields are cut.
+ */
+export function withoutCredentials(text: string): string {
+  return text.replace(/\b((?:client_secret|client_assertion|refresh_token|assertion|password|device_code|code)=)[^&\s"'<]*/gi, '$1…');
 }

@@ -6,7 +6,7 @@
  * with HKDF-SHA-256, so a passphrase-like `secretKey` is fine too.
  */
 import { randomBytes, hkdfSync } from 'node:crypto';
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, readFileSync, renameSync, chmodSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, readFileSync, renameSync, chmodSync, linkSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const SECRET_KEY_FILE = 'secret.key';
@@ -19,17 +19,16 @@ export function encryptionKey(dataDir: string, secretKey: string | undefined): B
 function keyFileMaterial(dataDir: string): Buffer {
   const file = join(dataDir, SECRET_KEY_FILE);
   mkdirSync(dataDir, { recursive: true });
+  // Written whole under a temporary name, then linked into place (which fails when the key
+  // exists): another process never reads a key file that is still empty or half written.
+  const tmp = writeTemporary(file, `${randomBytes(32).toString('base64')}\n`);
   try {
-    const fd = openSync(file, 'wx', 0o600);
-    try {
-      writeSync(fd, `${randomBytes(32).toString('base64')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    linkSync(tmp, file);
     syncDir(dataDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
   const text = readFileSync(file, 'utf8').trim();
   const key = Buffer.from(text, 'base64');
@@ -37,21 +36,38 @@ function keyFileMaterial(dataDir: string): Buffer {
   return key;
 }
 
-/** Writes a file atomically: temporary file (0600), fsync, rename, directory fsync. */
+/** Writes a file atomically: temporary file (0600), fsync, rename, directory fsync. A failed write leaves no temporary file. */
 export function writeFileAtomic(file: string, data: string | Buffer): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = writeTemporary(file, data);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
   syncDir(dir);
+}
+
+/** `data` in a new file (0600, fsynced) beside `file`; its name is returned. Removed again when writing fails. */
+function writeTemporary(file: string, data: string | Buffer): string {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // The mode given to open is masked by the umask.
+    chmodSync(tmp, 0o600);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return tmp;
 }
 
 function syncDir(dir: string): void {

@@ -34,8 +34,6 @@ export function signInFile(dataDir: string, upstream: string): string {
 
 export class SignInStore implements ICachePlugin {
   readonly file: string;
-  /** Set after each write; tests and status use it. */
-  lastSavedAt: number | undefined;
 
   constructor(
     dataDir: string,
@@ -89,7 +87,6 @@ export class SignInStore implements ICachePlugin {
       data: data.toString('base64'),
     };
     writeFileAtomic(this.file, `${JSON.stringify(sealed, null, 2)}\n`);
-    this.lastSavedAt = Date.now();
   }
 
   remove(): void {

@@ -28,24 +28,27 @@ export interface TokenProvider {
   readonly requests: number;
 }
 
+/** What is known about a failed token request; every field is safe to log (no secret, no token). */
+export interface TokenErrorDetails {
+  /** OAuth error, e.g. invalid_client, invalid_grant, unauthorized_client, invalid_request. */
+  error?: string;
+  /** AADSTS number from error_codes or the description, e.g. 7000215. */
+  aadsts?: number;
+  /** HTTP status of the token endpoint's answer; absent when it was not reached. */
+  status?: number;
+  /** The full error_description (safe to log: it holds no secret). */
+  description?: string;
+  /** Network error code when the endpoint was not reached (ENOTFOUND, ECONNREFUSED, CERT_...). */
+  networkCode?: string;
+  /** No sign-in is stored yet (delegated): run `authrelay oauth login`. */
+  notSignedIn?: boolean;
+}
+
 /** Entra refused or could not be reached. Carries what the catalogue needs to explain it. */
 export class TokenError extends Error {
   constructor(
     message: string,
-    readonly details: {
-      /** OAuth error, e.g. invalid_client, invalid_grant, unauthorized_client, invalid_request. */
-      error?: string;
-      /** AADSTS number from error_codes or the description, e.g. 7000215. */
-      aadsts?: number;
-      /** HTTP status of the token endpoint's answer; absent when it was not reached. */
-      status?: number;
-      /** The full error_description (safe to log: it holds no secret). */
-      description?: string;
-      /** Network error code when the endpoint was not reached (ENOTFOUND, ECONNREFUSED, CERT_...). */
-      networkCode?: string;
-      /** No sign-in is stored yet (delegated): run `authrelay oauth login`. */
-      notSignedIn?: boolean;
-    },
+    readonly details: TokenErrorDetails,
   ) {
     super(message);
     this.name = 'TokenError';

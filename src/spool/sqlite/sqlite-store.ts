@@ -13,11 +13,10 @@ import type {
   AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
-import { MESSAGE_STATES } from '../store.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
-import { toMessage, type MessageRow, type RecipientRow } from './rows.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
+import { countByState, listMessages, readMessage, trailOf } from './listing.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
 const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
@@ -231,7 +230,7 @@ export class SqliteStore implements Store {
       for (const r of rows) update.run({ owner: req.owner, until: req.now + req.leaseMs, now: req.now, id: r.id });
       return rows.map((r) => r.id);
     }).immediate();
-    return ids.map((id) => this.getSync(id)).filter((m): m is QueuedMessage => m !== undefined);
+    return ids.map((id) => readMessage(this.q, id)).filter((m): m is QueuedMessage => m !== undefined);
   }
 
   async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
@@ -240,7 +239,7 @@ export class SqliteStore implements Store {
   }
 
   async assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]> {
-    const msg = this.getSync(id);
+    const msg = readMessage(this.q, id);
     if (!msg || msg.leaseOwner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
     const ids: string[] = [];
     // A message split before (and released since) already has parts .1, .2...: new parts take free numbers.
@@ -299,48 +298,16 @@ export class SqliteStore implements Store {
     return res.changes;
   }
 
-  private getSync(id: string): QueuedMessage | undefined {
-    const row = this.q('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
-    if (!row) return undefined;
-    const rcpts = this.q('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx').all(id) as RecipientRow[];
-    return toMessage(row, rcpts);
-  }
-
   async get(id: string): Promise<QueuedMessage | undefined> {
-    return this.getSync(id);
+    return readMessage(this.q, id);
   }
 
   async list(f: ListFilter): Promise<QueuedMessage[]> {
-    const where: string[] = [];
-    const p: Record<string, unknown> = { limit: f.limit ?? 100 };
-    if (f.states?.length) {
-      where.push(`state IN (${f.states.map((_, i) => `@s${i}`).join(',')})`);
-      f.states.forEach((s, i) => (p[`s${i}`] = s));
-    }
-    const add = (cond: string, key: string, value: unknown) => {
-      where.push(cond);
-      p[key] = value;
-    };
-    if (f.device) add('device = @device', 'device', f.device);
-    if (f.route) add('route = @route', 'route', f.route);
-    if (f.sender) add('sender LIKE @sender', 'sender', `%${f.sender}%`);
-    if (f.before) add('received_at < @before', 'before', f.before);
-    if (f.recipient) {
-      where.push('id IN (SELECT message_id FROM recipients WHERE address LIKE @rcpt)');
-      p.rcpt = `%${f.recipient}%`;
-    }
-    const rows = this
-      .q(`SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`)
-      .all(p) as MessageRow[];
-    const rstmt = this.q('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
-    return rows.map((row) => toMessage(row, rstmt.all(row.id) as RecipientRow[]));
+    return listMessages(this.q, f);
   }
 
   async trail(id: string): Promise<TrailEvent[]> {
-    const rows = this.q('SELECT at, kind, text, data FROM events WHERE message_id = ? ORDER BY seq').all(id) as {
-      at: number; kind: string; text: string; data: string | null;
-    }[];
-    return rows.map((r) => ({ at: r.at, kind: r.kind, text: r.text, ...(r.data ? { data: JSON.parse(r.data) as Record<string, unknown> } : {}) }));
+    return trailOf(this.q, id);
   }
 
   async addEvent(id: string, e: TrailEvent): Promise<void> {
@@ -349,10 +316,7 @@ export class SqliteStore implements Store {
   }
 
   async counts(): Promise<Record<MessageState, number>> {
-    const out = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0])) as Record<MessageState, number>;
-    const rows = this.q('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[];
-    for (const r of rows) out[r.state] = r.n;
-    return out;
+    return countByState(this.q);
   }
 
   async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * examples use no line breaks). Bytes are encoded in multiples of three so
  * no padding appears mid-stream; memory stays at one chunk.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 
 /** Length of the base64 text of n bytes. */
 export function base64Length(n: number): number {
@@ -24,4 +24,13 @@ export class Base64Encode extends Transform {
   override _flush(cb: TransformCallback): void {
     cb(null, this.carry.length ? Buffer.from(this.carry.toString('base64'), 'latin1') : undefined);
   }
+}
+
+/**
+ * The base64 text of a stream, as one pipeline: a read error of the source
+ * reaches the reader (the request fails at once instead of waiting for a
+ * body that never ends), and destroying the result releases the source.
+ */
+export function base64Of(source: Readable): Readable {
+  return pipeline(source, new Base64Encode(), () => undefined);
 }

@@ -159,7 +159,7 @@ function iso2022Pieces(bytes: Buffer, max: number): Buffer[] {
  */
 export function repairUnstructured(value: Buffer, bodyCharset?: string): string | undefined {
   if (!needsRepair(value)) return undefined;
-  const unfolded = Buffer.from(value.toString('latin1').replace(/\r\n(?=[ \t])/g, ''), 'latin1');
+  const unfolded = Buffer.from(value.toString('latin1').replace(/\r?\n(?=[ \t])/g, ''), 'latin1');
   const trimmed = unfolded.toString('latin1').trim();
   const words = trimmed.split(/([ \t]+)/);
   let first = -1;
@@ -180,7 +180,7 @@ export function repairUnstructured(value: Buffer, bodyCharset?: string): string 
 /** A display name (raw bytes, possibly a quoted string) repaired into encoded words, or undefined when it needs none. */
 export function repairPhrase(phrase: Buffer, bodyCharset?: string): string | undefined {
   if (!needsRepair(phrase)) return undefined;
-  let text = phrase.toString('latin1').replace(/\r\n(?=[ \t])/g, '').trim();
+  let text = phrase.toString('latin1').replace(/\r?\n(?=[ \t])/g, '').trim();
   if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) text = text.slice(1, -1).replace(/\\(.)/g, '$1');
   const bytes = Buffer.from(text, 'latin1');
   return encodeWords(bytes, detectCharset(bytes, bodyCharset)).join('\r\n ');

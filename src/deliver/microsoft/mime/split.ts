@@ -12,6 +12,7 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Splitter, type MailsplitItem, type MimeNode } from 'mailsplit';
+import { MAX_HEADER_BYTES } from './header-section.js';
 
 export interface RemovedPart {
   /** Ordinal of the part among the MIME nodes (0 is the top-level node). */
@@ -40,7 +41,7 @@ interface Leaf extends RemovedPart {
 }
 
 function splitter(): Splitter {
-  return new Splitter({ ignoreEmbedded: true, maxHeadSize: 1024 * 1024 });
+  return new Splitter({ ignoreEmbedded: true, maxHeadSize: MAX_HEADER_BYTES });
 }
 
 async function* items(source: Readable): AsyncGenerator<MailsplitItem> {
@@ -216,13 +217,18 @@ export function draftStream(source: Readable, removed: readonly Pick<RemovedPart
   return Readable.from(run(), { objectMode: false });
 }
 
-/** The decoded bytes of one part (by index), streamed. */
+/**
+ * The decoded bytes of one part (by index), streamed. Destroying the result
+ * (a reader that gives up half way) stops the reading and releases the source.
+ */
 export function partStream(source: Readable, index: number): Readable {
   const out = new Transform({ transform: (c: Buffer, _e, cb: TransformCallback) => cb(null, c) });
   (async () => {
     let i = -1;
     let decoder: Transform | undefined;
+    // Leaving the loop (break, return) ends items(), which destroys the source and the splitter.
     for await (const item of items(source)) {
+      if (out.destroyed) return;
       if (isNode(item)) {
         i++;
         if (decoder) break;
@@ -233,11 +239,29 @@ export function partStream(source: Readable, index: number): Readable {
         }
         continue;
       }
-      if (decoder && item.type === 'body' && !decoder.write(item.value)) await new Promise((r) => decoder!.once('drain', r));
+      if (decoder && item.type === 'body' && !decoder.write(item.value)) {
+        await drainedOrClosed(decoder, out);
+        if (out.destroyed) return;
+      }
       if (decoder && item.type === 'data') break;
     }
+    if (out.destroyed) return;
     if (!decoder) throw new Error(`part ${index} was not found in the stored message`);
     decoder.end();
   })().catch((err: Error) => out.destroy(err));
   return out;
+}
+
+/** Resolves when `w` can take more, or when `out` (where its bytes go) was closed and nobody reads any more. */
+function drainedOrClosed(w: Transform, out: Readable): Promise<void> {
+  if (out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    w.once('drain', done);
+    out.once('close', done);
+  });
 }

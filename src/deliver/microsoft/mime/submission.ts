@@ -8,13 +8,14 @@
  *     `To: undisclosed-recipients:;`, an empty Cc field is removed;
  *   - raw 8-bit (or ISO-2022-JP) bytes in Subject and in From/To/Cc display
  *     names become RFC 2047 encoded words in their own charset;
- *   - every other field, and the body, stay byte for byte.
+ *   - every other field, and the body, stay byte for byte; fields written
+ *     anew end in the line break the message uses (CRLF, or a bare LF).
  * Only the header section is held in memory; the body streams through.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { addressKey, parseAddressList, type AddressEntry, type MailboxEntry } from './address-list.js';
 import { repairPhrase, repairUnstructured } from './encoded-words.js';
-import { contentTypeOf, fieldValue, readHeaderSection, type RawField } from './header-section.js';
+import { contentTypeOf, fieldValue, lineBreakOf, readHeaderSection, type RawField } from './header-section.js';
 
 export interface SubmissionChanges {
   /** Envelope recipients put in the Bcc field. */
@@ -32,9 +33,14 @@ export interface PreparedHeader {
   changes: SubmissionChanges;
 }
 
-/** Rewrites the top-level header fields for submission (see the file header). */
-export function prepareHeader(fields: RawField[], envelope: readonly string[]): PreparedHeader {
+/**
+ * Rewrites the top-level header fields for submission (see the file header).
+ * Fields written anew end in `eol`, the line break the device used (CRLF; a
+ * bare LF from some devices).
+ */
+export function prepareHeader(fields: RawField[], envelope: readonly string[], eol = lineBreakOf(fields)): PreparedHeader {
   const ct = contentTypeOf(fields);
+  const line = (text: string) => Buffer.from(eol === '\r\n' ? text : text.replace(/\r\n/g, '\n'), 'latin1');
   const wanted = new Set(envelope.map((r) => addressKey(r)));
   const inHeaders = new Set<string>();
   const changes: SubmissionChanges = { bcc: [], removed: [], repaired: [], partial: ct.type === 'message/partial' };
@@ -64,15 +70,15 @@ export function prepareHeader(fields: RawField[], envelope: readonly string[]): 
       const repaired = repairEntries(kept, ct.charset);
       if (repaired) changes.repaired.push(f.name);
       if (!changed && !repaired) out.push(f.raw);
-      else if (kept.length) out.push(fieldLine(f.name, kept.map(renderEntry)));
-      else if (name === 'to') out.push(Buffer.from(`${f.name}: undisclosed-recipients:;\r\n`));
+      else if (kept.length) out.push(line(fieldLine(f.name, kept.map(renderEntry))));
+      else if (name === 'to') out.push(line(`${f.name}: undisclosed-recipients:;\r\n`));
       continue;
     }
     if (name === 'from') {
       const entries = parseAddressList(fieldValue(f).toString('latin1'));
       if (repairEntries(entries, ct.charset)) {
         changes.repaired.push(f.name);
-        out.push(fieldLine(f.name, entries.map(renderEntry)));
+        out.push(line(fieldLine(f.name, entries.map(renderEntry))));
         continue;
       }
     }
@@ -80,7 +86,7 @@ export function prepareHeader(fields: RawField[], envelope: readonly string[]): 
       const text = repairUnstructured(fieldValue(f), ct.charset);
       if (text !== undefined) {
         changes.repaired.push(f.name);
-        out.push(Buffer.from(`${f.name}: ${text}\r\n`, 'latin1'));
+        out.push(line(`${f.name}: ${text}\r\n`));
         continue;
       }
     }
@@ -93,7 +99,12 @@ export function prepareHeader(fields: RawField[], envelope: readonly string[]): 
     seen.add(key);
     changes.bcc.push(r);
   }
-  if (changes.bcc.length) out.push(fieldLine('Bcc', changes.bcc.map((a) => Buffer.from(a, 'utf8').toString('latin1'))));
+  if (changes.bcc.length) {
+    // A message without a body may end its last field without a line break: the Bcc field starts on its own line.
+    const last = out[out.length - 1];
+    if (last?.length && last[last.length - 1] !== 0x0a) out.push(Buffer.from(eol));
+    out.push(line(fieldLine('Bcc', changes.bcc.map((a) => Buffer.from(a, 'utf8').toString('latin1')))));
+  }
   return { head: Buffer.concat(out), changes };
 }
 
@@ -126,22 +137,22 @@ function renderEntry(e: AddressEntry): string {
   return `${e.name}:${e.members.length ? ` ${e.members.map((m) => m.raw).join(', ')}` : ''};`;
 }
 
-/** `Name: a, b, c` folded before an entry that would pass 78 characters; latin1 text back to its bytes. */
-function fieldLine(name: string, items: string[]): Buffer {
+/** `Name: a, b, c` (latin1 text, ending in CRLF) folded before an entry that would pass 78 characters. */
+function fieldLine(name: string, items: string[]): string {
   let line = `${name}:`;
   let lineLength = line.length;
   items.forEach((item, i) => {
     const piece = `${item}${i < items.length - 1 ? ',' : ''}`;
-    const first = piece.split('\r\n')[0]!.length;
+    const first = piece.split(/\r?\n/)[0]!.length;
     if (i > 0 && lineLength + 1 + first > 78) {
       line += `\r\n ${piece}`;
     } else {
       line += ` ${piece}`;
     }
-    const lines = line.split('\r\n');
+    const lines = line.split(/\r?\n/);
     lineLength = lines[lines.length - 1]!.length;
   });
-  return Buffer.from(`${line}\r\n`, 'latin1');
+  return `${line}\r\n`;
 }
 
 export interface PreparedMessage {
@@ -158,13 +169,17 @@ export interface PreparedMessage {
  * number of bytes (a Content-Length already sent would otherwise be wrong).
  */
 export async function prepareMessage(body: Readable, storedSize: number, envelope: readonly string[]): Promise<PreparedMessage> {
-  const { fields, rest } = await readHeaderSection(body);
+  const { fields, rest, lineBreak } = await readHeaderSection(body);
   const oldHead = fields.reduce((n, f) => n + f.raw.length, 0);
-  const { head, changes } = prepareHeader(fields, envelope);
+  const { head, changes } = prepareHeader(fields, envelope, lineBreak);
   const size = storedSize - oldHead + head.length;
   const guard = new LengthGuard(storedSize - oldHead);
   rest.on('error', (err) => guard.destroy(err));
-  guard.on('close', () => rest.destroy());
+  // The stored message is released with the prepared stream, however it ends (read, failed or given up).
+  guard.on('close', () => {
+    rest.destroy();
+    body.destroy();
+  });
   guard.push(head);
   rest.pipe(guard);
   return { stream: guard, size, changes };
