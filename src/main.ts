@@ -18,11 +18,26 @@ import { createTransports, lazyTokenProviders } from './deliver/factory.js';
 import { Scheduler } from './deliver/scheduler.js';
 import type { Transport } from './deliver/transport.js';
 import { NonDeliveryNotices } from './report/notices.js';
+import type { FailureReporter } from './deliver/scheduler.js';
+import type { TokenProviders } from './identity/entra/providers.js';
+import { HttpClient } from './core/http.js';
+import { RelayMetrics } from './report/metrics.js';
+import { measureTransports } from './report/instrument.js';
+import { AlertMonitor } from './report/alerts.js';
+import { expiries, expirySources } from './report/expiry.js';
+import { AdminServer, isLoopback, parseListen, type ReadinessCheck } from './admin/server.js';
+import { AdminDb } from './admin/auth/admin-db.js';
+import { AdminAuth } from './admin/auth/admin-auth.js';
+import { apiPlugin, API_PREFIX } from './admin/api/plugin.js';
 
 export interface RunningRelay {
   listeners: BoundListener[];
   store: Store;
   scheduler: Scheduler;
+  metrics: RelayMetrics;
+  alerts: AlertMonitor;
+  /** The admin HTTP server; absent when admin.enabled is false or its address could not be bound. */
+  admin?: AdminServer;
   stop(): Promise<void>;
 }
 
@@ -43,10 +58,13 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
+  const metrics = new RelayMetrics();
   const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
+  let tokenProviders: TokenProviders | undefined;
+  const getTokens = () => tokens.get().then((t) => (tokenProviders = t));
   let transports: Map<string, Transport>;
   try {
-    transports = await createTransports(config, { log, tokens: tokens.get }, CAPTURE_ROUTE);
+    transports = measureTransports(await createTransports(config, { log, tokens: getTokens }, CAPTURE_ROUTE), metrics);
   } catch (err) {
     // A credential that cannot be loaded (a certificate, a key) stops the start: release what is open.
     tokens.close();
@@ -73,8 +91,15 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     ...(config.notices.admin ? { admin: config.notices.admin } : {}),
     ...(config.notices.from ? { from: config.notices.from } : {}),
   }, log, wake);
+  const alertsRef: { monitor?: AlertMonitor } = {};
+  const reporter: FailureReporter = {
+    failed: async (m, failed, reason) => {
+      alertsRef.monitor?.messageFailed(m, failed, reason);
+      await notices.failed(m, failed, reason);
+    },
+  };
   const scheduler = new Scheduler({
-    store, transports, routes, reporter: notices, log, owner: hostname,
+    store, transports, routes, reporter, log, owner: hostname,
     deviceRoute: (d) => (d ? deviceRoutes.get(d) : undefined),
     options: config.queue,
   });
@@ -89,7 +114,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   const router = (i: { device: string; sender: string; recipients: string[] }) =>
     routes.resolve({ device: i.device, sender: i.sender, recipients: i.recipients, ...(deviceRoutes.has(i.device) ? { deviceRoute: deviceRoutes.get(i.device)! } : {}) })
       .map((g) => ({ route: g.route, recipients: g.recipients, rule: g.rule }));
-  const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake, router });
+  const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake, router, telemetry: metrics });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   let listeners: BoundListener[];
   try {
@@ -102,6 +127,68 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
     throw err;
   }
   await scheduler.start();
+  let schedulerRunning = true;
+  let stopping: Promise<void> | undefined;
+
+  const credentials = expirySources(config, { pem: certificate.cert, source: certificate.source });
+  const destinations = () => scheduler.destinationStatus();
+  metrics.observe({
+    store, destinations, expiries: () => expiries(credentials).items,
+    tokens: () => (tokenProviders?.list() ?? []).map((t) => ({ requests: t.provider.requests, upstreams: t.upstreams })),
+  });
+  const alerts = new AlertMonitor({
+    settings: config.alerts, store, hostname, log, destinations, expiries: () => expiries(credentials),
+    http: new HttpClient({ maxSockets: 2 }), maxLifetimeMs: config.queue.maxLifetime, wake,
+    onAlert: (condition, status) => metrics.alert(condition, status),
+  });
+  alertsRef.monitor = alerts;
+  alerts.start();
+
+  const readiness = async (): Promise<ReadinessCheck[]> => {
+    let store_: ReadinessCheck;
+    try {
+      const c = await store.counts();
+      store_ = { name: 'store', ok: true, detail: `reachable (${c.incoming + c.active + c.deferred} waiting)` };
+    } catch (err) {
+      store_ = { name: 'store', ok: false, detail: `not reachable: ${(err as Error).message}` };
+    }
+    return [
+      { name: 'listeners', ok: !stopping && listeners.length === config.listeners.length, detail: stopping ? 'shutting down' : `${listeners.length} of ${config.listeners.length} bound` },
+      store_,
+      { name: 'scheduler', ok: schedulerRunning, detail: schedulerRunning ? 'running' : 'stopped' },
+    ];
+  };
+  let admin: AdminServer | undefined;
+  const adminDbRef: { db?: AdminDb } = {};
+  if (config.admin.enabled) {
+    const server = new AdminServer({ listen: config.admin.listen, log, metrics, readiness });
+    const adminDb = new AdminDb(join(config.dataDir, 'admin.db'));
+    try {
+      adminDb.init();
+      const adminAuth = new AdminAuth(adminDb, {
+        sessionLifetimeMs: config.admin.sessionLifetime, failureLimit: config.security.authFailureLimit,
+        failureWindowMs: config.security.authFailureWindow, lockoutMs: config.security.lockoutDuration,
+      });
+      server.register(apiPlugin({
+        auth: adminAuth, db: adminDb, store, config, destinations, wake, log, sessionLifetimeMs: config.admin.sessionLifetime,
+        secureCookies: !isLoopback(parseListen(config.admin.listen).host),
+      }, '1'), { prefix: API_PREFIX });
+      await server.start();
+      admin = server;
+      adminDbRef.db = adminDb;
+      const setupToken = adminAuth.issueSetupToken();
+      if (setupToken) {
+        log.warn({ event: 'admin-setup', setupToken },
+          `no admin password is set. Set one with the setup token ${setupToken} (valid until used or the next start): POST ${API_PREFIX}/setup on the admin server`);
+      }
+    } catch (err) {
+      // Mail keeps flowing without the admin face; the log says why it is missing.
+      await server.close().catch(() => undefined);
+      adminDb.close();
+      log.error({ event: 'admin-unavailable', listen: config.admin.listen, err: (err as Error).message },
+        `the admin server could not listen on ${config.admin.listen} (${(err as Error).message}); /metrics, /healthz and /readyz are unavailable. Free the port or set admin.listen to another address, then restart`);
+    }
+  }
   log.info({ event: 'started', ms: Date.now() - started, upstreams: [...transports.keys()], devices: devices.all.length }, `authrelay ready in ${Date.now() - started} ms`);
 
   const purge = setInterval(() => {
@@ -109,13 +196,16 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
   }, 60_000);
   purge.unref();
 
-  let stopping: Promise<void> | undefined;
   return {
-    listeners, store, scheduler,
+    listeners, store, scheduler, metrics, alerts, ...(admin ? { admin } : {}),
     stop: () => (stopping ??= (async () => {
       clearInterval(purge);
+      await admin?.close();
+      adminDbRef.db?.close();
+      await alerts.stop();
       await receive.close();
       await scheduler.stop();
+      schedulerRunning = false;
       for (const t of transports.values()) await t.close();
       tokens.close();
       await store.close();

@@ -14,6 +14,8 @@ const HELP = `authrelay: a mail relay for devices that cannot do modern authenti
   authrelay send-test --to ADDR                    send a test message through the running relay
   authrelay oauth login|status [UPSTREAM]          Microsoft 365 sign-in (device code) and token status
   authrelay send-test --route NAME --to ADDR       send one straight through an upstream, step by step
+  authrelay init [--yes ...] [--out FILE]          setup wizard: asks, tests the credentials, writes the config (init --help)
+  authrelay doctor [--json] [--public-ip A.B.C.D]  check config, listeners, upstreams and queue, with the fix for each problem
 
 The config file is --config FILE, $AUTHRELAY_CONFIG, or ./authrelay.yaml; without one the
 embedded default runs (listeners 2525 STARTTLS and 2465 TLS, messages held for inspection).
@@ -49,9 +51,22 @@ async function main(argv: string[]): Promise<number> {
       wait: { type: 'string' },
       route: { type: 'string' },
       failed: { type: 'boolean' },
+      // init
+      yes: { type: 'boolean', short: 'y' }, force: { type: 'boolean' }, out: { type: 'string' }, cloud: { type: 'string' },
+      tenant: { type: 'string' }, 'client-id': { type: 'string' }, 'client-secret-env': { type: 'string' }, 'client-secret-file': { type: 'string' },
+      'cert-file': { type: 'string' }, 'key-file': { type: 'string' }, mailbox: { type: 'string' }, domain: { type: 'string' },
+      'dns-server': { type: 'string', multiple: true }, 'relay-host': { type: 'string' }, 'authority-host': { type: 'string' },
+      'graph-url': { type: 'string' }, 'smtp-endpoint': { type: 'string' }, ca: { type: 'string' }, 'listen-host': { type: 'string' },
+      'starttls-port': { type: 'string' }, 'tls-port': { type: 'string' }, 'legacy-tls-port': { type: 'string' }, admin: { type: 'string' },
+      'skip-test': { type: 'boolean' },
+      'public-ip': { type: 'string' },
     },
   });
   const [command, sub, ...rest] = positionals;
+  if (values.help && command === 'init') {
+    process.stdout.write((await import('./commands/init.js')).INIT_USAGE);
+    return 0;
+  }
   if (values.help || !command) {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 2;
@@ -71,6 +86,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/send-test.js')).sendTest(values);
     case 'oauth':
       return (await import('./commands/oauth.js')).oauthCommand(sub, rest, values);
+    case 'doctor':
+      return (await import('./commands/doctor.js')).doctorCommand(values);
+    case 'init':
+      return (await import('./commands/init.js')).initCommand(values);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }

@@ -172,6 +172,9 @@ function crossCheck(config: Config, problems: string[]): void {
     if ((l.cert === undefined) !== (l.key === undefined)) problems.push(`listeners[${i}]: cert and key go together; set both or neither`);
   });
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) problems.push(`tls: cert and key go together; set both or neither`);
+  for (const name of Object.keys(config.alerts.secretExpires)) {
+    if (!config.upstreams[name]) problems.push(`alerts.secretExpires.${name}: no upstream named "${name}"; use the name of the upstream whose secret or password expires`);
+  }
 }
 
 function deepFreeze<T>(o: T): T {

@@ -20,6 +20,22 @@ const duration = (dflt: string) =>
     })
     .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds)');
 
+/** A duration without a default: absent leaves the feature off. */
+const optionalDuration = () =>
+  z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds); absent: off');
+
 const size = (dflt: string) =>
   z
     .union([z.string(), z.number()])
@@ -322,6 +338,52 @@ export const configSchema = z
         authFailureWindow: duration('15m'),
         lockoutDuration: duration('15m'),
         authFailureDelay: duration('1s').describe('Pause before answering a failed login'),
+      })
+      .strict()
+      .prefault({}),
+    admin: z
+      .object({
+        enabled: z.boolean().default(true).describe('Run the admin HTTP server (/metrics, /healthz, /readyz, the console)'),
+        listen: z
+          .string()
+          .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8025 or [::1]:8025')
+          .default('127.0.0.1:8025')
+          .describe('host:port of the admin HTTP server. Loopback by default; another address exposes /metrics, /healthz and /readyz to that network without sign-in'),
+        sessionLifetime: duration('8h').describe('How long an admin sign-in lasts before the password is asked again'),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        webhook: z
+          .object({
+            url: z.string().url().describe('Receives a JSON POST per alert (raised and resolved)'),
+            headers: z.record(z.string(), secret).default({}).describe('Extra request headers, e.g. Authorization: "Bearer ${ALERT_TOKEN}"'),
+            timeout: duration('10s').describe('Longest time for one POST'),
+            retries: z.number().int().min(0).max(10).default(3).describe('Further tries after a failed POST (1s, 2s, 4s... apart)'),
+          })
+          .strict()
+          .optional(),
+        email: z
+          .object({
+            to: z
+              .union([z.string(), z.array(z.string()).min(1)])
+              .transform((v) => (Array.isArray(v) ? v : [v]))
+              .describe('Address(es) that get alert e-mails, queued through the relay itself'),
+            from: z.string().optional().describe('From address of alert e-mails (default: authrelay@hostname)'),
+          })
+          .strict()
+          .optional(),
+        failedMessages: z.boolean().default(true).describe('Alert when a message fails (once per route until no failed message is left on it)'),
+        queueDepth: z.number().int().min(1).optional().describe('Alert when more messages than this are waiting'),
+        queueAge: optionalDuration().describe('Alert when a message has been waiting longer than this'),
+        upstreamDown: optionalDuration().describe('Alert when a route has been unreachable (paused) this long'),
+        expiryWarning: optionalDuration().describe('Alert this long before a certificate or client secret expires, e.g. 14d'),
+        secretExpires: z
+          .record(z.string(), z.string().regex(/^\d{4}-\d{2}-\d{2}/, 'must be a date such as 2027-03-31'))
+          .default({})
+          .describe('Client secret expiry dates by upstream name, as shown in Entra ID (the relay cannot read them)'),
+        checkInterval: duration('1m').describe('How often the alert conditions are checked'),
       })
       .strict()
       .prefault({}),

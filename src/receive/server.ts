@@ -19,6 +19,7 @@ import type { Store } from '../spool/store.js';
 import { listenerTlsOptions, type CertificatePair } from './tls.js';
 import { ingest, type IngestContext } from './ingest.js';
 import type { ConnectionState, SessionPolicy } from './policy.js';
+import type { ReceiveTelemetry } from '../core/telemetry.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 const RCPT_PATH = /^RCPT\s+TO\s*:\s*<([^<>]*)>/i;
@@ -86,6 +87,8 @@ export interface ReceiveDeps {
   certificate: CertificatePair;
   onAccepted: (id: string) => void;
   router?: IngestContext['router'];
+  /** Told of TLS sessions, accepted messages, failed logins and refusals (metrics). */
+  telemetry?: ReceiveTelemetry;
 }
 
 export interface BoundListener {
@@ -160,6 +163,7 @@ export class ReceiveStage {
       onSecure: (socket, session, cb) => {
         const st = this.connections.get(session.id);
         if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
+        if (st?.tlsVersion) this.deps.telemetry?.tlsEstablished(l.name, st.tlsVersion);
         cb();
       },
       onAuth: (auth, session, cb) => {
@@ -203,6 +207,7 @@ export class ReceiveStage {
     const refusal = this.deps.policy.connectRefusal(st, Date.now());
     if (refusal) {
       this.deps.log.info({ event: 'connection-refused', listener: l.name, clientIp: st.clientIp, reason: 'locked-out' }, 'refused a locked-out address');
+      this.deps.telemetry?.refused(l.name, refusal.code);
       return cb(refusal);
     }
     cb();
@@ -214,6 +219,8 @@ export class ReceiveStage {
     if (result instanceof SmtpReply) {
       this.deps.log.warn({ event: 'auth-failed', listener: st.listener.name, clientIp: st.clientIp, username: auth.username, method: auth.method, reply: result.code },
         `authentication failed for ${JSON.stringify(auth.username ?? '')} from ${st.clientIp}${result.code === 421 ? ' (locked out)' : ''}`);
+      this.deps.telemetry?.authFailure(st.listener.name, auth.method, result.code === 421);
+      this.deps.telemetry?.refused(st.listener.name, result.code);
       if (st.networkDevice) this.recordRefusal(st.networkDevice.name, st.clientIp);
       return cb(result);
     }
@@ -257,6 +264,7 @@ export class ReceiveStage {
         { event: 'state', id: res.id, state: 'incoming', device: txn.device.name, clientIp: st.clientIp, sender: txn.sender, recipients: recipients.length, size: res.size, tlsVersion: session.secure ? st.tlsVersion : undefined, routes: res.routes },
         `accepted ${res.id} from ${txn.device.name}${res.routes.length ? ` for ${res.routes.join(', ')}` : ''}`,
       );
+      this.deps.telemetry?.messageAccepted(st.listener.name, session.secure ? st.tlsVersion : undefined);
       this.deps.onAccepted(res.id);
       cb(null, `2.0.0 OK: queued as ${res.id}`);
     } catch (err) {
@@ -274,6 +282,7 @@ export class ReceiveStage {
   private refused(st: ConnectionState, r: SmtpReply, fields: Record<string, unknown>): void {
     const device = st.authDevice ?? st.networkDevice;
     this.deps.log.info({ event: 'refused', listener: st.listener.name, clientIp: st.clientIp, device: device?.name, code: r.code, enhanced: r.enhanced, reason: r.text, ...fields }, `refused: ${r.code} ${r.enhanced} ${r.text}`);
+    this.deps.telemetry?.refused(st.listener.name, r.code);
     if (device) this.recordRefusal(device.name, st.clientIp);
   }
 

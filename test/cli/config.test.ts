@@ -152,6 +152,21 @@ upstreams:
     assert.match(c.upstreams['m365-smtp']!.certificate!.key, /app\.key$/, 'what is not secret is shown');
   });
 
+  test('config print hides the alert webhook header values (a bearer token, a password)', async () => {
+    const f = writeConfig(dir, `hostname: relay.test
+dataDir: ./data
+${LISTENER}
+alerts:
+  webhook: { url: "https://hooks.example/alert", headers: { Authorization: "Bearer hook-T0ken-8q", X-Api-Key: "key-7r" } }
+`, 'alerts.yaml');
+    const r = await cli(['config', 'print', '--config', f]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes('hook-T0ken-8q') && !r.stdout.includes('key-7r'), r.stdout);
+    const c = JSON.parse(r.stdout) as { alerts: { webhook: { url: string; headers: Record<string, string> } } };
+    assert.deepEqual(c.alerts.webhook.headers, { Authorization: '[redacted]', 'X-Api-Key': '[redacted]' });
+    assert.equal(c.alerts.webhook.url, 'https://hooks.example/alert');
+  });
+
   test('serve uses the secrets but never logs them, on success and on an upstream AUTH failure', async () => {
     const relay = await startRelayProcess(config, { env });
     try {

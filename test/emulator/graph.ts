@@ -57,6 +57,7 @@ export async function handleGraph(c: GraphCall): Promise<void> {
   if (method === 'POST' && first === 'messages' && id && sub === 'attachments' && c.rest.length === 3) return addAttachment(c, id);
   if (method === 'POST' && first === 'messages' && id && sub === 'attachments' && action === 'createUploadSession' && c.rest.length === 4) return startUpload(c, id);
   if (method === 'POST' && first === 'messages' && id && sub === 'send' && c.rest.length === 3) return sendDraft(c, id);
+  if (method === 'GET' && first === 'mailFolders' && id && c.rest.length === 2) return getMailFolder(c, id);
   sendGraphError(c.req, c.res, 400, 'BadRequest', `Resource not found for the segment '${c.rest[c.rest.length - 1] ?? ''}'.`);
 }
 
@@ -223,4 +224,22 @@ async function sendDraft(c: GraphCall, id: string): Promise<void> {
   c.drafts.delete(d.id);
   accept(c, mbx, { via: 'graph-draft', recipients, mime: d.mime, attachments: d.attachments, savedToSentItems: true });
   c.respond(202, () => c.res.writeHead(202, { 'content-length': '0' }).end());
+}
+
+/** Well-known folders a mailbox always has (GET /users/{u}/mailFolders/{name}). */
+const WELL_KNOWN_FOLDERS: Record<string, string> = { inbox: 'Inbox', drafts: 'Drafts', sentitems: 'Sent Items', deleteditems: 'Deleted Items' };
+
+/** Reading a folder needs Mail.ReadBasic.All, Mail.Read or Mail.ReadWrite (application); Mail.Send is not enough. */
+function getMailFolder(c: GraphCall, name: string): void {
+  const mbx = mailboxFor(c, 'Mail.ReadBasic.All', 'Mail.ReadBasic', 'Mail.Read', 'Mail.ReadWrite');
+  if (!mbx) return;
+  const displayName = WELL_KNOWN_FOLDERS[name.toLowerCase()];
+  if (!displayName) {
+    sendGraphError(c.req, c.res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+    return;
+  }
+  sendJson(c.res, 200, {
+    id: objectId('folder', mbx.address, name.toLowerCase()), displayName, parentFolderId: objectId('folder', mbx.address, 'msgfolderroot'),
+    childFolderCount: 0, unreadItemCount: 0, totalItemCount: 0, isHidden: false,
+  });
 }

@@ -21,6 +21,8 @@ export interface TestRelay extends RunningRelay {
   logs: Record<string, unknown>[];
   /** Waits until the message reaches one of the states; returns it. */
   waitFor(id: string, states: MessageState[], timeoutMs?: number): Promise<QueuedMessage>;
+  /** URL of a path on the admin server (on a port-0 loopback address unless the config sets admin). */
+  adminUrl(path: string): string;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     queue: { pollInterval: '100ms', minBackoff: '1s', maxBackoff: '2s', destinationMinBackoff: '1s', destinationMaxBackoff: '2s' },
     security: { authFailureDelay: '50ms' },
     log: { level: 'debug' },
+    admin: { listen: '127.0.0.1:0' },
     ...input,
     dataDir,
   };
@@ -60,6 +63,10 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     dataDir,
     logs,
     port,
+    adminUrl: (path: string) => {
+      if (!relay.admin?.port) throw new Error('the admin server is not running');
+      return `http://127.0.0.1:${relay.admin.port}${path}`;
+    },
     waitFor: async (id, states, timeoutMs = 15_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

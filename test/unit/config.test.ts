@@ -46,3 +46,9 @@ test('the JSON Schema describes the top-level keys', () => {
   assert.ok(s.$schema);
   for (const k of ['listeners', 'devices', 'upstreams', 'routes', 'queue', 'notices', 'security']) assert.ok(k in s.properties, k);
 });
+
+test('alerts.secretExpires must name a configured upstream', () => {
+  assert.match(problems({ alerts: { secretExpires: { m365: '2027-03-31' } } })[0]!, /^alerts\.secretExpires\.m365: no upstream named "m365"/);
+  const c = v({ upstreams: { m365: { type: 'smtp', host: 'smtp.example.net' } }, alerts: { secretExpires: { m365: '2027-03-31' } } });
+  assert.equal(c.alerts.secretExpires.m365, '2027-03-31');
+});

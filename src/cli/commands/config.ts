@@ -29,8 +29,14 @@ export function configCommand(sub: string | undefined, flags: { config?: string 
   }
 }
 
+/** Keys whose every value is a secret (header values can hold a bearer token or a password). */
+const SECRET_MAPS = new Set(['headers']);
+
 export function redact(value: unknown, key?: string): unknown {
   if (key !== undefined && SECRET_KEYS.has(key) && value !== undefined) return '[redacted]';
+  if (key !== undefined && SECRET_MAPS.has(key) && value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).map((k) => [k, '[redacted]']));
+  }
   if (key !== undefined && URL_KEYS.has(key) && typeof value === 'string') return redactUrl(value);
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));

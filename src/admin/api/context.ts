@@ -1,0 +1,50 @@
+/**
+ * What the /api/v1 routes are given by the composition root, and the audit
+ * helper every state-changing route calls once.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../core/log.js';
+import type { Store } from '../../spool/store.js';
+import type { AdminAuth } from '../auth/admin-auth.js';
+import type { AdminDb } from '../auth/admin-db.js';
+import { actorName, principalOf } from '../auth/guard.js';
+
+export interface DestinationStatus {
+  route: string;
+  inflight: number;
+  pausedUntil: number;
+  failures: number;
+  lastError?: string;
+}
+
+export interface ApiDeps {
+  auth: AdminAuth;
+  db: AdminDb;
+  store: Store;
+  config: Pick<Config, 'devices' | 'upstreams' | 'routes'> & { queue: Pick<Config['queue'], 'maxLifetime'> };
+  /** The scheduler's view of each upstream. */
+  destinations: () => DestinationStatus[];
+  /** Wakes the scheduler after a retry or release. */
+  wake: () => void;
+  /** Set the Secure attribute on the session cookie (admin listener on TLS or not on loopback). */
+  secureCookies: boolean;
+  sessionLifetimeMs: number;
+  log: Logger;
+}
+
+/** Writes one audit entry for the request's caller. */
+export function audit(deps: ApiDeps, req: FastifyRequest, action: string, target: string | null,
+  outcome: 'ok' | 'refused' = 'ok', detail?: Record<string, unknown>, actor?: string): void {
+  const entry = { at: Date.now(), actor: actor ?? actorName(principalOf(req)), action, target, ip: req.ip, outcome, ...(detail ? { detail } : {}) };
+  deps.db.audit(entry);
+  deps.log.info({ event: 'admin-audit', actor: entry.actor, action, target, ip: req.ip, outcome }, `admin: ${entry.actor} ${action}${target ? ` ${target}` : ''} (${outcome})`);
+}
+
+/** Route config: who may call it. */
+export const access = {
+  public: { config: { access: 'public' } },
+  read: { config: { access: 'read' } },
+  admin: { config: { access: 'admin' } },
+  session: { config: { access: 'session' } },
+} as const;

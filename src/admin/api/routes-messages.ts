@@ -1,0 +1,140 @@
+/**
+ * /api/v1/messages: search the spool, one message with its trail and each
+ * recipient's outcome (with the catalogue's hint, fix and reference), retry,
+ * release, delete, and the stored body as .eml.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import { MESSAGE_STATES, type MessageState, type QueuedMessage } from '../../spool/store.js';
+import { actorName, principalOf, sendError } from '../auth/guard.js';
+import { access, audit, type ApiDeps } from './context.js';
+
+const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9.]{1,64}$' } } } as const;
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function messageSummary(m: QueuedMessage) {
+  return {
+    id: m.id, state: m.state, route: m.route, parentId: m.parentId, kind: m.kind ?? 'message', receivedAt: iso(m.receivedAt),
+    device: m.origin.device, sender: m.sender, subject: m.subject ?? null, size: m.size, attempts: m.attempts,
+    recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state })),
+    nextAttemptAt: m.state === 'deferred' ? iso(m.nextAttemptAt) : null, lastError: m.lastError ?? null,
+  };
+}
+
+export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Querystring: { state?: string; sender?: string; recipient?: string; device?: string; limit: number; before?: string } }>('/messages', {
+    ...access.read,
+    schema: {
+      summary: 'Search messages, newest first', tags: ['messages'],
+      querystring: { type: 'object', additionalProperties: false, properties: {
+        state: { type: 'string', pattern: `^(${MESSAGE_STATES.join('|')})(,(${MESSAGE_STATES.join('|')}))*$`, description: 'One state or several, comma-separated' },
+        sender: { type: 'string', maxLength: 320 }, recipient: { type: 'string', maxLength: 320 }, device: { type: 'string', maxLength: 200 },
+        limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        before: { type: 'string', format: 'date-time', description: 'Only messages received before this time (paging)' },
+      } },
+    },
+  }, async (req) => {
+    const q = req.query;
+    const list = await deps.store.list({
+      ...(q.state ? { states: q.state.split(',') as MessageState[] } : {}),
+      ...(q.sender ? { sender: q.sender } : {}), ...(q.recipient ? { recipient: q.recipient } : {}), ...(q.device ? { device: q.device } : {}),
+      limit: q.limit, ...(q.before ? { before: Date.parse(q.before) } : {}),
+    });
+    return { messages: list.map(messageSummary) };
+  });
+
+  app.get<{ Params: { id: string } }>('/messages/:id', {
+    ...access.read, schema: { summary: 'One message: envelope, origin, recipients with outcomes and explanations, and the trail', tags: ['messages'], params: idParam },
+  }, async (req, reply) => {
+    const m = await deps.store.get(req.params.id);
+    if (!m) return notFound(reply, req.params.id);
+    const trail = await deps.store.trail(m.id);
+    return {
+      ...messageSummary(m), origin: m.origin, headerFrom: m.headerFrom ?? null, messageId: m.messageIdHeader ?? null, sendAs: m.sendAs ?? null,
+      notes: m.notes ?? [], expiresAt: iso(m.expiresAt), updatedAt: iso(m.updatedAt),
+      recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, updatedAt: iso(r.updatedAt), outcome: r.last ?? null })),
+      trail: trail.map((e) => ({ at: iso(e.at), kind: e.kind, text: e.text, ...(e.data ? { data: e.data } : {}) })),
+    };
+  });
+
+  const actions = { retry: 'queued again', release: 'released' } as const;
+  for (const action of ['retry', 'release'] as const) {
+    app.post<{ Params: { id: string } }>(`/messages/:id/${action}`, {
+      ...access.admin,
+      schema: { summary: action === 'retry' ? 'Queue a failed, deferred or held message again (new lifetime)' : 'Release a held message for delivery', tags: ['messages'], params: idParam },
+    }, async (req, reply) => {
+      const id = req.params.id;
+      const m = await deps.store.get(id);
+      if (!m) {
+        audit(deps, req, `message-${action}`, id, 'refused', { reason: 'no such message' });
+        return notFound(reply, id);
+      }
+      const now = Date.now();
+      const by = `admin API (${actorName(principalOf(req))})`;
+      const ok = action === 'retry' ? await deps.store.retry(id, now, now + deps.config.queue.maxLifetime, by) : await deps.store.release(id, now, by);
+      audit(deps, req, `message-${action}`, id, ok ? 'ok' : 'refused', ok ? { from: m.state } : { reason: `state ${m.state}` });
+      if (!ok) {
+        return sendError(reply, 409, 'wrong-state', action === 'retry'
+          ? `message ${id} is ${m.state}: only failed, deferred or held messages whose body is kept can be retried`
+          : `message ${id} is ${m.state}: only held messages can be released`);
+      }
+      deps.wake();
+      return { id, status: actions[action] };
+    });
+  }
+
+  app.delete<{ Params: { id: string } }>('/messages/:id', {
+    ...access.admin, schema: { summary: 'Delete a message and its body (not while it is being delivered)', tags: ['messages'], params: idParam },
+  }, async (req, reply) => {
+    const id = req.params.id;
+    const m = await deps.store.get(id);
+    const ok = m ? await deps.store.remove(id) : false;
+    audit(deps, req, 'message-delete', id, ok ? 'ok' : 'refused', ok ? { state: m?.state, sender: m?.sender } : { reason: m ? `state ${m.state}` : 'no such message' });
+    if (!m) return notFound(reply, id);
+    if (!ok) return sendError(reply, 409, 'wrong-state', `message ${id} is ${m.state}: a message being delivered cannot be deleted; try again in a moment`);
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/messages/:id/eml', {
+    ...access.admin, schema: { summary: 'Download the stored message (message/rfc822) as received, with the added Received: header', tags: ['messages'], params: idParam },
+  }, async (req, reply) => {
+    const id = req.params.id;
+    const m = await deps.store.get(id);
+    if (!m) return notFound(reply, id);
+    const body = deps.store.openBody(m.bodyId);
+    const first = await firstChunk(body);
+    if (first instanceof Error) {
+      body.destroy();
+      return sendError(reply, 410, 'body-gone', `the body of message ${id} is no longer kept (delivered message bodies are removed after queue.keepDelivered)`);
+    }
+    audit(deps, req, 'message-download', id, 'ok', { size: m.size });
+    const headers = reply.header('content-type', 'message/rfc822').header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="${id}.eml"`);
+    if (first === null) return headers.send(Buffer.alloc(0));
+    return headers.send(Readable.from((async function* () {
+      yield first;
+      yield* body;
+    })()));
+  });
+}
+
+function notFound(reply: FastifyReply, id: string): FastifyReply {
+  return sendError(reply, 404, 'not-found', `no message ${id} in the queue`);
+}
+
+/** Waits for the body's first bytes (or its end, or an error) before any header is sent. */
+function firstChunk(s: Readable): Promise<Buffer | null | Error> {
+  return new Promise((resolve) => {
+    const done = (v: Buffer | null | Error) => {
+      s.off('readable', onReadable).off('error', onError).off('end', onEnd);
+      resolve(v);
+    };
+    const onReadable = () => {
+      const c = s.read() as Buffer | null;
+      if (c !== null) done(c);
+    };
+    const onError = (err: Error) => done(err);
+    const onEnd = () => done(null);
+    s.on('readable', onReadable).on('error', onError).on('end', onEnd);
+  });
+}

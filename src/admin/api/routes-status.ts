@@ -1,0 +1,104 @@
+/**
+ * /api/v1 overview, devices, upstreams and audit: the queue at a glance, the
+ * device inventory, the upstreams' status (never their secrets) and the
+ * audit log of state-changing actions.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { UpstreamConfig } from '../../config/schema.js';
+import { queueStats } from '../../report/queue-stats.js';
+import { CAPTURE_ROUTE } from '../../route/rules.js';
+import { access, type ApiDeps, type DestinationStatus } from './context.js';
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+function status(d: DestinationStatus | undefined, now: number) {
+  if (!d) return { state: 'up', inflight: 0, failures: 0, pausedUntil: null, lastError: null };
+  const paused = d.pausedUntil > now;
+  return { state: paused ? 'paused' : 'up', inflight: d.inflight, failures: d.failures, pausedUntil: paused ? iso(d.pausedUntil) : null, lastError: d.lastError ?? null };
+}
+
+/** What may be shown of an upstream: where it goes and which kind of credential, never the credential. */
+export function upstreamFacts(u: UpstreamConfig): Record<string, unknown> {
+  switch (u.type) {
+    case 'smtp':
+      return { host: u.host, port: u.port, tls: u.tls, credential: u.auth ? 'password' : u.clientCert ? 'client certificate' : 'none', user: u.auth?.user ?? null };
+    case 'graph':
+    case 'smtp-oauth':
+      return { tenant: u.tenant, clientId: u.clientId, cloud: u.cloud, mailbox: u.mailbox ?? null,
+        credential: u.clientSecret !== undefined ? 'client secret' : u.certificate ? 'certificate' : 'delegated sign-in',
+        ...(u.type === 'smtp-oauth' && u.delegated ? { user: u.delegated.user } : {}) };
+    case 'direct-send':
+      return { domain: u.domain, mx: u.mx ?? null, port: u.port, requireTls: u.requireTls, credential: 'none' };
+    case 'capture':
+      return { credential: 'none' };
+  }
+}
+
+export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/overview', { ...access.read, schema: { summary: 'Messages by state, queue depth, oldest waiting message, upstream status', tags: ['status'] } }, async () => {
+    const now = Date.now();
+    const q = await queueStats(deps.store);
+    const dest = new Map(deps.destinations().map((d) => [d.route, d]));
+    return {
+      counts: q.byState, queueDepth: q.waiting, waitingByRoute: Object.fromEntries(q.waitingByRoute),
+      oldestWaiting: q.oldestWaitingAt === undefined ? null : { receivedAt: iso(q.oldestWaitingAt), ageSeconds: Math.round((now - q.oldestWaitingAt) / 1000) },
+      upstreams: upstreamNames(deps).map((name) => ({ name, type: typeOf(deps, name), ...status(dest.get(name), now) })),
+    };
+  });
+
+  app.get('/devices', { ...access.read, schema: { summary: 'Configured devices and where each was seen (addresses, AUTH, TLS, counts)', tags: ['devices'] } }, async () => {
+    const seen = await deps.store.devicesSeen();
+    const configured = new Set(deps.config.devices.map((d) => d.name));
+    const inventory = (name: string) => seen.filter((s) => s.device === name).map((s) => ({
+      clientIp: s.clientIp, lastSeen: iso(s.lastSeen), authMechanism: s.authMechanism, tlsVersion: s.tlsVersion, listener: s.listener,
+      accepted: s.accepted, rejected: s.rejected, failed: s.failed,
+    }));
+    return {
+      devices: [
+        ...deps.config.devices.map((d) => ({
+          name: d.name, configured: true, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom,
+          maxMessageSize: d.maxMessageSize, route: d.route ?? null, seen: inventory(d.name),
+        })),
+        ...[...new Set(seen.map((s) => s.device))].filter((n) => !configured.has(n)).map((name) => ({ name, configured: false, seen: inventory(name) })),
+      ],
+    };
+  });
+
+  app.get('/upstreams', { ...access.read, schema: { summary: 'Upstreams: name, type, where they deliver, live status (never secrets)', tags: ['status'] } }, async () => {
+    const now = Date.now();
+    const dest = new Map(deps.destinations().map((d) => [d.route, d]));
+    return {
+      upstreams: upstreamNames(deps).map((name) => {
+        const u = deps.config.upstreams[name];
+        return { name, type: typeOf(deps, name), ...(u ? upstreamFacts(u) : { credential: 'none' }), status: status(dest.get(name), now),
+          routes: deps.config.routes.filter((r) => r.use === name).map((r) => r.name ?? null) };
+      }),
+    };
+  });
+
+  app.get<{ Querystring: { limit: number; before?: number; action?: string } }>('/audit', {
+    ...access.admin,
+    schema: {
+      summary: 'The audit log, newest first: who did what to which target, when, from which address', tags: ['audit'],
+      querystring: { type: 'object', additionalProperties: false, properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        before: { type: 'integer', minimum: 1, description: 'Only entries with a smaller seq (paging)' },
+        action: { type: 'string', maxLength: 64 },
+      } },
+    },
+  }, async (req) => {
+    const entries = deps.db.auditEntries({ limit: req.query.limit, ...(req.query.before ? { before: req.query.before } : {}), ...(req.query.action ? { action: req.query.action } : {}) });
+    return { entries: entries.map((e) => ({ ...e, at: iso(e.at) })) };
+  });
+}
+
+/** Configured upstreams, and the built-in capture route when something uses it or nothing is configured. */
+function upstreamNames(deps: ApiDeps): string[] {
+  const names = Object.keys(deps.config.upstreams);
+  const captureUsed = names.length === 0 || deps.config.routes.some((r) => r.use === CAPTURE_ROUTE) || deps.config.devices.some((d) => d.route === CAPTURE_ROUTE);
+  return captureUsed && !names.includes(CAPTURE_ROUTE) ? [...names, CAPTURE_ROUTE] : names;
+}
+
+function typeOf(deps: ApiDeps, name: string): string {
+  return deps.config.upstreams[name]?.type ?? 'capture';
+}

@@ -1,0 +1,57 @@
+/**
+ * `authrelay doctor`: checks a configuration and the machine it runs on and
+ * explains each finding with its fix. Runs without the relay: it reads the
+ * validated config and the spool, binds nothing it keeps, sends no mail.
+ * Sections: listeners and certificates, each upstream, the queue.
+ */
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../core/log.js';
+import type { TokenProviders } from '../identity/entra/providers.js';
+import { checkListeners } from './listeners.js';
+import { checkQueue } from './queue-health.js';
+import { Report } from './report.js';
+import { checkUpstream } from './upstreams.js';
+
+export interface DoctorOptions {
+  /** The site's public IP address, to evaluate Direct Send SPF records. */
+  publicIp?: string | undefined;
+  /** Longest wait for one network step (default 15 s). */
+  timeoutMs?: number;
+  now?: number;
+  /** Where the configuration came from, for the first line. */
+  source?: string;
+}
+
+export async function runDoctor(config: Config, opts: DoctorOptions = {}, report = new Report()): Promise<Report> {
+  const now = opts.now ?? Date.now();
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  report.section('Configuration')({ id: 'config.valid', status: 'pass', title: `configuration is valid${opts.source ? ` (${opts.source})` : ''}` });
+
+  await checkListeners(config, report.section('Listeners'), now);
+
+  const names = Object.keys(config.upstreams);
+  if (names.length === 0) {
+    report.section('Upstreams')({
+      id: 'upstreams.none', status: 'warn', title: 'no upstream is configured: every message is held by the capture route',
+      fix: 'Add an upstream (see docs/microsoft-365.md and docs/configuration.md) and a route.',
+    });
+  }
+  // Sign-in with a silent log and without status files or renewal timers: doctor only looks.
+  // MSAL is loaded only when a Microsoft 365 upstream is checked.
+  let providers: Promise<TokenProviders> | undefined;
+  let made: TokenProviders | undefined;
+  const tokens = () => (providers ??= import('../identity/entra/providers.js').then(({ TokenProviders }) => (made = new TokenProviders({
+    dataDir: config.dataDir, secretKey: config.secretKey, log: createLogger('silent'), recordStatus: false, signInRenewalMs: 0,
+  }))));
+  try {
+    for (const name of names) {
+      const up = config.upstreams[name]!;
+      await checkUpstream(report.section(`Upstream ${name} (${up.type})`), name, up, { tokens, publicIp: opts.publicIp, timeoutMs, now });
+    }
+  } finally {
+    made?.close();
+  }
+
+  await checkQueue(config, report.section('Queue'), now);
+  return report;
+}
