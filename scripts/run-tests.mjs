@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const required = ['swaks', 'python3', '/usr/sbin/smtp-sink', '/usr/sbin/smtp-source', 'openssl', 'strace'];
+const required = ['swaks', 'python3', '/usr/sbin/smtp-sink', '/usr/sbin/smtp-source', 'openssl', 'strace', '/usr/bin/chromium'];
 const missing = required.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 if (missing.length) {
-  console.error(`missing test tools: ${missing.join(', ')} (run: apt-get install swaks postfix openssl strace)`);
+  console.error(`missing test tools: ${missing.join(', ')} (run: apt-get install swaks postfix openssl strace chromium)`);
   process.exit(1);
 }
 

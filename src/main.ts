@@ -29,6 +29,7 @@ import { AdminServer, isLoopback, parseListen, type ReadinessCheck } from './adm
 import { AdminDb } from './admin/auth/admin-db.js';
 import { AdminAuth } from './admin/auth/admin-auth.js';
 import { apiPlugin, API_PREFIX } from './admin/api/plugin.js';
+import { consolePlugin } from './admin/console/plugin.js';
 
 export interface RunningRelay {
   listeners: BoundListener[];
@@ -173,6 +174,9 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
         auth: adminAuth, db: adminDb, store, config, destinations, wake, log, sessionLifetimeMs: config.admin.sessionLifetime,
         secureCookies: !isLoopback(parseListen(config.admin.listen).host),
       }, '1'), { prefix: API_PREFIX });
+      server.register(consolePlugin({
+        auth: adminAuth, hostname: config.hostname, listeners: () => listeners.map((l) => ({ name: l.name, port: l.port, tls: l.tls })),
+      }));
       await server.start();
       admin = server;
       adminDbRef.db = adminDb;
