@@ -50,6 +50,8 @@ export class Prompter {
   private readonly rl: Interface | undefined;
   private readonly lines: AsyncIterator<string> | undefined;
   private readonly output: MutableOutput | undefined;
+  /** Standard input has ended: the interface is closed, but answers read before the end are still queued. */
+  private inputEnded = false;
 
   constructor(
     readonly unattended: boolean,
@@ -64,6 +66,7 @@ export class Prompter {
       process.exit(130);
     });
     this.lines = this.rl[Symbol.asyncIterator]();
+    this.rl.on('close', () => (this.inputEnded = true));
   }
 
   close(): void {
@@ -138,8 +141,13 @@ export class Prompter {
 
   private async readLine(prompt: string, hidden: boolean): Promise<string> {
     const rl = this.rl!;
-    rl.setPrompt(prompt);
-    rl.prompt();
+    // Once piped answers have all been read, the interface is closed (Node 24 then refuses
+    // prompt()); the queued answers are still there, so the question is written directly.
+    if (this.inputEnded) this.output!.write(prompt);
+    else {
+      rl.setPrompt(prompt);
+      rl.prompt();
+    }
     const echoOff = hidden && rl.terminal;
     if (echoOff) this.output!.muted = true;
     try {
