@@ -18,9 +18,11 @@ const ROUTES: [string, string][] = [
   ['GET', '/overview'], ['GET', '/messages'], ['GET', '/messages/{id}'], ['POST', '/messages/{id}/retry'], ['POST', '/messages/{id}/release'],
   ['DELETE', '/messages/{id}'], ['GET', '/messages/{id}/eml'], ['GET', '/devices'], ['GET', '/upstreams'], ['GET', '/audit'],
   ['POST', '/tokens'], ['GET', '/tokens'], ['DELETE', '/tokens/{id}'], ['GET', '/openapi.json'],
+  ['GET', '/diagnostics'], ['POST', '/upstreams/{name}/test'],
+  ['POST', '/wizard/steps'], ['POST', '/wizard/test'], ['POST', '/wizard/config'],
 ];
 const PUBLIC = new Set(['POST /setup', 'POST /session', 'GET /openapi.json']);
-const concrete = (path: string) => path.replace('{id}', 'ABC123');
+const concrete = (path: string) => path.replace('{id}', 'ABC123').replace('{name}', 'capture');
 /** Everything admin.db holds on disk (the database file and its write-ahead log). */
 const adminDbBytes = (dataDir: string) => Buffer.concat(['admin.db', 'admin.db-wal'].map((f) => join(dataDir, f)).filter(existsSync).map((f) => readFileSync(f)));
 
@@ -217,7 +219,7 @@ test('the OpenAPI document lists every route, each with its access, and unknown 
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/^\/api\/v1/, '')}`));
     assert.deepEqual(listed.sort(), ROUTES.map(([m, p]) => `${m} ${p}`).sort());
     for (const [m, p] of ROUTES) {
-      assert.ok(relay.admin!.app.hasRoute({ method: m as 'GET', url: `/api/v1${p.replace('{id}', ':id')}` }), `${m} ${p} is registered`);
+      assert.ok(relay.admin!.app.hasRoute({ method: m as 'GET', url: `/api/v1${p.replace('{id}', ':id').replace('{name}', ':name')}` }), `${m} ${p} is registered`);
       const op = doc.json.paths[`/api/v1${p}`][m.toLowerCase()];
       assert.ok(op.summary.length > 10, `${m} ${p} is described`);
       assert.equal(op['x-access'] === 'public', PUBLIC.has(`${m} ${p}`), `${m} ${p} access`);

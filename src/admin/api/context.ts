@@ -22,7 +22,8 @@ export interface ApiDeps {
   auth: AdminAuth;
   db: AdminDb;
   store: Store;
-  config: Pick<Config, 'devices' | 'upstreams' | 'routes'> & { queue: Pick<Config['queue'], 'maxLifetime'> };
+  /** The running relay's validated configuration (diagnostics and send-test need all of it). */
+  config: Config;
   /** The scheduler's view of each upstream. */
   destinations: () => DestinationStatus[];
   /** Wakes the scheduler after a retry or release. */

@@ -7,8 +7,10 @@ import { guard, sendError } from '../auth/guard.js';
 import { access, type ApiDeps } from './context.js';
 import { openApiDocument, routeCollector } from './openapi.js';
 import { authRoutes } from './routes-auth.js';
+import { diagnosticsRoutes } from './routes-diagnostics.js';
 import { messageRoutes } from './routes-messages.js';
 import { statusRoutes } from './routes-status.js';
+import { wizardRoutes } from './routes-wizard.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -28,6 +30,8 @@ export function apiPlugin(deps: ApiDeps, version: string): FastifyPluginAsync {
     authRoutes(app, deps);
     statusRoutes(app, deps);
     messageRoutes(app, deps);
+    diagnosticsRoutes(app, deps);
+    wizardRoutes(app, deps);
     app.get('/openapi.json', { ...access.public, schema: { summary: 'This API described in OpenAPI 3.1', tags: ['meta'] } },
       async () => openApiDocument(collected.routes, version));
   };

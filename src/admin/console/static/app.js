@@ -1,5 +1,5 @@
 // authrelay console: start-up and the hash router (#/overview, #/messages,
-// #/message/ID, #/devices, #/upstreams, #/signin). Pages render into <main>;
+// #/message/ID, #/devices, #/upstreams, #/diagnostics, #/wizard, #/signin). Pages render into <main>;
 // a page may refresh itself with every(ms, fn) until the route changes.
 /* global document, window, location, setInterval, clearInterval, URLSearchParams */
 import { api, setCsrf } from './api.js';
@@ -11,6 +11,8 @@ import { renderMessages } from './pages/messages.js';
 import { renderMessage } from './pages/message.js';
 import { renderDevices } from './pages/devices.js';
 import { renderUpstreams } from './pages/upstreams.js';
+import { renderWizard } from './pages/wizard.js';
+import { renderDiagnostics } from './pages/diagnostics.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -20,7 +22,8 @@ let generation = 0;
 let signedIn = false;
 
 const routes = {
-  overview: renderOverview, messages: renderMessages, message: renderMessage, devices: renderDevices, upstreams: renderUpstreams,
+  overview: renderOverview, messages: renderMessages, message: renderMessage, devices: renderDevices, upstreams: renderUpstreams, wizard: renderWizard,
+  diagnostics: renderDiagnostics,
 };
 
 function parseHash() {

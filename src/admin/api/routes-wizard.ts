@@ -1,0 +1,218 @@
+/**
+ * /api/v1/wizard/*: the Microsoft 365 setup wizard of the console, the same
+ * wizard as `authrelay init` (its steps, live test and commented config
+ * document are reused from src/cli/init). `steps` lists what to do in Entra
+ * ID and Exchange Online for the chosen route; `test` tests the credentials
+ * live (token roles, MX lookup or relay greeting); `config` returns the
+ * validated YAML with the secret as a `${VARIABLE}` reference. The relay does
+ * not know the path of the file it was started with, so the YAML is returned
+ * for the user to save; the relay reads it at its next start. The secret is
+ * never logged, audited or sent back.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigError } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import type { InitAnswers, RouteKind } from '../../cli/init/answers.js';
+import { buildDocument, UPSTREAM_NAME, validateDocument } from '../../cli/init/config-document.js';
+import { liveTest } from '../../cli/init/live-test.js';
+import { neededPermissions, setupSteps } from '../../cli/init/steps.js';
+import { sendError } from '../auth/guard.js';
+import { access, audit, type ApiDeps } from './context.js';
+
+const ROUTE_KINDS: RouteKind[] = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'hold'];
+const ENTRA_ROUTES = new Set<RouteKind>(['graph', 'smtp-oauth', 'smtp-oauth-delegated']);
+const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const MAILBOX = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
+const ABSOLUTE = '^/';
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+/** What the console sends: the answers of `authrelay init`, one JSON object. */
+export interface WizardBody {
+  route: RouteKind;
+  cloud?: 'global' | 'usgov' | 'usgov-dod' | 'china';
+  tenant?: string;
+  clientId?: string;
+  credential?: 'secret' | 'certificate';
+  /** The secret's value: used for the live test and the check only. */
+  clientSecret?: string;
+  /** The environment variable the relay reads the secret from. */
+  secretEnv?: string;
+  certFile?: string;
+  keyFile?: string;
+  mailbox?: string;
+  domain?: string;
+  dnsServers?: string[];
+  relayHost?: string;
+  endpoints?: { authority?: string; graph?: string; smtp?: string };
+  ca?: string;
+  listeners?: { host?: string; starttlsPort?: number; tlsPort?: number | null; legacyPort?: number | null };
+  device?: { name: string; networks: string[] };
+  admin?: string;
+}
+
+const bodySchema = {
+  type: 'object', required: ['route'], additionalProperties: false,
+  properties: {
+    route: { type: 'string', enum: ROUTE_KINDS },
+    cloud: { type: 'string', enum: ['global', 'usgov', 'usgov-dod', 'china'] },
+    tenant: { type: 'string', minLength: 3, maxLength: 255, pattern: '^[^@\\s/]+$' },
+    clientId: { type: 'string', pattern: GUID },
+    credential: { type: 'string', enum: ['secret', 'certificate'] },
+    clientSecret: { type: 'string', minLength: 1, maxLength: 1024 },
+    secretEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,99}$' },
+    certFile: { type: 'string', maxLength: 1024, pattern: ABSOLUTE },
+    keyFile: { type: 'string', maxLength: 1024, pattern: ABSOLUTE },
+    mailbox: { type: 'string', maxLength: 320, pattern: MAILBOX },
+    domain: { type: 'string', maxLength: 253, pattern: '^[^@\\s]+\\.[^@\\s]+$' },
+    dnsServers: { type: 'array', maxItems: 4, items: { type: 'string', minLength: 1, maxLength: 100 } },
+    relayHost: { type: 'string', minLength: 1, maxLength: 260, pattern: '^[^\\s:]+(:\\d{1,5})?$' },
+    endpoints: { type: 'object', additionalProperties: false, properties: {
+      authority: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
+      graph: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
+      smtp: { type: 'string', maxLength: 260, pattern: '^[^\\s:]+:\\d{1,5}$' },
+    } },
+    ca: { type: 'string', maxLength: 1024, pattern: ABSOLUTE },
+    listeners: { type: 'object', additionalProperties: false, properties: {
+      host: { type: 'string', minLength: 1, maxLength: 100 }, starttlsPort: port,
+      tlsPort: { anyOf: [port, { type: 'null' }] }, legacyPort: { anyOf: [port, { type: 'null' }] },
+    } },
+    device: { type: 'object', required: ['name', 'networks'], additionalProperties: false, properties: {
+      name: { type: 'string', minLength: 1, maxLength: 100 },
+      networks: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 50 } },
+    } },
+    admin: { type: 'string', maxLength: 320, pattern: MAILBOX },
+  },
+} as const;
+
+/** The answers for the chosen route, or what is missing for it. */
+export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: string[] } {
+  const missing: string[] = [];
+  const need = <T>(value: T | undefined, field: string): T | undefined => {
+    if (value === undefined || value === '') missing.push(field);
+    return value;
+  };
+  const l = b.listeners ?? {};
+  const answers: InitAnswers = {
+    route: b.route,
+    listeners: {
+      host: l.host ?? '0.0.0.0', starttlsPort: l.starttlsPort ?? 2525,
+      ...(l.tlsPort === null ? {} : { tlsPort: l.tlsPort ?? 2465 }),
+      ...(l.legacyPort === null || l.legacyPort === undefined ? {} : { legacyPort: l.legacyPort }),
+    },
+  };
+  if (ENTRA_ROUTES.has(b.route)) {
+    const tenant = need(b.tenant, 'tenant') ?? '';
+    const clientId = need(b.clientId, 'clientId') ?? '';
+    const secretEnv = b.secretEnv ?? 'M365_CLIENT_SECRET';
+    let credential: NonNullable<InitAnswers['entra']>['credential'];
+    if (b.route === 'smtp-oauth-delegated') credential = { kind: 'delegated' };
+    else if (b.credential === 'certificate') credential = { kind: 'certificate', cert: need(b.certFile, 'certFile') ?? '', key: need(b.keyFile, 'keyFile') ?? '' };
+    else credential = { kind: 'secret', ref: `\${${secretEnv}}`, value: b.clientSecret, envName: secretEnv };
+    answers.entra = { cloud: b.cloud ?? 'global', tenant, clientId, credential, endpoints: { ...b.endpoints }, ...(b.ca ? { ca: b.ca } : {}) };
+    answers.mailbox = need(b.mailbox, 'mailbox');
+  } else if (b.route === 'direct-send') {
+    answers.directSend = { domain: need(b.domain, 'domain') ?? '', dnsServers: b.dnsServers ?? [] };
+  } else if (b.route === 'smtp') {
+    const [host, p] = (need(b.relayHost, 'relayHost') ?? '').split(':');
+    const relayPort = Number(p ?? 25);
+    answers.relay = { host: host ?? '', port: relayPort, tls: relayPort === 465 ? 'implicit' : 'starttls' };
+  }
+  if (b.device) answers.device = { name: b.device.name, networks: b.device.networks };
+  if (b.admin) answers.admin = b.admin;
+  return { answers, missing };
+}
+
+/** The document and the config the relay would read from it. `secretChecked` is false when no secret value was sent. */
+function documentFor(a: InitAnswers, baseDir: string): { text: string; config: Config; secretChecked: boolean } {
+  const doc = buildDocument(a, undefined, new Date());
+  const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
+  // Without the value, the reference is checked with a stand-in so the rest of the file can be validated.
+  const check = secret && secret.value === undefined ? { ...a, entra: { ...a.entra!, credential: { ...secret, value: 'value-not-sent' } } } : a;
+  const config = validateDocument(doc, check, baseDir);
+  return { text: doc.toString({ lineWidth: 0 }), config, secretChecked: !secret || secret.value !== undefined };
+}
+
+export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  /** The answers, or a 400 naming what the route still needs. */
+  const answersOf = (req: FastifyRequest<{ Body: WizardBody }>, reply: FastifyReply, action: string): InitAnswers | undefined => {
+    const { answers, missing } = toAnswers(req.body);
+    if (missing.length) {
+      audit(deps, req, action, req.body.route, 'refused', { reason: `missing ${missing.join(', ')}` });
+      void sendError(reply, 400, 'missing-answers', `the ${req.body.route} route also needs: ${missing.join(', ')}`);
+      return undefined;
+    }
+    return answers;
+  };
+  const auditDetail = (a: InitAnswers) => ({
+    route: a.route, ...(a.entra ? { tenant: a.entra.tenant, clientId: a.entra.clientId, credential: a.entra.credential.kind } : {}),
+    ...(a.mailbox ? { mailbox: a.mailbox } : {}), ...(a.directSend ? { domain: a.directSend.domain } : {}), ...(a.relay ? { relay: `${a.relay.host}:${a.relay.port}` } : {}),
+  });
+  const invalid = (reply: FastifyReply, err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    return reply.code(400).header('cache-control', 'no-store').send({
+      error: 'invalid-config', message: `the answers do not make a valid configuration: ${err.problems.join('; ')}`, problems: err.problems,
+    });
+  };
+
+  app.post<{ Body: WizardBody }>('/wizard/steps', {
+    ...access.admin,
+    schema: { summary: 'The steps to take in Entra ID and Exchange Online for the chosen route, filled in with the answers', tags: ['wizard'], body: bodySchema },
+  }, async (req, reply) => {
+    const a = answersOf(req, reply, 'wizard-steps');
+    if (!a) return reply;
+    audit(deps, req, 'wizard-steps', a.route, 'ok', auditDetail(a));
+    return { route: a.route, steps: setupSteps(a), permissions: neededPermissions(a.route) };
+  });
+
+  app.post<{ Body: WizardBody }>('/wizard/test', {
+    ...access.admin,
+    schema: { summary: 'Test the answers live: an app token and its roles, the MX lookup, or the relay\'s greeting (no message is sent)', tags: ['wizard'], body: bodySchema },
+  }, async (req, reply) => {
+    const a = answersOf(req, reply, 'wizard-test');
+    if (!a) return reply;
+    if (a.entra?.credential.kind === 'secret' && a.entra.credential.value === undefined) {
+      audit(deps, req, 'wizard-test', a.route, 'refused', { ...auditDetail(a), reason: 'no client secret' });
+      return sendError(reply, 400, 'missing-answers', 'the live test needs clientSecret (it is used for this test only and never stored)');
+    }
+    let config: Config;
+    try {
+      config = documentFor(a, deps.config.dataDir).config;
+    } catch (err) {
+      return invalid(reply, err);
+    }
+    const secret = req.body.clientSecret;
+    const lines: string[] = [];
+    const result = await liveTest(a, config, (line = '') => lines.push(secret ? line.split(secret).join('(secret)') : line));
+    audit(deps, req, 'wizard-test', a.route, 'ok', { ...auditDetail(a), passed: result.ok, tested: result.tested });
+    return { ok: result.ok, tested: result.tested, lines, permissions: neededPermissions(a.route) };
+  });
+
+  app.post<{ Body: WizardBody }>('/wizard/config', {
+    ...access.admin,
+    schema: { summary: 'The commented, validated YAML configuration for the answers; the secret as a ${VARIABLE} reference', tags: ['wizard'], body: bodySchema },
+  }, async (req, reply) => {
+    const a = answersOf(req, reply, 'wizard-config');
+    if (!a) return reply;
+    let made: ReturnType<typeof documentFor>;
+    try {
+      made = documentFor(a, deps.config.dataDir);
+    } catch (err) {
+      audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
+      return invalid(reply, err);
+    }
+    const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
+    const upstream = UPSTREAM_NAME[a.route];
+    audit(deps, req, 'wizard-config', a.route, 'ok', auditDetail(a));
+    return {
+      yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written: false,
+      env: secret?.envName ? [{ name: secret.envName, holds: 'the client secret\'s Value' }] : [],
+      next: [
+        'Save the file on the relay\'s host (for example /etc/authrelay/authrelay.yaml, mode 0600, owned by the relay\'s user).',
+        ...(secret?.envName ? [`Set ${secret.envName} to the client secret's Value where the relay runs (e.g. a systemd drop-in readable by root only).`] : []),
+        'Check it: authrelay config check --config FILE',
+        ...(a.route === 'smtp-oauth-delegated' && upstream ? [`Sign the mailbox in: authrelay oauth login ${upstream} --config FILE`] : []),
+        'Restart the relay with it: authrelay serve --config FILE (the running relay keeps its current configuration until then).',
+      ],
+    };
+  });
+}
