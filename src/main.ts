@@ -51,7 +51,7 @@ export function relayHostname(config: Config): string {
   return config.hostname ?? osHostname();
 }
 
-export async function startRelay(config: Config, log: Logger): Promise<RunningRelay> {
+export async function startRelay(config: Config, log: Logger, opts: { configFile?: string | undefined } = {}): Promise<RunningRelay> {
   const started = Date.now();
   const hostname = relayHostname(config);
   const store = createStore(config);
@@ -172,7 +172,7 @@ export async function startRelay(config: Config, log: Logger): Promise<RunningRe
       });
       server.register(apiPlugin({
         auth: adminAuth, db: adminDb, store, config, destinations, wake, log, sessionLifetimeMs: config.admin.sessionLifetime,
-        secureCookies: !isLoopback(parseListen(config.admin.listen).host),
+        secureCookies: !isLoopback(parseListen(config.admin.listen).host), ...(opts.configFile ? { configFile: opts.configFile } : {}),
       }, '1'), { prefix: API_PREFIX });
       server.register(consolePlugin({
         auth: adminAuth, hostname: config.hostname, listeners: () => listeners.map((l) => ({ name: l.name, port: l.port, tls: l.tls })),

@@ -130,8 +130,31 @@ export interface ListFilter {
   sender?: string;
   recipient?: string;
   route?: string;
+  /** Substring of the Subject, case-insensitive. */
+  subject?: string;
   limit?: number;
+  /** Received before this time (exclusive). */
   before?: number;
+  /** Received at or after this time. */
+  since?: number;
+}
+
+/** Time buckets [since, until) of bucketMs each; the last one may reach past until. */
+export interface ActivityQuery {
+  since: number;
+  until: number;
+  bucketMs: number;
+}
+
+export interface ActivityBucket {
+  /** Start of the bucket (ms since the epoch). */
+  start: number;
+  /** Messages received in the bucket (parts made by splitting are not counted again). */
+  accepted: number;
+  /** Messages (and parts) whose last attempt, in the bucket, delivered them. */
+  delivered: number;
+  /** Messages (and parts) whose last attempt, in the bucket, failed them. */
+  failed: number;
 }
 
 export interface DeviceSeen {
@@ -194,6 +217,8 @@ export interface Store {
   trail(id: string): Promise<TrailEvent[]>;
   addEvent(id: string, event: TrailEvent): Promise<void>;
   counts(): Promise<Record<MessageState, number>>;
+  /** Accepted, delivered and failed counts per time bucket, every bucket present (zeros included). */
+  activity(query: ActivityQuery): Promise<ActivityBucket[]>;
   /** failed/deferred/held → incoming, failed recipients pending again, new lifetime. */
   retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean>;
   /** held → incoming, re-routed on the next pass. */

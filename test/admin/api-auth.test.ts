@@ -20,6 +20,7 @@ const ROUTES: [string, string][] = [
   ['POST', '/tokens'], ['GET', '/tokens'], ['DELETE', '/tokens/{id}'], ['GET', '/openapi.json'],
   ['GET', '/diagnostics'], ['POST', '/upstreams/{name}/test'],
   ['POST', '/wizard/steps'], ['POST', '/wizard/test'], ['POST', '/wizard/config'],
+  ['POST', '/devices'], ['PATCH', '/devices/{name}'], ['POST', '/devices/{name}/password'], ['DELETE', '/devices/{name}'],
 ];
 const PUBLIC = new Set(['POST /setup', 'POST /session', 'GET /openapi.json']);
 const concrete = (path: string) => path.replace('{id}', 'ABC123').replace('{name}', 'capture');
@@ -225,7 +226,7 @@ test('the OpenAPI document lists every route, each with its access, and unknown 
       assert.equal(op['x-access'] === 'public', PUBLIC.has(`${m} ${p}`), `${m} ${p} access`);
     }
     assert.deepEqual(doc.json.paths['/api/v1/messages'].get.parameters.map((x: { name: string }) => x.name).sort(),
-      ['before', 'device', 'limit', 'recipient', 'sender', 'state']);
+      ['before', 'device', 'limit', 'recipient', 'sender', 'since', 'state', 'subject', 'until']);
     const missing = await call(relay, 'GET', '/no-such-thing');
     assert.equal(missing.status, 401, 'unknown paths under /api/v1 still need sign-in');
   } finally {

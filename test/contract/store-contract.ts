@@ -11,6 +11,7 @@ import { newMessageId } from '../../src/core/ids.js';
 import type { DeliveryOutcome } from '../../src/core/outcome.js';
 import type { AttemptResult, NewMessage, Store } from '../../src/spool/store.js';
 import { storeStateContract } from './store-contract-states.js';
+import { storeActivityContract } from './store-contract-activity.js';
 
 export interface StoreFixture {
   store: Store;
@@ -271,4 +272,5 @@ export function storeContract(name: string, factory: StoreFactory): void {
   });
 
   storeStateContract(name, run);
+  storeActivityContract(name, run);
 }

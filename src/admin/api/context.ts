@@ -32,6 +32,8 @@ export interface ApiDeps {
   secureCookies: boolean;
   sessionLifetimeMs: number;
   log: Logger;
+  /** The config file the relay was started with; absent when it runs on the embedded default (device edits are then refused). */
+  configFile?: string;
 }
 
 /** Writes one audit entry for the request's caller. */

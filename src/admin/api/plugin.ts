@@ -7,6 +7,7 @@ import { guard, sendError } from '../auth/guard.js';
 import { access, type ApiDeps } from './context.js';
 import { openApiDocument, routeCollector } from './openapi.js';
 import { authRoutes } from './routes-auth.js';
+import { deviceRoutes } from './routes-devices.js';
 import { diagnosticsRoutes } from './routes-diagnostics.js';
 import { messageRoutes } from './routes-messages.js';
 import { statusRoutes } from './routes-status.js';
@@ -32,6 +33,7 @@ export function apiPlugin(deps: ApiDeps, version: string): FastifyPluginAsync {
     messageRoutes(app, deps);
     diagnosticsRoutes(app, deps);
     wizardRoutes(app, deps);
+    deviceRoutes(app, deps);
     app.get('/openapi.json', { ...access.public, schema: { summary: 'This API described in OpenAPI 3.1', tags: ['meta'] } },
       async () => openApiDocument(collected.routes, version));
   };

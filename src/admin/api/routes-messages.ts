@@ -1,5 +1,6 @@
 /**
- * /api/v1/messages: search the spool, one message with its trail and each
+ * /api/v1/messages: search the spool (sender, recipient, device, subject,
+ * state, received time), one message with its trail and each
  * recipient's outcome (with the catalogue's hint, fix and reference), retry,
  * release, delete, and the stored body as .eml.
  */
@@ -22,23 +23,29 @@ export function messageSummary(m: QueuedMessage) {
 }
 
 export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get<{ Querystring: { state?: string; sender?: string; recipient?: string; device?: string; limit: number; before?: string } }>('/messages', {
+  app.get<{ Querystring: { state?: string; sender?: string; recipient?: string; device?: string; subject?: string; since?: string; until?: string; limit: number; before?: string } }>('/messages', {
     ...access.read,
     schema: {
       summary: 'Search messages, newest first', tags: ['messages'],
       querystring: { type: 'object', additionalProperties: false, properties: {
         state: { type: 'string', pattern: `^(${MESSAGE_STATES.join('|')})(,(${MESSAGE_STATES.join('|')}))*$`, description: 'One state or several, comma-separated' },
         sender: { type: 'string', maxLength: 320 }, recipient: { type: 'string', maxLength: 320 }, device: { type: 'string', maxLength: 200 },
+        subject: { type: 'string', maxLength: 500, description: 'Part of the Subject, any case' },
+        since: { type: 'string', format: 'date-time', description: 'Only messages received at or after this time' },
+        until: { type: 'string', format: 'date-time', description: 'Only messages received at or before this time' },
         limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
         before: { type: 'string', format: 'date-time', description: 'Only messages received before this time (paging)' },
       } },
     },
   }, async (req) => {
     const q = req.query;
+    // until is inclusive, before (paging) exclusive: the earlier of the two bounds wins.
+    const bounds = [q.before ? Date.parse(q.before) : undefined, q.until ? Date.parse(q.until) + 1 : undefined].filter((b): b is number => b !== undefined);
     const list = await deps.store.list({
       ...(q.state ? { states: q.state.split(',') as MessageState[] } : {}),
       ...(q.sender ? { sender: q.sender } : {}), ...(q.recipient ? { recipient: q.recipient } : {}), ...(q.device ? { device: q.device } : {}),
-      limit: q.limit, ...(q.before ? { before: Date.parse(q.before) } : {}),
+      ...(q.subject ? { subject: q.subject } : {}), ...(q.since ? { since: Date.parse(q.since) } : {}),
+      limit: q.limit, ...(bounds.length ? { before: Math.min(...bounds) } : {}),
     });
     return { messages: list.map(messageSummary) };
   });

@@ -1,5 +1,6 @@
 /**
- * /api/v1 overview, devices, upstreams and audit: the queue at a glance, the
+ * /api/v1 overview, devices, upstreams and audit: the queue at a glance and
+ * its activity over time, the
  * device inventory, the upstreams' status (never their secrets) and the
  * audit log of state-changing actions.
  */
@@ -8,6 +9,19 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import { queueStats } from '../../report/queue-stats.js';
 import { CAPTURE_ROUTE } from '../../route/rules.js';
 import { access, type ApiDeps, type DestinationStatus } from './context.js';
+
+/** Overview activity windows: bucket length and bucket count. */
+const ACTIVITY_RANGES = { '24h': { bucketMinutes: 60, buckets: 24 }, '7d': { bucketMinutes: 360, buckets: 28 } } as const;
+type ActivityRange = keyof typeof ACTIVITY_RANGES;
+
+/** The last buckets up to now, aligned on whole buckets (UTC), the current one partly filled. */
+async function activity(deps: ApiDeps, range: ActivityRange, now: number) {
+  const r = ACTIVITY_RANGES[range];
+  const bucketMs = r.bucketMinutes * 60_000;
+  const since = (Math.floor(now / bucketMs) - r.buckets + 1) * bucketMs;
+  const buckets = await deps.store.activity({ since, until: since + r.buckets * bucketMs, bucketMs });
+  return { range, bucketMinutes: r.bucketMinutes, buckets: buckets.map((b) => ({ ...b, start: new Date(b.start).toISOString() })) };
+}
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -35,7 +49,15 @@ export function upstreamFacts(u: UpstreamConfig): Record<string, unknown> {
 }
 
 export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/overview', { ...access.read, schema: { summary: 'Messages by state, queue depth, oldest waiting message, upstream status', tags: ['status'] } }, async () => {
+  app.get<{ Querystring: { range: ActivityRange } }>('/overview', {
+    ...access.read,
+    schema: {
+      summary: 'Messages by state, queue depth, oldest waiting message, upstream status, and accepted/delivered/failed messages over time', tags: ['status'],
+      querystring: { type: 'object', additionalProperties: false, properties: {
+        range: { type: 'string', enum: Object.keys(ACTIVITY_RANGES), default: '24h', description: 'Activity window: 24h in hourly buckets, 7d in 6-hour buckets' },
+      } },
+    },
+  }, async (req) => {
     const now = Date.now();
     const q = await queueStats(deps.store);
     const dest = new Map(deps.destinations().map((d) => [d.route, d]));
@@ -43,6 +65,7 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
       counts: q.byState, queueDepth: q.waiting, waitingByRoute: Object.fromEntries(q.waitingByRoute),
       oldestWaiting: q.oldestWaitingAt === undefined ? null : { receivedAt: iso(q.oldestWaitingAt), ageSeconds: Math.round((now - q.oldestWaitingAt) / 1000) },
       upstreams: upstreamNames(deps).map((name) => ({ name, type: typeOf(deps, name), ...status(dest.get(name), now) })),
+      activity: await activity(deps, req.query.range, now),
     };
   });
 

@@ -4,11 +4,12 @@
  * document are reused from src/cli/init). `steps` lists what to do in Entra
  * ID and Exchange Online for the chosen route; `test` tests the credentials
  * live (token roles, MX lookup or relay greeting); `config` returns the
- * validated YAML with the secret as a `${VARIABLE}` reference. The relay does
- * not know the path of the file it was started with, so the YAML is returned
- * for the user to save; the relay reads it at its next start. The secret is
- * never logged, audited or sent back.
+ * validated YAML with the secret as a `${VARIABLE}` reference, and with
+ * `write: true` also writes it to the config file the relay was started with
+ * (the previous file kept as FILE.bak; 409 when there is none); the relay
+ * reads it at its next start. The secret is never logged, audited or sent back.
  */
+import { copyFileSync, existsSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -48,6 +49,8 @@ export interface WizardBody {
   listeners?: { host?: string; starttlsPort?: number; tlsPort?: number | null; legacyPort?: number | null };
   device?: { name: string; networks: string[] };
   admin?: string;
+  /** config only: write the YAML to the relay's config file. */
+  write?: boolean;
 }
 
 const bodySchema = {
@@ -81,8 +84,22 @@ const bodySchema = {
       networks: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 50 } },
     } },
     admin: { type: 'string', maxLength: 320, pattern: MAILBOX },
+    write: { type: 'boolean' },
   },
 } as const;
+
+/** Writes the text to the file atomically (temporary file, fsync, rename), keeping the old file as FILE.bak. */
+function writeConfigFile(file: string, text: string): void {
+  if (existsSync(file)) copyFileSync(file, `${file}.bak`);
+  const fd = openSync(`${file}.tmp`, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${file}.tmp`, file);
+}
 
 /** The answers for the chosen route, or what is missing for it. */
 export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: string[] } {
@@ -202,9 +219,18 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
     const upstream = UPSTREAM_NAME[a.route];
-    audit(deps, req, 'wizard-config', a.route, 'ok', auditDetail(a));
+    if (req.body.write) {
+      if (!deps.configFile) {
+        audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'no config file' });
+        return sendError(reply, 409, 'no-config-file', 'the relay was started without a config file (embedded default); save the YAML yourself and start the relay with --config FILE');
+      }
+      writeConfigFile(deps.configFile, made.text);
+    }
+    const written = req.body.write === true;
+    audit(deps, req, 'wizard-config', a.route, 'ok', { ...auditDetail(a), written });
     return {
-      yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written: false,
+      yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written, canWrite: Boolean(deps.configFile),
+      ...(written ? { file: deps.configFile, backup: `${deps.configFile}.bak` } : {}),
       env: secret?.envName ? [{ name: secret.envName, holds: 'the client secret\'s Value' }] : [],
       next: [
         'Save the file on the relay\'s host (for example /etc/authrelay/authrelay.yaml, mode 0600, owned by the relay\'s user).',

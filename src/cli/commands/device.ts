@@ -108,7 +108,7 @@ async function add(name: string, flags: DeviceFlags): Promise<number> {
   });
 }
 
-function indexOfOrUndefined(doc: Document, name: string): number | undefined {
+export function indexOfOrUndefined(doc: Document, name: string): number | undefined {
   const seq = doc.get('devices');
   if (!isSeq(seq)) return undefined;
   const i = seq.items.findIndex((it) => isMap(it) && it.get('name') === name);
@@ -124,11 +124,24 @@ function indexOf(doc: Document, name: string): number {
 /** Applies an edit to the config file, validates the result, and writes it atomically. */
 function edit(flags: DeviceFlags, change: (doc: Document) => string): number {
   const file = configPath(flags.config) ?? 'authrelay.yaml';
+  let message = '';
+  editConfigFile(file, (doc) => { message = change(doc); });
+  process.stdout.write(`${message} (${file}); restart the relay to apply.\n`);
+  return 0;
+}
+
+/**
+ * Edits a config file in place (comments kept): parses it, applies the
+ * change, validates the result with validateConfig (throws ConfigError and
+ * leaves the file untouched when invalid), then writes it atomically
+ * (temporary file, fsync, rename). Shared by the CLI and the admin API.
+ */
+export function editConfigFile(file: string, change: (doc: Document) => void): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# authrelay configuration (see `authrelay config schema`)\n';
   const doc = parseDocument(text);
   if (doc.errors.length) throw new UsageError(`${file}: ${doc.errors[0]!.message}`);
   if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-  const message = change(doc);
+  change(doc);
   const out = doc.toString();
   validateConfig(parseDocument(out).toJS(), { env: process.env }, dirname(file));
   const fd = openSync(`${file}.tmp`, 'w', 0o600);
@@ -139,16 +152,18 @@ function edit(flags: DeviceFlags, change: (doc: Document) => string): number {
     closeSync(fd);
   }
   renameSync(`${file}.tmp`, file);
-  process.stdout.write(`${message} (${file}); restart the relay to apply.\n`);
-  return 0;
+}
+
+/** A new device password: printable ASCII without look-alikes, 16 characters (fits devices limited to 20). */
+export function generatePassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const bytes = randomBytes(16);
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
 async function readPassword(flags: DeviceFlags): Promise<{ password: string; generated: boolean }> {
   if (flags['generate-password']) {
-    // Printable ASCII without look-alikes, 16 characters: fits devices limited to 20 ASCII characters.
-    const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-    const bytes = randomBytes(16);
-    return { password: [...bytes].map((b) => alphabet[b % alphabet.length]).join(''), generated: true };
+    return { password: generatePassword(), generated: true };
   }
   if (flags['password-stdin'] || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];

@@ -4,12 +4,12 @@ import { startRelay } from '../../main.js';
 import { loadConfig } from '../common.js';
 
 export async function serve(flags: { config?: string | undefined }): Promise<void> {
-  const { config, source } = loadConfig(flags.config);
+  const { config, source, file } = loadConfig(flags.config);
   const log = createLogger(config.log.level);
   log.info({ event: 'config', source, dataDir: config.dataDir }, `configuration: ${source}`);
   let relay;
   try {
-    relay = await startRelay(config, log);
+    relay = await startRelay(config, log, { configFile: file });
   } catch (err) {
     log.fatal({ event: 'start-failed', err }, `could not start: ${(err as Error).message}`);
     log.flush();

@@ -10,13 +10,14 @@ import { mkdirSync, openSync, closeSync, fsync, constants as fsConstants } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
-  AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
+  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
 import { countByState, listMessages, readMessage, trailOf } from './listing.js';
+import { activityBuckets } from './activity.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
 const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
@@ -317,6 +318,10 @@ export class SqliteStore implements Store {
 
   async counts(): Promise<Record<MessageState, number>> {
     return countByState(this.q);
+  }
+
+  async activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    return activityBuckets(this.q, query);
   }
 
   async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {

@@ -138,12 +138,22 @@ export async function renderWizard(main) {
       a.remove();
       URL.revokeObjectURL(url);
     });
+    const writeOut = h('div', { id: 'wizard-write-result' });
+    const write = h('button', { type: 'button', id: 'wizard-write' }, t('wizard.write'));
+    write.addEventListener('click', async () => {
+      try {
+        const w = await api('POST', '/wizard/config', { ...answers(true), write: true });
+        fill(writeOut, h('p', { class: 'notice' }, t('wizard.writtenTo', { file: w.file, backup: w.backup })));
+      } catch (err) {
+        fill(writeOut, h('p', { class: 'error', role: 'alert' }, err.message));
+      }
+    });
     fill(configOut, h('h2', {}, t('wizard.configTitle')),
       h('p', { class: 'warning' }, t('wizard.notWritten')),
       r.secretChecked ? '' : h('p', { class: 'notice' }, t('wizard.secretNotChecked')),
       r.env.length ? h('p', {}, t('wizard.setEnv', { names: r.env.map((e) => e.name).join(', ') })) : '',
       h('pre', { class: 'copy', id: 'wizard-yaml' }, r.yaml),
-      h('div', { class: 'actions' }, copy, download),
+      h('div', { class: 'actions' }, copy, download, r.canWrite ? write : ''), writeOut,
       h('h2', {}, t('wizard.next')), h('ol', { id: 'wizard-next' }, r.next.map((line) => h('li', {}, line))));
   });
 

@@ -1,0 +1,161 @@
+/**
+ * /api/v1/devices over real HTTP against a relay started on a config FILE:
+ * add, edit, reset password and remove change the file with its comments
+ * kept; the added device logs in over SMTP (AUTH PLAIN after STARTTLS) with
+ * the returned password after a restart on the edited file; invalid input is
+ * refused with 400 and leaves the file unchanged; sign-in and CSRF are
+ * required; the audit log never holds a password; a relay without a config
+ * file answers 409; the wizard writes its YAML to the file (FILE.bak kept).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfigFile } from '../../src/config/load.js';
+import { createLogger } from '../../src/core/log.js';
+import { startRelay, type RunningRelay } from '../../src/main.js';
+import type { TestRelay } from '../helpers/relay.js';
+import { startTestRelay } from '../helpers/relay.js';
+import { SmtpWire } from '../helpers/smtp-wire.js';
+import { call, auditActions, setUpAndSignIn, signIn, type Auth } from './api-client.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'authrelay-devices-'));
+const file = join(dir, 'authrelay.yaml');
+const YAML = `# site relay configuration (kept by edits)
+hostname: relay.test
+dataDir: ${dir}/data
+listeners:
+  - name: main
+    host: 127.0.0.1
+    port: 0
+    tls: starttls
+security:
+  authFailureDelay: 50ms
+admin:
+  listen: 127.0.0.1:0
+devices:
+  # the copier on the second floor
+  - name: copier
+    networks: [127.0.0.9/32]
+`;
+
+interface Started { relay: RunningRelay; handle: TestRelay }
+
+/** Starts the real relay on the file, as `authrelay serve --config FILE` does. */
+async function startOnFile(): Promise<Started> {
+  const { config } = loadConfigFile(file, { env: process.env });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _e, cb) { for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const relay = await startRelay(config, createLogger('info', sink), { configFile: file });
+  const handle = { ...relay, logs, adminUrl: (p: string) => `http://127.0.0.1:${relay.admin!.port}${p}`, port: () => relay.listeners[0]!.port } as unknown as TestRelay;
+  return { relay, handle };
+}
+
+let s: Started;
+let auth: Required<Pick<Auth, 'cookie' | 'csrf'>>;
+
+before(async () => {
+  writeFileSync(file, YAML, { mode: 0o600 });
+  s = await startOnFile();
+  auth = await setUpAndSignIn(s.handle);
+});
+
+after(async () => {
+  await s?.relay.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sign-in and the CSRF token are required', async () => {
+  assert.equal((await call(s.handle, 'POST', '/devices', { body: { name: 'x', password: true } })).status, 401);
+  assert.equal((await call(s.handle, 'POST', '/devices', { auth: { cookie: auth.cookie }, body: { name: 'x', password: true } })).status, 403);
+  assert.equal(readFileSync(file, 'utf8'), YAML);
+});
+
+test('invalid input is refused with 400 and the file is unchanged', async () => {
+  const bad = await call(s.handle, 'POST', '/devices', { auth, body: { name: 'scanner', networks: ['not-a-network'] } });
+  assert.equal(bad.status, 400, JSON.stringify(bad.json));
+  assert.equal((await call(s.handle, 'POST', '/devices', { auth, body: { name: 'bad name!', password: true } })).status, 400);
+  assert.equal((await call(s.handle, 'POST', '/devices', { auth, body: { name: 'nothing' } })).status, 400);
+  assert.equal((await call(s.handle, 'POST', '/devices', { auth, body: { name: 'copier', password: true } })).status, 409);
+  assert.equal((await call(s.handle, 'PATCH', '/devices/ghost', { auth, body: { sendAs: 'a@b.test' } })).status, 404);
+  assert.equal(readFileSync(file, 'utf8'), YAML);
+});
+
+test('add, edit, reset and remove edit the file; the device logs in after a restart', async () => {
+  const add = await call(s.handle, 'POST', '/devices', { auth, body: { name: 'scanner', password: true, sendAs: 'scanner@contoso.test' } });
+  assert.equal(add.status, 201, JSON.stringify(add.json));
+  assert.equal(add.json.username, 'scanner');
+  assert.match(add.json.password, /^[A-Za-z0-9]{16}$/);
+  assert.equal(add.json.restartNeeded, true);
+  let text = readFileSync(file, 'utf8');
+  assert.match(text, /# site relay configuration \(kept by edits\)/);
+  assert.match(text, /# the copier on the second floor/);
+  assert.match(text, /name: scanner/);
+  assert.ok(!text.includes(add.json.password), 'only the hash is stored');
+
+  const edit = await call(s.handle, 'PATCH', '/devices/copier', { auth, body: { allowedFrom: ['copier@contoso.test'] } });
+  assert.equal(edit.status, 200, JSON.stringify(edit.json));
+  text = readFileSync(file, 'utf8');
+  assert.match(text, /copier@contoso\.test/);
+  assert.match(text, /# the copier on the second floor/);
+
+  const reset = await call(s.handle, 'POST', '/devices/scanner/password', { auth });
+  assert.equal(reset.status, 200, JSON.stringify(reset.json));
+  assert.notEqual(reset.json.password, add.json.password);
+  const password = reset.json.password as string;
+
+  const actions = await auditActions(s.handle, auth);
+  assert.deepEqual(actions.filter((a) => a.action.startsWith('device-') && a.outcome === 'ok').map((a) => a.action), ['device-add', 'device-edit', 'device-password']);
+  const raw = await call(s.handle, 'GET', '/audit?limit=1000', { auth });
+  assert.ok(!raw.bytes.toString('utf8').includes(password) && !raw.bytes.toString('utf8').includes(add.json.password));
+
+  // Restart on the edited file: the new device signs in with the returned password.
+  await s.relay.stop();
+  s = await startOnFile();
+  const w = await SmtpWire.open(s.relay.listeners[0]!.port);
+  try {
+    await w.cmd('EHLO scanner');
+    await w.starttls();
+    await w.cmd('EHLO scanner');
+    const ok = await w.cmd(`AUTH PLAIN ${Buffer.from(`\0scanner\0${password}`).toString('base64')}`);
+    assert.equal(ok.code, 235, ok.raw);
+  } finally {
+    w.socket.destroy();
+  }
+  auth = await signIn(s.handle);
+  const del = await call(s.handle, 'DELETE', '/devices/scanner', { auth });
+  assert.equal(del.status, 200, JSON.stringify(del.json));
+  assert.ok(!readFileSync(file, 'utf8').includes('name: scanner'));
+  assert.match(readFileSync(file, 'utf8'), /# the copier on the second floor/);
+});
+
+test('a relay without a config file answers 409', async () => {
+  const r = await startTestRelay();
+  try {
+    const a = await setUpAndSignIn(r);
+    const res = await call(r, 'POST', '/devices', { auth: a, body: { name: 'scanner', password: true } });
+    assert.equal(res.status, 409);
+    assert.match(res.json.message, /without a config file/);
+    const wiz = await call(r, 'POST', '/wizard/config', { auth: a, body: { route: 'smtp', relayHost: 'smtp.contoso.test:587', write: true } });
+    assert.equal(wiz.status, 409);
+  } finally {
+    await r.close();
+  }
+});
+
+test('the wizard writes its configuration to the relay\'s file, keeping FILE.bak', async () => {
+  const before = readFileSync(file, 'utf8');
+  const r = await call(s.handle, 'POST', '/wizard/config', { auth, body: { route: 'smtp', relayHost: 'smtp.contoso.test:587', write: true } });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.written, true);
+  assert.equal(r.json.canWrite, true);
+  assert.equal(r.json.file, file);
+  assert.equal(readFileSync(`${file}.bak`, 'utf8'), before);
+  assert.equal(readFileSync(file, 'utf8'), r.json.yaml);
+  assert.doesNotThrow(() => loadConfigFile(file, { env: process.env }));
+  const refused = await call(s.handle, 'POST', '/wizard/config', { auth, body: { route: 'smtp', write: true } });
+  assert.equal(refused.status, 400);
+  assert.equal(readFileSync(file, 'utf8'), r.json.yaml);
+});
