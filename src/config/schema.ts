@@ -6,18 +6,21 @@
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../core/units.js';
 
+/** Milliseconds from "30s", "5m", "2h", "5d" or a bare number of seconds; an issue otherwise. */
+function toMs(v: string | number, ctx: z.RefinementCtx): number {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
+    return z.NEVER;
+  }
+  return ms;
+}
+
 const duration = (dflt: string) =>
   z
     .union([z.string(), z.number()])
     .default(dflt)
-    .transform((v, ctx) => {
-      const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
-        return z.NEVER;
-      }
-      return ms;
-    })
+    .transform(toMs)
     .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds)');
 
 /** A duration without a default: absent leaves the feature off. */
@@ -25,15 +28,7 @@ const optionalDuration = () =>
   z
     .union([z.string(), z.number()])
     .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
-        return z.NEVER;
-      }
-      return ms;
-    })
+    .transform((v, ctx) => (v === undefined ? undefined : toMs(v, ctx)))
     .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds); absent: off');
 
 const size = (dflt: string) =>

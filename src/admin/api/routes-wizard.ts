@@ -9,7 +9,8 @@
  * (the previous file kept as FILE.bak; 409 when there is none); the relay
  * reads it at its next start. The secret is never logged, audited or sent back.
  */
-import { copyFileSync, existsSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/files.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -88,17 +89,10 @@ const bodySchema = {
   },
 } as const;
 
-/** Writes the text to the file atomically (temporary file, fsync, rename), keeping the old file as FILE.bak. */
+/** Writes the text to the file atomically, keeping the old file as FILE.bak. */
 function writeConfigFile(file: string, text: string): void {
   if (existsSync(file)) copyFileSync(file, `${file}.bak`);
-  const fd = openSync(`${file}.tmp`, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, text);
 }
 
 /** The answers for the chosen route, or what is missing for it. */

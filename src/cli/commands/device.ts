@@ -3,7 +3,8 @@
  * file; these commands edit it in place (comments kept) and store only
  * password hashes. A running relay picks the change up on restart.
  */
-import { readFileSync, existsSync, renameSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/files.js';
 import { randomBytes } from 'node:crypto';
 import { parseDocument, isSeq, isMap, type Document } from 'yaml';
 import { hashPassword } from '../../identity/password.js';
@@ -144,14 +145,7 @@ export function editConfigFile(file: string, change: (doc: Document) => void): v
   change(doc);
   const out = doc.toString();
   validateConfig(parseDocument(out).toJS(), { env: process.env }, dirname(file));
-  const fd = openSync(`${file}.tmp`, 'w', 0o600);
-  try {
-    writeSync(fd, out);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, out);
 }
 
 /** A new device password: printable ASCII without look-alikes, 16 characters (fits devices limited to 20). */

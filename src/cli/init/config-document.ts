@@ -6,7 +6,8 @@
  * into its own file (mode 0600) referenced with `file:`; never into the
  * config itself. Existing files are only replaced with --force.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/files.js';
 import { Document, isMap, isScalar, type Node, type Pair } from 'yaml';
 import { validateConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -146,22 +147,11 @@ export function writeFiles(file: string, doc: Document, a: InitAnswers, force: b
   refuseOverwrite(file, force);
   if (secret?.writeFile && secret.value !== undefined) {
     refuseOverwrite(secret.writeFile, force);
-    writeAtomic(secret.writeFile, `${secret.value}\n`);
+    writeFileAtomic(secret.writeFile, `${secret.value}\n`);
     written.push(secret.writeFile);
   }
-  writeAtomic(file, doc.toString({ lineWidth: 0 }));
+  writeFileAtomic(file, doc.toString({ lineWidth: 0 }));
   written.push(file);
   return written;
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}

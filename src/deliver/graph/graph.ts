@@ -105,7 +105,8 @@ export class GraphTransport implements Transport {
       }
       return spoolFailure(err as Error);
     }
-    prepared.stream.destroy();
+    // The first request reads the stream prepared here; later ones (a retry after 429, the draft path's passes) prepare anew.
+    let unread: Readable | undefined = prepared.stream;
     const { changes } = prepared;
     if (changes.partial) log.warn({ event: 'message-partial' }, 'message/partial fragment sent as it is: Outlook does not reassemble fragments');
     if (changes.removed.length || changes.repaired.length) log.info({ event: 'graph-header-changes', removed: changes.removed, repaired: changes.repaired }, 'header prepared for Graph');
@@ -116,7 +117,11 @@ export class GraphTransport implements Transport {
         step = s;
         return this.request(s, req, token, mailbox, ctx);
       },
-      open: async () => (await this.prepare(message)).stream,
+      open: async () => {
+        const stream = unread;
+        unread = undefined;
+        return stream ?? (await this.prepare(message)).stream;
+      },
     };
     try {
       let res: HttpResponse;
@@ -135,6 +140,8 @@ export class GraphTransport implements Transport {
       if (err instanceof HttpError) return this.warnDuplicate(outcomeForHttpError(err, step), log, step);
       if (err instanceof SplitError) return { action: 'fail', scope: 'message', category: 'too-big', response: err.message, hint: 'The message is too large for one Graph request and has no attachment that could be uploaded on its own.' };
       return spoolFailure(err as Error);
+    } finally {
+      unread?.destroy();
     }
   }
 
