@@ -106,6 +106,8 @@ test('a message from nodemailer reaches "delivered" in Messages; its trail; the 
 
     await page.click(`#message-list tr[data-id="${id}"] a`);
     await page.waitForURL(new RegExp(`#/message/${id.replace('.', '\\.')}`));
+    // The page renders after its API call answers: wait for the trail before reading it.
+    await page.locator('#trail li[data-kind="attempt"]').first().waitFor({ timeout: 10_000 });
     const kinds = await page.locator('#trail li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-kind')));
     assert.deepEqual(kinds.slice(0, 2), ['received', 'routed']);
     assert.ok(kinds.includes('attempt'), `the trail shows the attempt: ${kinds.join(',')}`);

@@ -42,6 +42,7 @@ test('Diagnostics: run the checks, see the failing upstream with its fix; Routes
 
     await page.click('#nav a[href="#/diagnostics"]');
     await page.waitForURL(/#\/diagnostics/);
+    await page.locator('#nav a.current', { hasText: 'Diagnostics' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#nav a.current').innerText(), 'Diagnostics');
     await page.click('#diag-run');
     const gone = page.locator('[data-section="Upstream gone (smtp)"] li[data-check="upstream.gone.tcp"]');
