@@ -28,6 +28,7 @@ import { expiries, expirySources } from './report/expiry.js';
 import { AdminServer, isLoopback, parseListen, type ReadinessCheck } from './admin/server.js';
 import { AdminDb } from './admin/auth/admin-db.js';
 import { AdminAuth } from './admin/auth/admin-auth.js';
+import { EntraSignIn, defaultRedirectUri } from './admin/auth/entra-sign-in.js';
 import { apiPlugin, API_PREFIX } from './admin/api/plugin.js';
 import { consolePlugin } from './admin/console/plugin.js';
 
@@ -170,14 +171,22 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
         sessionLifetimeMs: config.admin.sessionLifetime, failureLimit: config.security.authFailureLimit,
         failureWindowMs: config.security.authFailureWindow, lockoutMs: config.security.lockoutDuration,
       });
+      const entraCfg = config.admin.entraSignIn;
+      const entraSignIn = entraCfg ? new EntraSignIn(entraCfg, entraCfg.redirectUri ?? '', log) : undefined;
       server.register(apiPlugin({
         auth: adminAuth, db: adminDb, store, config, destinations, wake, log, sessionLifetimeMs: config.admin.sessionLifetime,
+        ...(entraSignIn ? { entraSignIn } : {}),
         secureCookies: !isLoopback(parseListen(config.admin.listen).host), ...(opts.configFile ? { configFile: opts.configFile } : {}),
       }, '1'), { prefix: API_PREFIX });
       server.register(consolePlugin({
         auth: adminAuth, hostname: config.hostname, listeners: () => listeners.map((l) => ({ name: l.name, port: l.port, tls: l.tls })),
       }));
-      await server.start();
+      const bound = await server.start();
+      if (entraSignIn && entraCfg) {
+        if (!entraCfg.redirectUri) entraSignIn.redirectUri = defaultRedirectUri(bound.port);
+        log.info({ event: 'admin-entra-sign-in', redirectUri: entraSignIn.redirectUri, users: entraCfg.users.length },
+          `console sign-in with Entra ID for ${entraCfg.users.length} listed user(s); the app registration needs the Web redirect URI ${entraSignIn.redirectUri}`);
+      }
       admin = server;
       adminDbRef.db = adminDb;
       const setupToken = adminAuth.issueSetupToken();

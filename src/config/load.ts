@@ -172,6 +172,13 @@ function crossCheck(config: Config, problems: string[]): void {
     if ((l.cert === undefined) !== (l.key === undefined)) problems.push(`listeners[${i}]: cert and key go together; set both or neither`);
   });
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) problems.push(`tls: cert and key go together; set both or neither`);
+  const entra = config.admin.entraSignIn;
+  if (entra && !entra.redirectUri) {
+    const host = config.admin.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host)) {
+      problems.push(`admin.entraSignIn.redirectUri: needed because admin.listen (${config.admin.listen}) is not loopback; set it to the https address people open the console at followed by /api/v1/session/entra/callback, and register that address on the app`);
+    }
+  }
   for (const name of Object.keys(config.alerts.secretExpires)) {
     if (!config.upstreams[name]) problems.push(`alerts.secretExpires.${name}: no upstream named "${name}"; use the name of the upstream whose secret or password expires`);
   }

@@ -177,6 +177,33 @@ const entraFields = {
     .describe("Mailbox this route sends as when the device has no sendAs (before the message's From address)"),
 };
 
+/**
+ * Sign-in to the admin console with Entra ID (OpenID Connect, authorization
+ * code with PKCE): a web app registration in one tenant; only the users
+ * listed may sign in.
+ */
+const { mailbox: _mailbox, ...entraAppFields } = entraFields;
+export const entraSignInSchema = z
+  .object({
+    ...entraAppFields,
+    tenant: entraFields.tenant.refine((t) => !['common', 'organizations', 'consumers'].includes(t.toLowerCase()), {
+      message: 'use your own tenant (its ID or a verified domain), not common/organizations/consumers: only people of your directory may sign in',
+    }),
+    users: z
+      .array(z.string().min(1))
+      .min(1, 'list at least one user (user principal name such as it@contoso.com, or object ID)')
+      .describe('Who may sign in: user principal names (it@contoso.com) or object IDs; everyone else is refused'),
+    redirectUri: z
+      .string()
+      .url()
+      .optional()
+      .describe('Redirect URI registered on the app (Web platform). Default: http://localhost:PORT/api/v1/session/entra/callback, PORT from admin.listen; needed when the console is reached by another name'),
+  })
+  .strict()
+  .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
+    message: 'Entra sign-in needs exactly one credential: clientSecret or certificate',
+  });
+
 export const graphUpstreamSchema = z
   .object({
     type: z.literal('graph'),
@@ -345,6 +372,7 @@ export const configSchema = z
           .default('127.0.0.1:8025')
           .describe('host:port of the admin HTTP server. Loopback by default; another address exposes /metrics, /healthz and /readyz to that network without sign-in'),
         sessionLifetime: duration('8h').describe('How long an admin sign-in lasts before the password is asked again'),
+        entraSignIn: entraSignInSchema.optional().describe('Sign-in to the console with Entra ID (OpenID Connect), for the users listed'),
       })
       .strict()
       .prefault({}),
@@ -402,3 +430,4 @@ export type DirectSendUpstreamConfig = z.output<typeof directSendUpstreamSchema>
 export type EntraUpstreamConfig = GraphUpstreamConfig | SmtpOauthUpstreamConfig;
 export type MicrosoftCloud = z.output<typeof cloudSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type EntraSignInConfig = z.output<typeof entraSignInSchema>;

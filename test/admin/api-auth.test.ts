@@ -21,8 +21,9 @@ const ROUTES: [string, string][] = [
   ['GET', '/diagnostics'], ['POST', '/upstreams/{name}/test'],
   ['POST', '/wizard/steps'], ['POST', '/wizard/test'], ['POST', '/wizard/config'],
   ['POST', '/devices'], ['PATCH', '/devices/{name}'], ['POST', '/devices/{name}/password'], ['DELETE', '/devices/{name}'],
+  ['GET', '/session/methods'], ['GET', '/session/entra'], ['GET', '/session/entra/callback'],
 ];
-const PUBLIC = new Set(['POST /setup', 'POST /session', 'GET /openapi.json']);
+const PUBLIC = new Set(['POST /setup', 'POST /session', 'GET /openapi.json', 'GET /session/methods', 'GET /session/entra', 'GET /session/entra/callback']);
 const concrete = (path: string) => path.replace('{id}', 'ABC123').replace('{name}', 'capture');
 /** Everything admin.db holds on disk (the database file and its write-ahead log). */
 const adminDbBytes = (dataDir: string) => Buffer.concat(['admin.db', 'admin.db-wal'].map((f) => join(dataDir, f)).filter(existsSync).map((f) => readFileSync(f)));

@@ -39,6 +39,8 @@ export interface EmulatorApp {
   exchangeRoles: ExchangeRole[];
   /** Public client flows (device code) allowed. */
   publicClient: boolean;
+  /** Web platform redirect URIs (authorization code flow); a request with any other gets AADSTS50011. */
+  redirectUris: string[];
 }
 
 export interface EmulatorMailbox {
@@ -120,7 +122,8 @@ export interface RequestRecord {
   at: number;
   /** When the request arrived (HTTPS requests; SMTP records leave it out). */
   startedAt?: number;
-  service: 'token' | 'devicecode' | 'discovery' | 'graph' | 'upload' | 'smtp';
+  /** 'proxy': a CONNECT or absolute-form request to the forward proxy itself (path = its target). */
+  service: 'token' | 'devicecode' | 'discovery' | 'authorize' | 'graph' | 'upload' | 'smtp' | 'proxy';
   method: string;
   path: string;
   status: number;

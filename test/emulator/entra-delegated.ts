@@ -11,12 +11,12 @@ import type { EmulatorApp } from './api.js';
 import { sendJson } from './http-util.js';
 import { authenticateClient, clientCredentials, findApp, type TokenRequest } from './entra.js';
 import type { DeviceCodeEntry, EmulatorState } from './state.js';
-import { b64url } from './jwt.js';
+import { b64url, type Claims } from './jwt.js';
 import { lookupResource, objectId } from './tokens.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
-interface ParsedScopes {
+export interface ParsedScopes {
   /** Resource URI (audience) and the scope names for it. */
   aud: string;
   names: string[];
@@ -24,7 +24,7 @@ interface ParsedScopes {
 }
 
 /** Splits delegated scopes; sends AADSTS700022 / 70011 and returns undefined when not acceptable. */
-function parseDelegated(t: TokenRequest, scope: string): ParsedScopes | undefined {
+export function parseDelegated(t: TokenRequest, scope: string): ParsedScopes | undefined {
   const all = scope.split(/\s+/).filter(Boolean);
   const oidc = all.filter((s) => OIDC_SCOPES.has(s.toLowerCase()));
   const rest = all.filter((s) => !OIDC_SCOPES.has(s.toLowerCase()));
@@ -106,7 +106,7 @@ export function deviceCodeGrant(t: TokenRequest): void {
 }
 
 /** Public clients may come without a credential; confidential ones must prove themselves (AADSTS7000218). */
-function clientAllowed(t: TokenRequest, app: EmulatorApp, secret: string | undefined): boolean {
+export function clientAllowed(t: TokenRequest, app: EmulatorApp, secret: string | undefined): boolean {
   return authenticateClient(t, app, secret, app.publicClient) !== undefined;
 }
 
@@ -138,7 +138,7 @@ export function refreshTokenGrant(t: TokenRequest): void {
   issueUserTokens(t, app, entry.user, parsed, [...scopes, ...(scopes.includes('offline_access') ? [] : ['offline_access'])]);
 }
 
-function issueUserTokens(t: TokenRequest, app: EmulatorApp, user: string, parsed: ParsedScopes, requested: string[]): void {
+export function issueUserTokens(t: TokenRequest, app: EmulatorApp, user: string, parsed: ParsedScopes, requested: string[], idClaims: Claims = {}): void {
   const state = t.ctx.state;
   const lifetime = state.tokenLifetimeSeconds;
   const wants = (s: string) => requested.some((r) => r.toLowerCase() === s);
@@ -155,7 +155,7 @@ function issueUserTokens(t: TokenRequest, app: EmulatorApp, user: string, parsed
     state.refreshTokens.set(rt, { clientId: app.clientId, tenantId: app.tenantId, user, scopes: requested, issuedAt: now, expiresAt: now + state.refreshTokenLifetimeSeconds * 1000 });
     body.refresh_token = rt;
   }
-  if (wants('openid')) body.id_token = t.ctx.minter.idToken(app, user, `${t.ctx.origin}/${app.tenantId}/v2.0`, lifetime);
+  if (wants('openid')) body.id_token = t.ctx.minter.idToken(app, user, `${t.ctx.origin}/${app.tenantId}/v2.0`, lifetime, idClaims);
   if (t.form.get('client_info') === '1') body.client_info = b64url(JSON.stringify({ uid: objectId('user', app.tenantId, user), utid: app.tenantId }));
   sendJson(t.res, 200, body);
 }

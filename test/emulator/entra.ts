@@ -2,7 +2,8 @@
  * Entra ID v2.0 on the emulator's HTTPS origin: OpenID metadata, instance
  * discovery, JWKS, and the token endpoint for client credentials (secret in
  * the body or HTTP Basic, or a certificate assertion). Device code and
- * refresh token grants are in entra-delegated.ts. Errors use the envelope,
+ * refresh token grants are in entra-delegated.ts, the authorization code
+ * flow (sign-in page and code grant) in entra-authorize.ts. Errors use the envelope,
  * codes and statuses of the reference (AADSTS7000215, 7000222, 7000218,
  * 700027, 700016, 90002, 700022, 70011...). Extra form fields are ignored.
  */
@@ -14,6 +15,7 @@ import { entraError, sendEntraError, sendJson, type Body } from './http-util.js'
 import { verifyClientAssertion } from './jwt.js';
 import { lookupResource } from './tokens.js';
 import { deviceCodeGrant, refreshTokenGrant, startDeviceCode } from './entra-delegated.js';
+import { authorizationCodeGrant, authorizeEndpoint } from './entra-authorize.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -28,7 +30,7 @@ export interface TokenRequest {
 }
 
 /** Routes Entra paths; returns the service name for the request record, or undefined when not an Entra path. */
-export async function handleEntra(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, url: URL, body: Body): Promise<'token' | 'devicecode' | 'discovery' | undefined> {
+export async function handleEntra(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, url: URL, body: Body): Promise<'token' | 'devicecode' | 'discovery' | 'authorize' | undefined> {
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
   if (method === 'GET' && parts[1] === 'discovery' && parts[2] === 'instance') {
@@ -37,9 +39,9 @@ export async function handleEntra(ctx: EmulatorContext, req: IncomingMessage, re
   }
   const tenantName = parts[0] ?? '';
   const rest = parts.slice(1).join('/');
-  const known = ['v2.0/.well-known/openid-configuration', 'discovery/v2.0/keys', 'oauth2/v2.0/token', 'oauth2/v2.0/devicecode'];
+  const known = ['v2.0/.well-known/openid-configuration', 'discovery/v2.0/keys', 'oauth2/v2.0/token', 'oauth2/v2.0/devicecode', 'oauth2/v2.0/authorize'];
   if (!known.includes(rest)) return undefined;
-  const service = rest === 'oauth2/v2.0/token' ? 'token' : rest === 'oauth2/v2.0/devicecode' ? 'devicecode' : 'discovery';
+  const service = rest === 'oauth2/v2.0/token' ? 'token' : rest === 'oauth2/v2.0/devicecode' ? 'devicecode' : rest === 'oauth2/v2.0/authorize' ? 'authorize' : 'discovery';
   const tenant = ctx.state.findTenant(tenantName);
   const form = new URLSearchParams(body.data.toString('utf8'));
   const correlation = req.headers['client-request-id'];
@@ -51,7 +53,8 @@ export async function handleEntra(ctx: EmulatorContext, req: IncomingMessage, re
     else fail(400, 'invalid_request', 90002, text);
     return service;
   }
-  if (rest === 'v2.0/.well-known/openid-configuration' && method === 'GET') sendJson(res, 200, openIdConfiguration(ctx, tenant));
+  if (service === 'authorize') authorizeEndpoint(ctx, req, res, tenant, url, form);
+  else if (rest === 'v2.0/.well-known/openid-configuration' && method === 'GET') sendJson(res, 200, openIdConfiguration(ctx, tenant));
   else if (rest === 'discovery/v2.0/keys' && method === 'GET') sendJson(res, 200, jwks(ctx));
   else if (method !== 'POST') fail(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.');
   else {
@@ -192,6 +195,7 @@ function tokenEndpoint(t: TokenRequest): void {
   if (grant === 'client_credentials') clientCredentialsGrant(t);
   else if (grant === 'urn:ietf:params:oauth:grant-type:device_code' || grant === 'device_code') deviceCodeGrant(t);
   else if (grant === 'refresh_token') refreshTokenGrant(t);
+  else if (grant === 'authorization_code') authorizationCodeGrant(t);
   else t.fail(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`);
 }
 

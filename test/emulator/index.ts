@@ -93,6 +93,7 @@ class RunningEmulator implements Emulator {
       graphRoles: a.graphRoles ?? [],
       exchangeRoles: a.exchangeRoles ?? [],
       publicClient: a.publicClient ?? false,
+      redirectUris: a.redirectUris ?? [],
     };
     this.state.apps.set(app.clientId, app);
     return app;

@@ -18,6 +18,20 @@ export interface DeviceCodeEntry {
   user?: string;
 }
 
+/** An authorization code given at /authorize, redeemed once at /token. */
+export interface AuthCodeEntry {
+  clientId: string;
+  tenantId: string;
+  redirectUri: string;
+  scopes: string[];
+  user: string;
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256' | 'plain';
+  expiresAt: number;
+  redeemed: boolean;
+}
+
 export interface RefreshTokenEntry {
   clientId: string;
   tenantId: string;
@@ -33,6 +47,7 @@ export class EmulatorState {
   readonly mailboxes = new Map<string, EmulatorMailbox>();
   readonly deviceCodes = new Map<string, DeviceCodeEntry>();
   readonly refreshTokens = new Map<string, RefreshTokenEntry>();
+  readonly authCodes = new Map<string, AuthCodeEntry>();
   /** Refresh tokens issued before this time are revoked (per user, lower-case). */
   readonly tokensValidFrom = new Map<string, number>();
   readonly records: RequestRecord[] = [];
@@ -45,6 +60,8 @@ export class EmulatorState {
   refreshTokenLifetimeSeconds = 90 * 24 * 3600;
   deviceCodeIntervalSeconds = 5;
   deviceCodeLifetimeSeconds = 900;
+  /** Authorization codes last 10 minutes (the reference's figure). */
+  authCodeLifetimeSeconds = 600;
   /** Graph: concurrent requests per app + mailbox before 429 ApplicationThrottled. */
   graphMailboxConcurrency = 4;
   /** Graph: request body cap (bytes) and how it is refused (413, or the observed 400 BadRequest variant). */

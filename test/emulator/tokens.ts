@@ -62,12 +62,12 @@ export class TokenMinter {
     }, this.key, this.kid);
   }
 
-  idToken(app: EmulatorApp, user: string, issuer: string, lifetime: number): string {
+  idToken(app: EmulatorApp, user: string, issuer: string, lifetime: number, extra: Claims = {}): string {
     const now = Math.floor(Date.now() / 1000);
     const oid = objectId('user', app.tenantId, user);
     return signJwt({
       aud: app.clientId, iss: issuer, iat: now, nbf: now, exp: now + lifetime, name: user.split('@')[0],
-      oid, preferred_username: user, sub: objectId('sub', app.clientId, user), tid: app.tenantId, ver: '2.0',
+      oid, preferred_username: user, sub: objectId('sub', app.clientId, user), tid: app.tenantId, ver: '2.0', ...extra,
     }, this.key, this.kid);
   }
 

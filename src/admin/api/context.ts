@@ -8,6 +8,7 @@ import type { Logger } from '../../core/log.js';
 import type { Store } from '../../spool/store.js';
 import type { AdminAuth } from '../auth/admin-auth.js';
 import type { AdminDb } from '../auth/admin-db.js';
+import type { EntraSignIn } from '../auth/entra-sign-in.js';
 import { actorName, principalOf } from '../auth/guard.js';
 
 export interface DestinationStatus {
@@ -32,6 +33,8 @@ export interface ApiDeps {
   secureCookies: boolean;
   sessionLifetimeMs: number;
   log: Logger;
+  /** Sign-in with Entra ID, when admin.entraSignIn is configured. */
+  entraSignIn?: EntraSignIn;
   /** The config file the relay was started with; absent when it runs on the embedded default (device edits are then refused). */
   configFile?: string;
 }

@@ -8,6 +8,7 @@ import { access, type ApiDeps } from './context.js';
 import { openApiDocument, routeCollector } from './openapi.js';
 import { authRoutes } from './routes-auth.js';
 import { deviceRoutes } from './routes-devices.js';
+import { entraRoutes } from './routes-entra.js';
 import { diagnosticsRoutes } from './routes-diagnostics.js';
 import { messageRoutes } from './routes-messages.js';
 import { statusRoutes } from './routes-status.js';
@@ -29,6 +30,7 @@ export function apiPlugin(deps: ApiDeps, version: string): FastifyPluginAsync {
     app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not-found', `no API route ${req.method} ${req.url.split('?')[0]}`));
 
     authRoutes(app, deps);
+    entraRoutes(app, deps);
     statusRoutes(app, deps);
     messageRoutes(app, deps);
     diagnosticsRoutes(app, deps);

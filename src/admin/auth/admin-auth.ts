@@ -103,11 +103,21 @@ export class AdminAuth {
       return locked ? { ok: false, reason: 'locked', retryAfterMs: locked } : { ok: false, reason: 'wrong-password' };
     }
     this.lockout.succeed([ip]);
+    return { ok: true, ...this.openSession(ADMIN_USER, ip, now) };
+  }
+
+  /** A new session for a user whose identity was proven (the admin password, or Entra ID sign-in). */
+  openSession(user: string, ip: string, now: number): { sessionId: string; session: SessionRow } {
     this.db.removeExpiredSessions(now);
     const sessionId = randomSecret();
-    const session: SessionRow = { user: ADMIN_USER, csrf: randomSecret(), ip, createdAt: now, expiresAt: now + this.opts.sessionLifetimeMs };
+    const session: SessionRow = { user, csrf: randomSecret(), ip, createdAt: now, expiresAt: now + this.opts.sessionLifetimeMs };
     this.db.addSession(sha256(sessionId), session);
-    return { ok: true, sessionId, session };
+    return { sessionId, session };
+  }
+
+  /** Counts a refused sign-in (e.g. an Entra user not listed) against the address. */
+  signInFailed(ip: string, now: number): void {
+    this.fail(ip, now);
   }
 
   session(sessionId: string, now: number): SessionRow | undefined {

@@ -30,7 +30,10 @@ export interface Authority {
   tenant: string;
 }
 
-export function authorityOf(cfg: EntraUpstreamConfig): Authority {
+/** What the MSAL set-up reads: an upstream's or the console sign-in's app registration. */
+export type EntraAppConfig = Pick<EntraUpstreamConfig, 'tenant' | 'clientId' | 'cloud' | 'endpoints' | 'ca' | 'proxy'>;
+
+export function authorityOf(cfg: EntraAppConfig): Authority {
   const origin = resolveEndpoints(cfg).authorityHost;
   const tenant = cfg.tenant;
   return { url: `${origin}/${encodeURIComponent(tenant)}`, host: new URL(origin).host, tenant };
@@ -106,7 +109,7 @@ export function loadCertificate(cert: { key: string; cert: string; passphrase?: 
   };
 }
 
-export function httpClientFor(cfg: EntraUpstreamConfig): HttpClient {
+export function httpClientFor(cfg: EntraAppConfig): HttpClient {
   return new HttpClient({ ...(cfg.ca ? { ca: readFileSync(cfg.ca, 'utf8') } : {}), ...(cfg.proxy ? { proxy: cfg.proxy } : {}) });
 }
 
@@ -119,7 +122,7 @@ export interface MsalSetup {
 
 /** `credential` is omitted for public clients (device code). */
 export function msalConfiguration(
-  cfg: EntraUpstreamConfig,
+  cfg: EntraAppConfig,
   credential: { clientSecret: string } | { certificate: CertificateCredential } | undefined,
   log: Logger,
   cache?: Configuration['cache'],

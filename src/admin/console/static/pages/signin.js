@@ -60,7 +60,20 @@ export function renderSignIn(main, params, onSignedIn) {
       error.textContent = messageFor(err);
     }
   });
-  fill(main, h('section', { class: 'card signin' }, h('h1', {}, t('signin.title')), error, signInForm, setupForm, h('p', {}, toggle)));
+  // Sign-in with Entra ID, when configured: a plain navigation to the relay,
+  // which sends the browser to Microsoft and back.
+  const entra = h('p', { id: 'entra-signin', hidden: true },
+    h('a', { class: 'button', id: 'entra-link', href: `/api/v1/session/entra?next=${encodeURIComponent(next || '#/overview')}` }, t('signin.entra')));
+  const refused = params.get('entra');
+  if (refused) {
+    const detail = params.get('detail');
+    error.textContent = `${t(`signin.entra.${refused}`)}${detail ? ` (${detail})` : ''}`;
+  }
+  api('GET', '/session/methods').then((m) => {
+    entra.hidden = !m.entra;
+    if (m.setupNeeded && !refused) showSetup(true);
+  }).catch(() => undefined);
+  fill(main, h('section', { class: 'card signin' }, h('h1', {}, t('signin.title')), error, signInForm, setupForm, entra, h('p', {}, toggle)));
   password.focus();
 }
 
