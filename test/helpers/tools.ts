@@ -63,10 +63,10 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-/** Postfix smtp-sink on a free loopback port; extra args inject faults (e.g. ['-q', '.'], ['-r', 'DATA']). */
-export async function startSmtpSink(extra: string[] = []): Promise<SmtpSink> {
+/** Postfix smtp-sink on a free loopback port (or the one given); extra args inject faults (e.g. ['-q', '.'], ['-r', 'DATA']). */
+export async function startSmtpSink(extra: string[] = [], onPort?: number): Promise<SmtpSink> {
   const bin = requireTool('/usr/sbin/smtp-sink');
-  const port = await freePort();
+  const port = onPort ?? (await freePort());
   const child = spawn(bin, ['-u', 'root', ...extra, `127.0.0.1:${port}`, '256'], { stdio: ['ignore', 'pipe', 'pipe'] });
   // wait until it accepts connections
   const deadline = Date.now() + 5000;
