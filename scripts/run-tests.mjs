@@ -6,10 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const required = ['swaks', 'python3', '/usr/sbin/smtp-sink', '/usr/sbin/smtp-source', 'openssl', 'strace', '/usr/bin/chromium'];
-const missing = required.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+// tool (a command, or a shell pattern for a file) → the Debian package that has it
+const required = {
+  swaks: 'swaks', python3: 'python3', '/usr/sbin/smtp-sink': 'postfix', '/usr/sbin/smtp-source': 'postfix', openssl: 'openssl',
+  strace: 'strace', '/usr/bin/chromium': 'chromium', nmap: 'nmap', 'systemd-analyze': 'systemd',
+  '/usr/lib/postgresql/*/bin/initdb': 'postgresql',
+};
+const present = (t) => (t.includes('*') ? spawnSync('sh', ['-c', `ls ${t}`], { stdio: 'ignore' }) : spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' })).status === 0;
+const missing = Object.keys(required).filter((t) => !present(t));
 if (missing.length) {
-  console.error(`missing test tools: ${missing.join(', ')} (run: apt-get install swaks postfix openssl strace chromium)`);
+  const pkgs = [...new Set(missing.map((t) => required[t]))];
+  console.error(`missing test tools: ${missing.join(', ')} (run: apt-get install ${pkgs.join(' ')})`);
   process.exit(1);
 }
 

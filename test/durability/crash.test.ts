@@ -19,9 +19,12 @@ import { join } from 'node:path';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { freePort } from '../helpers/tools.js';
 import { cli, cliJson, sleep, startRelayProcess, tempDir, until, writeConfig, type RelayProcess } from '../helpers/relay-process.js';
+import { report } from '../helpers/reliability-report.js';
 import { inspectSpool, missingSeqs, prng, startLoad, tallyDeliveries, type Deliveries, type LoadStats } from '../helpers/crash-load.js';
 
 const SEED = Number(process.env.AUTHRELAY_CRASH_SEED ?? Date.now() % 1_000_000);
+/** Kills under load: 6 in the bounded run, 30 in the full reliability suite (RELIABILITY_FULL=1). */
+const KILLS = process.env.RELIABILITY_FULL === '1' ? 30 : 6;
 
 function configText(dataDir: string, port: number, upstreamPort: number): string {
   return `# crash test
@@ -84,7 +87,7 @@ async function waitDelivered(up: TestUpstream, stats: LoadStats, config: string,
 }
 
 /** The end state after the final restart: queue empty of work, spool consistent, every row delivered. */
-async function checkEnd(t: { diagnostic(s: string): void }, crasher: Crasher, config: string, dataDir: string, stats: LoadStats, d: Deliveries): Promise<void> {
+async function checkEnd(t: { diagnostic(s: string): void; name: string }, crasher: Crasher, config: string, dataDir: string, stats: LoadStats, d: Deliveries): Promise<void> {
   await until(async () => {
     const c = await queueCounts(config);
     return c.incoming + c.active + c.deferred === 0 ? c : undefined;
@@ -115,9 +118,13 @@ async function checkEnd(t: { diagnostic(s: string): void }, crasher: Crasher, co
     orphansRemovedAtStart: crasher.orphansRemoved, activeRecoveredAtStart: crasher.recovered,
   };
   t.diagnostic(`crash run: ${JSON.stringify(numbers)}`);
+  report('crash (SQLite, one node)', t.name, {
+    seed: SEED, kills: crasher.kills, acknowledged: stats.acked.size, stored: spool.rows, 'delivered (distinct)': d.count.size,
+    duplicates: numbers.duplicates, lost: stats.acked.size - [...stats.acked.keys()].filter((n) => d.count.has(n)).length,
+  });
 }
 
-test('SIGKILL at random moments under continuous load: every acknowledged message is delivered', { timeout: 120_000 }, async (t) => {
+test('SIGKILL at random moments under continuous load: every acknowledged message is delivered', { timeout: 600_000 }, async (t) => {
   const rand = prng(SEED);
   const dir = tempDir('authrelay-crash-');
   const up = await startUpstream();
@@ -129,7 +136,7 @@ test('SIGKILL at random moments under continuous load: every acknowledged messag
   const load = startLoad(port, 6, rand);
   const ackedAtKill: number[] = [];
   try {
-    for (let k = 0; k < 6; k++) {
+    for (let k = 0; k < KILLS; k++) {
       await sleep(800 + Math.floor(rand() * 1200));
       ackedAtKill.push(load.stats.acked.size);
       await crasher.crash(Math.floor(rand() * 200));

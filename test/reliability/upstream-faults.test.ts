@@ -30,6 +30,7 @@ import { smtpUpstream, startRelay } from '../helpers/delivery.js';
 import type { TestRelay } from '../helpers/relay.js';
 import { SmtpWire, sendRaw } from '../helpers/smtp-wire.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/tools.js';
+import { report } from '../helpers/reliability-report.js';
 
 const FULL = process.env.RELIABILITY_FULL === '1';
 const PHASE_MS = FULL ? 20_000 : 3_000;
@@ -157,8 +158,10 @@ test('Graph: a 429 storm with Retry-After, 503s, slow answers, answers lost afte
     const requests = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === c.scanner.toLowerCase() && (r.startedAt ?? 0) >= started);
     const messages = load.acked.size;
     const p99 = percentile(load.latencies, 99);
-    console.log(`# graph faults: ${messages} messages acknowledged (p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms), ` +
-      `${requests.length} Graph requests (${(requests.length / messages).toFixed(2)} per message), ${duplicates} duplicates, ${lost.length} lost, delivered ${recoveryMs} ms after recovery`);
+    report('upstream faults', 'Graph emulator: 429 storm, 503, slow, lost answers, resets', {
+      'phase s': PHASE_MS / 1000, 'offered msg/s': RATE, acknowledged: messages, 'ack p50 ms': +percentile(load.latencies, 50).toFixed(1), 'ack p99 ms': +p99.toFixed(1),
+      'upstream requests': requests.length, 'per message': +(requests.length / messages).toFixed(2), duplicates, lost: lost.length, 'delivered after recovery ms': recoveryMs,
+    });
 
     assert.deepEqual(lost, [], 'nothing acknowledged is lost');
     assert.ok(duplicates <= 5, `${duplicates} duplicates: only the 5 answers lost after acceptance may cause one`);
@@ -220,8 +223,10 @@ test('smtp-sink: down, dropping after DATA, deferring with 4xx, slow to answer, 
     const attempts = (await Promise.all([...load.acked.values()].map(async (id) => (await relay.store.get(id))?.attempts ?? 0))).reduce((a, b) => a + b, 0);
     const messages = load.acked.size;
     const p99 = percentile(load.latencies, 99);
-    console.log(`# smtp-sink faults: ${messages} messages acknowledged (p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms), ` +
-      `${attempts} delivery attempts (${(attempts / messages).toFixed(2)} per message), ${files.length} transactions kept by the sinks, ${duplicates} duplicates, ${lost.length} lost, delivered ${recoveryMs} ms after recovery`);
+    report('upstream faults', 'smtp-sink: down, drop after DATA, 4xx, slow', {
+      'phase s': PHASE_MS / 1000, 'offered msg/s': RATE, acknowledged: messages, 'ack p50 ms': +percentile(load.latencies, 50).toFixed(1), 'ack p99 ms': +p99.toFixed(1),
+      'upstream requests': attempts, 'per message': +(attempts / messages).toFixed(2), duplicates, lost: lost.length, 'delivered after recovery ms': recoveryMs,
+    });
 
     assert.deepEqual(lost, [], 'nothing acknowledged is lost');
     assert.ok(p99 < 1_000, `the device never waits on the upstream: p99 acknowledgement ${p99} ms`);
