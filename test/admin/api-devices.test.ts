@@ -5,7 +5,10 @@
  * the returned password after a restart on the edited file; invalid input is
  * refused with 400 and leaves the file unchanged; sign-in and CSRF are
  * required; the audit log never holds a password; a relay without a config
- * file answers 409; the wizard writes its YAML to the file (FILE.bak kept).
+ * file answers 409; the wizard writes its YAML to the file (FILE.bak kept);
+ * an edit keeps the comments and style of the value it replaces and null
+ * removes a key; GET /devices lists the devices as the file has them, with
+ * the changes that wait for a restart marked.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,6 +132,57 @@ test('add, edit, reset and remove edit the file; the device logs in after a rest
   assert.equal(del.status, 200, JSON.stringify(del.json));
   assert.ok(!readFileSync(file, 'utf8').includes('name: scanner'));
   assert.match(readFileSync(file, 'utf8'), /# the copier on the second floor/);
+});
+
+test('edit keeps the comments and style of what it replaces, null removes a key; GET /devices shows the file with changes waiting for a restart', async () => {
+  const start = await call(s.handle, 'GET', '/devices', { auth });
+  assert.equal(start.status, 200);
+  const byName = (r: typeof start) => new Map((r.json.devices as { name: string }[]).map((d) => [d.name, d as Record<string, unknown>]));
+  assert.equal(byName(start).get('copier')?.pending, null, 'the running relay was started on this file');
+  assert.equal(byName(start).get('scanner')?.pending, 'removed', 'removed from the file, still used until the restart');
+  assert.equal(start.json.restartNeeded, true);
+
+  const edit = await call(s.handle, 'PATCH', '/devices/copier', { auth, body: { networks: ['127.0.0.9/32', '192.0.2.0/24'], sendAs: 'copier@contoso.test', route: 'capture' } });
+  assert.equal(edit.status, 200, JSON.stringify(edit.json));
+  let text = readFileSync(file, 'utf8');
+  assert.match(text, /# the copier on the second floor\n {2}- name: copier\n {4}networks: \[ 127\.0\.0\.9\/32, 192\.0\.2\.0\/24 \]\n/);
+  assert.match(text, /sendAs: copier@contoso\.test\n/);
+  assert.match(text, /route: capture\n/);
+  const edited = byName(await call(s.handle, 'GET', '/devices', { auth })).get('copier');
+  assert.deepEqual(edited && [edited.networks, edited.sendAs, edited.route, edited.allowedFrom, edited.pending],
+    [['127.0.0.9/32', '192.0.2.0/24'], 'copier@contoso.test', 'capture', ['copier@contoso.test'], 'edited']);
+
+  const cleared = await call(s.handle, 'PATCH', '/devices/copier', { auth, body: { sendAs: null, route: null } });
+  assert.equal(cleared.status, 200, JSON.stringify(cleared.json));
+  text = readFileSync(file, 'utf8');
+  assert.ok(!/sendAs|route:/.test(text), text);
+  assert.match(text, /# the copier on the second floor/);
+
+  for (const body of [{ route: '' }, { username: 'two words' }, { sendAs: 'not-an-address' }, {}]) {
+    const bad = await call(s.handle, 'PATCH', '/devices/copier', { auth, body });
+    assert.equal(bad.status, 400, JSON.stringify(body));
+  }
+  const refused = await call(s.handle, 'PATCH', '/devices/copier', { auth, body: { networks: ['192.0.2.300/24'] } });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.json.error, 'invalid-config');
+  assert.deepEqual(refused.json.problems, ['devices[0].networks[0]: "192.0.2.300/24" is not an address or CIDR network, e.g. 192.168.10.0/24 or fd00::/64']);
+  assert.equal(readFileSync(file, 'utf8'), text);
+
+  assert.equal((await call(s.handle, 'POST', '/devices', { auth, body: { name: 'printer', networks: ['127.0.0.11/32'] } })).status, 201);
+  assert.equal(byName(await call(s.handle, 'GET', '/devices', { auth })).get('printer')?.pending, 'added');
+
+  // A file that no longer loads: the running devices are listed, with the reason.
+  const good = readFileSync(file, 'utf8');
+  writeFileSync(file, `${good}unknownKey: 1\n`);
+  try {
+    const broken = await call(s.handle, 'GET', '/devices', { auth });
+    assert.equal(broken.status, 200);
+    assert.match(broken.json.fileError, /unknownKey/);
+    assert.equal(byName(broken).get('printer'), undefined);
+    assert.equal(byName(broken).get('scanner')?.pending, null);
+  } finally {
+    writeFileSync(file, good);
+  }
 });
 
 test('a relay without a config file answers 409', async () => {

@@ -43,7 +43,8 @@ export function setupToken(relay: TestRelay): string {
 export async function setUpInBrowser(page: Page, relay: TestRelay): Promise<void> {
   await page.goto(relay.adminUrl('/'));
   await page.waitForURL(/#\/signin/);
-  await page.click('#setup-link');
+  // The sign-in page opens the setup form by itself while no admin password is set.
+  await page.locator('#setup-form').waitFor({ state: 'visible' });
   await page.fill('#setup-token', setupToken(relay));
   await page.fill('#setup-password', ADMIN_PASSWORD);
   await page.fill('#setup-again', ADMIN_PASSWORD);

@@ -52,6 +52,10 @@ test('no session: sign-in page; first-time setup with the logged token; CSP; sig
     const js = await fetch(relay.adminUrl('/assets/app.js'));
     assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
 
+    // No admin password yet: the setup form opens by itself; back to sign-in, a password is refused with the reason.
+    await page.locator('#setup-form').waitFor({ state: 'visible' });
+    await page.click('#setup-link');
+    await page.locator('#signin-form').waitFor({ state: 'visible' });
     await page.fill('#password', 'not the password at all');
     await page.click('#signin-submit');
     await page.locator('#setup-form').waitFor({ state: 'visible' });

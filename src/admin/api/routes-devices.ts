@@ -7,10 +7,11 @@
  * changes take effect when the relay restarts.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isSeq, type Document } from 'yaml';
+import { isCollection, isNode, isSeq, type Document } from 'yaml';
 import { editConfigFile, generatePassword, indexOfOrUndefined } from '../../cli/commands/device.js';
 import { UsageError } from '../../cli/common.js';
-import { ConfigError } from '../../config/load.js';
+import { ConfigError, loadConfigFile } from '../../config/load.js';
+import type { DeviceConfig } from '../../config/schema.js';
 import { hashPassword } from '../../identity/password.js';
 import { sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
@@ -25,6 +26,12 @@ const fields = {
   allowedFrom: list,
   route: { type: 'string', minLength: 1, maxLength: 100 },
 } as const;
+/** PATCH also takes null for the optional single values: null removes the key. */
+const editFields = {
+  ...fields,
+  sendAs: { ...fields.sendAs, type: ['string', 'null'] },
+  route: { ...fields.route, type: ['string', 'null'] },
+} as const;
 
 interface DeviceBody {
   name?: string;
@@ -36,6 +43,9 @@ interface DeviceBody {
   allowedFrom?: string[];
   route?: string;
 }
+
+/** PATCH: null removes sendAs or route. */
+type EditBody = Omit<DeviceBody, 'name' | 'password' | 'sendAs' | 'route'> & { sendAs?: string | null; route?: string | null };
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: NAME } } } as const;
 
@@ -108,11 +118,11 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
   });
 
-  app.patch<{ Params: { name: string }; Body: DeviceBody }>('/devices/:name', {
+  app.patch<{ Params: { name: string }; Body: EditBody }>('/devices/:name', {
     ...access.admin,
     schema: {
-      summary: 'Edit a device in the config file (networks, username, sendAs, allowedFrom, route); applies at the next restart', tags: ['devices'],
-      params: nameParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
+      summary: 'Edit a device in the config file (networks, username, sendAs, allowedFrom, route; an empty list or null removes the key); applies at the next restart',
+      tags: ['devices'], params: nameParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: editFields },
     },
   }, async (req, reply) => {
     const { name } = req.params;
@@ -122,8 +132,8 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
       for (const key of ['networks', 'username', 'sendAs', 'allowedFrom', 'route'] as const) {
         const v = b[key];
         if (v === undefined) continue;
-        if (Array.isArray(v) && v.length === 0) doc.deleteIn(['devices', i, key]);
-        else doc.setIn(['devices', i, key], doc.createNode(v));
+        if (v === null || (Array.isArray(v) && v.length === 0)) doc.deleteIn(['devices', i, key]);
+        else replaceValue(doc, ['devices', i, key], v);
       }
     });
     if (!ok) return reply;
@@ -161,6 +171,33 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     audit(deps, req, 'device-remove', name, 'ok');
     return { name, restartNeeded: true, message: RESTART };
   });
+}
+
+/** Sets a value in the document, keeping the comments and the flow or block style of the value it replaces. */
+function replaceValue(doc: Document, path: (string | number)[], value: unknown): void {
+  const old = doc.getIn(path, true);
+  const node = doc.createNode(value);
+  if (isNode(old)) {
+    if (old.commentBefore) node.commentBefore = old.commentBefore;
+    if (old.comment) node.comment = old.comment;
+    if (isCollection(old) && isCollection(node)) node.flow = old.flow;
+  }
+  doc.setIn(path, node);
+}
+
+/**
+ * The devices as the config file has them now (loaded and validated the way
+ * the relay loads it at start), so the inventory can show changes that wait
+ * for a restart; undefined when the relay runs without a config file, and
+ * the reason when the file cannot be read or is not valid.
+ */
+export function devicesInFile(deps: ApiDeps): { devices: DeviceConfig[] } | { error: string } | undefined {
+  if (!deps.configFile) return undefined;
+  try {
+    return { devices: loadConfigFile(deps.configFile, { env: process.env }).config.devices };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 /** A refusal decided while editing the file (nothing is written). */

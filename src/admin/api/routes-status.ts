@@ -1,14 +1,15 @@
 /**
  * /api/v1 overview, devices, upstreams and audit: the queue at a glance and
- * its activity over time, the
- * device inventory, the upstreams' status (never their secrets) and the
- * audit log of state-changing actions.
+ * its activity over time, the device inventory (the devices as the config
+ * file has them, changes that wait for a restart marked), the upstreams'
+ * status (never their secrets) and the audit log of state-changing actions.
  */
 import type { FastifyInstance } from 'fastify';
-import type { UpstreamConfig } from '../../config/schema.js';
+import type { DeviceConfig, UpstreamConfig } from '../../config/schema.js';
 import { queueStats } from '../../report/queue-stats.js';
 import { CAPTURE_ROUTE } from '../../route/rules.js';
 import { access, type ApiDeps, type DestinationStatus } from './context.js';
+import { devicesInFile } from './routes-devices.js';
 
 /** Overview activity windows: bucket length and bucket count. */
 const ACTIVITY_RANGES = { '24h': { bucketMinutes: 60, buckets: 24 }, '7d': { bucketMinutes: 360, buckets: 28 } } as const;
@@ -21,6 +22,13 @@ async function activity(deps: ApiDeps, range: ActivityRange, now: number) {
   const since = (Math.floor(now / bucketMs) - r.buckets + 1) * bucketMs;
   const buckets = await deps.store.activity({ since, until: since + r.buckets * bucketMs, bucketMs });
   return { range, bucketMinutes: r.bucketMinutes, buckets: buckets.map((b) => ({ ...b, start: new Date(b.start).toISOString() })) };
+}
+
+/** JSON with object keys sorted: equal settings give equal text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -69,19 +77,37 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
-  app.get('/devices', { ...access.read, schema: { summary: 'Configured devices and where each was seen (addresses, AUTH, TLS, counts)', tags: ['devices'] } }, async () => {
+  app.get('/devices', {
+    ...access.read,
+    schema: { summary: 'Configured devices as in the config file (changes waiting for a restart marked) and where each was seen (addresses, AUTH, TLS, counts)', tags: ['devices'] },
+  }, async () => {
     const seen = await deps.store.devicesSeen();
-    const configured = new Set(deps.config.devices.map((d) => d.name));
+    const running = deps.config.devices;
+    const file = devicesInFile(deps);
+    const inFile = file && 'devices' in file ? file.devices : undefined;
+    const configured = new Set([...running, ...(inFile ?? [])].map((d) => d.name));
     const inventory = (name: string) => seen.filter((s) => s.device === name).map((s) => ({
       clientIp: s.clientIp, lastSeen: iso(s.lastSeen), authMechanism: s.authMechanism, tlsVersion: s.tlsVersion, listener: s.listener,
       accepted: s.accepted, rejected: s.rejected, failed: s.failed,
     }));
+    const entry = (d: DeviceConfig, pending: 'added' | 'edited' | 'removed' | null) => ({
+      name: d.name, configured: true, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom,
+      maxMessageSize: d.maxMessageSize, route: d.route ?? null, pending, seen: inventory(d.name),
+    });
+    const list = inFile
+      ? [
+        ...inFile.map((d) => {
+          const now = running.find((r) => r.name === d.name);
+          return entry(d, !now ? 'added' : canonical(now) === canonical(d) ? null : 'edited');
+        }),
+        ...running.filter((r) => !inFile.some((d) => d.name === r.name)).map((r) => entry(r, 'removed')),
+      ]
+      : running.map((d) => entry(d, null));
     return {
+      restartNeeded: list.some((d) => d.pending !== null),
+      ...(file && 'error' in file ? { fileError: file.error } : {}),
       devices: [
-        ...deps.config.devices.map((d) => ({
-          name: d.name, configured: true, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom,
-          maxMessageSize: d.maxMessageSize, route: d.route ?? null, seen: inventory(d.name),
-        })),
+        ...list,
         ...[...new Set(seen.map((s) => s.device))].filter((n) => !configured.has(n)).map((name) => ({ name, configured: false, seen: inventory(name) })),
       ],
     };

@@ -1,19 +1,40 @@
 // authrelay console: Devices — the inventory (addresses seen, AUTH mechanism,
 // TLS version, last seen, counts) and, for each device, the settings to type
-// into it (server, port, security, user) ready to copy. Add a device, reset
-// its password (shown once, with the settings) or remove it (click twice):
-// these edit the relay's config file and apply at its next restart.
+// into it (server, port, security, user) ready to copy. Add a device, edit its
+// settings (networks, user, send-as address, allowed From addresses, route),
+// reset its password (shown once, with the settings) or remove it (click
+// twice): these edit the relay's config file and apply at its next restart.
+// The list shows the devices as the file has them, changes that wait for the
+// restart marked.
 /* global location, navigator */
 import { api, listeners } from '../api.js';
 import { fill, h, kv, table } from '../dom.js';
 import { t, when } from '../i18n.js';
 
-export async function renderDevices(main) {
-  const [{ devices }, smtp] = await Promise.all([api('GET', '/devices'), listeners()]);
-  const result = h('div', { class: 'device-result' });
-  const rerender = () => renderDevices(main);
-  fill(main, h('h1', {}, t('devices.title')), addForm(smtp, result), result,
-    devices.length ? devices.map((d) => device(d, smtp, result, rerender)) : h('p', { class: 'notice' }, t('devices.none')));
+/** The built-in route that keeps messages for inspection (always a valid device route). */
+const CAPTURE = 'capture';
+
+export async function renderDevices(main, _arg, _params, ctx) {
+  await draw(main, ctx?.current ?? (() => true));
+}
+
+/**
+ * Draws the page from the API; resolves to the new result area and the
+ * configured devices' cards by name (for what to show after a change).
+ */
+async function draw(main, current) {
+  const [{ devices, fileError }, smtp, { upstreams }] = await Promise.all([api('GET', '/devices'), listeners(), api('GET', '/upstreams')]);
+  const view = {
+    smtp, current, result: h('div', { class: 'device-result' }), cards: new Map(),
+    routes: [...new Set([...upstreams.map((u) => u.name), CAPTURE])],
+    redraw: () => draw(main, current),
+  };
+  if (!current()) return view;
+  fill(main, h('h1', {}, t('devices.title')),
+    fileError ? h('p', { class: 'warning', role: 'alert' }, t('devices.fileError', { message: fileError })) : '',
+    addForm(view), view.result,
+    devices.length ? devices.map((d) => device(d, view)) : h('p', { class: 'notice' }, t('devices.none')));
+  return view;
 }
 
 /** Shows a new password once, with the settings to type into the device. */
@@ -29,7 +50,13 @@ function failed(result, err) {
   fill(result, h('p', { class: 'error', role: 'alert' }, err.message));
 }
 
-function addForm(smtp, result) {
+/** After a change: the list again (as the file has it now), then what the change returned. */
+async function redrawThen(view, show) {
+  const next = await view.redraw();
+  if (view.current()) show(next);
+}
+
+function addForm(view) {
   const name = h('input', { name: 'name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._-]*' });
   const networks = h('input', { name: 'networks', placeholder: '192.0.2.10/32' });
   const sendAs = h('input', { name: 'sendAs', type: 'email' });
@@ -41,24 +68,28 @@ function addForm(smtp, result) {
     h('button', { type: 'submit' }, t('devices.add')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const nets = networks.value.split(/[\s,]+/).filter(Boolean);
+    const nets = splitList(networks.value);
     const body = { name: name.value, ...(password.checked ? { password: true } : {}), ...(nets.length ? { networks: nets } : {}), ...(sendAs.value ? { sendAs: sendAs.value } : {}) };
     try {
-      showPassword(result, await api('POST', '/devices', body), smtp);
+      const answer = await api('POST', '/devices', body);
+      await redrawThen(view, (next) => showPassword(next.result, answer, view.smtp));
     } catch (err) {
-      failed(result, err);
+      failed(view.result, err);
     }
   });
   return form;
 }
 
-function actions(d, smtp, result, rerender) {
+function actions(d, view, editor) {
+  const edit = h('button', { type: 'button', class: 'secondary edit-device', 'aria-expanded': 'false' }, t('devices.edit'));
+  edit.addEventListener('click', () => editor.toggle(edit));
   const reset = h('button', { type: 'button', class: 'secondary reset-password' }, t('devices.resetPassword'));
   reset.addEventListener('click', async () => {
     try {
-      showPassword(result, await api('POST', `/devices/${encodeURIComponent(d.name)}/password`), smtp);
+      const answer = await api('POST', `/devices/${encodeURIComponent(d.name)}/password`);
+      await redrawThen(view, (next) => showPassword(next.result, answer, view.smtp));
     } catch (err) {
-      failed(result, err);
+      failed(view.result, err);
     }
   });
   const remove = h('button', { type: 'button', class: 'danger remove-device' }, t('devices.remove'));
@@ -71,29 +102,174 @@ function actions(d, smtp, result, rerender) {
     }
     try {
       await api('DELETE', `/devices/${encodeURIComponent(d.name)}`);
-      await rerender();
+      await view.redraw();
     } catch (err) {
-      failed(result, err);
+      failed(view.result, err);
     }
   });
-  return h('p', {}, reset, ' ', remove);
+  return h('p', { class: 'actions' }, edit, reset, remove);
 }
 
-function device(d, smtp, result, rerender) {
+function device(d, view) {
   const seen = d.seen ?? [];
-  return h('section', { class: 'card device', 'data-device': d.name },
+  const editable = d.configured && d.pending !== 'removed';
+  const editor = editable ? editForm(d, view) : null;
+  const card = h('section', { class: 'card device', 'data-device': d.name },
     h('h2', {}, d.name, d.configured ? '' : ` (${t('devices.notConfigured')})`),
+    d.pending ? h('p', { class: 'warning pending', 'data-pending': d.pending }, t(`devices.pending.${d.pending}`)) : '',
     kv([
-      [t('devices.user'), d.username ?? t('devices.noUser')], [t('devices.networks'), (d.networks ?? []).join(', ')],
-      [t('devices.sendAs'), Array.isArray(d.sendAs) ? d.sendAs.join(', ') : d.sendAs], [t('message.route'), d.route],
+      [t('devices.user'), d.configured ? d.username ?? t('devices.noUser') : undefined], [t('devices.networks'), (d.networks ?? []).join(', ')],
+      [t('devices.sendAs'), Array.isArray(d.sendAs) ? d.sendAs.join(', ') : d.sendAs], [t('devices.allowedFrom'), (d.allowedFrom ?? []).join(', ')],
+      [t('message.route'), d.route],
     ]),
+    editable ? actions(d, view, editor) : '',
+    editor ? editor.form : '',
     h('h3', {}, t('devices.seen')),
     seen.length ? table([t('devices.address'), t('devices.auth'), t('message.tls'), t('devices.lastSeen'), t('devices.accepted'), t('devices.rejected'), t('devices.failed')],
       seen.map((x) => ({ cells: [x.clientIp, x.authMechanism ?? t('message.noAuth'), x.tlsVersion ?? t('message.noTls'), when(x.lastSeen), String(x.accepted), String(x.rejected), String(x.failed)] })))
       : h('p', { class: 'notice' }, t('devices.neverSeen')),
     h('h3', {}, t('devices.settings')),
-    settings(d, smtp),
-    d.configured ? actions(d, smtp, result, rerender) : '');
+    settings(d, view.smtp));
+  if (d.configured) view.cards.set(d.name, card);
+  return card;
+}
+
+/** "a, b c\nd" → ['a', 'b', 'c', 'd'] */
+function splitList(text) {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+let fieldSeq = 0;
+
+/** A labelled form field with its hint and a place for the API's error about it. */
+function field(key, label, input, hint) {
+  const id = `device-field-${++fieldSeq}`;
+  input.id = id;
+  const hintEl = h('small', { class: 'hint', id: `${id}-hint` }, hint);
+  const error = h('p', { class: 'error field-error', id: `${id}-error`, hidden: true });
+  input.setAttribute('aria-describedby', `${id}-hint ${id}-error`);
+  const el = h('div', { class: 'field', 'data-field': key }, h('label', { for: id }, label), input, hintEl, error);
+  return { el, input, error };
+}
+
+/** The API names a field either as devices[N].field… (invalid-config) or as body/field… (a request it refused). */
+const PROBLEM = /^(?:devices\[\d+\]\.|body\/)(networks|username|sendAs|allowedFrom|route)\b(?:[^:\s]*:\s*|\/?\S*\s)(.*)$/s;
+
+/**
+ * The edit form of a configured device, prefilled with its settings as the
+ * config file has them. Only the fields that were changed are sent (PATCH);
+ * an emptied list or send-as address, or the default route, removes the key.
+ */
+function editForm(d, view) {
+  const hasUser = Boolean(d.username);
+  const routeNames = d.route && !view.routes.includes(d.route) ? [...view.routes, d.route] : view.routes;
+  const fields = {
+    networks: field('networks', t('devices.networks'),
+      h('input', { name: 'networks', value: (d.networks ?? []).join(', '), placeholder: '192.0.2.10/32', autocomplete: 'off', spellcheck: 'false' }), t('devices.networksHint')),
+    ...(hasUser ? {
+      username: field('username', t('devices.user'),
+        h('input', { name: 'username', value: d.username, required: true, maxlength: 100, pattern: '[^\\s:]+', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' }),
+        t('devices.userHint')),
+    } : {}),
+    sendAs: field('sendAs', t('devices.sendAs'),
+      h('input', { name: 'sendAs', type: 'email', value: d.sendAs ?? '', maxlength: 320, autocomplete: 'off' }), t('devices.sendAsHint')),
+    allowedFrom: field('allowedFrom', t('devices.allowedFrom'),
+      h('input', { name: 'allowedFrom', value: (d.allowedFrom ?? []).join(', '), placeholder: '*@contoso.com', autocomplete: 'off', spellcheck: 'false' }),
+      t('devices.allowedFromHint')),
+    route: field('route', t('message.route'),
+      h('select', { name: 'route' }, h('option', { value: '' }, t('devices.routeDefault')),
+        routeNames.map((n) => h('option', { value: n, selected: n === d.route }, n))), t('devices.routeHint')),
+  };
+  const status = h('div', { class: 'form-status', role: 'alert' });
+  const save = h('button', { type: 'submit', class: 'save-device' }, t('devices.save'));
+  const cancel = h('button', { type: 'button', class: 'secondary cancel-edit' }, t('devices.cancel'));
+  const form = h('form', { class: 'edit-device', 'data-edit': d.name, hidden: true },
+    h('h3', {}, t('devices.editTitle', { name: d.name })),
+    Object.values(fields).map((f) => f.el), status, h('p', { class: 'actions' }, save, cancel));
+  let toggleButton = null;
+
+  const before = { networks: d.networks ?? [], username: d.username ?? null, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom ?? [], route: d.route ?? null };
+  const values = () => ({
+    networks: splitList(fields.networks.input.value),
+    ...(fields.username ? { username: fields.username.input.value.trim() } : {}),
+    sendAs: fields.sendAs.input.value.trim() || null,
+    allowedFrom: splitList(fields.allowedFrom.input.value),
+    route: fields.route.input.value || null,
+  });
+  const clearErrors = () => {
+    fill(status);
+    for (const f of Object.values(fields)) {
+      f.error.hidden = true;
+      fill(f.error);
+      f.input.removeAttribute('aria-invalid');
+    }
+  };
+  const showErrors = (err) => {
+    const general = [];
+    let first = null;
+    for (const problem of err.problems.length ? err.problems : [err.message]) {
+      const m = PROBLEM.exec(problem);
+      const f = m ? fields[m[1]] : undefined;
+      if (!f) {
+        general.push(problem);
+        continue;
+      }
+      f.error.append(h('span', {}, m[2] || problem), ' ');
+      f.error.hidden = false;
+      f.input.setAttribute('aria-invalid', 'true');
+      first ??= f.input;
+    }
+    fill(status, h('p', { class: 'error' }, t(err.status === 400 ? 'devices.notSaved' : 'devices.saveFailed')),
+      general.length ? h('ul', { class: 'error' }, general.map((p) => h('li', {}, p))) : '');
+    (first ?? save).focus();
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors();
+    const now = values();
+    const body = Object.fromEntries(Object.entries(now).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k])));
+    if (!Object.keys(body).length) {
+      fill(status, h('p', { class: 'notice' }, t('devices.noChange')));
+      return;
+    }
+    save.disabled = true;
+    try {
+      await api('PATCH', `/devices/${encodeURIComponent(d.name)}`, body);
+    } catch (err) {
+      save.disabled = false;
+      showErrors(err);
+      return;
+    }
+    await redrawThen(view, (next) => {
+      const card = next.cards.get(d.name);
+      const saved = h('p', { class: 'notice saved', role: 'status', 'data-saved': d.name }, t('devices.restartNeeded'));
+      if (card) {
+        card.querySelector('h2').after(saved);
+        saved.scrollIntoView({ block: 'nearest' });
+      } else {
+        fill(next.result, saved);
+      }
+    });
+  });
+  const close = () => {
+    form.hidden = true;
+    form.reset();
+    clearErrors();
+    toggleButton?.setAttribute('aria-expanded', 'false');
+    toggleButton?.focus();
+  };
+  cancel.addEventListener('click', close);
+  return {
+    form,
+    toggle(button) {
+      toggleButton = button;
+      if (!form.hidden) return close();
+      form.hidden = false;
+      button.setAttribute('aria-expanded', 'true');
+      fields.networks.input.focus();
+    },
+  };
 }
 
 function settings(d, smtp, password) {
