@@ -27,6 +27,8 @@ export interface RelayOptions {
   nodeArgs?: string[];
   /** Upstreams instead of the smtp-sink one (e.g. a graph upstream on the Microsoft 365 emulator); the first is the route. */
   upstreams?: Record<string, Record<string, unknown>>;
+  /** The store section of the config (default: SQLite in the data directory), e.g. { type: 'postgres', url }. */
+  store?: Record<string, unknown>;
 }
 
 export interface RelayInstance {
@@ -56,6 +58,7 @@ function configYaml(dataDir: string, o: RelayOptions): string {
     listeners: [{ name: 'bench', host: LOOPBACK, port: 0, tls: 'none' }],
     log: { level: 'warn' },
   };
+  if (o.store) config.store = o.store;
   if (o.upstreams) {
     config.upstreams = o.upstreams;
     config.routes = [{ use: Object.keys(o.upstreams)[0] }];
@@ -114,7 +117,8 @@ export async function startRelay(o: RelayOptions = {}): Promise<RelayInstance> {
       } catch {
         // not JSON: kept as a warning below
       }
-      const expected = rec.event === 'listening' || rec.event === 'capture-default';
+      // Expected at every fresh start: no admin password set yet (the console is not used here).
+      const expected = rec.event === 'listening' || rec.event === 'capture-default' || rec.event === 'admin-setup';
       // pino writes the level as a label here ("warn"), or as a number (40) with default formatters.
       const serious = rec.level === undefined || ['warn', 'error', 'fatal'].includes(String(rec.level)) || Number(rec.level) >= 40;
       remember(line, serious && !expected);

@@ -1,11 +1,12 @@
 /**
- * Turns raw scenario results into medians and authrelay/Postfix ratios,
- * prints them as a table, and writes them as JSON.
+ * Turns raw results into medians and ratios, and renders tables twice from
+ * the same cells: as aligned text for the terminal and as Markdown for the
+ * dated results file (bench/results/YYYY-MM-DD.md); also writes the JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { toMB } from './lib/procfs.js';
-import type { PhaseResult, ScenarioResult, SystemName } from './scenarios.js';
+import type { PhaseResult, PhaseSpec, ScenarioResult, SystemName } from './scenarios.js';
 
 export function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -33,10 +34,8 @@ export interface Ratio {
   met: boolean | undefined;
 }
 
-/** Ingest targets from PRODUCT.md, by phase name. */
-export const RATIO_TARGETS: Record<string, number> = { '20 sessions': 1.5, '1 session': 1.0 };
-
-export function summarise(runs: ScenarioResult[]): { phases: PhaseSummary[]; ratios: Ratio[] } {
+/** Medians per phase and system; ratio targets come from the phase specs (PRODUCT.md). */
+export function summarise(runs: ScenarioResult[], specs: PhaseSpec[]): { phases: PhaseSummary[]; ratios: Ratio[] } {
   const byKey = new Map<string, { system: SystemName; phase: string; results: PhaseResult[] }>();
   for (const run of runs) {
     for (const p of run.phases) {
@@ -62,56 +61,75 @@ export function summarise(runs: ScenarioResult[]): { phases: PhaseSummary[]; rat
     const pf = phases.find((p) => p.phase === phase && p.system === 'postfix')?.ingestMsgPerSec;
     const ar = phases.find((p) => p.phase === phase && p.system === 'authrelay')?.ingestMsgPerSec;
     const ratio = pf && ar ? Math.round((ar / pf) * 100) / 100 : null;
-    const target = RATIO_TARGETS[phase];
+    const target = specs.find((s) => s.name === phase)?.target;
     return { phase, authrelayOverPostfix: ratio, target, met: ratio === null || target === undefined ? undefined : ratio >= target };
   });
   return { phases, ratios };
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A table as cells, rendered as text or Markdown. */
+export interface Table {
+  title: string;
+  header: string[];
+  rows: string[][];
+  notes?: string[];
+}
+
+export function textTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const num = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
-const verdict = (met: boolean | undefined): string => (met === undefined ? '' : met ? 'met' : 'NOT met');
+const mdCell = (c: string): string => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function printPhases(phases: PhaseSummary[], ratios: Ratio[], describe: (phase: string) => string): void {
-  const rows = phases.map((p) => [
-    describe(p.phase),
-    p.system,
-    num(p.ingestMsgPerSec),
-    p.ingestRuns.join(', '),
-    num(p.endToEndMsgPerSec),
-    String(p.undelivered),
-    p.peakMemoryMB === undefined ? '—' : `${p.peakMemoryMB} MB`,
-    num(p.cpuMsPerMessage, 2),
-  ]);
-  const header = ['load (1 msg/connection)', 'system', 'ingest msg/s', 'runs', 'end-to-end msg/s', 'undelivered', 'peak memory*', 'CPU ms/msg'];
-  console.log(table(header, rows));
+export function markdownTable(header: string[], rows: string[][]): string {
+  return [`| ${header.map(mdCell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${header.map((_, i) => mdCell(r[i] ?? '')).join(' | ')} |`)].join('\n');
+}
+
+export function printTable(t: Table): void {
+  console.log(`${t.title}\n`);
+  console.log(textTable(t.header, t.rows));
+  for (const n of t.notes ?? []) console.log(`  ${n}`);
   console.log('');
-  console.log(
-    table(
-      ['ratio authrelay / Postfix (ingest, median)', 'ratio', 'target', ''],
-      ratios.map((r) => [r.phase, num(r.authrelayOverPostfix, 2), r.target === undefined ? '—' : `≥ ${r.target}`, verdict(r.met)]),
-    ),
-  );
 }
 
-export interface Check {
-  what: string;
-  system: SystemName;
-  value: string;
+export function markdownSection(t: Table, level = '##'): string {
+  const notes = (t.notes ?? []).map((n) => `- ${n}`).join('\n');
+  return `${level} ${t.title}\n\n${markdownTable(t.header, t.rows)}\n${notes ? `\n${notes}\n` : ''}`;
+}
+
+export const num = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+
+/** One line of the headline table: what was measured, authrelay's figure, what it is compared with, and the PRODUCT.md target. */
+export interface SummaryRow {
+  area: string;
+  load: string;
+  authrelay: string;
+  compared: string;
+  ratio: string;
   target: string;
-  met: boolean | undefined;
+  /** true/false against the target; undefined when there is no target; a text when it could not be judged. */
+  met: boolean | undefined | string;
 }
 
-export function printChecks(checks: Check[]): void {
-  console.log(table(['measure', 'system', 'value', 'target', ''], checks.map((c) => [c.what, c.system, c.value, c.target, verdict(c.met)])));
+export const verdict = (met: SummaryRow['met']): string => (typeof met === 'string' ? met : met === undefined ? '' : met ? 'met' : 'NOT met');
+
+export function summaryTable(rows: SummaryRow[], title: string, notes: string[] = []): Table {
+  return {
+    title,
+    header: ['area', 'load', 'authrelay', 'compared with', 'ratio', 'target (PRODUCT.md)', 'verdict'],
+    rows: rows.map((r) => [r.area, r.load, r.authrelay, r.compared, r.ratio, r.target, verdict(r.met)]),
+    notes,
+  };
 }
 
 export function writeJson(path: string, data: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+}
+
+export function writeText(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
 }

@@ -57,6 +57,8 @@ export interface PhaseSpec {
   sessions: number;
   messages: number;
   size: number;
+  /** PRODUCT.md's target for authrelay's ingest divided by Postfix's in this phase, if it has one. */
+  target?: number;
 }
 
 export interface PhaseResult extends PhaseSpec {

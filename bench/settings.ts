@@ -1,20 +1,42 @@
 /**
- * Benchmark settings from the environment, with defaults from
- * shared/reference/performance.md (median of 3, 20 × 5000 and 1 × 1000 messages of 10 KB).
+ * Benchmark settings: sizes and counts from the environment (BENCH_*), with
+ * defaults from shared/reference/performance.md (median of 3, 20 × 5000 and
+ * 1 × 1000 messages of 10 KB, 20 × 1 MB) and PRODUCT.md's targets (ack
+ * latency at 200 msg/s, 20 × 25 MB at once), chosen so that a whole run stays
+ * within about 10–15 minutes on 2 cores; and what to run from the command line
+ * (--only, --peer, --print-peer-setup).
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SystemName } from './scenarios.js';
 
+/** The parts of a run, for --only. */
+export const SCENARIOS = ['ingest', 'memory', 'e2e', 'latency', 'scaling'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Peer {
+  host: string;
+  port: number;
+}
+
 export interface Settings {
+  only: Set<ScenarioName>;
+  /** Another relay, pointed at the emulator's proxy, measured end-to-end like authrelay. */
+  peer: Peer | undefined;
+  printPeerSetup: boolean;
   reps: number;
   messages: number;
   messagesSingle: number;
+  messagesLarge: number;
+  largeSize: number;
   warmup: number;
   size: number;
   sessions: number;
   bigMessages: number;
   bigSizeMB: number;
   bigReps: number;
+  hugeSizeMB: number;
   concurrency: number;
   phaseTimeoutS: number;
   drainTimeoutS: number;
@@ -22,7 +44,15 @@ export interface Settings {
   systems: SystemName[];
   relayNodeArgs: string[];
   m365Messages: number;
+  latencyRate: number;
+  latencySeconds: number;
+  scalingNodes: number;
+  scalingMessages: number;
+  peerProxyPort: number;
+  peerDir: string;
   out: string;
+  /** Markdown results file, or '' for none. */
+  markdown: string;
 }
 
 function int(name: string, dflt: number, min: number, max: number): number {
@@ -40,44 +70,137 @@ function systems(): SystemName[] {
   return list as SystemName[];
 }
 
-export function readSettings(): Settings {
+/** `--name value` or `--name=value`; undefined when absent. */
+function flag(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === `--${name}`) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+      return v;
+    }
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+const KNOWN_FLAGS = ['--help', '--only', '--peer', '--print-peer-setup'];
+
+function checkFlags(argv: string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) continue;
+    const name = a.split('=')[0] as string;
+    if (!KNOWN_FLAGS.includes(name)) throw new Error(`unknown option ${a} (--help lists them)`);
+    if ((name === '--only' || name === '--peer') && !a.includes('=')) i++;
+  }
+}
+
+function only(argv: string[]): Set<ScenarioName> {
+  const raw = flag(argv, 'only');
+  if (raw === undefined) return new Set(SCENARIOS);
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown part "${s}" (${SCENARIOS.join(', ')})`);
+  return new Set(list as ScenarioName[]);
+}
+
+function peer(argv: string[]): Peer | undefined {
+  const raw = flag(argv, 'peer');
+  if (raw === undefined) return undefined;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--peer ${raw}: expected HOST:PORT, e.g. 127.0.0.1:2526`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function today(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
+  checkFlags(argv);
+  const parts = only(argv);
+  const subset = parts.size < SCENARIOS.length ? `-${[...parts].join('+')}` : '';
   return {
+    only: parts,
+    peer: peer(argv),
+    printPeerSetup: argv.includes('--print-peer-setup'),
     reps: int('BENCH_REPS', 3, 1, 20),
     messages: int('BENCH_MESSAGES', 5000, 1, 1_000_000),
     messagesSingle: int('BENCH_MESSAGES_SINGLE', 1000, 0, 1_000_000),
+    messagesLarge: int('BENCH_MESSAGES_1MB', 300, 0, 100_000),
+    largeSize: int('BENCH_LARGE_SIZE', 1_048_576, 1, 50_000_000),
     warmup: int('BENCH_WARMUP', 200, 0, 100_000),
     size: int('BENCH_SIZE', 10_240, 1, 10_000_000),
     sessions: int('BENCH_SESSIONS', 20, 1, 200),
     bigMessages: int('BENCH_BIG_MESSAGES', 20, 0, 200),
     bigSizeMB: int('BENCH_BIG_SIZE_MB', 25, 1, 140),
     bigReps: int('BENCH_BIG_REPS', 1, 0, 10),
+    hugeSizeMB: int('BENCH_HUGE_SIZE_MB', 100, 0, 140),
     concurrency: int('BENCH_CONCURRENCY', 20, 1, 200),
     phaseTimeoutS: int('BENCH_PHASE_TIMEOUT_S', 300, 5, 3600),
     drainTimeoutS: int('BENCH_DRAIN_TIMEOUT_S', 120, 1, 3600),
-    timeoutMin: int('BENCH_TIMEOUT_MIN', 60, 1, 600),
+    timeoutMin: int('BENCH_TIMEOUT_MIN', 30, 1, 600),
     systems: systems(),
     relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
     m365Messages: int('BENCH_M365_MESSAGES', 2000, 0, 1_000_000),
-    out: process.env.BENCH_OUT || fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url)),
+    latencyRate: int('BENCH_LATENCY_RATE', 200, 1, 5000),
+    latencySeconds: int('BENCH_LATENCY_SECONDS', 20, 1, 600),
+    scalingNodes: int('BENCH_SCALING_NODES', 3, 1, 8),
+    scalingMessages: int('BENCH_SCALING_MESSAGES', 3000, 1, 1_000_000),
+    peerProxyPort: int('BENCH_PEER_PROXY_PORT', 3128, 1, 65535),
+    peerDir: process.env.BENCH_PEER_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'authrelay-bench', 'peer-emulator'),
+    out: process.env.BENCH_OUT || join(RESULTS, 'latest.json'),
+    markdown: process.env.BENCH_MARKDOWN === 'off' ? '' : process.env.BENCH_MARKDOWN || join(RESULTS, `${today()}${subset}.md`),
   };
 }
 
-/** The environment variables, for --help. */
-export const SETTINGS_HELP = `Environment (defaults in brackets):
-  BENCH_REPS [3]              repetitions per system; medians are reported
-  BENCH_MESSAGES [5000]       messages in the many-sessions phase
-  BENCH_SESSIONS [20]         parallel sessions in that phase
+/** Options and environment variables, for --help. */
+export const SETTINGS_HELP = `npm run bench -- [options]     (or: node dist/bench/run.js [options])
+
+Options:
+  --only PARTS             run only these, comma-separated: ${SCENARIOS.join(', ')}
+                             ingest   smtp-source into authrelay and a private Postfix: 20 sessions and
+                                      1 session of 10 KB, 20 sessions of 1 MB; start-up time
+                             memory   20 × 25 MB at once (smtp route, both systems; Graph route), and
+                                      one 100 MB message through Graph upload sessions
+                             e2e      smtp-source to the Graph emulator through authrelay (and --peer)
+                             latency  acknowledgement latency at a fixed offered rate, both systems
+                             scaling  1, 2, 3 authrelay nodes sharing one PostgreSQL store
+  --peer HOST:PORT         also measure end-to-end through another relay listening there, pointed
+                           at the emulator's forward proxy (see --print-peer-setup)
+  --print-peer-setup       print how to point another relay at the emulator, and exit
+  --help
+
+Environment (defaults in brackets):
+  BENCH_REPS [3]              repetitions per system for ingest; medians are reported
+  BENCH_MESSAGES [5000]       messages in the 20-session 10 KB phase
+  BENCH_SESSIONS [20]         parallel sessions in the many-session phases and end-to-end
   BENCH_MESSAGES_SINGLE [1000] messages in the 1-session phase (0 skips it)
+  BENCH_MESSAGES_1MB [300]    messages in the 20-session large-message phase (0 skips it)
+  BENCH_LARGE_SIZE [1048576]  their body size in bytes
   BENCH_WARMUP [200]          warm-up messages after each fresh start (not measured)
-  BENCH_SIZE [10240]          body size in bytes
+  BENCH_SIZE [10240]          body size in bytes of the small messages
   BENCH_BIG_MESSAGES [20]     concurrent large messages for the memory test (0 skips it)
   BENCH_BIG_SIZE_MB [25]      their size
   BENCH_BIG_REPS [1]          memory-test repetitions
+  BENCH_HUGE_SIZE_MB [100]    the single message through upload sessions (0 skips it)
   BENCH_CONCURRENCY [20]      parallel deliveries to the upstream (both systems)
   BENCH_PHASE_TIMEOUT_S [300] longest smtp-source run
   BENCH_DRAIN_TIMEOUT_S [120] longest wait for the upstream to receive everything
-  BENCH_TIMEOUT_MIN [60]      the whole run is stopped after this
+  BENCH_TIMEOUT_MIN [30]      the whole run is stopped after this
   BENCH_SYSTEMS [postfix,authrelay]
   BENCH_RELAY_NODE_ARGS []    extra node options for the relay, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
-  BENCH_M365_MESSAGES [2000]  messages end-to-end through the Graph emulator (0 skips the Microsoft 365 part)
-  BENCH_OUT [bench/results/latest.json]`;
+  BENCH_M365_MESSAGES [2000]  messages end-to-end through the Graph emulator (0 skips it)
+  BENCH_LATENCY_RATE [200]    offered rate of the latency test, messages per second (one connection each)
+  BENCH_LATENCY_SECONDS [20]  its duration
+  BENCH_SCALING_NODES [3]     largest number of nodes in the scaling test (1 up to this)
+  BENCH_SCALING_MESSAGES [3000] messages per node count
+  BENCH_PEER_PROXY_PORT [3128] port of the emulator's forward proxy when --peer is given
+  BENCH_PEER_DIR [~/.cache/authrelay-bench/peer-emulator]  emulator CA and keys kept for the peer
+  BENCH_OUT [bench/results/latest.json]
+  BENCH_MARKDOWN [bench/results/YYYY-MM-DD.md, or YYYY-MM-DD-PARTS.md with --only]  "off" writes none`;

@@ -1,6 +1,7 @@
 /**
  * Load generation with Postfix's smtp-source: N messages over S parallel
- * sessions, one new connection per message (as devices do), to 127.0.0.1 only.
+ * sessions, one new connection per message (as devices do), to 127.0.0.1
+ * (or to the host of a relay given with --peer).
  */
 import { LOOPBACK, exec } from './proc.js';
 
@@ -23,13 +24,13 @@ export interface LoadResult {
 }
 
 /** The command line, for reports. */
-export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size'>): string[] {
-  return ['-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${LOOPBACK}:${port}`];
+export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size'>, host = LOOPBACK): string[] {
+  return ['-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`];
 }
 
 /** Runs smtp-source; rejects if it fails (it exits non-zero on any refused message or broken session). */
-export async function smtpSource(port: number, spec: LoadSpec): Promise<LoadResult> {
-  const args = smtpSourceArgs(port, spec);
+export async function smtpSource(port: number, spec: LoadSpec, host = LOOPBACK): Promise<LoadResult> {
+  const args = smtpSourceArgs(port, spec, host);
   const r = await exec(SMTP_SOURCE, args, { timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new Error(`smtp-source ${args.join(' ')} did not finish within ${spec.timeoutMs} ms`);
   if (r.code !== 0) {

@@ -69,12 +69,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once 127.0.0.1:port accepts a connection; rejects after timeoutMs. */
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once host:port (127.0.0.1 unless given) accepts a connection; rejects after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs: number, host = LOOPBACK): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, LOOPBACK);
+      const s = connect(port, host);
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -82,7 +82,7 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing accepted connections on ${LOOPBACK}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`);
     await sleep(25);
   }
 }

@@ -106,3 +106,20 @@ export function sampleMax(read: () => number, intervalMs = 200): Sampler {
 }
 
 export const toMB = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : Math.round((bytes / MB) * 10) / 10);
+
+/** Total and idle CPU ticks of the machine so far (/proc/stat, first line). */
+function cpuTicks(): { total: number; idle: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((s, v) => s + (Number.isFinite(v) ? v : 0), 0);
+  // idle + iowait
+  return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
+}
+
+/** Share of the machine's CPU (0–1) busy during the next `ms` milliseconds: other work running before the benchmark starts. */
+export async function machineBusy(ms = 2000): Promise<number> {
+  const a = cpuTicks();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTicks();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}

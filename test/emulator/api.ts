@@ -133,6 +133,8 @@ export interface RequestRecord {
   bytes: number;
   /** Whether an Authorization header came with it (upload URLs must have none). */
   authorization: boolean;
+  /** How it came through the forward proxy ('CONNECT graph.microsoft.com:443', 'forwarded https://graph.microsoft.com'); absent when direct. */
+  proxy?: string;
 }
 
 export interface Emulator {
@@ -147,6 +149,11 @@ export interface Emulator {
   /** PEM of the emulator's test CA, and a file holding it. */
   readonly caPem: string;
   readonly caFile: string;
+  /**
+   * http://127.0.0.1:PORT, a forward proxy to this emulator for clients that only take a proxy
+   * (they keep using login.microsoftonline.com and graph.microsoft.com; see forward-proxy.ts).
+   */
+  readonly proxyUrl: string;
 
   addTenant(t?: Partial<EmulatorTenant>): EmulatorTenant;
   addApp(tenantId: string, a?: Partial<Omit<EmulatorApp, 'tenantId'>>): EmulatorApp;

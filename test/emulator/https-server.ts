@@ -13,6 +13,7 @@ import type { DraftStore } from './drafts.js';
 import { faultAfter, faultBefore, entraFaultAnswer, graphFaultAnswer } from './faults.js';
 import { handleEntra } from './entra.js';
 import { handleGraph, resolveMailbox } from './graph.js';
+import { proxiedVia } from './forward-proxy.js';
 import { readBody, sendGraphError, sendJson } from './http-util.js';
 import { GRAPH_AUDIENCES, principalOf } from './tokens.js';
 import { handleUpload, type UploadSessions } from './uploads.js';
@@ -22,6 +23,8 @@ export function createHttpsServer(ctx: EmulatorContext, drafts: DraftStore, uplo
   const server = https.createServer({ cert: ctx.certs.cert, key: ctx.certs.key, minVersion: 'TLSv1.2' }, (req, res) => {
     const url = new URL(req.url ?? '/', ctx.origin);
     const rec: Omit<RequestRecord, 'at' | 'status'> = { startedAt: Date.now(), service: 'discovery', method: req.method ?? 'GET', path: url.pathname, bytes: 0, authorization: req.headers.authorization !== undefined };
+    const via = proxiedVia(ctx, req.socket);
+    if (via) rec.proxy = via;
     res.on('close', () => ctx.state.record({ ...rec, status: res.headersSent ? res.statusCode : 0 }));
     let work: Promise<void>;
     if (url.pathname.startsWith('/v1.0/')) work = graphRequest(ctx, drafts, uploads, req, res, url, rec);

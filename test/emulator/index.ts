@@ -1,7 +1,8 @@
 /**
  * Starts the Microsoft 365 emulator (see api.ts): its test CA and
  * certificates, the HTTPS server (Entra, Graph, upload sessions) and the
- * two SMTP listeners, all on 127.0.0.1 with ports chosen by the OS, around
+ * two SMTP listeners, plus a forward proxy to it (forward-proxy.ts), all on
+ * 127.0.0.1 with ports chosen by the OS (the proxy's may be given), around
  * one shared state that tests set up and inspect.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type {
   Emulator, EmulatorApp, EmulatorMailbox, EmulatorTenant, FaultRule, RequestRecord, SentMessage,
 } from './api.js';
 import { makeCertificates } from './ca.js';
+import { startForwardProxy, type ForwardProxy } from './forward-proxy.js';
 import type { EmulatorContext } from './context.js';
 import { DraftStore } from './drafts.js';
 import { approveDeviceCode, declineDeviceCode } from './entra-delegated.js';
@@ -34,6 +36,7 @@ class RunningEmulator implements Emulator {
   readonly directSendPort: number;
   readonly caPem: string;
   readonly caFile: string;
+  readonly proxyUrl: string;
   private tenantCount = 0;
 
   constructor(
@@ -43,6 +46,7 @@ class RunningEmulator implements Emulator {
     private readonly direct: SmtpListener,
     private readonly drafts: DraftStore,
     private readonly uploads: UploadSessions,
+    private readonly proxy: ForwardProxy,
   ) {
     this.authorityHost = ctx.origin;
     this.graphUrl = `${ctx.origin}/v1.0`;
@@ -50,6 +54,7 @@ class RunningEmulator implements Emulator {
     this.directSendPort = direct.port;
     this.caPem = ctx.certs.caPem;
     this.caFile = ctx.certs.caFile;
+    this.proxyUrl = proxy.url;
   }
 
   private get state(): EmulatorState {
@@ -185,7 +190,7 @@ class RunningEmulator implements Emulator {
     ];
     this.https.closeAllConnections();
     for (const s of [...this.submission.listener.sockets, ...this.direct.sockets]) s.destroy();
-    await Promise.all(closing);
+    await Promise.all([...closing, this.proxy.close()]);
     rmSync(this.ctx.dir, { recursive: true, force: true });
     liveDirs.delete(this.ctx.dir);
   }
@@ -195,7 +200,14 @@ class RunningEmulator implements Emulator {
 const liveDirs = new Set<string>();
 let exitHook = false;
 
-export async function startEmulator(): Promise<Emulator> {
+export interface EmulatorOptions {
+  /** Keep the CA, server certificate and token-signing key in this directory and reuse them on later starts (see ca.ts). */
+  keepCertificatesIn?: string;
+  /** Port of the forward proxy on 127.0.0.1 (default: one the OS chooses). */
+  proxyPort?: number;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-emulator-'));
   liveDirs.add(dir);
   if (!exitHook) {
@@ -204,7 +216,7 @@ export async function startEmulator(): Promise<Emulator> {
       for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
     });
   }
-  const certs = await makeCertificates(dir);
+  const certs = await makeCertificates(dir, options.keepCertificatesIn);
   const ctx: EmulatorContext = { state: new EmulatorState(), minter: new TokenMinter(certs.signingKey, certs.kid), certs, origin: '', dir };
   const drafts = new DraftStore();
   const uploads = new UploadSessions(dir);
@@ -217,5 +229,9 @@ export async function startEmulator(): Promise<Emulator> {
   ctx.origin = `https://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const policy = new SubmissionPolicy(ctx);
   const [submission, direct] = await Promise.all([startSmtp(ctx, policy), startSmtp(ctx, new DirectSendPolicy(ctx))]);
-  return new RunningEmulator(ctx, server, { listener: submission, policy }, direct, drafts, uploads);
+  const proxy = await startForwardProxy(ctx, options.proxyPort).catch((err: unknown) => {
+    for (const s of [server, submission.server, direct.server]) s.close();
+    throw err;
+  });
+  return new RunningEmulator(ctx, server, { listener: submission, policy }, direct, drafts, uploads, proxy);
 }

@@ -1,7 +1,8 @@
 /**
  * Runs the Microsoft 365 emulator on its own, for trying the relay by hand:
  * `node dist/test/emulator/main.js [--domain contoso.com] [--mailbox relay@contoso.com]
- * [--secret S] [--public-client]`. Sets up one tenant, one app with Mail.Send,
+ * [--secret S] [--public-client] [--proxy-port N] [--keep-certificates DIR]`.
+ * Sets up one tenant, one app with Mail.Send,
  * Mail.ReadWrite and SMTP.SendAsApp, and one mailbox, then prints the URLs,
  * the CA file and the demo credentials. Stops on Ctrl-C.
  */
@@ -14,10 +15,15 @@ const { values } = parseArgs({
     mailbox: { type: 'string' },
     secret: { type: 'string' },
     'public-client': { type: 'boolean', default: false },
+    'proxy-port': { type: 'string' },
+    'keep-certificates': { type: 'string' },
   },
 });
 
-const em = await startEmulator();
+const em = await startEmulator({
+  ...(values['proxy-port'] ? { proxyPort: Number(values['proxy-port']) } : {}),
+  ...(values['keep-certificates'] ? { keepCertificatesIn: values['keep-certificates'] } : {}),
+});
 const domain = values.domain!;
 const tenant = em.addTenant({ domains: [`${domain.split('.')[0]}.onmicrosoft.com`, domain] });
 const app = em.addApp(tenant.id, {
@@ -36,6 +42,7 @@ const lines = [
   `  SMTP submission     ${em.smtpHost}:${em.smtpPort} (STARTTLS, XOAUTH2)`,
   `  Direct Send         ${em.smtpHost}:${em.directSendPort}`,
   `  CA file             ${em.caFile}`,
+  `  forward proxy       ${em.proxyUrl} (to login.microsoftonline.com and graph.microsoft.com; trust the CA file)`,
   '',
   `  tenant id           ${tenant.id} (${tenant.domains.join(', ')})`,
   `  client id           ${app.clientId}`,

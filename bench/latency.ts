@@ -1,0 +1,51 @@
+/**
+ * Acknowledgement latency at a fixed offered rate: each system (authrelay and
+ * the private Postfix, both relaying to smtp-sink) is started fresh, warmed
+ * up with smtp-source, then gets `rate` new connections per second for
+ * `seconds` from the paced client (lib/paced.ts), one 10 KB message each.
+ * Reported: p50/p90/p99/max of the time from the end of DATA to the 250, how
+ * many were acknowledged, and whether the sink received them all.
+ */
+import { smtpSource } from './lib/load.js';
+import { pacedLoad, type PacedResult } from './lib/paced.js';
+import { startSink } from './lib/sink.js';
+import { startServer, type Limits, type Server, type SystemName } from './scenarios.js';
+
+export interface LatencyResult extends PacedResult {
+  system: SystemName;
+  rate: number;
+  seconds: number;
+  size: number;
+  /** Acknowledged (warm-up included) but not received by smtp-sink within the drain timeout. */
+  undelivered: number;
+}
+
+export interface LatencySpec {
+  rate: number;
+  seconds: number;
+  size: number;
+  warmup: number;
+  sessions: number;
+}
+
+export async function runLatency(system: SystemName, spec: LatencySpec, limits: Limits): Promise<LatencyResult> {
+  const sink = await startSink();
+  let server: Server | undefined;
+  try {
+    server = await startServer(system, sink.port, limits);
+    if (spec.warmup > 0) {
+      await smtpSource(server.port, { sessions: spec.sessions, messages: spec.warmup, size: spec.size, timeoutMs: limits.phaseTimeoutMs });
+      await sink.waitFor(spec.warmup, limits.drainTimeoutMs);
+    }
+    const r = await pacedLoad({ port: server.port, rate: spec.rate, seconds: spec.seconds, size: spec.size });
+    const reached = await sink.waitFor(spec.warmup + r.acknowledged, limits.drainTimeoutMs);
+    return { ...r, system, rate: spec.rate, seconds: spec.seconds, size: spec.size, undelivered: Math.max(0, spec.warmup + r.acknowledged - reached.count) };
+  } catch (err) {
+    const logged = server?.warnings() ?? [];
+    if (logged.length === 0) throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${system} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+  } finally {
+    await server?.stop();
+    await sink.stop();
+  }
+}
