@@ -1,6 +1,7 @@
 /**
  * Makes the console screenshots in docs/screenshots/ (English and Japanese:
- * overview, messages, a refused message's page, devices) against a real
+ * overview, messages, a refused message's page, devices, upstreams, the
+ * Microsoft 365 wizard, diagnostics) against a real
  * relay with a delivered and a refused message. Run after a build:
  *   node dist/test/console/screenshots.js
  */
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     const pages: [string, string, string][] = [
       ['overview', '#/overview', '#queue-depth'], ['messages', '#/messages', '#message-list'],
       ['message', `#/message/${refused}`, '#trail'], ['devices', '#/devices', '[data-device="mfp-3f"]'],
+      ['upstreams', '#/upstreams', '#upstream-list'], ['wizard', '#/wizard', '#wizard-routes'], ['diagnostics', '#/diagnostics', '#diag-run'],
     ];
     for (const lang of ['en', 'ja']) {
       const ctx = await browser.context(lang === 'ja' ? 'ja-JP' : 'en-GB');
@@ -43,6 +45,10 @@ async function main(): Promise<void> {
       for (const [name, hash, ready] of pages) {
         await page.goto(relay.adminUrl(`/${hash}`));
         await page.locator(ready).waitFor();
+        if (name === 'diagnostics') {
+          await page.click('#diag-run');
+          await page.locator('#diag-summary').waitFor({ timeout: 60_000 });
+        }
         const file = join(outDir, `${name}-${lang}.png`);
         await page.screenshot({ path: file, fullPage: true });
         console.log(`wrote ${file}`);
