@@ -211,18 +211,29 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
 
   return {
     listeners, store, scheduler, metrics, alerts, ...(admin ? { admin } : {}),
+    // The graceful stop (docs/load-balancer.md): /readyz answers 503 from the first moment and
+    // the admin server stays up until the end; no new SMTP connections; sessions finish the
+    // message in progress and deliveries in flight finish, both until shutdownTimeout; messages
+    // claimed but not started are released; then the store is closed.
     stop: () => (stopping ??= (async () => {
+      const begun = Date.now();
+      const deadline = begun + config.shutdownTimeout;
       clearInterval(purge);
+      const [smtp, deliveries] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), alerts.stop()]);
+      schedulerRunning = false;
       await admin?.close();
       adminDbRef.db?.close();
-      await alerts.stop();
-      await receive.close();
-      await scheduler.stop();
-      schedulerRunning = false;
       for (const t of transports.values()) await t.close();
       tokens.close();
       await store.close();
-      log.info({ event: 'stopped' }, 'authrelay stopped');
+      const cut = [
+        smtp.cutOff ? `${smtp.cutOff} SMTP session(s) cut off with 421 at the deadline` : '',
+        deliveries.interrupted ? `${deliveries.interrupted} delivery(ies) interrupted at the deadline (retried later)` : '',
+      ].filter(Boolean).join('; ');
+      log.info({
+        event: 'stopped', ms: Date.now() - begun, sessions: smtp.sessions, sessionsCutOff: smtp.cutOff,
+        deliveries: deliveries.inFlight, deliveriesInterrupted: deliveries.interrupted, deliveriesUnfinished: deliveries.unfinished,
+      }, `authrelay stopped: ${smtp.sessions} SMTP session(s) and ${deliveries.inFlight} delivery(ies) were open${cut ? `; ${cut}` : ', all finished'}`);
     })()),
   };
 }

@@ -170,6 +170,15 @@ function crossCheck(config: Config, problems: string[]): void {
     ports.set(key, i);
     if (l.tls === 'none' && l.requireTls) problems.push(`listeners[${i}].requireTls: a listener with tls: none cannot require TLS; use tls: starttls`);
     if ((l.cert === undefined) !== (l.key === undefined)) problems.push(`listeners[${i}]: cert and key go together; set both or neither`);
+    if (l.proxyProtocol && l.trustedProxies.length === 0) {
+      problems.push(`listeners[${i}].trustedProxies: required with proxyProtocol: true; list the load balancer addresses, e.g. trustedProxies: [10.0.0.5/32] (connections from other addresses are refused)`);
+    }
+    if (!l.proxyProtocol && l.trustedProxies.length > 0) {
+      problems.push(`listeners[${i}].trustedProxies: only used with proxyProtocol: true; set proxyProtocol: true on this listener or remove trustedProxies`);
+    }
+    l.trustedProxies.forEach((n, j) => {
+      if (!parseCidr(n)) problems.push(`listeners[${i}].trustedProxies[${j}]: "${n}" is not an address or CIDR network, e.g. 10.0.0.5/32 or fd00::/64`);
+    });
   });
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) problems.push(`tls: cert and key go together; set both or neither`);
   const entra = config.admin.entraSignIn;

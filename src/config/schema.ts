@@ -75,6 +75,15 @@ export const listenerSchema = z
     maxClients: z.number().int().min(1).default(500),
     cert: z.string().optional().describe('PEM certificate file for this listener (defaults to tls.cert)'),
     key: z.string().optional().describe('PEM private key file for this listener (defaults to tls.key)'),
+    proxyProtocol: z
+      .boolean()
+      .default(false)
+      .describe('Behind a TCP load balancer: every connection must start with a PROXY protocol header (v1 or v2, before TLS on implicit listeners) and the client address in it is used. Requires trustedProxies'),
+    trustedProxies: z
+      .array(z.string())
+      .default([])
+      .describe('Load balancer addresses (CIDR) that may connect to a proxyProtocol listener; connections from any other address are refused'),
+    proxyHeaderTimeout: duration('5s').describe('How long a trusted proxy has to send the complete PROXY header before the connection is closed'),
   })
   .strict();
 
@@ -307,6 +316,9 @@ export const configSchema = z
   .object({
     hostname: z.string().optional().describe('Name in the SMTP greeting and Received headers (default: system host name)'),
     dataDir: z.string().default('./data').describe('Where the queue, certificates and state are kept'),
+    shutdownTimeout: duration('30s').describe(
+      'On SIGTERM/SIGINT: how long open SMTP sessions may take to finish their current message and deliveries in flight may take to finish; then sessions get 421 and deliveries are interrupted (retried later)',
+    ),
     listeners: z
       .array(listenerSchema)
       .min(1)

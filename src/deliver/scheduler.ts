@@ -22,6 +22,15 @@ export interface FailureReporter {
   failed(message: QueuedMessage, failed: RecipientOutcome[], reason: 'rejected' | 'expired'): Promise<void>;
 }
 
+export interface StopResult {
+  /** Deliveries in flight when the stop began. */
+  inFlight: number;
+  /** Deliveries still running at the deadline, interrupted. */
+  interrupted: number;
+  /** Deliveries that had not ended a few seconds after the interruption (their messages keep their lease). */
+  unfinished: number;
+}
+
 export interface SchedulerDeps {
   store: Store;
   transports: ReadonlyMap<string, Transport>;
@@ -40,6 +49,8 @@ export class Scheduler {
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** The pass in progress, if any (stop waits for it). */
+  private pass: Promise<void> | undefined;
   private again = false;
   private stopped = true;
   private readonly abort = new AbortController();
@@ -81,15 +92,39 @@ export class Scheduler {
     }));
   }
 
-  /** Stops claiming; waits for deliveries in flight (up to graceMs), then interrupts them. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops claiming and lets the deliveries in flight finish, up to graceMs;
+   * then interrupts them (each records its outcome, usually a retry). Messages
+   * this node claimed but had not started are released at once, for another
+   * node to take. A delivery that does not end within a few seconds of the
+   * interruption is left with its lease (it may still be sending; the lease
+   * runs out on its own).
+   */
+  async stop(graceMs = 10_000): Promise<StopResult> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    const deadline = this.now() + graceMs;
+    // A pass in progress releases what it claims once it sees the stop.
+    if (this.pass) await this.pass;
+    const inFlight = this.running.size;
+    let interrupted = 0;
     const all = Promise.allSettled([...this.running]);
-    const t = setTimeout(() => this.abort.abort(), graceMs);
-    await all;
-    clearTimeout(t);
+    if (!(await settlesWithin(all, deadline - this.now()))) {
+      interrupted = this.running.size;
+      this.abort.abort();
+      await settlesWithin(all, 5_000);
+    }
+    return { inFlight, interrupted, unfinished: this.running.size };
+  }
+
+  /** Ends this node's leases on messages it claimed but will not deliver: any node may claim them now. */
+  private async release(ms: QueuedMessage[]): Promise<void> {
+    if (ms.length === 0) return;
+    const now = this.now();
+    // A lease that ended a moment ago: claim() takes active messages whose lease has run out.
+    await this.d.store.renewLease(ms.map((m) => m.id), this.d.owner, 0, now - 1);
+    this.d.log.info({ event: 'released', ids: ms.map((m) => m.id) }, `released ${ms.length} claimed message(s) not started before the stop`);
   }
 
   private schedule(ms: number): void {
@@ -104,23 +139,32 @@ export class Scheduler {
       return;
     }
     this.ticking = true;
-    try {
-      await this.routeNew();
-      await this.dispatch();
-    } catch (err) {
-      this.d.log.error({ event: 'scheduler-error', err }, 'queue manager error; retrying shortly');
-    } finally {
-      this.ticking = false;
-      if (!this.stopped) this.schedule(this.again ? 0 : this.d.options.pollInterval);
-      this.again = false;
-    }
+    const pass = (async () => {
+      try {
+        await this.routeNew();
+        await this.dispatch();
+      } catch (err) {
+        this.d.log.error({ event: 'scheduler-error', err }, 'queue manager error; retrying shortly');
+      } finally {
+        this.ticking = false;
+        if (!this.stopped) this.schedule(this.again ? 0 : this.d.options.pollInterval);
+        this.again = false;
+      }
+    })();
+    this.pass = pass;
+    await pass;
+    if (this.pass === pass) this.pass = undefined;
   }
 
   private async routeNew(): Promise<void> {
-    for (;;) {
+    while (!this.stopped) {
       const now = this.now();
       const batch = await this.d.store.claim({ owner: this.d.owner, route: null, limit: 100, leaseMs: this.d.options.lease, now });
-      for (const m of batch) {
+      for (const [i, m] of batch.entries()) {
+        if (this.stopped) {
+          await this.release(batch.slice(i));
+          return;
+        }
         const pending = m.recipientRecords.filter((r) => r.state === 'pending').map((r) => r.address);
         const groups = this.d.routes.resolve({ device: m.origin.device, deviceRoute: this.d.deviceRoute(m.origin.device), sender: m.sender, recipients: pending });
         const ids = await this.d.store.assignRoutes(m.id, this.d.owner, groups.map((g) => ({ route: g.route, recipients: g.recipients })), now);
@@ -141,14 +185,19 @@ export class Scheduler {
       const cap = h.probing ? 1 : transport.concurrency;
       const free = cap - busy;
       if (free <= 0) continue;
+      if (this.stopped) return;
       const claimed = await this.d.store.claim({ owner: this.d.owner, route: name, limit: free, leaseMs: this.d.options.lease, now });
+      // The stop came while the claim was under way: nothing new starts.
+      if (this.stopped) return this.release(claimed);
       for (const m of claimed) this.launch(transport, m);
     }
+    if (this.stopped) return;
     // Messages routed to an upstream that no longer exists are held, not lost.
     if (now - this.lastOrphanCheck >= 60_000) {
       this.lastOrphanCheck = now;
       for (const route of await this.d.store.queuedRoutes()) {
         if (this.d.transports.has(route)) continue;
+        if (this.stopped) return;
         const claimed = await this.d.store.claim({ owner: this.d.owner, route, limit: 100, leaseMs: this.d.options.lease, now });
         for (const m of claimed) await this.holdUnknownRoute(m);
       }
@@ -246,6 +295,17 @@ export class Scheduler {
       if (m.origin.device) await this.d.store.recordDeviceFailure(m.origin.device, m.origin.clientIp);
       await this.d.reporter.failed(m, newlyFailed, expired ? 'expired' : 'rejected');
     }
+  }
+}
+
+/** Whether the promise settles within ms (the timer is cleared either way). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([p.then(() => true), t]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

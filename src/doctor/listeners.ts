@@ -4,8 +4,8 @@
  * certificates the listeners use valid (expiry, key match).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config, ListenerConfig } from '../config/schema.js';
@@ -44,6 +44,11 @@ async function checkBind(add: AddCheck, id: string, name: string, l: ListenerCon
     const greeting = await smtpGreeting(l);
     if (greeting?.startsWith('220')) {
       add({ id, status: 'pass', title: `${name}: a relay is listening on ${where}`, detail: `it greets with "${greeting.slice(0, 100)}"` });
+    } else if (l.proxyProtocol && greeting === undefined) {
+      add({
+        id, status: 'info', title: `${name}: ${where} is in use; it closed the doctor's connection without a greeting`,
+        detail: 'This is a proxyProtocol listener: the relay closes connections from addresses that are not in trustedProxies, so this is expected unless this host is a trusted proxy.',
+      });
     } else {
       add({
         id, status: 'fail', title: `${name}: ${where} is in use by a program that does not answer SMTP`,
@@ -63,13 +68,15 @@ async function checkBind(add: AddCheck, id: string, name: string, l: ListenerCon
   });
 }
 
-/** The first line a server on the listener's port sends (after TLS for implicit listeners), if any. */
+/**
+ * The first line a server on the listener's port sends (after TLS for implicit
+ * listeners), if any. A proxyProtocol listener is sent `PROXY UNKNOWN` first
+ * (before TLS), which a relay that trusts this host answers as from this host.
+ */
 function smtpGreeting(l: ListenerConfig): Promise<string | undefined> {
   const host = l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
   return new Promise((resolve) => {
-    const socket = l.tls === 'implicit'
-      ? tlsConnect({ host, port: l.port, rejectUnauthorized: false })
-      : netConnect({ host, port: l.port });
+    let socket: Socket | TLSSocket = netConnect({ host, port: l.port });
     let text = '';
     const done = (v: string | undefined) => {
       clearTimeout(timer);
@@ -77,15 +84,26 @@ function smtpGreeting(l: ListenerConfig): Promise<string | undefined> {
       resolve(v);
     };
     const timer = setTimeout(() => done(text ? text.split(/\r?\n/)[0] : undefined), 5_000);
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (text.includes('\n')) {
-        socket.write('QUIT\r\n');
-        done(text.split(/\r?\n/)[0]);
-      }
+    const read = (s: Socket | TLSSocket) => {
+      socket = s;
+      s.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('\n')) {
+          s.write('QUIT\r\n');
+          done(text.split(/\r?\n/)[0]);
+        }
+      });
+      s.on('error', () => done(undefined));
+      s.on('end', () => done(text ? text.split(/\r?\n/)[0] : undefined));
+    };
+    const raw = socket;
+    raw.on('error', () => done(undefined));
+    raw.once('connect', () => {
+      const start = () => read(l.tls === 'implicit' ? tlsConnect({ socket: raw, rejectUnauthorized: false }) : raw);
+      // The PROXY header goes first, before any TLS byte.
+      if (l.proxyProtocol) raw.write('PROXY UNKNOWN\r\n', start);
+      else start();
     });
-    socket.on('error', () => done(undefined));
-    socket.on('end', () => done(text ? text.split(/\r?\n/)[0] : undefined));
   });
 }
 

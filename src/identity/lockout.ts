@@ -2,6 +2,11 @@
  * Brute-force protection: failed logins are counted per client address and
  * per user name inside a window; past the limit, both are locked out for a
  * while. Kept in memory (a restart forgives, as Postfix's anvil does).
+ *
+ * A password check takes a while (scrypt), so guesses sent on many
+ * connections at once would all be checked before the first failure is
+ * counted. begin() admits a check only while the failures counted plus the
+ * checks in flight stay under the limit; the others wait for a check to end.
  */
 export interface LockoutOptions {
   limit: number;
@@ -16,8 +21,37 @@ interface Counter {
 
 export class Lockout {
   private readonly counters = new Map<string, Counter>();
+  /** Password checks in flight per key. */
+  private readonly inFlight = new Map<string, number>();
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly opts: LockoutOptions) {}
+
+  /**
+   * Waits until a password check for these keys may start (every key is
+   * locked, or has room under the limit for one more failure), counts it in
+   * flight, and returns the function that ends it. Call that function once
+   * the outcome has been recorded with succeed() or fail().
+   */
+  async begin(keys: string[]): Promise<() => void> {
+    while (!keys.every((k) => this.isLocked([k], Date.now()) || this.failures(k, Date.now()) + (this.inFlight.get(k) ?? 0) < this.opts.limit)) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    for (const k of keys) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      for (const k of keys) {
+        const n = (this.inFlight.get(k) ?? 1) - 1;
+        if (n > 0) this.inFlight.set(k, n);
+        else this.inFlight.delete(k);
+      }
+      const wake = this.waiting;
+      this.waiting = [];
+      for (const w of wake) w();
+    };
+  }
 
   isLocked(keys: string[], now: number): boolean {
     return keys.some((k) => (this.counters.get(k)?.lockedUntil ?? 0) > now);

@@ -43,6 +43,13 @@ export class HeaderStage extends Transform {
       return cb();
     }
     const headerEnd = end === 0 ? 0 : end + 2; // keep the CRLF that ends the last field
+    // The limit is on the header section itself, not on how much of it had arrived
+    // when the blank line was found (that depends on how the bytes were chunked).
+    if (headerEnd > this.maxHeaderBytes) {
+      this.tooBig = true;
+      this.buffered = [];
+      return cb();
+    }
     this.release(all.subarray(0, headerEnd), all.subarray(headerEnd));
     cb();
   }

@@ -92,6 +92,7 @@ export async function ingest(
   const s = guard.stats;
   if (s.bareLf || s.bareCr || s.nul) notes.push(`normalised line endings (bare LF ${s.bareLf}, bare CR ${s.bareCr}, NUL ${s.nul})`);
   if (txn.senderRewritten) notes.push(`envelope sender ${txn.originalSender} rewritten to ${txn.sender}`);
+  if (state.proxiedBy) notes.push(`client address ${state.clientIp} from the PROXY protocol header of load balancer ${state.proxiedBy}`);
   const size = await writer.finish();
   const h = headers.headers;
   const message: NewMessage = {

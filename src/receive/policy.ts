@@ -14,6 +14,8 @@ export interface ConnectionState {
   readonly id: string;
   readonly listener: ListenerConfig & { name: string };
   readonly clientIp: string;
+  /** The load balancer's address when clientIp came from its PROXY protocol header. */
+  readonly proxiedBy?: string;
   readonly networkDevice: Device | undefined;
   authDevice?: Device;
   authUser?: string;
@@ -51,9 +53,14 @@ export class SessionPolicy {
     this.devices = devices;
   }
 
-  open(id: string, listener: ListenerConfig & { name: string }, remoteAddress: string): ConnectionState {
+  /**
+   * A new session. remoteAddress is the client's address: the socket's, or on a
+   * proxyProtocol listener the one in the PROXY header (proxiedBy is then the
+   * load balancer's); devices, lockouts and limits all go by it.
+   */
+  open(id: string, listener: ListenerConfig & { name: string }, remoteAddress: string, proxiedBy?: string): ConnectionState {
     const clientIp = normaliseIp(remoteAddress);
-    return { id, listener, clientIp, networkDevice: this.devices.byAddress(clientIp) };
+    return { id, listener, clientIp, ...(proxiedBy ? { proxiedBy } : {}), networkDevice: this.devices.byAddress(clientIp) };
   }
 
   connectRefusal(state: ConnectionState, now: number): SmtpReply | undefined {
@@ -66,20 +73,26 @@ export class SessionPolicy {
       return new SmtpReply(538, '5.7.11', 'Encryption required for AUTH on this port: issue STARTTLS first, or use a port with allowInsecureAuth');
     }
     const keys = [`ip:${state.clientIp}`, `user:${username.toLowerCase()}`];
-    const now = Date.now();
-    if (this.opts.lockout.isLocked(keys, now)) {
-      await sleep(this.opts.failureDelayMs);
-      return Replies.lockedOut();
+    // Checks of the same address or user name run at most limit-minus-failures at once,
+    // so guesses sent on many connections together cannot exceed the limit.
+    const end = await this.opts.lockout.begin(keys);
+    let locked: boolean;
+    try {
+      if (this.opts.lockout.isLocked(keys, Date.now())) locked = true;
+      else {
+        const device = await this.devices.authenticate(username, password);
+        if (device) {
+          this.opts.lockout.succeed(keys);
+          state.authDevice = device;
+          state.authUser = username;
+          state.authMechanism = method;
+          return device;
+        }
+        locked = this.opts.lockout.fail(keys, Date.now());
+      }
+    } finally {
+      end();
     }
-    const device = await this.devices.authenticate(username, password);
-    if (device) {
-      this.opts.lockout.succeed(keys);
-      state.authDevice = device;
-      state.authUser = username;
-      state.authMechanism = method;
-      return device;
-    }
-    const locked = this.opts.lockout.fail(keys, Date.now());
     await sleep(this.opts.failureDelayMs);
     return locked ? Replies.lockedOut() : Replies.authFailed();
   }

@@ -6,11 +6,22 @@
  *    greetingDelay (0 by default; early-talker protection where it is set);
  *  - replies that carry their own enhanced status code are sent as they are.
  * Accepted sockets get TCP_NODELAY.
+ *
+ * A listener with proxyProtocol sits behind a TCP load balancer: only the
+ * trusted proxies may connect, each connection starts with a PROXY header
+ * (read before the TLS handshake on implicit listeners), and the client
+ * address in it is the session's address for everything downstream.
+ *
+ * drain() is the graceful stop: no new connections; a session answers the
+ * message in progress, then gets 421 and is closed; at the deadline every
+ * session left gets 421.
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication, type SMTPServerAddress } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
@@ -20,13 +31,54 @@ import { listenerTlsOptions, type CertificatePair } from './tls.js';
 import { ingest, type IngestContext } from './ingest.js';
 import type { ConnectionState, SessionPolicy } from './policy.js';
 import type { ReceiveTelemetry } from '../core/telemetry.js';
+import { LineDeadline } from './line-deadline.js';
+import { ipInCidrs, normaliseIp, parseCidr, type Cidr } from '../core/net.js';
+import { ProxyHeaderError, readProxyHeader } from './proxy-protocol.js';
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 const RCPT_PATH = /^RCPT\s+TO\s*:\s*<([^<>]*)>/i;
 
 type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
+type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
+type ProxySocketOptions = NonNullable<Parameters<ProxyCallback>[1]>;
+const SHUTTING_DOWN = Replies.shuttingDown();
+
+/** A session id in smtp-server's own format (its generator is not exported). */
+function connectionId(): string {
+  return BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+}
 
 class RelayConnection extends SMTPConnection {
+  /** Set by _createParser, which smtp-server calls from its constructor (hence `declare`: no field initialiser). */
+  declare private lineDeadline?: LineDeadline;
+
+  /**
+   * Every parser (the first one, and the TLS session's after STARTTLS) tells
+   * the line deadline what arrives: a line not complete within socketTimeout
+   * gets 421 (slow-loris; see line-deadline.ts).
+   */
+  override _createParser(): SMTPStream {
+    const parser = super._createParser();
+    const deadline = (this.lineDeadline ??= new LineDeadline(
+      this._server.options.socketTimeout || 60_000,
+      () => this._handlerPending || this._upgrading || (Boolean(this._dataStream) && Boolean(this._parser) && !(this._parser as SMTPStream)._dataMode),
+      () => {
+        if (!this._closing && !this._closed) this.send(421, '4.4.2 Timeout: a line took longer than the socket timeout; closing connection');
+      },
+    ));
+    const write = parser.write;
+    parser.write = function (this: SMTPStream, chunk: unknown, ...rest: unknown[]): boolean {
+      if (Buffer.isBuffer(chunk)) deadline.observe(chunk, parser._dataMode);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as SMTPStream['write'];
+    return parser;
+  }
+
+  override _onClose(): void {
+    this.lineDeadline?.stop();
+    super._onClose();
+  }
+
   override init(): void {
     const server = this._server as unknown as RelaySmtpServer;
     this._setListeners(() => {
@@ -62,15 +114,97 @@ class RelayConnection extends SMTPConnection {
     }
     super.handler_RCPT(command, callback);
   }
+
+  /** A message is in progress: MAIL FROM accepted, DATA arriving or being stored, or a command being handled. */
+  get busy(): boolean {
+    return Boolean(this._dataStream) || Boolean(this.session.envelope?.mailFrom) || this._handlerPending || this._upgrading;
+  }
+
+  /** While the server drains: a session with no message in progress gets 421 and is closed. */
+  closeIfIdle(): void {
+    if (!(this._server as unknown as RelaySmtpServer).draining || this._closing || this._closed || this.busy) return;
+    this.shutDown();
+  }
+
+  /** 421 4.3.2 and close, whatever the session is doing. */
+  shutDown(): void {
+    if (this._closing || this._closed) return;
+    this.send(SHUTTING_DOWN.code, SHUTTING_DOWN.message);
+  }
+
+  /** The end of a transaction (message answered, RSET, EHLO, STARTTLS done). */
+  override _resetSession(): void {
+    super._resetSession();
+    if (this._ready) this.closeIfIdle();
+  }
+
+  /** After every command. */
+  override _whenWritable(next: () => void): void {
+    super._whenWritable(next);
+    this.closeIfIdle();
+  }
+}
+
+export interface ProxySettings {
+  trusted: readonly Cidr[];
+  headerTimeoutMs: number;
+  /** Told of every connection refused before the SMTP session (untrusted source, bad, late or missing header). */
+  refused: (peer: string, reason: 'untrusted' | ProxyHeaderError['reason'], detail: string) => void;
 }
 
 class RelaySmtpServer extends SMTPServer {
   greetingDelayMs = 0;
   onRecipientRefused?: (session: SMTPServerSession, reply: SmtpReply, recipient: string) => void;
+  /** Set on proxyProtocol listeners. */
+  proxy?: ProxySettings;
+  draining = false;
+  /** The proxy's own address, by session id, for sessions whose address came from a PROXY header. */
+  readonly proxiedBy = new Map<string, string>();
+
+  /** On a proxyProtocol listener every connection is held until its header is read (and counted as pending). */
+  override _expectsProxyHeader(socket: Socket): boolean {
+    return this.proxy ? true : super._expectsProxyHeader(socket);
+  }
+
+  /**
+   * Reads the PROXY header on proxyProtocol listeners. A source that is not a
+   * trusted proxy is closed before anything is read; a header that is
+   * invalid, late or cut short closes the connection. The client address in
+   * the header becomes the session's remote address.
+   */
+  override _handleProxy(socket: Socket, callback: ProxyCallback): void {
+    const proxy = this.proxy;
+    if (!proxy) return super._handleProxy(socket, callback);
+    const peer = normaliseIp(socket.remoteAddress ?? '');
+    socket.on('error', () => undefined);
+    if (!ipInCidrs(peer, proxy.trusted)) {
+      socket.destroy();
+      proxy.refused(peer, 'untrusted', 'not in trustedProxies');
+      callback(new Error(`connection from ${peer} refused: not a trusted proxy`));
+      return;
+    }
+    readProxyHeader(socket, proxy.headerTimeoutMs).then(
+      (header) => {
+        const options: ProxySocketOptions & { proxiedBy?: string } = { id: connectionId() };
+        if (header.source) {
+          Object.assign(options, { remoteAddress: header.source.address, remotePort: header.source.port, proxiedBy: peer });
+          if (header.destination) Object.assign(options, { localAddress: header.destination.address, localPort: header.destination.port });
+        }
+        callback(null, options);
+      },
+      (err: ProxyHeaderError) => {
+        socket.destroy();
+        proxy.refused(peer, err.reason, err.message);
+        callback(err);
+      },
+    );
+  }
 
   override connect(socket: Socket, socketOptions: unknown): void {
     socket.setNoDelay(true);
     const connection = new RelayConnection(this, socket, socketOptions as never);
+    const proxiedBy = (socketOptions as { proxiedBy?: string } | undefined)?.proxiedBy;
+    if (proxiedBy) this.proxiedBy.set(connection.id, proxiedBy);
     this.connections.add(connection);
     connection.on('error', (err: Error) => (this as unknown as { _onError(e: Error): void })._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
@@ -98,9 +232,19 @@ export interface BoundListener {
   tls: ListenerConfig['tls'];
 }
 
+export interface DrainResult {
+  /** Sessions open when the drain began. */
+  sessions: number;
+  /** Sessions still open at the deadline, closed with 421 (a message in progress there is not accepted; the client sends it again). */
+  cutOff: number;
+}
+
 export class ReceiveStage {
   private readonly servers: { server: RelaySmtpServer; listener: ListenerConfig & { name: string } }[] = [];
   private readonly connections = new Map<string, ConnectionState>();
+  /** Messages being stored (DATA handlers that have not answered yet). */
+  private readonly ingesting = new Set<Promise<void>>();
+  private drained = false;
   readonly bound: BoundListener[] = [];
 
   constructor(private readonly deps: ReceiveDeps) {}
@@ -123,15 +267,61 @@ export class ReceiveStage {
       const b = { name: named.name, host: l.host, port, tls: l.tls };
       this.bound.push(b);
       this.deps.log.warn(
-        { event: 'listening', listener: named.name, host: l.host, port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth },
-        `listening for SMTP on ${l.host}:${port} (${l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'no TLS'}, TLS ${l.minTlsVersion} or newer)`,
+        {
+          event: 'listening', listener: named.name, host: l.host, port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth,
+          ...(l.proxyProtocol ? { proxyProtocol: true, trustedProxies: l.trustedProxies } : {}),
+        },
+        `listening for SMTP on ${l.host}:${port} (${l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'no TLS'}, TLS ${l.minTlsVersion} or newer` +
+        `${l.proxyProtocol ? `; PROXY protocol from ${l.trustedProxies.join(', ')} only` : ''})`,
       );
+      const everyone = l.trustedProxies.filter((c) => parseCidr(c)?.range[1] === 0);
+      if (l.proxyProtocol && everyone.length) {
+        this.deps.log.warn({ event: 'proxy-trust-all', listener: named.name, trustedProxies: everyone },
+          `listener ${named.name} trusts PROXY headers from every address (${everyone.join(', ')}): any client that reaches the port can claim any source address, and so a device's trusted network. List only the load balancers' addresses`);
+      }
     }
     return this.bound;
   }
 
   async close(): Promise<void> {
+    if (this.drained) return;
     await Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+  }
+
+  /**
+   * The graceful stop. The listening sockets close at once (new connections
+   * are refused) and connections still before their session (PROXY header,
+   * TLS handshake) are dropped. A session without a message in progress gets
+   * `421 4.3.2` and is closed; a session with one finishes it (the client gets
+   * its 250, or its refusal) and is then closed the same way. Sessions still
+   * open at the deadline get 421 at once. Resolves when every session is gone
+   * and every message being stored has been answered.
+   */
+  async drain(deadline: number): Promise<DrainResult> {
+    this.drained = true;
+    const closed: Promise<void>[] = [];
+    let sessions = 0;
+    for (const { server } of this.servers) {
+      server.draining = true;
+      closed.push(new Promise<void>((r) => server.server.close(() => r())));
+      for (const pending of server._pendingSockets.values()) pending.destroy();
+      sessions += server.connections.size;
+      for (const c of [...server.connections]) (c as RelayConnection).closeIfIdle();
+    }
+    const all = Promise.all(closed);
+    let cutOff = 0;
+    if (!(await within(all, deadline - Date.now()))) {
+      const left = this.servers.flatMap(({ server }) => [...server.connections] as RelayConnection[]);
+      cutOff = left.length;
+      for (const c of left) c.shutDown();
+      // A client that does not close its side after the 421 is cut off shortly after.
+      if (!(await within(all, 2_000))) {
+        for (const c of left) c._socket.destroy();
+        await all;
+      }
+    }
+    await within(Promise.allSettled([...this.ingesting]), 10_000);
+    return { sessions, cutOff };
   }
 
   private createServer(l: ListenerConfig & { name: string }): RelaySmtpServer {
@@ -159,7 +349,7 @@ export class ReceiveStage {
       disableReverseLookup: true,
       lenientAddressParsing: true,
       logger: false,
-      onConnect: (session, cb) => this.onConnect(l, session, cb),
+      onConnect: (session, cb) => this.onConnect(l, session, cb, server.proxiedBy.get(session.id)),
       onSecure: (socket, session, cb) => {
         const st = this.connections.get(session.id);
         if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
@@ -175,17 +365,33 @@ export class ReceiveStage {
       onMailFrom: (address, session, cb) => this.onMailFrom(address, session, cb),
       onRcptTo: (address, session, cb) => this.onRcptTo(address, session, cb),
       onData: (stream, session, cb) => {
-        this.onData(stream, session, cb).catch((err: unknown) => {
+        const p = this.onData(stream, session, cb).catch((err: unknown) => {
           this.deps.log.error({ event: 'data-error', err }, 'message transfer failed');
           cb(Replies.storeFailed());
-        });
+        }).finally(() => this.ingesting.delete(p));
+        this.ingesting.add(p);
       },
       onClose: (session) => {
         this.connections.delete(session.id);
+        server.proxiedBy.delete(session.id);
       },
     };
     const server = new RelaySmtpServer(options);
     server.greetingDelayMs = l.greetingDelay;
+    if (l.proxyProtocol) {
+      server.proxy = {
+        trusted: l.trustedProxies.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined),
+        headerTimeoutMs: l.proxyHeaderTimeout,
+        refused: (peer, reason, detail) => {
+          // A load balancer's plain TCP health check connects and closes without a header: not worth a warning.
+          const level = reason === 'closed' ? 'debug' : 'warn';
+          this.deps.log[level]({ event: 'proxy-refused', listener: l.name, peer, reason, detail },
+            reason === 'untrusted'
+              ? `refused a connection from ${peer} on ${l.name}: only the trusted proxies (${l.trustedProxies.join(', ')}) may connect to a proxyProtocol listener`
+              : `closed a connection from proxy ${peer} on ${l.name}: ${detail}`);
+        },
+      };
+    }
     server.onRecipientRefused = (session, reply, recipient) => {
       const st = this.connections.get(session.id);
       if (st) this.refused(st, reply, { recipient });
@@ -201,9 +407,10 @@ export class ReceiveStage {
     return st;
   }
 
-  private onConnect(l: ListenerConfig & { name: string }, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    const st = this.deps.policy.open(session.id, l, session.remoteAddress);
+  private onConnect(l: ListenerConfig & { name: string }, session: SMTPServerSession, cb: (err?: Error | null) => void, proxiedBy?: string): void {
+    const st = this.deps.policy.open(session.id, l, session.remoteAddress, proxiedBy);
     this.connections.set(session.id, st);
+    if (proxiedBy) this.deps.log.debug({ event: 'proxied', listener: l.name, clientIp: st.clientIp, proxy: proxiedBy }, `session from ${st.clientIp} through proxy ${proxiedBy}`);
     const refusal = this.deps.policy.connectRefusal(st, Date.now());
     if (refusal) {
       this.deps.log.info({ event: 'connection-refused', listener: l.name, clientIp: st.clientIp, reason: 'locked-out' }, 'refused a locked-out address');
@@ -289,5 +496,16 @@ export class ReceiveStage {
   private recordRefusal(device: string, clientIp: string): void {
     this.deps.store.recordDeviceActivity({ device, clientIp, at: Date.now(), rejected: 1 })
       .catch((err: unknown) => this.deps.log.warn({ event: 'inventory-error', err }, 'could not update the device inventory'));
+  }
+}
+
+/** Whether the promise settles within ms (the timer is cleared either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([p.then(() => true), t]);
+  } finally {
+    clearTimeout(timer);
   }
 }

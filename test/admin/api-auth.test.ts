@@ -124,6 +124,21 @@ test('repeated failed sign-ins lock the address out: 429 with Retry-After, even 
   }
 });
 
+test('guesses sent all at once cannot get past the lockout: at most limit - 1 are checked, the right password sent with them is refused', async () => {
+  const relay = await startRelay({ security: { authFailureLimit: 3, lockoutDuration: '10m', authFailureDelay: '50ms' } });
+  try {
+    await setUpAndSignIn(relay);
+    const guesses = Array.from({ length: 30 }, (_, i) => call(relay, 'POST', '/session', { body: { password: i === 20 ? PASSWORD : `guess ${i}` } }));
+    const answers = await Promise.all(guesses);
+    const checked = answers.filter((a) => a.status === 401).length;
+    assert.ok(checked <= 2, `${checked} wrong passwords were checked with a limit of 3`);
+    assert.equal(answers.filter((a) => a.status === 200).length, 0, 'the right password among the guesses does not get in');
+    assert.ok(answers.every((a) => a.status === 401 || a.status === 429), answers.map((a) => a.status).join(','));
+  } finally {
+    await relay.close();
+  }
+});
+
 test('every route: 401 without sign-in, 403 for state changes without or with a forged CSRF token', async () => {
   const relay = await startRelay();
   try {

@@ -190,6 +190,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(taken.map((m) => [m.id, m.leaseOwner]), [[id, 'n2']], 'an expired lease is taken over');
     });
 
+    run('a lease renewed to end a moment ago is released: another node claims the message at once (the scheduler\'s stop)', async (f) => {
+      const id = await put(f.store);
+      await f.store.claim({ owner: 'n1', route: null, limit: 10, leaseMs: 300_000, now: T0 });
+      await f.store.renewLease([id], 'n1', 0, T0 + 1_000 - 1);
+      const taken = await f.store.claim({ owner: 'n2', route: null, limit: 10, leaseMs: 30_000, now: T0 + 1_000 });
+      assert.deepEqual(taken.map((m) => [m.id, m.leaseOwner, m.attempts]), [[id, 'n2', 0]]);
+    });
+
     run('recoverActive returns this owner\'s active messages and expired leases to the queue', async (f) => {
       const mine = await put(f.store, { receivedAt: T0 - 3 });
       const theirsLive = await put(f.store, { receivedAt: T0 - 2 });

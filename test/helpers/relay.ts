@@ -39,6 +39,8 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     security: { authFailureDelay: '50ms' },
     log: { level: 'debug' },
     admin: { listen: '127.0.0.1:0' },
+    // A test that leaves a session in the middle of a message does not hold close() for the default 30 s.
+    shutdownTimeout: '5s',
     ...input,
     dataDir,
   };

@@ -94,16 +94,24 @@ export class AdminAuth {
   }
 
   async signIn(password: string, ip: string, now: number): Promise<SignInResult> {
-    const wait = this.lockedFor(ip, now);
-    if (wait) return { ok: false, reason: 'locked', retryAfterMs: wait };
-    const hash = this.db.passwordHash(ADMIN_USER);
-    if (!hash) return { ok: false, reason: 'no-admin' };
-    if (!(await verifyPassword(password, hash))) {
-      const locked = this.fail(ip, now);
-      return locked ? { ok: false, reason: 'locked', retryAfterMs: locked } : { ok: false, reason: 'wrong-password' };
+    // Checks from one address run only while they cannot take it past the limit (guesses
+    // sent at once on many connections would otherwise all be checked before one failed).
+    const end = await this.lockout.begin([ip]);
+    try {
+      const at = Math.max(now, Date.now());
+      const wait = this.lockedFor(ip, at);
+      if (wait) return { ok: false, reason: 'locked', retryAfterMs: wait };
+      const hash = this.db.passwordHash(ADMIN_USER);
+      if (!hash) return { ok: false, reason: 'no-admin' };
+      if (!(await verifyPassword(password, hash))) {
+        const locked = this.fail(ip, at);
+        return locked ? { ok: false, reason: 'locked', retryAfterMs: locked } : { ok: false, reason: 'wrong-password' };
+      }
+      this.lockout.succeed([ip]);
+      return { ok: true, ...this.openSession(ADMIN_USER, ip, at) };
+    } finally {
+      end();
     }
-    this.lockout.succeed([ip]);
-    return { ok: true, ...this.openSession(ADMIN_USER, ip, now) };
   }
 
   /** A new session for a user whose identity was proven (the admin password, or Entra ID sign-in). */

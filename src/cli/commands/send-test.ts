@@ -32,7 +32,10 @@ export async function sendTest(flags: SendTestFlags): Promise<number> {
   const waitMs = parseDuration(flags.wait ?? '60s');
   if (waitMs === undefined) throw new UsageError(`--wait must be a duration such as 30s or 2m (not "${flags.wait}")`);
   const { config } = loadConfig(flags.config);
-  const l = flags.listener ? config.listeners.find((x) => x.name === flags.listener) : config.listeners.find((x) => x.port !== 0) ?? config.listeners[0];
+  // A proxyProtocol listener only takes connections that start with a load balancer's PROXY header: another one is preferred.
+  const l = flags.listener
+    ? config.listeners.find((x) => x.name === flags.listener)
+    : config.listeners.find((x) => x.port !== 0 && !x.proxyProtocol) ?? config.listeners.find((x) => x.port !== 0) ?? config.listeners[0];
   if (!l) throw new UsageError(`no listener named ${flags.listener}`);
   const port = flags.port !== undefined ? Number(flags.port) : l.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a TCP port number (not "${flags.port}")`);
@@ -42,6 +45,9 @@ export async function sendTest(flags: SendTestFlags): Promise<number> {
   const password = flags.password ?? process.env.AUTHRELAY_TEST_PASSWORD;
   const step = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${s}\n`);
   step(`connecting to ${host}:${port} (${l.tls})${flags.user ? ` as ${flags.user}` : ' without AUTH (trusted address)'}`);
+  if (l.proxyProtocol && flags.port === undefined) {
+    step(`note: listener ${l.name ?? port} has proxyProtocol: it refuses connections that do not come from a trusted proxy with a PROXY header. Add a listener without proxyProtocol on 127.0.0.1 for local tools, or send through the load balancer with --host/--port`);
+  }
   const transport = nodemailer.createTransport({
     host, port, secure: l.tls === 'implicit', requireTLS: l.tls === 'starttls', ignoreTLS: l.tls === 'none',
     // The relay's own certificate is usually self-signed; this test talks to the local relay only.
