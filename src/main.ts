@@ -3,10 +3,12 @@
  * wires them together. Nothing else constructs stages or reads config.
  */
 import { hostname as osHostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import type { Logger } from './core/log.js';
 import { SqliteStore } from './spool/sqlite/sqlite-store.js';
+import { PostgresStore } from './spool/postgres/postgres-store.js';
 import type { Store } from './spool/store.js';
 import { DeviceRegistry } from './identity/devices.js';
 import { Lockout, RateLimiter } from './identity/lockout.js';
@@ -43,9 +45,27 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-export function createStore(config: Config): Store {
+export function createStore(config: Config, log?: Logger): Store {
+  const s = config.store;
+  if (s.type === 'postgres') {
+    return new PostgresStore({
+      url: s.url, poolSize: s.poolSize, applicationName: `authrelay ${leaseOwner(config)}`.slice(0, 63),
+      ...(s.ssl ? { ssl: { rejectUnauthorized: s.ssl.rejectUnauthorized, ...(s.ssl.ca ? { ca: readFileSync(s.ssl.ca, 'utf8') } : {}) } } : {}),
+      ...(log ? { onIdleError: (err: Error) => log.warn({ event: 'store-connection-lost', err: err.message }, `a PostgreSQL connection was lost (${err.message}); it is replaced on next use`) } : {}),
+    });
+  }
   const dir = join(config.dataDir, 'queue');
-  return new SqliteStore({ dir, ...(config.store.path ? { file: config.store.path } : {}) });
+  return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
+}
+
+/**
+ * The owner named in delivery leases. One node (SQLite): the relay's host
+ * name. Several nodes sharing PostgreSQL: store.node, or the system host name
+ * and process id, so that no two live processes share a name.
+ */
+export function leaseOwner(config: Config): string {
+  if (config.store.type === 'postgres') return config.store.node ?? `${osHostname()}:${process.pid}`;
+  return relayHostname(config);
 }
 
 export function relayHostname(config: Config): string {
@@ -55,7 +75,7 @@ export function relayHostname(config: Config): string {
 export async function startRelay(config: Config, log: Logger, opts: { configFile?: string | undefined } = {}): Promise<RunningRelay> {
   const started = Date.now();
   const hostname = relayHostname(config);
-  const store = createStore(config);
+  const store = createStore(config, log);
   await store.init();
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
@@ -66,7 +86,9 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
   const getTokens = () => tokens.get().then((t) => (tokenProviders = t));
   let transports: Map<string, Transport>;
   try {
-    transports = measureTransports(await createTransports(config, { log, tokens: getTokens }, CAPTURE_ROUTE), metrics);
+    // With PostgreSQL, per-mailbox pacing is counted in the database: the limits hold for all nodes together.
+    const pacing = store instanceof PostgresStore ? store.pacing(leaseOwner(config)) : undefined;
+    transports = measureTransports(await createTransports(config, { log, tokens: getTokens, ...(pacing ? { pacing } : {}) }, CAPTURE_ROUTE), metrics);
   } catch (err) {
     // A credential that cannot be loaded (a certificate, a key) stops the start: release what is open.
     tokens.close();
@@ -101,7 +123,7 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
     },
   };
   const scheduler = new Scheduler({
-    store, transports, routes, reporter, log, owner: hostname,
+    store, transports, routes, reporter, log, owner: leaseOwner(config),
     deviceRoute: (d) => (d ? deviceRoutes.get(d) : undefined),
     options: config.queue,
   });
@@ -206,6 +228,8 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
 
   const purge = setInterval(() => {
     void store.purgeDeliveredBodies(Date.now() - config.queue.keepDelivered).catch((err: unknown) => log.error({ err }, 'purge failed'));
+    // In PostgreSQL, bodies a node was receiving when it died are removed once their lease has run out.
+    if (config.store.type === 'postgres') void store.removeOrphanBodies().catch((err: unknown) => log.error({ err }, 'orphan body clean-up failed'));
   }, 60_000);
   purge.unref();
 

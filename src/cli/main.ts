@@ -16,6 +16,7 @@ const HELP = `authrelay: a mail relay for devices that cannot do modern authenti
   authrelay send-test --route NAME --to ADDR       send one straight through an upstream, step by step
   authrelay init [--yes ...] [--out FILE]          setup wizard: asks, tests the credentials, writes the config (init --help)
   authrelay doctor [--json] [--public-ip A.B.C.D]  check config, listeners, upstreams and queue, with the fix for each problem
+  authrelay store migrate|check [--json]           the spool's schema: apply pending migrations; check connection, schema, queue
 
 The config file is --config FILE, $AUTHRELAY_CONFIG, or ./authrelay.yaml; without one the
 embedded default runs (listeners 2525 STARTTLS and 2465 TLS, messages held for inspection).
@@ -88,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/oauth.js')).oauthCommand(sub, rest, values);
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(values);
+    case 'store':
+      return (await import('./commands/store.js')).storeCommand(sub, values);
     case 'init':
       return (await import('./commands/init.js')).initCommand(values);
     default:

@@ -66,7 +66,8 @@ export function validateConfig(raw: unknown, opts: LoadOptions, baseDir: string)
     l.cert = rel(l.cert);
     l.key = rel(l.key);
   }
-  if (config.store.path !== undefined) config.store.path = rel(config.store.path);
+  if (config.store.type === 'sqlite' && config.store.path !== undefined) config.store.path = rel(config.store.path);
+  if (config.store.type === 'postgres' && config.store.ssl?.ca !== undefined) config.store.ssl.ca = rel(config.store.ssl.ca);
   for (const u of Object.values(config.upstreams)) {
     if ('ca' in u && u.ca !== undefined) u.ca = rel(u.ca);
     if (u.type === 'smtp' && u.clientCert) {
@@ -98,7 +99,7 @@ function expandReferences(
       return v;
     });
     const key = path[path.length - 1];
-    if (typeof key === 'string' && SECRET_KEYS.has(key) && out.startsWith('file:')) {
+    if (typeof key === 'string' && (SECRET_KEYS.has(key) || isStoreUrl(path)) && out.startsWith('file:')) {
       const file = resolve(baseDir, out.slice(5));
       try {
         out = readFileSync(file, 'utf8').trim();
@@ -117,6 +118,11 @@ function expandReferences(
   return value;
 }
 
+/** store.url holds the database password: it may come from a file like other secrets. */
+function isStoreUrl(path: readonly (string | number)[]): boolean {
+  return path.length === 2 && path[0] === 'store' && path[1] === 'url';
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';
   return path
@@ -131,6 +137,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `${where}: ${issue.message}; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  if (issue.code === 'invalid_union' && issue.path[0] === 'store') {
+    return `${where}: not a valid store; "type" must be "sqlite" (the default, with an optional path) or "postgres" (with url)`;
   }
   if (issue.code === 'invalid_union' && issue.path[0] === 'upstreams') {
     return `${where}: not a valid upstream; "type" must be one of "smtp", "graph", "smtp-oauth", "direct-send", "capture" and the keys must match that type`;

@@ -312,6 +312,37 @@ export const routeSchema = z
   })
   .strict();
 
+/** The spool: SQLite in dataDir (one node), or PostgreSQL shared by several nodes (docs/postgresql.md). */
+export const sqliteStoreSchema = z
+  .object({
+    type: z.literal('sqlite').default('sqlite'),
+    path: z.string().optional().describe('Database file (default dataDir/queue/queue.db)'),
+  })
+  .strict();
+
+export const postgresStoreSchema = z
+  .object({
+    type: z.literal('postgres'),
+    url: secret.describe('postgres://USER:PASSWORD@HOST:5432/DATABASE (libpq parameters such as sslmode allowed); ${ENV_VAR} or file:/path/to/file'),
+    poolSize: z.number().int().min(1).max(200).default(10).describe('Connections this node opens at most'),
+    ssl: z
+      .object({
+        ca: z.string().optional().describe('PEM file with the CA certificates that signed the server certificate'),
+        rejectUnauthorized: z.boolean().default(true).describe('Check the server certificate (leave on)'),
+      })
+      .strict()
+      .optional()
+      .describe('TLS to the server (or sslmode= in the URL)'),
+    node: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("This node's name in delivery leases, unique per node (default: system host name and process id). With a stable name a restarted node takes its unfinished messages back at once instead of after the lease"),
+  })
+  .strict();
+
+export const storeSchema = z.discriminatedUnion('type', [sqliteStoreSchema, postgresStoreSchema]).prefault({});
+
 export const configSchema = z
   .object({
     hostname: z.string().optional().describe('Name in the SMTP greeting and Received headers (default: system host name)'),
@@ -341,10 +372,7 @@ export const configSchema = z
     secretKey: secret
       .optional()
       .describe('Key that encrypts stored sign-ins (refresh tokens) at rest; default: a random key kept in dataDir/secret.key (mode 0600)'),
-    store: z
-      .object({ type: z.literal('sqlite').default('sqlite'), path: z.string().optional() })
-      .strict()
-      .prefault({}),
+    store: storeSchema,
     queue: z
       .object({
         maxLifetime: duration('5d').describe('Give up and send a non-delivery notice after this long'),
@@ -442,4 +470,6 @@ export type DirectSendUpstreamConfig = z.output<typeof directSendUpstreamSchema>
 export type EntraUpstreamConfig = GraphUpstreamConfig | SmtpOauthUpstreamConfig;
 export type MicrosoftCloud = z.output<typeof cloudSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;
+export type PostgresStoreConfig = z.output<typeof postgresStoreSchema>;
 export type EntraSignInConfig = z.output<typeof entraSignInSchema>;

@@ -9,11 +9,14 @@ import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Transport } from './transport.js';
 import type { TokenProviders } from '../identity/entra/providers.js';
+import type { PacingCoordinator } from '../spool/pacing.js';
 
 export interface TransportDeps {
   log: Logger;
   /** The shared token cache (one token per tenant, app and resource), made on first use. */
   tokens: () => Promise<TokenProviders>;
+  /** Where per-mailbox pacing is counted (default: in this process; the PostgreSQL spool for several nodes). */
+  pacing?: PacingCoordinator;
 }
 
 export async function createTransport(name: string, cfg: UpstreamConfig, deps: TransportDeps): Promise<Transport> {
@@ -35,7 +38,7 @@ export async function createTransport(name: string, cfg: UpstreamConfig, deps: T
       return new GraphTransport(name, cfg, {
         log: deps.log, http, graphUrl: endpoints.graphUrl,
         tokens: (await deps.tokens()).get(name, cfg, 'graph'),
-        pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency }),
+        pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency }, undefined, { scope: name, ...(deps.pacing ? { coordinator: deps.pacing } : {}) }),
       });
     }
     case 'smtp-oauth': {
@@ -46,7 +49,8 @@ export async function createTransport(name: string, cfg: UpstreamConfig, deps: T
       return new SmtpOauthTransport(name, cfg, {
         log: deps.log, smtpHost: endpoints.smtpHost, smtpPort: endpoints.smtpPort ?? cfg.port,
         tokens: (await deps.tokens()).get(name, cfg, 'smtp'),
-        pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency, messagesPerMinute: cfg.messagesPerMinute, recipientsPerDay: cfg.recipientsPerDay }),
+        pacer: new MailboxPacer({ concurrency: cfg.mailboxConcurrency, messagesPerMinute: cfg.messagesPerMinute, recipientsPerDay: cfg.recipientsPerDay },
+          undefined, { scope: name, ...(deps.pacing ? { coordinator: deps.pacing } : {}) }),
       });
     }
     case 'direct-send': {

@@ -9,9 +9,11 @@
  * `paced`), which the scheduler honours without treating it as a failure of
  * the upstream.
  *
- * Limits are per relay node; issue 5 (several nodes) moves the counters into
- * the shared store.
+ * The counts live in a PacingCoordinator (spool/pacing.ts): in this process
+ * by default, in the PostgreSQL spool when several nodes share it, so that
+ * the limits hold for all nodes together. This class decides how to wait.
  */
+import { MemoryPacing, type PacingCoordinator, type SlotAnswer } from '../spool/pacing.js';
 
 export interface PacingLimits {
   /** Requests in flight per mailbox. */
@@ -22,155 +24,141 @@ export interface PacingLimits {
   maxWaitMs?: number;
 }
 
-export type PaceGrant = { ok: true; release(): void } | { ok: false; retryAfterMs: number; reason: string };
-
-interface MailboxState {
-  inflight: number;
-  /** Microsoft asked (429 + Retry-After) that nothing is sent for this mailbox before this time. */
-  pausedUntil: number;
-  waiters: (() => void)[];
-  /** Start times of messages in the last minute. */
-  minute: number[];
-  /** [time, recipients] of messages in the last 24 hours. */
-  day: [number, number][];
+export interface PacerOptions {
+  /** Where the counts are kept (default: in this process). */
+  coordinator?: PacingCoordinator;
+  /** What the limits belong to besides the mailbox, e.g. the upstream's name (default none). */
+  scope?: string;
 }
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
+export type PaceGrant = { ok: true; release(): void } | { ok: false; retryAfterMs: number; reason: string };
 
 export class MailboxPacer {
-  private readonly boxes = new Map<string, MailboxState>();
   private readonly now: () => number;
-  /** Highest concurrency seen per mailbox (for tests and metrics). */
+  private readonly coordinator: PacingCoordinator;
+  private readonly scope: string;
+  /** Waiters for a slot per key: a slot released in this process wakes them. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Slots held from this process per key. */
+  private readonly inflight = new Map<string, number>();
+  /** Pauses set from this process (seen at once, before the coordinator has them). */
+  private readonly paused = new Map<string, number>();
+  /** Highest concurrency seen per mailbox from this process (for tests and metrics). */
   readonly peak = new Map<string, number>();
 
   constructor(
     private readonly limits: PacingLimits,
     now?: () => number,
+    opts: PacerOptions = {},
   ) {
     this.now = now ?? Date.now;
+    this.coordinator = opts.coordinator ?? new MemoryPacing();
+    this.scope = opts.scope ?? '';
+  }
+
+  private key(mailbox: string): string {
+    return `${this.scope}/${mailbox.toLowerCase()}`;
   }
 
   async acquire(mailbox: string, recipients: number, signal?: AbortSignal): Promise<PaceGrant> {
-    const key = mailbox.toLowerCase();
-    const box = this.box(key);
+    const key = this.key(mailbox);
+    const local = mailbox.toLowerCase();
     const maxWait = this.limits.maxWaitMs ?? 60_000;
     const deadline = this.now() + maxWait;
+    const { concurrency, messagesPerMinute, recipientsPerDay } = this.limits;
     for (;;) {
       if (signal?.aborted) return { ok: false, retryAfterMs: 1000, reason: 'the relay is shutting down' };
       const now = this.now();
-      prune(box, now);
-      const paused = box.pausedUntil - now;
-      if (paused > 0 && paused > deadline - now) return { ok: false, retryAfterMs: paused, reason: 'Microsoft asked (429 Retry-After) that this mailbox wait' };
-      const quota = this.quotaWait(box, recipients, now);
-      if (quota && quota.waitMs > 0) {
-        if (quota.waitMs > deadline - now) return { ok: false, retryAfterMs: quota.waitMs, reason: quota.reason };
-        await sleep(quota.waitMs, signal);
-        continue;
+      let answer: SlotAnswer;
+      try {
+        answer = await this.coordinator.acquire({
+          key, recipients, now, maxPauseMs: deadline - now, limits: { concurrency, messagesPerMinute, recipientsPerDay },
+        });
+      } catch (err) {
+        // The shared counts cannot be reached (the database is down): come back later rather than exceed the limits.
+        return { ok: false, retryAfterMs: 5_000, reason: `the pacing counts could not be read (${(err as Error).message})` };
       }
-      if (box.inflight < this.limits.concurrency) {
-        box.inflight++;
-        this.peak.set(key, Math.max(this.peak.get(key) ?? 0, box.inflight));
-        if (this.limits.messagesPerMinute) box.minute.push(now);
-        if (this.limits.recipientsPerDay) box.day.push([now, recipients]);
+      if (answer.ok) {
+        const n = (this.inflight.get(key) ?? 0) + 1;
+        this.inflight.set(key, n);
+        this.peak.set(local, Math.max(this.peak.get(local) ?? 0, n));
         let released = false;
         return {
           ok: true,
           release: () => {
             if (released) return;
             released = true;
-            box.inflight--;
-            // Every waiter looks again: the first may find itself held back by a quota, and must not keep the others asleep.
-            for (const wake of box.waiters.splice(0)) wake();
+            this.inflight.set(key, (this.inflight.get(key) ?? 1) - 1);
+            // Every waiter looks again once the slot is back: the first may find itself held back by a quota, and must not keep the others asleep.
+            const wake = () => {
+              for (const w of [...(this.waiters.get(key) ?? [])]) w();
+            };
+            this.coordinator.release(answer.slot).then(wake, wake);
           },
         };
       }
+      if (answer.kind === 'paused') return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
+      if (answer.kind === 'quota') {
+        if (answer.waitMs > deadline - now) return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
+        await sleep(answer.waitMs, signal);
+        continue;
+      }
       const left = deadline - now;
-      if (left <= 0) return { ok: false, retryAfterMs: 5_000, reason: `${this.limits.concurrency} requests for ${mailbox} are already in flight` };
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          const i = box.waiters.indexOf(wake);
-          if (i >= 0) box.waiters.splice(i, 1);
-          done();
-        }, left);
-        // Shutdown ends the wait at once (the loop then answers "shutting down").
-        const onAbort = () => {
-          const i = box.waiters.indexOf(wake);
-          if (i >= 0) box.waiters.splice(i, 1);
-          clearTimeout(t);
-          done();
-        };
-        const wake = () => {
-          clearTimeout(t);
-          done();
-        };
-        function done() {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        box.waiters.push(wake);
-      });
+      if (left <= 0) return { ok: false, retryAfterMs: 5_000, reason: `${concurrency} requests for ${mailbox} are already in flight` };
+      await this.waitForSlot(key, Math.min(left, this.coordinator.pollMs), signal);
     }
+  }
+
+  /** Until a slot of the key is released here, ms pass, or shutdown. */
+  private waitForSlot(key: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      const waiters = set;
+      const t = setTimeout(done, ms);
+      // Shutdown ends the wait at once (the loop then answers "shutting down").
+      signal?.addEventListener('abort', done, { once: true });
+      waiters.add(done);
+      function done() {
+        clearTimeout(t);
+        waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    });
   }
 
   /**
    * Microsoft throttled this mailbox (429 with Retry-After): no request for it
    * before the time has passed, from any message (Retry-After is per app and
-   * mailbox, not per request).
+   * mailbox, not per request), on any node sharing the coordinator.
    */
   pause(mailbox: string, ms: number): void {
-    const box = this.box(mailbox.toLowerCase());
-    box.pausedUntil = Math.max(box.pausedUntil, this.now() + ms);
+    const key = this.key(mailbox);
+    const until = this.now() + ms;
+    this.paused.set(key, Math.max(this.paused.get(key) ?? 0, until));
+    this.coordinator.pause(key, until).catch(() => undefined);
   }
 
   /** Waits until the mailbox is not paused; answers how long it waited. */
   async whenOpen(mailbox: string, signal?: AbortSignal): Promise<number> {
-    const box = this.box(mailbox.toLowerCase());
+    const key = this.key(mailbox);
     let waited = 0;
     for (;;) {
-      const wait = box.pausedUntil - this.now();
+      const now = this.now();
+      const shared = await this.coordinator.pausedUntil(key, now).catch(() => 0);
+      const wait = Math.max(this.paused.get(key) ?? 0, shared) - now;
       if (wait <= 0 || signal?.aborted) return waited;
       await sleep(wait, signal);
       waited += wait;
     }
   }
 
-  /** When a pause set by pause() ends (0: not paused). */
+  /** When a pause set by pause() from this process ends (0: not paused). */
   pausedUntil(mailbox: string): number {
-    const until = this.boxes.get(mailbox.toLowerCase())?.pausedUntil ?? 0;
+    const until = this.paused.get(this.key(mailbox)) ?? 0;
     return until > this.now() ? until : 0;
   }
-
-  private quotaWait(box: MailboxState, recipients: number, now: number): { waitMs: number; reason: string } | undefined {
-    const perMin = this.limits.messagesPerMinute;
-    if (perMin && box.minute.length >= perMin) {
-      return { waitMs: box.minute[box.minute.length - perMin]! + MINUTE - now, reason: `pacing: at most ${perMin} messages per minute for this mailbox` };
-    }
-    const perDay = this.limits.recipientsPerDay;
-    if (perDay) {
-      let used = box.day.reduce((n, [, r]) => n + r, 0);
-      if (used + recipients > perDay) {
-        if (recipients > perDay) return { waitMs: 0, reason: '' }; // one message larger than the whole quota: let the upstream answer
-        for (const [t, r] of box.day) {
-          used -= r;
-          if (used + recipients <= perDay) return { waitMs: t + DAY - now, reason: `pacing: at most ${perDay} recipients per day for this mailbox` };
-        }
-      }
-    }
-    return undefined;
-  }
-
-  private box(key: string): MailboxState {
-    let b = this.boxes.get(key);
-    if (!b) this.boxes.set(key, (b = { inflight: 0, pausedUntil: 0, waiters: [], minute: [], day: [] }));
-    return b;
-  }
-}
-
-function prune(box: MailboxState, now: number): void {
-  while (box.minute.length && box.minute[0]! <= now - MINUTE) box.minute.shift();
-  while (box.day.length && box.day[0]![0] <= now - DAY) box.day.shift();
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatDuration } from '../core/units.js';
 import { createStore } from '../main.js';
+import { PostgresStore } from '../spool/postgres/postgres-store.js';
 import type { QueuedMessage } from '../spool/store.js';
 import type { AddCheck } from './report.js';
 
@@ -16,13 +17,35 @@ const HOUR = 3_600_000;
 const SCAN = 100_000;
 
 export async function checkQueue(config: Config, add: AddCheck, now: number): Promise<void> {
-  const file = config.store.path ?? join(config.dataDir, 'queue', 'queue.db');
-  if (!existsSync(file)) {
-    add({ id: 'queue.exists', status: 'info', title: `no queue yet at ${file} (made when the relay first starts)` });
-    return;
+  if (config.store.type === 'sqlite') {
+    const file = config.store.path ?? join(config.dataDir, 'queue', 'queue.db');
+    if (!existsSync(file)) {
+      add({ id: 'queue.exists', status: 'info', title: `no queue yet at ${file} (made when the relay first starts)` });
+      return;
+    }
   }
   const store = createStore(config);
-  await store.init();
+  try {
+    if (store instanceof PostgresStore) {
+      // Read-only: a schema that is not up to date is reported, not migrated.
+      const schema = await store.schemaStatus();
+      if (schema.pending.length) {
+        add({
+          id: 'queue.schema', status: 'fail', title: `the PostgreSQL store has ${schema.pending.length} migration(s) pending`,
+          fix: 'Apply them: authrelay store migrate (the relay also applies them when it starts).',
+        });
+        await store.close();
+        return;
+      }
+    } else await store.init();
+  } catch (err) {
+    add({
+      id: 'queue.store', status: 'fail', title: `the ${config.store.type} store cannot be opened: ${(err as Error).message}`,
+      fix: config.store.type === 'postgres' ? 'See the details with: authrelay store check' : 'Check dataDir and store.path and their permissions.',
+    });
+    await store.close().catch(() => undefined);
+    return;
+  }
   try {
     const counts = await store.counts();
     add({ id: 'queue.counts', status: 'info', title: `queue: ${Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ')}` });

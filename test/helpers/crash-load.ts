@@ -58,15 +58,19 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-/** Starts `workers` senders against 127.0.0.1:port, each sending one message per connection until stopped. */
-export function startLoad(port: number, workers: number, rand: () => number): Load {
+/**
+ * Starts `workers` senders against 127.0.0.1:port, each sending one message per connection until stopped.
+ * `port` may be a function choosing the port of each message (several nodes behind one address).
+ */
+export function startLoad(port: number | (() => number), workers: number, rand: () => number): Load {
+  const portOf = typeof port === 'number' ? () => port : port;
   const stats: LoadStats = { attempted: 0, acked: new Map(), sizes: new Map(), connectionErrors: 0, refusals: [] };
   let next = 1;
   let stopped = false;
   const one = async (seq: number, size: number): Promise<void> => {
     let w: SmtpWire | undefined;
     try {
-      w = await SmtpWire.open(port);
+      w = await SmtpWire.open(portOf());
       if (w.greeting?.code !== 220) throw new Error(`greeting ${w.greeting?.raw}`);
       const ehlo = await w.cmd('EHLO loadgen.test');
       if (ehlo.code !== 250) return void stats.refusals.push(`EHLO: ${ehlo.raw}`);

@@ -4,8 +4,8 @@ import { REDACT_PATHS, redactUrl } from '../../core/log.js';
 import { loadConfig, printJson, UsageError } from '../common.js';
 
 const SECRET_KEYS = new Set(REDACT_PATHS.filter((p) => !p.includes('.')));
-/** Values that are URLs and may carry a user and password (an outbound proxy). */
-const URL_KEYS = new Set(['proxy']);
+/** Values that are URLs and may carry a user and password (an outbound proxy, the PostgreSQL store). */
+const URL_KEYS = new Set(['proxy', 'url']);
 
 export function configCommand(sub: string | undefined, flags: { config?: string | undefined }): void {
   switch (sub) {

@@ -1,0 +1,352 @@
+/**
+ * PostgreSQL spool, shared by several relay nodes. Message state and bodies
+ * live in the database (bodies in chunks, see bodies.ts), so any node can
+ * deliver any message. Claims take rows with SELECT ... FOR UPDATE SKIP
+ * LOCKED and give them a lease (owner and expiry); a node that dies leaves
+ * leases that run out, and claim() and recoverActive() of the others take
+ * those messages over. Migrations run in init() under an advisory lock
+ * (migrate.ts).
+ *
+ * Durability: acceptance commits are grouped (every message that finished
+ * while the previous group committed goes in the next transaction) and run
+ * with synchronous_commit on, whatever the server's default, so accept()
+ * resolves only when the body and its message are on the server's disk.
+ * Queue bookkeeping uses the server's setting: a lost update after a server
+ * crash only means a message is tried again.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import type {
+  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
+  NewMessage, QueuedMessage, Store, TrailEvent,
+} from '../store.js';
+import { Db, type PoolOptions } from './db.js';
+import { PgBodies, type PgBodyWriter } from './bodies.js';
+import { applyMigrations, migrationStatus, type MigrationStatus } from './migrate.js';
+import type { Migration } from './migrations.js';
+import { insertEvents, insertGroup, routedText, type Accepting } from './accept.js';
+import { activityBuckets, countByState, listMessages, readMessage, trailOf, withRecipients } from './listing.js';
+import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
+import type { MessageRow } from './rows.js';
+import { inspect, type PostgresReport } from './inspect.js';
+import { PgPacing, type PgPacingOptions } from './pacing.js';
+
+/** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
+/** The acceptance transaction is durable when it returns, whatever the server's default. */
+const DURABLE = 'BEGIN; SET LOCAL synchronous_commit TO on';
+/** The advisory lock key held while purging bodies. */
+const PURGE_LOCK_KEY = 4_242_757_661_002;
+/** Messages in one acceptance transaction at most. */
+const GROUP_MAX = 200;
+
+export interface PostgresStoreOptions extends PoolOptions {
+  /** This instance's name as a body writer; unique per store instance (default: host, process and a random part). */
+  writerName?: string;
+  /** Lease of a body being written, renewed a third of it apart (default 2 minutes). */
+  bodyLeaseMs?: number;
+}
+
+interface Pending {
+  entry: Accepting;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class PostgresStore implements Store {
+  readonly db: Db;
+  private readonly bodies: PgBodies;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private closed = false;
+  /** Body writers by message id, from createBody until the message is committed or the body aborted. */
+  private readonly writers = new Map<string, PgBodyWriter>();
+  /** Bodies of messages waiting for, or in, an acceptance commit. */
+  private readonly accepting = new Set<string>();
+  /** Pacing coordinators made by pacing(), closed before the pool. */
+  private readonly coordinators: PgPacing[] = [];
+
+  constructor(opts: PostgresStoreOptions) {
+    this.db = new Db(opts);
+    const writer = opts.writerName ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.bodies = new PgBodies(this.db, writer, opts.bodyLeaseMs ?? 120_000);
+  }
+
+  /** Applies pending migrations (under the advisory lock); answers which ran here. */
+  async migrate(): Promise<{ ran: Migration[]; status: MigrationStatus }> {
+    return applyMigrations(this.db);
+  }
+
+  /** The schema's state, without changing anything. */
+  schemaStatus(): Promise<MigrationStatus> {
+    return migrationStatus(this.db);
+  }
+
+  /** Server, schema and queue figures for `authrelay store check`; changes nothing. */
+  inspect(now: number): Promise<PostgresReport> {
+    return inspect(this.db, now);
+  }
+
+  async init(): Promise<void> {
+    await this.migrate();
+    this.bodies.start();
+  }
+
+  /**
+   * Per-mailbox pacing counted in this database, so the limits hold for all
+   * nodes together. holder names this node in the slots it takes.
+   */
+  pacing(holder: string, opts: PgPacingOptions = {}): PgPacing {
+    const p = new PgPacing(this.db, holder, opts);
+    this.coordinators.push(p);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.flushing || this.pending.length) await new Promise((r) => setTimeout(r, 5));
+    this.closed = true;
+    for (const p of this.coordinators) await p.close();
+    this.bodies.stop();
+    await this.db.end();
+  }
+
+  createBody(id: string): BodyWriter {
+    const w = this.bodies.create(id);
+    this.writers.set(id, w);
+    return {
+      bodyId: w.bodyId,
+      stream: w.stream,
+      finish: () => w.finish(),
+      abort: async () => {
+        this.writers.delete(id);
+        await w.abort();
+      },
+    };
+  }
+
+  accept(message: NewMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    const w = this.writers.get(message.id);
+    const entry: Accepting = { message, bodyId: w?.bodyId ?? message.id, inline: w ? w.inline() : Buffer.alloc(0), chunks: w?.chunks() ?? 0 };
+    this.accepting.add(entry.bodyId);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      if (!this.flushing) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = true;
+    const group = this.pending.splice(0, GROUP_MAX);
+    try {
+      const lost = await this.db.tx((tx) => insertGroup(tx, group.map((p) => p.entry), this.bodies.writer), DURABLE);
+      for (const p of group) {
+        if (lost.has(p.entry.message.id)) p.reject(new Error(`the body of ${p.entry.message.id} was removed before it was stored (its lease ran out)`));
+        else p.resolve();
+      }
+    } catch (err) {
+      for (const p of group) p.reject(err as Error);
+    } finally {
+      for (const p of group) {
+        this.writers.delete(p.entry.message.id);
+        this.accepting.delete(p.entry.bodyId);
+        this.bodies.settled(p.entry.bodyId);
+      }
+      this.flushing = false;
+      if (this.pending.length) setImmediate(() => void this.flush());
+    }
+  }
+
+  openBody(bodyId: string): Readable {
+    return this.bodies.open(bodyId);
+  }
+
+  async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
+    const routeCond = req.route === null ? 'route IS NULL AND $1::text IS NULL' : 'route = $1';
+    // Due messages, and messages whose attempt's lease ran out (its node died or hangs).
+    const r = await this.db.query<MessageRow>(`WITH due AS (
+        SELECT id FROM messages WHERE ${routeCond}
+          AND ((state IN ('incoming', 'deferred') AND next_attempt_at <= $2) OR (state = 'active' AND lease_until < $2))
+        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+      UPDATE messages m SET state = 'active', lease_owner = $4, lease_until = $5, updated_at = $2
+      FROM due WHERE m.id = due.id RETURNING m.*`, [req.route, req.now, req.limit, req.owner, req.now + req.leaseMs]);
+    const rows = r.rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return withRecipients(this.db, rows);
+  }
+
+  async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(`UPDATE messages SET lease_until = $1 WHERE id = ANY($2) AND lease_owner = $3 AND state = 'active'`, [now + leaseMs, ids, owner]);
+  }
+
+  async assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]> {
+    return this.db.tx(async (tx) => {
+      const cur = await tx.query<{ lease_owner: string | null }>('SELECT lease_owner FROM messages WHERE id = $1 FOR UPDATE', [id]);
+      if (cur.rows[0]?.lease_owner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
+      // A message split before (and released since) already has parts .1, .2...: new parts take free numbers.
+      const taken = new Set((await tx.query<{ id: string }>('SELECT id FROM messages WHERE id LIKE $1', [`${id}.%`])).rows.map((r) => r.id));
+      let suffix = 0;
+      const freeId = () => {
+        while (taken.has(`${id}.${++suffix}`));
+        return `${id}.${suffix}`;
+      };
+      const ids: string[] = [];
+      const ev = { id: [] as string[], at: [] as number[], kind: [] as string[], text: [] as string[], data: [] as (string | null)[] };
+      const event = (target: string, kind: string, text: string, data: unknown) => {
+        ev.id.push(target);
+        ev.at.push(now);
+        ev.kind.push(kind);
+        ev.text.push(text);
+        ev.data.push(data === null ? null : JSON.stringify(data));
+      };
+      for (const [n, g] of groups.entries()) {
+        const target = n === 0 ? id : freeId();
+        if (n > 0) {
+          await tx.query(`INSERT INTO messages (id, parent_id, state, route, updated_at, next_attempt_at, ${COPIED_COLUMNS})
+              SELECT $1, id, 'incoming', $2, $3, $3, ${COPIED_COLUMNS} FROM messages WHERE id = $4`, [target, g.route, now, id]);
+          await tx.query(`UPDATE recipients r SET message_id = $1, idx = u.n - 1
+              FROM unnest($3::text[]) WITH ORDINALITY AS u(address, n)
+              WHERE r.message_id = $2 AND r.address = u.address AND r.state = 'pending'`, [target, id, g.recipients]);
+          event(target, 'split', `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`, null);
+        } else {
+          await tx.query(`UPDATE messages SET route = $1, state = 'incoming', lease_owner = NULL, lease_until = NULL,
+              next_attempt_at = $2, updated_at = $2 WHERE id = $3`, [g.route, now, id]);
+        }
+        event(target, 'routed', routedText(g.route, g.recipients), { route: g.route });
+        ids.push(target);
+      }
+      await insertEvents(tx, ev);
+      return ids;
+    });
+  }
+
+  async finishAttempt(id: string, r: AttemptResult): Promise<void> {
+    // One update per address, the first given (as if applied in order: a finished recipient is not touched again).
+    const seen = new Set<string>();
+    const updates = r.recipients.filter((u) => !seen.has(u.address) && seen.add(u.address));
+    const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
+    await this.db.tx(async (tx) => {
+      await tx.query(`UPDATE recipients r SET state = u.state, attempts = r.attempts + 1, updated_at = $2, last = u.last
+          FROM unnest($3::text[], $4::text[], $5::text[]) AS u(address, state, last)
+          WHERE r.message_id = $1 AND r.address = u.address AND r.state IN ('pending', 'held')`,
+      [id, r.at, updates.map((u) => u.address), updates.map((u) => u.state), updates.map((u) => JSON.stringify(u.outcome))]);
+      await tx.query(`UPDATE messages SET state = $2, attempts = attempts + 1, next_attempt_at = $3, updated_at = $4,
+          lease_owner = NULL, lease_until = NULL, last_error = $5, finished_at = $6 WHERE id = $1`,
+      [id, r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
+        r.state === 'delivered' || r.state === 'failed' ? r.at : null]);
+      await tx.query(`INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, 'attempt', $3, $4)`,
+        [id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients })]);
+    });
+  }
+
+  async queuedRoutes(): Promise<string[]> {
+    const r = await this.db.query<{ route: string }>(`SELECT DISTINCT route FROM messages WHERE state IN ('incoming', 'deferred') AND route IS NOT NULL`);
+    return r.rows.map((x) => x.route);
+  }
+
+  async recoverActive(owner: string, now: number): Promise<number> {
+    const r = await this.db.query(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
+        lease_owner = NULL, lease_until = NULL, next_attempt_at = $1, updated_at = $1
+      WHERE state = 'active' AND (lease_owner = $2 OR lease_until < $1)`, [now, owner]);
+    return r.rowCount ?? 0;
+  }
+
+  get(id: string): Promise<QueuedMessage | undefined> {
+    return readMessage(this.db, id);
+  }
+
+  list(f: ListFilter): Promise<QueuedMessage[]> {
+    return listMessages(this.db, f);
+  }
+
+  trail(id: string): Promise<TrailEvent[]> {
+    return trailOf(this.db, id);
+  }
+
+  async addEvent(id: string, e: TrailEvent): Promise<void> {
+    await this.db.query('INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, $3, $4, $5)',
+      [id, e.at, e.kind, e.text, e.data ? JSON.stringify(e.data) : null]);
+  }
+
+  counts(): Promise<Record<MessageState, number>> {
+    return countByState(this.db);
+  }
+
+  activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    return activityBuckets(this.db, query);
+  }
+
+  async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {
+    return this.db.tx(async (tx) => {
+      const r = await tx.query(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = $1, updated_at = $1,
+          expires_at = $2, finished_at = NULL WHERE id = $3 AND state IN ('failed', 'deferred', 'held') AND body_present`, [now, expiresAt, id]);
+      if (r.rowCount === 0) return false;
+      await tx.query(`UPDATE recipients SET state = 'pending', updated_at = $1 WHERE message_id = $2 AND state IN ('failed', 'held')`, [now, id]);
+      await tx.query(`INSERT INTO events (message_id, at, kind, text) VALUES ($1, $2, 'retry', $3)`, [id, now, `queued again by ${by}`]);
+      return true;
+    });
+  }
+
+  async release(id: string, now: number, by: string): Promise<boolean> {
+    return this.db.tx(async (tx) => {
+      const r = await tx.query(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = $1, updated_at = $1
+          WHERE id = $2 AND state = 'held'`, [now, id]);
+      if (r.rowCount === 0) return false;
+      await tx.query(`UPDATE recipients SET state = 'pending', updated_at = $1 WHERE message_id = $2 AND state = 'held'`, [now, id]);
+      await tx.query(`INSERT INTO events (message_id, at, kind, text) VALUES ($1, $2, 'release', $3)`, [id, now, `released by ${by}`]);
+      return true;
+    });
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return this.db.tx(async (tx) => {
+      // The state is checked on the locked row: a node may claim the message (active) between a check made before and the delete.
+      const cur = await tx.query<{ body_id: string; state: string }>('SELECT body_id, state FROM messages WHERE id = $1 FOR UPDATE', [id]);
+      const row = cur.rows[0];
+      if (!row || row.state === 'active') return false;
+      await tx.query('DELETE FROM messages WHERE id = $1', [id]);
+      await tx.query('DELETE FROM recipients WHERE message_id = $1', [id]);
+      await tx.query('DELETE FROM events WHERE message_id = $1', [id]);
+      // The body row is locked before looking for other parts: two parts removed at once see each other's delete.
+      await tx.query('SELECT 1 FROM bodies WHERE body_id = $1 FOR UPDATE', [row.body_id]);
+      const others = await tx.query('SELECT 1 FROM messages WHERE body_id = $1 LIMIT 1', [row.body_id]);
+      if (others.rowCount === 0) await tx.query('DELETE FROM bodies WHERE body_id = $1', [row.body_id]);
+      return true;
+    });
+  }
+
+  async purgeDeliveredBodies(before: number): Promise<number> {
+    return this.db.tx(async (tx) => {
+      // One node purges at a time (others find the lock taken and leave it to that one).
+      const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [PURGE_LOCK_KEY]);
+      if (!lock.rows[0]?.ok) return 0;
+      // Message rows first, then bodies: the same lock order as remove().
+      const r = await tx.query<{ body_id: string }>(`UPDATE messages SET body_present = false WHERE body_id IN (
+          SELECT m.body_id FROM messages m WHERE m.state = 'delivered' AND m.finished_at < $1 AND m.body_present
+            AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.body_id = m.body_id AND NOT (o.state = 'delivered' AND o.finished_at < $1)))
+        RETURNING body_id`, [before]);
+      const ids = [...new Set(r.rows.map((x) => x.body_id))];
+      if (ids.length) await tx.query('DELETE FROM bodies WHERE body_id = ANY($1)', [ids]);
+      return ids.length;
+    });
+  }
+
+  async removeOrphanBodies(): Promise<number> {
+    return this.bodies.removeOrphans(this.accepting);
+  }
+
+  async recordDeviceActivity(a: DeviceActivity): Promise<void> {
+    await upsertDeviceActivity(this.db, [a]);
+  }
+
+  async recordDeviceFailure(device: string, clientIp: string): Promise<void> {
+    await recordDeviceFailure(this.db, device, clientIp);
+  }
+
+  devicesSeen(): Promise<DeviceSeen[]> {
+    return devicesSeen(this.db);
+  }
+}
