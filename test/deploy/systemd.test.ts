@@ -390,7 +390,8 @@ admin: { listen: 127.0.0.1:${adminPort} }
 `);
     const trace = join(dir, 'trace.txt');
     const ids = asRoot ? ['65534', '65534'] : ['-', '-'];
-    const wrap = ['strace', '-f', '-qq', '-o', trace, python.stdout.trim(), '-c', FAMILY_FILTER, familyNumbers.join(','), ...ids];
+    // -s 4096: execve's arguments in full (strace cuts strings at 32 bytes, and the relay is found by its path).
+    const wrap = ['strace', '-f', '-qq', '-s', '4096', '-o', trace, python.stdout.trim(), '-c', FAMILY_FILTER, familyNumbers.join(','), ...ids];
     relay = await startRelayProcess(config, { wrap, listeners: 2, timeoutMs: 60_000 });
     // Receive over STARTTLS and over implicit TLS, deliver upstream, answer the admin endpoints, then stop.
     const plain = await SmtpWire.open(relay.ports.smtp!);
