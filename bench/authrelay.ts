@@ -1,6 +1,6 @@
 /**
  * Starts the built relay as a child process (`node dist/src/cli/main.js serve
- * --config FILE`) with a fresh data directory, one plain listener on a
+ * --config FILE`) with a fresh data directory (or a given one), one plain listener on a
  * system-chosen 127.0.0.1 port and, optionally, an SMTP upstream on loopback.
  * Ready means: the "listening" line appeared on its stdout.
  */
@@ -29,6 +29,10 @@ export interface RelayOptions {
   upstreams?: Record<string, Record<string, unknown>>;
   /** The store section of the config (default: SQLite in the data directory), e.g. { type: 'postgres', url }. */
   store?: Record<string, unknown>;
+  /** The routes section (default: everything to the first upstream). */
+  routes?: Record<string, unknown>[];
+  /** An existing data directory (a filled queue) instead of a fresh one; it is left in place at stop. */
+  dataDir?: string;
 }
 
 export interface RelayInstance {
@@ -50,7 +54,8 @@ export function checkRelayBuilt(): string | undefined {
   return existsSync(RELAY_MAIN) ? undefined : `${RELAY_MAIN} does not exist (npm run build)`;
 }
 
-function configYaml(dataDir: string, o: RelayOptions): string {
+/** The relay's configuration file for these options (also read by the backlog filler, bench/backlog.ts). */
+export function configYaml(dataDir: string, o: RelayOptions): string {
   const config: Record<string, unknown> = {
     dataDir,
     hostname: 'authrelay-bench.localdomain',
@@ -61,7 +66,7 @@ function configYaml(dataDir: string, o: RelayOptions): string {
   if (o.store) config.store = o.store;
   if (o.upstreams) {
     config.upstreams = o.upstreams;
-    config.routes = [{ use: Object.keys(o.upstreams)[0] }];
+    config.routes = o.routes ?? [{ use: Object.keys(o.upstreams)[0] }];
   } else if (o.upstreamPort !== undefined) {
     config.upstreams = { sink: { type: 'smtp', host: LOOPBACK, port: o.upstreamPort, tls: 'none', concurrency: o.concurrency ?? 20 } };
     config.routes = [{ use: 'sink' }];
@@ -85,7 +90,7 @@ export async function startRelay(o: RelayOptions = {}): Promise<RelayInstance> {
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   claimDir(dir);
   const configFile = join(dir, 'authrelay.yaml');
-  writeFileSync(configFile, configYaml(join(dir, 'data'), o));
+  writeFileSync(configFile, configYaml(o.dataDir ?? join(dir, 'data'), o));
 
   const t0 = performance.now();
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), RELAY_MAIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });

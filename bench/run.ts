@@ -2,6 +2,10 @@
  * Side-by-side benchmark of authrelay, in one run on this machine:
  *   ingest    authrelay against a private Postfix, both relaying to smtp-sink,
  *             each freshly started per repetition (scenarios.ts);
+ *   backlog   authrelay's ingest with 100,000 messages queued for an upstream
+ *             that is down, against an empty queue (backlog.ts);
+ *   reuse     several messages per connection into authrelay and Postfix:
+ *             every message delivered once (reuse.ts);
  *   memory    20 messages of 25 MB at once (smtp route, both systems; Graph
  *             route) and one 100 MB message through Graph upload sessions;
  *   e2e       smtp-source to the Graph emulator through authrelay, and through
@@ -19,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { checkRelayBuilt, sweepStaleRelays } from './authrelay.js';
+import { runBacklog, sweepStaleBacklogs, type BacklogResult, type BacklogSummary } from './backlog.js';
 import { runLatency, type LatencyResult } from './latency.js';
 import { SMTP_SOURCE, smtpSourceArgs } from './lib/load.js';
 import { sweepStalePostgres } from './lib/postgres.js';
@@ -32,13 +37,14 @@ import {
   markdownSection, median, num, printTable, summarise, summaryTable, writeJson, writeText,
   type PhaseSummary, type Ratio, type SummaryRow, type Table,
 } from './report.js';
+import { runReuse, type ReuseResult } from './reuse.js';
 import { runScaling, scalingUnavailable, type ScalingResult } from './scaling.js';
 import { MEMORY_KIND, runScenario, type Limits, type PhaseSpec, type ScenarioResult, type SystemName } from './scenarios.js';
 import { SETTINGS_HELP, readSettings, type Settings } from './settings.js';
 
 const MB = 1024 * 1024;
 /** PRODUCT.md targets. */
-const TARGET = { ingestMany: 1.5, ingestSingle: 1.0, e2eOverPeer: 5, memoryMB: 150, latencyP99Ms: 20, latencyRate: 200, startupMs: 1000 };
+const TARGET = { ingestMany: 1.5, ingestSingle: 1.0, backlogOverEmpty: 0.8, backlogMessages: 100_000, e2eOverPeer: 5, memoryMB: 150, latencyP99Ms: 20, latencyRate: 200, startupMs: 1000 };
 
 interface Failure {
   system: string;
@@ -56,7 +62,7 @@ function preflight(wanted: SystemName[]): { systems: SystemName[]; skipped: stri
   for (const tool of [SMTP_SOURCE, SMTP_SINK]) {
     if (!existsSync(tool)) throw new Error(`${tool} is missing (apt-get install postfix)`);
   }
-  const stale = [...sweepStalePostfix(), ...sweepStaleRelays(), ...sweepStaleSinks(), ...sweepStalePostgres()];
+  const stale = [...sweepStalePostfix(), ...sweepStaleRelays(), ...sweepStaleSinks(), ...sweepStalePostgres(), ...sweepStaleBacklogs()];
   for (const dir of stale) console.error(`removed ${dir}, left by a benchmark that was killed`);
   const skipped: string[] = [];
   const systems = wanted.filter((s) => {
@@ -107,6 +113,8 @@ interface Results {
   m365: M365Result | undefined;
   latency: LatencyResult[];
   scaling: ScalingResult | undefined;
+  backlog: BacklogResult | undefined;
+  reuse: ReuseResult[];
   failures: Failure[];
   skipped: string[];
 }
@@ -130,6 +138,47 @@ function ingestRows(s: Settings, r: Results): SummaryRow[] {
       met: p.target === undefined ? undefined : measured ? (ratio.met as boolean) && (ar?.undelivered ?? 0) === 0 : 'not measured',
     };
   }).filter(() => s.only.has('ingest'));
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function backlogRows(s: Settings, r: Results): SummaryRow[] {
+  if (!s.only.has('backlog')) return [];
+  const load = (n: number) => `${s.sessions} sessions × ${s.backlogMessages} × ${sizeLabel(s.size)}, 1 msg/connection, with ${count(n)} messages queued for an upstream that is down`;
+  const b = r.backlog;
+  if (s.backlog === 0) return [{ area: 'ingest, backlog', load: load(0), authrelay: 'not measured (BENCH_BACKLOG=0)', compared: '—', ratio: '—', target: `≥ ${TARGET.backlogOverEmpty} × empty queue`, met: 'not measured' }];
+  const text = (x: BacklogSummary | undefined) => (x && x.runs > 0 ? `${msgs(x.ingestMsgPerSec)}${x.undelivered > 0 ? `, ${x.undelivered} undelivered` : ''}` : 'not measured');
+  const measured = b !== undefined && b.ratio !== null;
+  const kept = b?.stillQueued !== undefined && b.stillQueued >= s.backlog;
+  const met = measured ? (b.ratio as number) >= TARGET.backlogOverEmpty && b.withBacklog.undelivered === 0 && b.empty.undelivered === 0 && kept : 'not measured';
+  const full = s.backlog >= TARGET.backlogMessages;
+  return [{
+    area: 'ingest, backlog',
+    load: `${load(s.backlog)} (median of ${b?.withBacklog.runs ?? 0})`,
+    authrelay: `${text(b?.withBacklog)}${b?.stillQueued !== undefined ? `; ${count(b.stillQueued)} still queued after` : ''}`,
+    compared: `empty queue ${text(b?.empty)}`,
+    ratio: measured ? `${num(b.ratio, 2)} ×` : '—',
+    target: `≥ ${TARGET.backlogOverEmpty} × empty queue, ${count(TARGET.backlogMessages)} queued${full ? '' : ` (${count(s.backlog)} here)`}`,
+    met: typeof met === 'string' || full ? met : `${met ? 'met' : 'NOT met'} with ${count(s.backlog)} queued`,
+  }];
+}
+
+function reuseRows(s: Settings, r: Results): SummaryRow[] {
+  if (!s.only.has('reuse')) return [];
+  const perConnection = Math.round(s.reuseMessages / s.sessions);
+  const load = `smtp-source -d: ${s.sessions} sessions × ${s.reuseMessages} × ${sizeLabel(s.size)}, ≈${perConnection} msgs/connection → smtp-sink`;
+  if (s.reuseMessages === 0) return [{ area: 'several per connection', load, authrelay: 'not measured (BENCH_REUSE_MESSAGES=0)', compared: '—', ratio: '—', target: '0 lost', met: 'not measured' }];
+  const ar = r.reuse.find((x) => x.system === 'authrelay');
+  const pf = r.reuse.find((x) => x.system === 'postfix');
+  const text = (x: ReuseResult) => `${msgs(x.ingestMsgPerSec)}, ${x.lost} lost${x.received.duplicates > 0 ? `, ${x.received.duplicates} twice` : ''} (${x.received.distinct}/${x.sent} delivered)`;
+  return [{
+    area: 'several per connection', load,
+    authrelay: ar ? text(ar) : 'not measured',
+    compared: pf ? `Postfix ${text(pf)}` : 'Postfix not measured',
+    ratio: ar && pf ? `${num(ar.ingestMsgPerSec / pf.ingestMsgPerSec, 2)} ×` : '—',
+    target: '0 lost',
+    met: ar ? ar.lost === 0 && ar.received.distinct === ar.sent : 'not measured',
+  }];
 }
 
 function startupRow(r: Results): SummaryRow | undefined {
@@ -270,6 +319,34 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
       ],
     });
   }
+  const b = r.backlog;
+  if (b && b.runs.length > 0) {
+    const row = (x: BacklogSummary, label: string) => [label, num(x.ingestMsgPerSec), x.ingestRuns.join(', '), num(x.endToEndMsgPerSec), String(x.undelivered), x.startupMs === null ? '—' : `${x.startupMs.toFixed(0)} ms`, x.peakRssMB === null ? '—' : `${x.peakRssMB} MB`, num(x.cpuMsPerMessage, 2)];
+    const q = b.queuedAfter;
+    tables.push({
+      title: `Ingest with ${count(b.backlog)} messages queued, against an empty queue (authrelay, ${b.empty.runs + b.withBacklog.runs} fresh starts, medians)`,
+      header: ['queue', 'ingest msg/s', 'runs', 'end-to-end msg/s', 'undelivered', 'start-up', 'peak RSS', 'CPU ms/msg'],
+      rows: [row(b.empty, 'empty'), row(b.withBacklog, `${count(b.backlog)} queued`)],
+      notes: [
+        `load: smtp-source -s ${b.sessions} -m ${b.messages} -l ${b.size}, one connection per message, after a ${s.warmup}-message warm-up; the relay has two upstreams: smtp-sink for the load, and one that answers 421 to every connection for the queued messages (recipient domain down.example); the same configuration with an empty queue.`,
+        b.fill ? `the queue was filled once, before the first start, through the store's own API (createBody, accept with the route table's routes) on the relay's data directory: ${count(b.fill.messages)} × ${sizeLabel(b.size)} in ${b.fill.seconds.toFixed(1)} s, ${(b.fill.bytes / MB).toFixed(0)} MB on disk; every start with the backlog reuses it (it also keeps the messages delivered by earlier starts).` : 'the queue could not be filled (see failures).',
+        `the queued messages are due and routed to the upstream that is down: the scheduler claims from them, finds the route down (${b.runs.filter((x) => x.queue === 'backlog').map((x) => x.downConnections).join(', ')} connections refused per start) and keeps polling the queue during the load.`,
+        q ? `after the last start: ${count(b.stillQueued ?? 0)} messages still waiting (incoming ${q.incoming ?? 0}, deferred ${q.deferred ?? 0}, active ${q.active ?? 0}), ${count(q.delivered ?? 0)} delivered, ${q.failed ?? 0} failed, ${q.held ?? 0} held.` : 'the queue could not be read after the runs.',
+      ],
+    });
+  }
+  if (r.reuse.length > 0) {
+    tables.push({
+      title: 'Several messages per connection (smtp-source -d), one run per system, fresh start',
+      header: ['system', 'load', 'ingest msg/s', 'end-to-end msg/s', 'sent', 'received', 'distinct', 'twice', 'lost', 'peak memory'],
+      rows: r.reuse.map((x) => [x.system, `${x.sessions} × ${x.messages} × ${sizeLabel(x.size)}`, num(x.ingestMsgPerSec), num(x.endToEndMsgPerSec), String(x.sent), String(x.received.messages), String(x.received.distinct), String(x.received.duplicates), String(x.lost), `${num(x.peakMemoryBytes / MB, 1)} MB`]),
+      notes: [
+        `load: smtp-source -d -s ${s.sessions} -m ${s.reuseMessages} -l ${s.size}: each session keeps one connection and sends the next message on it (≈${Math.round(s.reuseMessages / s.sessions)} per connection), after a ${s.warmup}-message warm-up sent the same way; sent, received, lost count the warm-up too.`,
+        'smtp-sink keeps every message (-D); a message is known by the queue id in its relay\'s Received field and its Message-ID: distinct = different messages received, lost = sent − distinct, twice = received again.',
+        `peak memory: Postfix = ${MEMORY_KIND.postfix}; authrelay = ${MEMORY_KIND.authrelay}.`,
+      ],
+    });
+  }
   if (r.bigRuns.length > 0) {
     tables.push({
       title: `Memory, ${r.big.name} at once to smtp-sink`,
@@ -338,10 +415,10 @@ async function main(): Promise<number> {
   const started = new Date();
   const busyBefore = await machineBusy(2000);
   const loadBefore = loadavg()[0] ?? 0;
-  const needsSystems = ['ingest', 'memory', 'latency'].some((p) => s.only.has(p as never));
+  const needsSystems = ['ingest', 'reuse', 'memory', 'latency'].some((p) => s.only.has(p as never));
   const { systems, skipped } = preflight(needsSystems ? s.systems : []);
   for (const why of skipped) console.error(`skipping ${why}`);
-  if (needsSystems && systems.length === 0 && !s.only.has('e2e') && !s.only.has('scaling')) return 1;
+  if (needsSystems && systems.length === 0 && !['e2e', 'scaling', 'backlog'].some((p) => s.only.has(p as never))) return 1;
   if (s.peer && !s.only.has('e2e')) console.error('--peer is used by the e2e part only, which is not selected');
   console.error(`authrelay benchmark: ${[...s.only].join(', ')}; machine ${(busyBefore * 100).toFixed(0)} % busy before the start${busyBefore > 0.15 ? ' (not idle: figures will be disturbed)' : ''}`);
 
@@ -352,7 +429,7 @@ async function main(): Promise<number> {
   const warmup: PhaseSpec = { name: 'warm-up', sessions: s.sessions, messages: s.warmup, size: s.size };
   const big: PhaseSpec = { name: `${s.bigMessages} × ${s.bigSizeMB} MB`, sessions: s.bigMessages, messages: s.bigMessages, size: s.bigSizeMB * MB };
   const bigLimits: Limits = { ...limits, drainTimeoutMs: Math.max(limits.drainTimeoutMs, 300_000) };
-  const r: Results = { phases, runs: [], summary: [], ratios: [], bigRuns: [], big, m365: undefined, latency: [], scaling: undefined, failures: [], skipped };
+  const r: Results = { phases, runs: [], summary: [], ratios: [], bigRuns: [], big, m365: undefined, latency: [], scaling: undefined, backlog: undefined, reuse: [], failures: [], skipped };
 
   if (s.only.has('ingest')) {
     for (let rep = 1; rep <= s.reps; rep++) {
@@ -365,6 +442,35 @@ async function main(): Promise<number> {
     const sum = summarise(r.runs, phases);
     r.summary = sum.phases;
     r.ratios = sum.ratios;
+  }
+  if (s.only.has('backlog') && s.backlog > 0) {
+    const problem = checkRelayBuilt();
+    if (problem) r.skipped.push(`backlog: ${problem}`);
+    else {
+      try {
+        r.backlog = await runBacklog({
+          backlog: s.backlog, messages: s.backlogMessages, sessions: s.sessions, size: s.size, warmup: s.warmup, reps: s.backlogReps,
+          concurrency: s.concurrency, phaseTimeoutMs: limits.phaseTimeoutMs, drainTimeoutMs: limits.drainTimeoutMs, relayNodeArgs: s.relayNodeArgs,
+          progress: (l) => process.stderr.write(l),
+        });
+        for (const f of r.backlog.failures) r.failures.push({ system: 'authrelay', scenario: f.scenario, error: f.error });
+        if (r.backlog.stillQueued !== undefined && r.backlog.stillQueued < s.backlog) {
+          r.failures.push({ system: 'authrelay', scenario: 'backlog', error: `only ${r.backlog.stillQueued} of the ${s.backlog} queued messages were still queued after the runs` });
+        }
+      } catch (err) {
+        r.failures.push({ system: 'authrelay', scenario: 'backlog', error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  if (s.only.has('reuse') && s.reuseMessages > 0) {
+    for (const system of systems) {
+      const res = await attempt(system, `several messages per connection, ${s.sessions} × ${s.reuseMessages}`, r.failures, () =>
+        runReuse(system, { sessions: s.sessions, messages: s.reuseMessages, size: s.size, warmup: s.warmup }, limits));
+      if (res) {
+        r.reuse.push(res);
+        if (res.lost > 0) r.failures.push({ system, scenario: 'several messages per connection', error: `${res.lost} of ${res.sent} acknowledged messages never reached smtp-sink` });
+      }
+    }
   }
   if (s.only.has('memory')) {
     for (let rep = 1; rep <= s.bigReps && s.bigMessages > 0; rep++) {
@@ -423,7 +529,7 @@ async function main(): Promise<number> {
   const finished = new Date();
   const postfix = postfixVersion();
   const minutes = (finished.getTime() - started.getTime()) / 60_000;
-  const rows = [...ingestRows(s, r), ...[startupRow(r)].filter((x): x is SummaryRow => x !== undefined), ...e2eRows(s, r), ...memoryRows(s, r), ...latencyRows(s, r), ...scalingRows(s, r)];
+  const rows = [...ingestRows(s, r), ...backlogRows(s, r), ...reuseRows(s, r), ...[startupRow(r)].filter((x): x is SummaryRow => x !== undefined), ...e2eRows(s, r), ...memoryRows(s, r), ...latencyRows(s, r), ...scalingRows(s, r)];
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, Postfix ${postfix}, loopback`;
   const quiet = busyBefore > 0.15
     ? `The machine was ${(busyBefore * 100).toFixed(0)} % busy with other work just before the run (load average ${loadBefore.toFixed(2)}): these figures are disturbed; take final ones on a quiet machine.`
@@ -458,10 +564,11 @@ async function main(): Promise<number> {
     m365: r.m365,
     latency: r.latency,
     scaling: r.scaling,
+    backlog: r.backlog,
+    reuse: r.reuse,
     failures: r.failures,
     skipped: r.skipped,
   });
-  console.log(`results: ${s.out}`);
   if (s.markdown) {
     const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
     const md = [
@@ -477,8 +584,11 @@ async function main(): Promise<number> {
       ...(r.failures.length + r.skipped.length > 0 ? ['## Failures and skipped parts', '', ...r.failures.map((f) => `- FAILED ${f.system}, ${f.scenario}: ${f.error.split('\n')[0]}`), ...r.skipped.map((x) => `- skipped ${x}`), ''] : []),
     ].join('\n');
     writeText(s.markdown, md);
-    console.log(`table:   ${s.markdown}`);
   }
+  // Last lines of the run: where everything went.
+  console.log('results written to:');
+  console.log(`  ${s.out}  (JSON, everything including every repetition)`);
+  console.log(s.markdown ? `  ${s.markdown}  (the tables in Markdown, to keep)` : '  no Markdown file (BENCH_MARKDOWN=off)');
   return r.failures.length > 0 || r.skipped.length > 0 ? 1 : 0;
 }
 

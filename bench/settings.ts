@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { SystemName } from './scenarios.js';
 
 /** The parts of a run, for --only. */
-export const SCENARIOS = ['ingest', 'memory', 'e2e', 'latency', 'scaling'] as const;
+export const SCENARIOS = ['ingest', 'backlog', 'reuse', 'memory', 'e2e', 'latency', 'scaling'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Peer {
@@ -48,6 +48,13 @@ export interface Settings {
   latencySeconds: number;
   scalingNodes: number;
   scalingMessages: number;
+  /** Messages already queued (and staying queued) in the backlog part; 0 skips it. */
+  backlog: number;
+  /** Messages of the ingest load measured with and without the backlog. */
+  backlogMessages: number;
+  backlogReps: number;
+  /** Messages sent with several per connection (smtp-source -d) in the reuse part; 0 skips it. */
+  reuseMessages: number;
   peerProxyPort: number;
   peerDir: string;
   out: string;
@@ -152,6 +159,10 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     latencySeconds: int('BENCH_LATENCY_SECONDS', 20, 1, 600),
     scalingNodes: int('BENCH_SCALING_NODES', 3, 1, 8),
     scalingMessages: int('BENCH_SCALING_MESSAGES', 3000, 1, 1_000_000),
+    backlog: int('BENCH_BACKLOG', 100_000, 0, 10_000_000),
+    backlogMessages: int('BENCH_BACKLOG_MESSAGES', 5000, 1, 1_000_000),
+    backlogReps: int('BENCH_BACKLOG_REPS', 3, 1, 20),
+    reuseMessages: int('BENCH_REUSE_MESSAGES', 5000, 0, 1_000_000),
     peerProxyPort: int('BENCH_PEER_PROXY_PORT', 3128, 1, 65535),
     peerDir: process.env.BENCH_PEER_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'authrelay-bench', 'peer-emulator'),
     out: process.env.BENCH_OUT || join(RESULTS, 'latest.json'),
@@ -166,6 +177,10 @@ Options:
   --only PARTS             run only these, comma-separated: ${SCENARIOS.join(', ')}
                              ingest   smtp-source into authrelay and a private Postfix: 20 sessions and
                                       1 session of 10 KB, 20 sessions of 1 MB; start-up time
+                             backlog  authrelay's ingest (20 sessions × 10 KB) with 100,000 messages
+                                      already queued for an upstream that is down, against an empty queue
+                             reuse    several messages per connection (smtp-source -d) into authrelay and
+                                      Postfix: every message delivered once (zero loss), msg/s
                              memory   20 × 25 MB at once (smtp route, both systems; Graph route), and
                                       one 100 MB message through Graph upload sessions
                              e2e      smtp-source to the Graph emulator through authrelay (and --peer)
@@ -200,6 +215,11 @@ Environment (defaults in brackets):
   BENCH_LATENCY_SECONDS [20]  its duration
   BENCH_SCALING_NODES [3]     largest number of nodes in the scaling test (1 up to this)
   BENCH_SCALING_MESSAGES [3000] messages per node count
+  BENCH_BACKLOG [100000]      messages already queued in the backlog part (0 skips it)
+  BENCH_BACKLOG_MESSAGES [5000] messages of its 20-session 10 KB load, with and without the backlog
+  BENCH_BACKLOG_REPS [3]      its repetitions (each: empty queue and backlog, alternating order)
+  BENCH_REUSE_MESSAGES [5000] messages sent over BENCH_SESSIONS connections, several per connection
+                              (0 skips the reuse part)
   BENCH_PEER_PROXY_PORT [3128] port of the emulator's forward proxy when --peer is given
   BENCH_PEER_DIR [~/.cache/authrelay-bench/peer-emulator]  emulator CA and keys kept for the peer
   BENCH_OUT [bench/results/latest.json]

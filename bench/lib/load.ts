@@ -1,7 +1,9 @@
 /**
  * Load generation with Postfix's smtp-source: N messages over S parallel
- * sessions, one new connection per message (as devices do), to 127.0.0.1
- * (or to the host of a relay given with --peer).
+ * sessions, one new connection per message (as devices do), or with `reuse`
+ * several messages per connection (smtp-source -d: each session keeps its
+ * connection and sends MAIL, RCPT, DATA again until the N messages are sent),
+ * to 127.0.0.1 (or to the host of a relay given with --peer).
  */
 import { LOOPBACK, exec } from './proc.js';
 
@@ -15,6 +17,8 @@ export interface LoadSpec {
   /** Body size in bytes (smtp-source -l; headers come on top). */
   size: number;
   timeoutMs: number;
+  /** Several messages per connection (smtp-source -d) instead of one connection per message. */
+  reuse?: boolean;
 }
 
 export interface LoadResult {
@@ -24,8 +28,8 @@ export interface LoadResult {
 }
 
 /** The command line, for reports. */
-export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size'>, host = LOOPBACK): string[] {
-  return ['-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`];
+export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size' | 'reuse'>, host = LOOPBACK): string[] {
+  return [...(s.reuse ? ['-d'] : []), '-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`];
 }
 
 /** Runs smtp-source; rejects if it fails (it exits non-zero on any refused message or broken session). */
