@@ -153,7 +153,8 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     drainTimeoutS: int('BENCH_DRAIN_TIMEOUT_S', 120, 1, 3600),
     timeoutMin: int('BENCH_TIMEOUT_MIN', 30, 1, 600),
     systems: systems(),
-    relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    // The relay runs with the same Node.js options as the service unit and the image (docs/architecture.md, Memory).
+    relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
     m365Messages: int('BENCH_M365_MESSAGES', 2000, 0, 1_000_000),
     latencyRate: int('BENCH_LATENCY_RATE', 200, 1, 5000),
     latencySeconds: int('BENCH_LATENCY_SECONDS', 20, 1, 600),
@@ -209,7 +210,7 @@ Environment (defaults in brackets):
   BENCH_DRAIN_TIMEOUT_S [120] longest wait for the upstream to receive everything
   BENCH_TIMEOUT_MIN [30]      the whole run is stopped after this
   BENCH_SYSTEMS [postfix,authrelay]
-  BENCH_RELAY_NODE_ARGS []    extra node options for the relay, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  BENCH_RELAY_NODE_ARGS [--max-semi-space-size=2]  node options for the relay (those of the service unit), e.g. add "--cpu-prof --cpu-prof-dir=/tmp/prof"
   BENCH_M365_MESSAGES [2000]  messages end-to-end through the Graph emulator (0 skips it)
   BENCH_LATENCY_RATE [200]    offered rate of the latency test, messages per second (one connection each)
   BENCH_LATENCY_SECONDS [20]  its duration

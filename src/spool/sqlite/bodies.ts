@@ -12,7 +12,7 @@
  * directory entry synced, as before. Unused pool files are orphans at the
  * next start and are removed.
  */
-import { createReadStream, promises as fsp, fsync, open, close, write, openSync, closeSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
+import { createReadStream, promises as fsp, fsync, open, close, writev, openSync, closeSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
 import { newMessageId } from '../../core/ids.js';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -232,17 +232,23 @@ class BodyStream extends Writable {
   }
 
   private flushPending(cb: (err?: Error | null) => void): void {
-    const buf = this.joined();
+    // The pieces go to the file as they are (one writev): joining them would copy
+    // every byte of a large body once more, and leave that copy for the collector.
+    const pieces = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.acquire().then((fd) => writeAll(fd, buf, 0, cb), cb);
+    this.acquire().then((fd) => writeAll(fd, pieces, cb), cb);
   }
 }
 
-function writeAll(fd: number, buf: Buffer, off: number, cb: (err?: Error | null) => void): void {
-  write(fd, buf, off, buf.length - off, null, (err, n) => {
+function writeAll(fd: number, pieces: Buffer[], cb: (err?: Error | null) => void): void {
+  writev(fd, pieces, (err, n) => {
     if (err) return cb(err);
-    if (off + n < buf.length) return writeAll(fd, buf, off + n, cb);
-    cb();
+    // A short write: go on from the first byte not written.
+    let left = n;
+    let i = 0;
+    while (i < pieces.length && left >= pieces[i]!.length) left -= pieces[i++]!.length;
+    if (i === pieces.length) return cb();
+    writeAll(fd, [pieces[i]!.subarray(left), ...pieces.slice(i + 1)], cb);
   });
 }
