@@ -43,6 +43,7 @@ import { LOOPBACK_DEVICE } from '../src/identity/devices.js';
 import { createStore } from '../src/main.js';
 import { RouteTable } from '../src/route/rules.js';
 import type { MessageState, NewMessage } from '../src/spool/store.js';
+import { withLogged } from './scenarios.js';
 
 const DIR_PREFIX = 'authrelay-bench-backlog-';
 /** Recipient domain of the queued messages; routed to the upstream that is down. */
@@ -300,9 +301,7 @@ async function runOnce(o: BacklogOptions, queue: 'empty' | 'backlog', rep: numbe
       downConnections: down.connections(),
     };
   } catch (err) {
-    const logged = relay?.warnings() ?? [];
-    if (logged.length === 0) throw err;
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- relay logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+    throw withLogged(err, 'relay', relay?.warnings() ?? []);
   } finally {
     await relay?.stop();
     await down.stop();

@@ -9,7 +9,7 @@
 import { smtpSource } from './lib/load.js';
 import { pacedLoad, type PacedResult } from './lib/paced.js';
 import { startSink } from './lib/sink.js';
-import { startServer, type Limits, type Server, type SystemName } from './scenarios.js';
+import { startServer, withLogged, type Limits, type Server, type SystemName } from './scenarios.js';
 
 export interface LatencyResult extends PacedResult {
   system: SystemName;
@@ -41,9 +41,7 @@ export async function runLatency(system: SystemName, spec: LatencySpec, limits: 
     const reached = await sink.waitFor(spec.warmup + r.acknowledged, limits.drainTimeoutMs);
     return { ...r, system, rate: spec.rate, seconds: spec.seconds, size: spec.size, undelivered: Math.max(0, spec.warmup + r.acknowledged - reached.count) };
   } catch (err) {
-    const logged = server?.warnings() ?? [];
-    if (logged.length === 0) throw err;
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${system} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+    throw withLogged(err, system, server?.warnings() ?? []);
   } finally {
     await server?.stop();
     await sink.stop();

@@ -14,7 +14,7 @@
 import { smtpSource } from './lib/load.js';
 import { sampleMax } from './lib/procfs.js';
 import { startSink, type DumpSummary } from './lib/sink.js';
-import { startServer, type Limits, type Server, type SystemName } from './scenarios.js';
+import { startServer, withLogged, type Limits, type Server, type SystemName } from './scenarios.js';
 
 export interface ReuseSpec {
   sessions: number;
@@ -77,9 +77,7 @@ export async function runReuse(system: SystemName, spec: ReuseSpec, limits: Limi
       peakMemoryBytes,
     };
   } catch (err) {
-    const logged = server?.warnings() ?? [];
-    if (logged.length === 0) throw err;
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${system} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+    throw withLogged(err, system, server?.warnings() ?? []);
   } finally {
     await server?.stop();
     await sink.stop();

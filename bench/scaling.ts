@@ -17,6 +17,7 @@ import { smtpSource } from './lib/load.js';
 import { treeCpuMs } from './lib/procfs.js';
 import { checkPostgresPrerequisites, startPostgres } from './lib/postgres.js';
 import { startSink } from './lib/sink.js';
+import { withLogged } from './scenarios.js';
 
 /** dist/bench/scaling.js -> dist/src/spool/postgres */
 export const POSTGRES_STORE_DIR = fileURLToPath(new URL('../src/spool/postgres', import.meta.url));
@@ -94,8 +95,7 @@ async function point(o: ScalingOptions, nodes: number, url: string, databasePid:
       databaseCpuMsPerMessage: db === undefined ? undefined : db / o.messages,
     };
   } catch (err) {
-    const logged = relays.flatMap((r) => r.warnings()).slice(-10);
-    throw logged.length > 0 ? new Error(`${err instanceof Error ? err.message : String(err)}\n--- relays logged ---\n${logged.join('\n')}`, { cause: err }) : err;
+    throw withLogged(err, 'relays', relays.flatMap((r) => r.warnings()));
   } finally {
     await Promise.all(relays.map((r) => r.stop()));
     await sink.stop();

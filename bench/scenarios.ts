@@ -9,6 +9,13 @@ import { smtpSource, type LoadSpec } from './lib/load.js';
 import { sampleMax, treeCpuMs } from './lib/procfs.js';
 import { startSink, type CountingSink } from './lib/sink.js';
 
+
+/** The error of a failed measurement, with the last warnings the system under test logged (if any). */
+export function withLogged(err: unknown, who: string, logged: readonly string[]): unknown {
+  if (logged.length === 0) return err;
+  return new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${who} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+}
+
 export type SystemName = 'postfix' | 'authrelay';
 
 export interface Server {
@@ -136,9 +143,7 @@ export async function runScenario(system: SystemName, warmup: PhaseSpec | undefi
     }
     return { system, startupMs: server.startupMs, warmup: warm, phases: results, warnings: server.warnings() };
   } catch (err) {
-    const logged = server?.warnings() ?? [];
-    if (logged.length === 0) throw err;
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${system} logged ---\n${logged.slice(-10).join('\n')}`, { cause: err });
+    throw withLogged(err, system, server?.warnings() ?? []);
   } finally {
     await server?.stop();
     await sink.stop();

@@ -11,6 +11,7 @@ import type { AttemptResult, QueuedMessage, RecipientState, RecipientUpdate, Sto
 import type { RouteTable } from '../route/rules.js';
 import type { Transport } from './transport.js';
 import { DestinationHealth, messageBackoff, type BackoffOptions } from './backoff.js';
+import { settlesWithin } from '../core/settle.js';
 
 export interface QueueOptions extends BackoffOptions {
   lease: number;
@@ -298,16 +299,6 @@ export class Scheduler {
   }
 }
 
-/** Whether the promise settles within ms (the timer is cleared either way). */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))));
-  try {
-    return await Promise.race([p.then(() => true), t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function pendingIn(address: string, updates: RecipientUpdate[]): boolean {
   return updates.some((u) => u.address === address);

@@ -139,26 +139,18 @@ function parseV2(buf: Buffer): ProxyParseResult {
   if (len < addrLen) return invalid(`PROXY v2 address block of ${len} bytes is shorter than the ${addrLen} its family needs`);
   const tlvProblem = checkTlvs(body.subarray(addrLen));
   if (tlvProblem) return invalid(tlvProblem);
-  if (fam === 0x11) {
-    const ip = (o: number) => `${body[o]}.${body[o + 1]}.${body[o + 2]}.${body[o + 3]}`;
+  if (fam === 0x11 || fam === 0x21) {
+    // Source and destination addresses (4 or 16 bytes each), then the two ports.
+    const size = fam === 0x11 ? 4 : 16;
+    const ip = (o: number) => (size === 4
+      ? `${body[o]}.${body[o + 1]}.${body[o + 2]}.${body[o + 3]}`
+      : normaliseIp(ipaddr.fromByteArray([...body.subarray(o, o + 16)]).toString()));
     return {
       kind: 'header',
       header: {
         version: 2, command: 'proxy',
-        source: { address: ip(0), port: body.readUInt16BE(8) },
-        destination: { address: ip(4), port: body.readUInt16BE(10) },
-      },
-      length,
-    };
-  }
-  if (fam === 0x21) {
-    const ip = (o: number) => normaliseIp(ipaddr.fromByteArray([...body.subarray(o, o + 16)]).toString());
-    return {
-      kind: 'header',
-      header: {
-        version: 2, command: 'proxy',
-        source: { address: ip(0), port: body.readUInt16BE(32) },
-        destination: { address: ip(16), port: body.readUInt16BE(34) },
+        source: { address: ip(0), port: body.readUInt16BE(2 * size) },
+        destination: { address: ip(size), port: body.readUInt16BE(2 * size + 2) },
       },
       length,
     };

@@ -8,6 +8,7 @@
  * greeting.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
+import { pair } from './tcp-proxy.js';
 
 export interface ProxyLb {
   readonly port: number;
@@ -18,16 +19,7 @@ export async function startProxyLb(opts: { target: number; header: Buffer; withF
   const open = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: opts.target, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-    open.add(client);
-    open.add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    pair(client, upstream, open);
     upstream.pipe(client);
     if (opts.withFirstBytes) {
       client.once('data', (first: Buffer) => {

@@ -26,16 +26,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       const s = createServer((client) => {
         connections++;
         const upstream = createConnection({ host: targetHost, port: targetPort });
-        open.add(client);
-        open.add(upstream);
-        const drop = () => {
-          client.destroy();
-          upstream.destroy();
-          open.delete(client);
-          open.delete(upstream);
-        };
-        client.on('error', drop).on('close', drop);
-        upstream.on('error', drop).on('close', drop);
+        pair(client, upstream, open);
         client.pipe(upstream);
         upstream.pipe(client);
       });
@@ -67,4 +58,18 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     up: listen,
     close: stop,
   };
+}
+
+/** Tracks a client and its upstream connection in `open` and closes both when either ends (the caller pipes them). */
+export function pair(client: Socket, upstream: Socket, open: Set<Socket>): void {
+  open.add(client);
+  open.add(upstream);
+  const drop = () => {
+    client.destroy();
+    upstream.destroy();
+    open.delete(client);
+    open.delete(upstream);
+  };
+  client.on('error', drop).on('close', drop);
+  upstream.on('error', drop).on('close', drop);
 }

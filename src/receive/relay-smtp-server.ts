@@ -1,0 +1,197 @@
+/**
+ * smtp-server, adapted for the relay (used by the receive stage, server.ts):
+ *  - RelayConnection: the listener's greetingDelay instead of the fixed 100 ms
+ *    pause before every greeting; replies with their own enhanced status code
+ *    sent as they are; the per-line deadline against slow-loris clients
+ *    (line-deadline.ts); the 421 of the graceful stop.
+ *  - RelaySmtpServer: TCP_NODELAY on accepted sockets, and on proxyProtocol
+ *    listeners only trusted proxies, each connection starting with a PROXY
+ *    header whose client address becomes the session's address.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { Replies, SmtpReply } from '../core/smtp-reply.js';
+import { relayTrickIn } from '../core/address.js';
+import { LineDeadline } from './line-deadline.js';
+import { ipInCidrs, normaliseIp, type Cidr } from '../core/net.js';
+import { ProxyHeaderError, readProxyHeader } from './proxy-protocol.js';
+
+const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+const RCPT_PATH = /^RCPT\s+TO\s*:\s*<([^<>]*)>/i;
+
+type SendFn = (code: number, data?: string | string[], context?: string | false) => void;
+type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
+type ProxySocketOptions = NonNullable<Parameters<ProxyCallback>[1]>;
+const SHUTTING_DOWN = Replies.shuttingDown();
+
+/** A session id in smtp-server's own format (its generator is not exported). */
+function connectionId(): string {
+  return BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+}
+
+export class RelayConnection extends SMTPConnection {
+  /** Set by _createParser, which smtp-server calls from its constructor (hence `declare`: no field initialiser). */
+  declare private lineDeadline?: LineDeadline;
+
+  /**
+   * Every parser (the first one, and the TLS session's after STARTTLS) tells
+   * the line deadline what arrives: a line not complete within socketTimeout
+   * gets 421 (slow-loris; see line-deadline.ts).
+   */
+  override _createParser(): SMTPStream {
+    const parser = super._createParser();
+    const deadline = (this.lineDeadline ??= new LineDeadline(
+      this._server.options.socketTimeout || 60_000,
+      () => this._handlerPending || this._upgrading || (Boolean(this._dataStream) && Boolean(this._parser) && !(this._parser as SMTPStream)._dataMode),
+      () => {
+        if (!this._closing && !this._closed) this.send(421, '4.4.2 Timeout: a line took longer than the socket timeout; closing connection');
+      },
+    ));
+    const write = parser.write;
+    parser.write = function (this: SMTPStream, chunk: unknown, ...rest: unknown[]): boolean {
+      if (Buffer.isBuffer(chunk)) deadline.observe(chunk, parser._dataMode);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as SMTPStream['write'];
+    return parser;
+  }
+
+  override _onClose(): void {
+    this.lineDeadline?.stop();
+    super._onClose();
+  }
+
+  override init(): void {
+    const server = this._server as unknown as RelaySmtpServer;
+    this._setListeners(() => {
+      const max = server.options.maxClients;
+      if (max && server.connections.size > max) {
+        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false as never);
+        return;
+      }
+      if (server.greetingDelayMs > 0) setTimeout(() => this.connectionReady(), server.greetingDelayMs).unref();
+      else this.connectionReady();
+    });
+  }
+
+  override send(code: number, data?: string | string[], context?: string | false): void {
+    const ctx = typeof data === 'string' && ENHANCED.test(data) ? false : context;
+    (SMTPConnection.prototype.send as unknown as SendFn).call(this, code, data, ctx);
+  }
+
+  /**
+   * Relay-trick recipient syntax is checked on the path as the client sent it:
+   * smtp-server drops source routes (`<@a,@b:user@c>`, RFC 5321 appendix C)
+   * before the callbacks see the address, and answers quoted local parts and
+   * bang paths without a domain with a generic 501. Both get 553 here.
+   */
+  override handler_RCPT(command: Buffer, callback: () => void): void {
+    const path = RCPT_PATH.exec(command.toString('utf8'))?.[1];
+    const trick = path && this.session.envelope?.mailFrom ? relayTrickIn(path) : undefined;
+    if (path && trick) {
+      const reply = Replies.badRecipientSyntax(path, trick);
+      (this._server as unknown as RelaySmtpServer).onRecipientRefused?.(this.session, reply, path);
+      this.send(reply.code, reply.message);
+      return callback();
+    }
+    super.handler_RCPT(command, callback);
+  }
+
+  /** A message is in progress: MAIL FROM accepted, DATA arriving or being stored, or a command being handled. */
+  get busy(): boolean {
+    return Boolean(this._dataStream) || Boolean(this.session.envelope?.mailFrom) || this._handlerPending || this._upgrading;
+  }
+
+  /** While the server drains: a session with no message in progress gets 421 and is closed. */
+  closeIfIdle(): void {
+    if (!(this._server as unknown as RelaySmtpServer).draining || this._closing || this._closed || this.busy) return;
+    this.shutDown();
+  }
+
+  /** 421 4.3.2 and close, whatever the session is doing. */
+  shutDown(): void {
+    if (this._closing || this._closed) return;
+    this.send(SHUTTING_DOWN.code, SHUTTING_DOWN.message);
+  }
+
+  /** The end of a transaction (message answered, RSET, EHLO, STARTTLS done). */
+  override _resetSession(): void {
+    super._resetSession();
+    if (this._ready) this.closeIfIdle();
+  }
+
+  /** After every command. */
+  override _whenWritable(next: () => void): void {
+    super._whenWritable(next);
+    this.closeIfIdle();
+  }
+}
+
+export interface ProxySettings {
+  trusted: readonly Cidr[];
+  headerTimeoutMs: number;
+  /** Told of every connection refused before the SMTP session (untrusted source, bad, late or missing header). */
+  refused: (peer: string, reason: 'untrusted' | ProxyHeaderError['reason'], detail: string) => void;
+}
+
+export class RelaySmtpServer extends SMTPServer {
+  greetingDelayMs = 0;
+  onRecipientRefused?: (session: SMTPServerSession, reply: SmtpReply, recipient: string) => void;
+  /** Set on proxyProtocol listeners. */
+  proxy?: ProxySettings;
+  draining = false;
+  /** The proxy's own address, by session id, for sessions whose address came from a PROXY header. */
+  readonly proxiedBy = new Map<string, string>();
+
+  /** On a proxyProtocol listener every connection is held until its header is read (and counted as pending). */
+  override _expectsProxyHeader(socket: Socket): boolean {
+    return this.proxy ? true : super._expectsProxyHeader(socket);
+  }
+
+  /**
+   * Reads the PROXY header on proxyProtocol listeners. A source that is not a
+   * trusted proxy is closed before anything is read; a header that is
+   * invalid, late or cut short closes the connection. The client address in
+   * the header becomes the session's remote address.
+   */
+  override _handleProxy(socket: Socket, callback: ProxyCallback): void {
+    const proxy = this.proxy;
+    if (!proxy) return super._handleProxy(socket, callback);
+    const peer = normaliseIp(socket.remoteAddress ?? '');
+    socket.on('error', () => undefined);
+    if (!ipInCidrs(peer, proxy.trusted)) {
+      socket.destroy();
+      proxy.refused(peer, 'untrusted', 'not in trustedProxies');
+      callback(new Error(`connection from ${peer} refused: not a trusted proxy`));
+      return;
+    }
+    readProxyHeader(socket, proxy.headerTimeoutMs).then(
+      (header) => {
+        const options: ProxySocketOptions & { proxiedBy?: string } = { id: connectionId() };
+        if (header.source) {
+          Object.assign(options, { remoteAddress: header.source.address, remotePort: header.source.port, proxiedBy: peer });
+          if (header.destination) Object.assign(options, { localAddress: header.destination.address, localPort: header.destination.port });
+        }
+        callback(null, options);
+      },
+      (err: ProxyHeaderError) => {
+        socket.destroy();
+        proxy.refused(peer, err.reason, err.message);
+        callback(err);
+      },
+    );
+  }
+
+  override connect(socket: Socket, socketOptions: unknown): void {
+    socket.setNoDelay(true);
+    const connection = new RelayConnection(this, socket, socketOptions as never);
+    const proxiedBy = (socketOptions as { proxiedBy?: string } | undefined)?.proxiedBy;
+    if (proxiedBy) this.proxiedBy.set(connection.id, proxiedBy);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => (this as unknown as { _onError(e: Error): void })._onError(err));
+    connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
+    connection.init();
+  }
+}
