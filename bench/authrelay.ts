@@ -33,6 +33,8 @@ export interface RelayOptions {
   routes?: Record<string, unknown>[];
   /** An existing data directory (a filled queue) instead of a fresh one; it is left in place at stop. */
   dataDir?: string;
+  /** More top-level settings (e.g. { workers: 1 }). */
+  extra?: Record<string, unknown>;
 }
 
 export interface RelayInstance {
@@ -64,6 +66,7 @@ export function configYaml(dataDir: string, o: RelayOptions): string {
     log: { level: 'warn' },
   };
   if (o.store) config.store = o.store;
+  if (o.extra) Object.assign(config, o.extra);
   if (o.upstreams) {
     config.upstreams = o.upstreams;
     config.routes = o.routes ?? [{ use: Object.keys(o.upstreams)[0] }];

@@ -8,7 +8,7 @@
  * domain down.example to `down` and everything else to `sink`.
  *
  * The backlog: BENCH_BACKLOG messages of 10 KB for down.example, written
- * once into a data directory by the relay's own store API (createStore from
+ * once into a data directory by the relay's own store API (openStore from
  * the same configuration file, createBody, accept with the routes the relay's
  * route table gives them), in concurrent batches so that acceptance commits
  * are grouped as when many devices send at once. On disk this is what the
@@ -40,7 +40,7 @@ import { loadConfigFile } from '../src/config/load.js';
 import { newMessageId } from '../src/core/ids.js';
 import { mailDate } from '../src/core/mail-date.js';
 import { LOOPBACK_DEVICE } from '../src/identity/devices.js';
-import { createStore } from '../src/main.js';
+import { openStore } from '../src/spool/open.js';
 import { RouteTable } from '../src/route/rules.js';
 import type { MessageState, NewMessage } from '../src/spool/store.js';
 import { withLogged } from './scenarios.js';
@@ -197,9 +197,9 @@ async function keepingAlive<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Opens the store of the relay configured by configFile, as the relay does (same file, same store type and path). */
-function openStore(configFile: string) {
+function openRelayStore(configFile: string) {
   const { config } = loadConfigFile(configFile, { env: process.env });
-  return { config, store: createStore(config) };
+  return { config, store: openStore(config) };
 }
 
 /** An smtp-source-like body of `size` bytes: lines of X, CRLF. */
@@ -217,7 +217,7 @@ function bodyOf(size: number): Buffer {
  */
 export async function fillBacklog(configFile: string, count: number, size: number, progress: (line: string) => void = () => undefined): Promise<BacklogFill> {
   const t0 = performance.now();
-  const { config, store } = openStore(configFile);
+  const { config, store } = openRelayStore(configFile);
   const routes = new RouteTable(config.routes);
   const body = bodyOf(size);
   const hostname = config.hostname ?? 'authrelay';
@@ -265,7 +265,7 @@ export async function fillBacklog(configFile: string, count: number, size: numbe
 
 /** Message counts per state, read through the store API. */
 async function queueCounts(configFile: string): Promise<Record<MessageState, number>> {
-  const { store } = openStore(configFile);
+  const { store } = openRelayStore(configFile);
   await store.init();
   try {
     return await store.counts();

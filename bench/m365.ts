@@ -13,8 +13,14 @@
  *     the attachment arrived byte for byte.
  * Run by `npm run bench` (parts e2e and memory), or alone with
  * `node dist/bench/m365.js` (BENCH_M365_MESSAGES, BENCH_M365_SESSIONS).
+ * The relay runs with the same Node.js options as in the other parts
+ * (BENCH_RELAY_NODE_ARGS, default --max-semi-space-size=2, as the service
+ * unit and `npm start` run it).
  */
 import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { startRelay, type RelayInstance } from './authrelay.js';
 import { smtpSource } from './lib/load.js';
@@ -90,6 +96,8 @@ export interface M365Options {
   drainTimeoutS?: number;
   /** Progress lines go here. */
   progress?: (line: string) => void;
+  /** Node.js options of the relay process, as in the other parts (BENCH_RELAY_NODE_ARGS; default none). */
+  relayNodeArgs?: string[];
 }
 
 async function waitSent(emu: Emulator, count: number, timeoutMs: number): Promise<number | undefined> {
@@ -121,8 +129,8 @@ async function measure(s: BenchTenant, system: string, target: { host: string; p
   };
 }
 
-async function relayEndToEnd(s: BenchTenant, system: string, upstream: Record<string, unknown>, messages: number, sessions: number, drainS: number): Promise<EndToEnd> {
-  const relay = await startRelay({ upstreams: { m365: upstream } });
+async function relayEndToEnd(s: BenchTenant, system: string, upstream: Record<string, unknown>, messages: number, sessions: number, drainS: number, nodeArgs: string[]): Promise<EndToEnd> {
+  const relay = await startRelay({ upstreams: { m365: upstream }, nodeArgs });
   try {
     s.emu.reset();
     // A short warm-up (token, connections), as the peer gets.
@@ -157,22 +165,23 @@ async function peerEndToEnd(s: BenchTenant, peer: Peer, messages: number, sessio
   return r;
 }
 
-async function memory(s: BenchTenant, count: number, sizeMB: number): Promise<MemoryRun> {
-  const relay: RelayInstance = await startRelay({ upstreams: { m365: s.upstream } });
+async function memory(s: BenchTenant, count: number, sizeMB: number, nodeArgs: string[]): Promise<MemoryRun> {
+  const relay: RelayInstance = await startRelay({ upstreams: { m365: s.upstream }, nodeArgs });
   try {
     s.emu.reset();
-    // One scan, sent 20 times at once: a PDF attachment of (size - base64 growth) bytes.
+    // One scan, sent 20 times at once: a PDF attachment of (size - base64 growth) bytes. It is
+    // sent by smtp-source, one session per message, as the smtp-sink part sends its messages,
+    // so that both rows measure the relay under the same load (smtp-source writes CRLF).
     const scan = pdfScan(s.mailbox, [s.recipient], Math.floor((sizeMB * MB * 3) / 4) - 4096, 'bench scan');
+    const file = join(tmpdir(), `authrelay-bench-scan-${process.pid}.eml`);
+    writeFileSync(file, scan.raw.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
     const sampler = sampleMax(() => relay.peakRss() ?? 0, 100);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: count }, async () => {
-      const t = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
-      try {
-        await t.sendMail({ envelope: { from: s.mailbox, to: [s.recipient] }, raw: scan.raw });
-      } finally {
-        t.close();
-      }
-    }));
+    try {
+      await smtpSource(relay.port, { sessions: count, messages: count, size: 0, file, timeoutMs: 600_000 });
+    } finally {
+      rmSync(file, { force: true });
+    }
     const done = await waitSent(s.emu, count, 600_000);
     const peak = sampler.stop();
     return { messages: count, sizeMB: Math.round((scan.raw.length / MB) * 10) / 10, peakRssMB: Math.round((peak / MB) * 10) / 10, delivered: s.emu.sent().length, seconds: ((done ?? performance.now()) - t0) / 1000 };
@@ -182,8 +191,8 @@ async function memory(s: BenchTenant, count: number, sizeMB: number): Promise<Me
 }
 
 /** One message of about sizeMB (a PDF scan, base64): through draft + upload sessions; checked byte for byte. */
-async function huge(s: BenchTenant, sizeMB: number): Promise<HugeRun> {
-  const relay = await startRelay({ upstreams: { m365: s.upstream } });
+async function huge(s: BenchTenant, sizeMB: number, nodeArgs: string[]): Promise<HugeRun> {
+  const relay = await startRelay({ upstreams: { m365: s.upstream }, nodeArgs });
   try {
     s.emu.reset();
     // base64 in 76-character lines grows the PDF by 78/57.
@@ -224,6 +233,7 @@ export async function runM365(o: M365Options): Promise<M365Result> {
   const drainS = Math.max(o.drainTimeoutS ?? 120, 300);
   const emu = o.peer && o.peerDir ? await startPeerEmulator(o.peerDir, o.peerProxyPort ?? 3128) : await startEmulator();
   const result: M365Result = { failures: [] };
+  const nodeArgs = o.relayNodeArgs ?? [];
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     const t0 = Date.now();
     progress(`  ${name} ... `);
@@ -241,15 +251,15 @@ export async function runM365(o: M365Options): Promise<M365Result> {
   try {
     const s = setupTenant(emu);
     if (o.messages > 0) {
-      result.endToEnd = await step('end-to-end to the Graph emulator: authrelay', () => relayEndToEnd(s, 'authrelay', s.upstream, o.messages, o.sessions, drainS));
+      result.endToEnd = await step('end-to-end to the Graph emulator: authrelay', () => relayEndToEnd(s, 'authrelay', s.upstream, o.messages, o.sessions, drainS, nodeArgs));
       if (o.peer) {
         const peer = o.peer;
-        result.viaProxy = await step('end-to-end through the emulator proxy: authrelay', () => relayEndToEnd(s, 'authrelay via proxy', s.upstreamViaProxy, o.messages, o.sessions, drainS));
+        result.viaProxy = await step('end-to-end through the emulator proxy: authrelay', () => relayEndToEnd(s, 'authrelay via proxy', s.upstreamViaProxy, o.messages, o.sessions, drainS, nodeArgs));
         result.peer = await step(`end-to-end through the emulator proxy: peer ${peer.host}:${peer.port}`, () => peerEndToEnd(s, peer, o.messages, o.sessions, drainS));
       }
     }
-    if (o.bigMessages > 0) result.memory = await step(`memory, ${o.bigMessages} × ${o.bigSizeMB} MB to Graph at once: authrelay`, () => memory(s, o.bigMessages, o.bigSizeMB));
-    if (o.hugeSizeMB > 0) result.huge = await step(`one ${o.hugeSizeMB} MB message through upload sessions: authrelay`, () => huge(s, o.hugeSizeMB));
+    if (o.bigMessages > 0) result.memory = await step(`memory, ${o.bigMessages} × ${o.bigSizeMB} MB to Graph at once: authrelay`, () => memory(s, o.bigMessages, o.bigSizeMB, nodeArgs));
+    if (o.hugeSizeMB > 0) result.huge = await step(`one ${o.hugeSizeMB} MB message through upload sessions: authrelay`, () => huge(s, o.hugeSizeMB, nodeArgs));
     return result;
   } finally {
     await emu.close();
@@ -279,6 +289,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runM365({
     messages: int('BENCH_M365_MESSAGES', 2000), sessions: int('BENCH_M365_SESSIONS', 20), bigMessages: int('BENCH_BIG_MESSAGES', 20),
     bigSizeMB: int('BENCH_BIG_SIZE_MB', 25), hugeSizeMB: int('BENCH_HUGE_SIZE_MB', 100), progress: (l) => process.stderr.write(l),
+    relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
   })
     .then((r) => {
       printM365(r);

@@ -490,7 +490,7 @@ async function main(): Promise<number> {
           messages: e2e ? s.m365Messages : 0, sessions: s.sessions,
           bigMessages: mem ? s.bigMessages : 0, bigSizeMB: s.bigSizeMB, hugeSizeMB: mem ? s.hugeSizeMB : 0,
           ...(e2e && s.peer ? { peer: s.peer, peerDir: s.peerDir, peerProxyPort: s.peerProxyPort } : {}),
-          drainTimeoutS: s.drainTimeoutS, progress: (l) => process.stderr.write(l),
+          drainTimeoutS: s.drainTimeoutS, progress: (l) => process.stderr.write(l), relayNodeArgs: s.relayNodeArgs,
         });
         for (const f of r.m365.failures) r.failures.push({ system: f.scenario.includes(': peer ') ? 'peer' : 'authrelay', scenario: f.scenario.replace(/: (authrelay|peer .*)$/, ''), error: f.error });
         for (const e of [r.m365.endToEnd, r.m365.viaProxy, r.m365.peer]) {

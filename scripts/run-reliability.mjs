@@ -16,8 +16,9 @@ const files = process.argv.slice(2).length
 const tmp = mkdtempSync(join(tmpdir(), 'authrelay-reliability-'));
 const reportFile = join(tmp, 'figures.jsonl');
 const started = new Date();
+// The full form's phases and runs are several times longer: 20 minutes per test unless a test sets its own.
 const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', ...files], {
-  stdio: 'inherit', env: { ...process.env, RELIABILITY_FULL: '1', RELIABILITY_REPORT: reportFile },
+  stdio: 'inherit', env: { AUTHRELAY_TEST_TIMEOUT_MS: '1200000', ...process.env, RELIABILITY_FULL: '1', RELIABILITY_REPORT: reportFile },
 });
 const lines = existsSync(reportFile) ? readFileSync(reportFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
 rmSync(tmp, { recursive: true, force: true });

@@ -11,6 +11,7 @@ const required = {
   swaks: 'swaks', python3: 'python3', '/usr/sbin/smtp-sink': 'postfix', '/usr/sbin/smtp-source': 'postfix', openssl: 'openssl',
   strace: 'strace', '/usr/bin/chromium': 'chromium', nmap: 'nmap', 'systemd-analyze': 'systemd',
   '/usr/lib/postgresql/*/bin/initdb': 'postgresql',
+  '/usr/sbin/dovecot': 'dovecot-imapd', '/usr/lib/dovecot/pop3': 'dovecot-pop3d', fetchmail: 'fetchmail',
 };
 const present = (t) => (t.includes('*') ? spawnSync('sh', ['-c', `ls ${t}`], { stdio: 'ignore' }) : spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' })).status === 0;
 const missing = Object.keys(required).filter((t) => !present(t));
@@ -28,7 +29,14 @@ function find(dir) {
   });
 }
 
+// Timeouts, so that a hang shows in minutes:
+// - each test and hook: 3 minutes unless it sets its own ({ timeout } on the test or on its
+//   describe); added by scripts/test-timeout.mjs, preloaded into every test file;
+// - each file's process, once its tests have ended: 60 s to exit (an open handle fails the file);
+// - each file as a whole (Node 20's --test-timeout): 30 minutes, a last resort above the longest
+//   tests' own timeouts (the Docker build and the crash suites take up to 15 minutes).
 const only = process.argv.slice(2);
 const files = only.length ? only : find('dist/test').sort();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { stdio: 'inherit' });
+const preload = new URL('./test-timeout.mjs', import.meta.url).href;
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=1800000', `--import=${preload}`, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

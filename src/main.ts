@@ -1,81 +1,99 @@
 /**
- * The composition root: builds every stage from the validated config and
- * wires them together. Nothing else constructs stages or reads config.
+ * The composition root: builds every stage from the validated config, wires
+ * them together, and is the only place that builds configuration snapshots
+ * and swaps them (a reload: root/reload.ts). Nothing else constructs stages
+ * or reads the configuration file.
  */
-import { hostname as osHostname } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EMBEDDED_DEFAULT_FILE, firstFileText } from './config/editor.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './core/log.js';
-import { SqliteStore } from './spool/sqlite/sqlite-store.js';
 import { PostgresStore } from './spool/postgres/postgres-store.js';
+import { MemoryPacing, type PacingCoordinator } from './spool/pacing.js';
+import { BudgetBook } from './deliver/budget-book.js';
 import type { Store } from './spool/store.js';
-import { DeviceRegistry } from './identity/devices.js';
+import { leaseOwner, openStore, relayHostname } from './spool/open.js';
 import { Lockout, RateLimiter } from './identity/lockout.js';
-import { SessionPolicy } from './receive/policy.js';
 import { ReceiveStage, type BoundListener } from './receive/server.js';
 import { ensureCertificate } from './receive/tls.js';
-import { RouteTable, CAPTURE_ROUTE } from './route/rules.js';
-import { createTransports, lazyTokenProviders } from './deliver/factory.js';
+import { lazyTokenProviders } from './deliver/factory.js';
 import { Scheduler } from './deliver/scheduler.js';
-import type { Transport } from './deliver/transport.js';
 import { NonDeliveryNotices } from './report/notices.js';
 import type { FailureReporter } from './deliver/scheduler.js';
 import type { TokenProviders } from './identity/entra/providers.js';
 import { HttpClient } from './core/http.js';
 import { RelayMetrics } from './report/metrics.js';
-import { measureTransports } from './report/instrument.js';
+import { measureTransport } from './report/instrument.js';
+import { SessionWatch } from './report/session-watch.js';
 import { AlertMonitor } from './report/alerts.js';
 import { expiries, expirySources } from './report/expiry.js';
-import { AdminServer, isLoopback, parseListen, type ReadinessCheck } from './admin/server.js';
-import { AdminDb } from './admin/auth/admin-db.js';
-import { AdminAuth } from './admin/auth/admin-auth.js';
-import { EntraSignIn, defaultRedirectUri } from './admin/auth/entra-sign-in.js';
-import { apiPlugin, API_PREFIX } from './admin/api/plugin.js';
-import { consolePlugin } from './admin/console/plugin.js';
+import type { ReadinessCheck } from './admin/server.js';
+import type { AdminServer } from './admin/server.js';
+import { TransportRegistry } from './root/transports.js';
+import { buildSnapshot, configVersion, effectiveRoutes, type RelaySnapshot } from './root/snapshot.js';
+import { CAPTURE_ROUTE } from './route/rules.js';
+import { deviceAddresses } from './core/device-addresses.js';
+import { Reloader, type ReloadResult } from './root/reload.js';
+import { startAdmin } from './root/admin.js';
+import { ControlServer, controlSocketPath } from './control/server.js';
+import { MigrationService } from './migration/service.js';
+import { MigrationSchedule } from './migration/schedule.js';
+
+export type { ReloadResult } from './root/reload.js';
+
+/** What a person needs to know once the relay runs (the start-up summary on a terminal). */
+export interface StartSummary {
+  configVersion: string;
+  configFile: string | undefined;
+  listeners: { name: string; host: string; port: number; tls: 'none' | 'starttls' | 'implicit'; minTlsVersion: string; allowInsecureAuth: boolean; requireAuth: boolean }[];
+  /** Where devices reach the relay (publicAddress, or this machine's addresses). */
+  deviceAddresses: string[];
+  consoleUrl?: string;
+  setupLink?: string;
+  /** Where mail goes now, one line per route. */
+  routes: string[];
+  /** True when every message is held (no upstream yet). */
+  holding: boolean;
+}
 
 export interface RunningRelay {
-  listeners: BoundListener[];
+  /** The SMTP listeners as bound now (a reload may add, change or remove some). */
+  readonly listeners: BoundListener[];
   store: Store;
   scheduler: Scheduler;
   metrics: RelayMetrics;
   alerts: AlertMonitor;
   /** The admin HTTP server; absent when admin.enabled is false or its address could not be bound. */
   admin?: AdminServer;
+  /** The configuration in effect now. */
+  current(): RelaySnapshot;
+  summary(): StartSummary;
+  /**
+   * Reads the configuration file again and applies it without a restart, or
+   * refuses it (with the reasons) and keeps the running configuration.
+   */
+  reload(by: string, file?: string): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
-export function createStore(config: Config, log?: Logger): Store {
-  const s = config.store;
-  if (s.type === 'postgres') {
-    return new PostgresStore({
-      url: s.url, poolSize: s.poolSize, applicationName: `authrelay ${leaseOwner(config)}`.slice(0, 63),
-      ...(s.ssl ? { ssl: { rejectUnauthorized: s.ssl.rejectUnauthorized, ...(s.ssl.ca ? { ca: readFileSync(s.ssl.ca, 'utf8') } : {}) } } : {}),
-      ...(log ? { onIdleError: (err: Error) => log.warn({ event: 'store-connection-lost', err: err.message }, `a PostgreSQL connection was lost (${err.message}); it is replaced on next use`) } : {}),
-    });
-  }
-  const dir = join(config.dataDir, 'queue');
-  return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
+export interface StartOptions {
+  /** The configuration file the config came from (absent: the embedded default). */
+  configFile?: string | undefined;
+  /** Environment for ${VAR} references when the file is read again (default process.env). */
+  env?: Record<string, string | undefined>;
+  /**
+   * On the embedded default: where the first change made from the console is
+   * written (default ./authrelay.yaml) and the text it starts from (default: a
+   * header saying what the file is; the embedded default needs nothing more).
+   */
+  newConfigFile?: { path?: string; text?: string };
 }
 
-/**
- * The owner named in delivery leases. One node (SQLite): the relay's host
- * name. Several nodes sharing PostgreSQL: store.node, or the system host name
- * and process id, so that no two live processes share a name.
- */
-export function leaseOwner(config: Config): string {
-  if (config.store.type === 'postgres') return config.store.node ?? `${osHostname()}:${process.pid}`;
-  return relayHostname(config);
-}
-
-export function relayHostname(config: Config): string {
-  return config.hostname ?? osHostname();
-}
-
-export async function startRelay(config: Config, log: Logger, opts: { configFile?: string | undefined } = {}): Promise<RunningRelay> {
+export async function startRelay(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningRelay> {
   const started = Date.now();
-  const hostname = relayHostname(config);
-  const store = createStore(config, log);
+  const env = opts.env ?? process.env;
+  const store = openStore(config, log);
   await store.init();
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
@@ -84,36 +102,50 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
   const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
   let tokenProviders: TokenProviders | undefined;
   const getTokens = () => tokens.get().then((t) => (tokenProviders = t));
-  let transports: Map<string, Transport>;
+  // With PostgreSQL, per-mailbox pacing is counted in the database: the limits hold for all nodes together.
+  // One coordinator for every upstream: a mailbox's daily budget is shared by all routes sending as it.
+  const pacing: PacingCoordinator = store instanceof PostgresStore ? store.pacing(leaseOwner(config)) : new MemoryPacing();
+  const budgets = new BudgetBook(pacing, log);
+  const schedulerRef: { scheduler?: Scheduler } = {};
+  const registry = new TransportRegistry(
+    { log, tokens: getTokens, pacing, budgets },
+    (name, t) => measureTransport(name, t, metrics),
+    (t) => schedulerRef.scheduler?.inUse(t) ?? false,
+    log,
+  );
+  const shared = {
+    // The limits are read from the configuration in effect at every check.
+    lockout: new Lockout(() => {
+      const sec = (current ?? { config }).config.security;
+      return { limit: sec.authFailureLimit, windowMs: sec.authFailureWindow, lockMs: sec.lockoutDuration };
+    }),
+    rates: new RateLimiter(),
+  };
+  let current: RelaySnapshot;
   try {
-    // With PostgreSQL, per-mailbox pacing is counted in the database: the limits hold for all nodes together.
-    const pacing = store instanceof PostgresStore ? store.pacing(leaseOwner(config)) : undefined;
-    transports = measureTransports(await createTransports(config, { log, tokens: getTokens, ...(pacing ? { pacing } : {}) }, CAPTURE_ROUTE), metrics);
+    const plan = await registry.plan(config);
+    plan.commit();
+    const text = opts.configFile && existsSync(opts.configFile) ? readFileSync(opts.configFile, 'utf8') : JSON.stringify(config);
+    current = buildSnapshot(config, configVersion(1, text, opts.configFile ?? '(embedded default)'), plan.transports, shared);
   } catch (err) {
     // A credential that cannot be loaded (a certificate, a key) stops the start: release what is open.
     tokens.close();
     await store.close();
     throw err;
   }
-  const upstreamNames = Object.keys(config.upstreams);
-  const routeRules = config.routes.length > 0
-    ? config.routes
-    : [{ name: upstreamNames.length === 1 ? 'the only upstream' : 'embedded default', use: upstreamNames.length === 1 ? upstreamNames[0]! : CAPTURE_ROUTE, when: {} }];
   if (Object.keys(config.upstreams).length === 0) {
     log.warn({ event: 'capture-default' },
       'no upstream is configured: every message is held in the queue by the built-in capture route, nothing is delivered. ' +
-      'Add an upstream (e.g. upstreams: { relay: { type: smtp, host: smtp.example.com, port: 587 } }) and a route, restart, then `authrelay queue release ID`.');
+      'Add an upstream (e.g. upstreams: { relay: { type: smtp, host: smtp.example.com, port: 587 } }) and a route, reload, then release the held messages.');
   }
-  const routes = new RouteTable(routeRules);
-  const devices = new DeviceRegistry(config.devices, { trustLoopback: config.trustLoopback });
-  const deviceRoutes = new Map(config.devices.filter((d) => d.route).map((d) => [d.name, d.route!]));
 
-  const wakeRef: { scheduler?: Scheduler } = {};
-  const wake = () => wakeRef.scheduler?.wake();
-  const notices = new NonDeliveryNotices(store, {
-    toSender: config.notices.toSender, hostname, maxLifetimeMs: config.queue.maxLifetime,
-    ...(config.notices.admin ? { admin: config.notices.admin } : {}),
-    ...(config.notices.from ? { from: config.notices.from } : {}),
+  const wake = () => schedulerRef.scheduler?.wake();
+  const notices = new NonDeliveryNotices(store, () => {
+    const c = current.config;
+    return {
+      toSender: c.notices.toSender, hostname: relayHostname(c), maxLifetimeMs: c.queue.maxLifetime,
+      ...(c.notices.admin ? { admin: c.notices.admin } : {}), ...(c.notices.from ? { from: c.notices.from } : {}),
+    };
   }, log, wake);
   const alertsRef: { monitor?: AlertMonitor } = {};
   const reporter: FailureReporter = {
@@ -122,30 +154,19 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
       await notices.failed(m, failed, reason);
     },
   };
-  const scheduler = new Scheduler({
-    store, transports, routes, reporter, log, owner: leaseOwner(config),
-    deviceRoute: (d) => (d ? deviceRoutes.get(d) : undefined),
-    options: config.queue,
-  });
-  wakeRef.scheduler = scheduler;
+  const scheduler = new Scheduler({ store, current: () => current.delivery, reporter, log, owner: leaseOwner(config) });
+  schedulerRef.scheduler = scheduler;
 
-  const certificate = await ensureCertificate(config.tls, config.dataDir, hostname, log);
-  const policy = new SessionPolicy(devices, {
-    lockout: new Lockout({ limit: config.security.authFailureLimit, windowMs: config.security.authFailureWindow, lockMs: config.security.lockoutDuration }),
-    rates: new RateLimiter(),
-    failureDelayMs: config.security.authFailureDelay,
-  });
-  const router = (i: { device: string; sender: string; recipients: string[] }) =>
-    routes.resolve({ device: i.device, sender: i.sender, recipients: i.recipients, ...(deviceRoutes.has(i.device) ? { deviceRoute: deviceRoutes.get(i.device)! } : {}) })
-      .map((g) => ({ route: g.route, recipients: g.recipients, rule: g.rule }));
-  const receive = new ReceiveStage({ store, policy, log, hostname, maxLifetimeMs: config.queue.maxLifetime, certificate, onAccepted: wake, router, telemetry: metrics });
+  let certificate = await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
+  // The live view of sessions: `authrelay device watch`, the console's device page.
+  const watch = new SessionWatch();
+  const receive = new ReceiveStage({ store, log, current: () => current.receive, onAccepted: wake, telemetry: metrics, watch });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
-  let listeners: BoundListener[];
   try {
-    listeners = await receive.listen(config.listeners);
+    await receive.listen({ listeners: config.listeners, hostname: relayHostname(config), certificate });
   } catch (err) {
     await receive.close();
-    for (const t of transports.values()) await t.close();
+    await registry.close();
     tokens.close();
     await store.close();
     throw err;
@@ -154,19 +175,88 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
   let schedulerRunning = true;
   let stopping: Promise<void> | undefined;
 
-  const credentials = expirySources(config, { pem: certificate.cert, source: certificate.source });
+  let credentials = expirySources(config, { pem: certificate.cert, source: certificate.source });
   const destinations = () => scheduler.destinationStatus();
   metrics.observe({
-    store, destinations, expiries: () => expiries(credentials).items,
+    store, destinations, expiries: () => expiries(credentials).items, budgets: () => budgets.list(),
     tokens: () => (tokenProviders?.list() ?? []).map((t) => ({ requests: t.provider.requests, upstreams: t.upstreams })),
   });
   const alerts = new AlertMonitor({
-    settings: config.alerts, store, hostname, log, destinations, expiries: () => expiries(credentials),
-    http: new HttpClient({ maxSockets: 2 }), maxLifetimeMs: config.queue.maxLifetime, wake,
+    current: () => ({ settings: current.config.alerts, hostname: relayHostname(current.config), maxLifetimeMs: current.config.queue.maxLifetime }),
+    store, log, destinations, expiries: () => expiries(credentials), budgets: () => budgets.list(),
+    http: new HttpClient({ maxSockets: 2 }), wake,
     onAlert: (condition, status) => metrics.alert(condition, status),
   });
   alertsRef.monitor = alerts;
   alerts.start();
+
+  // The migration board's tenant scans (docs/migration.md): on request, and daily when configured.
+  const migration = new MigrationService({ store, config: () => current.config, log });
+  const migrationSchedule = new MigrationSchedule({
+    scan: () => migration.scan({ trigger: 'schedule', by: 'the daily schedule' }),
+    lastScanAt: async () => (await store.scans(1))[0]?.finishedAt,
+    enabled: () => current.config.migration?.schedule === 'daily',
+    log,
+  });
+  migrationSchedule.start();
+
+  const reloader = new Reloader({
+    log, env, configFile: opts.configFile, current: () => current,
+    build: async (next, version) => {
+      const cert = await ensureCertificate(next.tls, next.dataDir, relayHostname(next), log);
+      const listeners = await receive.plan({ listeners: next.listeners, hostname: relayHostname(next), certificate: cert });
+      let transports;
+      try {
+        transports = await registry.plan(next);
+      } catch (err) {
+        listeners.abort();
+        throw err;
+      }
+      const snapshot = buildSnapshot(next, version, transports.transports, shared);
+      return {
+        snapshot,
+        changes: { upstreams: transports.changes },
+        abort: async () => {
+          listeners.abort();
+          await transports.abort();
+        },
+        commit: async () => {
+          const before = current;
+          current = snapshot;
+          transports.commit();
+          const listenerChanges = listeners.commit();
+          listeners.announce();
+          certificate = cert;
+          credentials = expirySources(next, { pem: cert.cert, source: cert.source });
+          log.level = next.log.level;
+          alerts.reconfigured();
+          let rerouted = 0;
+          if (before.routingKey !== snapshot.routingKey) rerouted = await store.unrouteQueued(Date.now(), `the routes changed in configuration ${version.label}`);
+          wake();
+          return { listeners: listenerChanges, rerouted };
+        },
+      };
+    },
+  });
+
+  // `authrelay reload` and the device commands reach this relay through its control socket.
+  const control = new ControlServer(controlSocketPath(config.dataDir), {
+    reload: (by, file) => reloader.reload(by, file),
+    watch: (device, send) => {
+      const target = device;
+      const history = target === '*unknown' ? watch.unknownSessions() : watch.sessionsOf(target);
+      if (target !== '*unknown' && !history.length && !current.receive.policy.devices.all.some((d) => d.name === target)) {
+        return { error: `no device named ${target} (and no session seen for it)` };
+      }
+      for (const s of history) for (const e of s.events) send({ ...e, device: s.device ?? null, clientIp: s.clientIp, history: true });
+      return watch.subscribe(target, (e, s) => send({ ...e, device: s.device ?? null, clientIp: s.clientIp }));
+    },
+    status: () => ({
+      pid: process.pid, configVersion: current.version.label, configFile: reloader.configFile ?? null,
+      listeners: receive.bound, upstreams: [...current.delivery.transports.keys()],
+    }),
+  }, log);
+  await control.start();
 
   const readiness = async (): Promise<ReadinessCheck[]> => {
     let store_: ReadinessCheck;
@@ -176,78 +266,58 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
     } catch (err) {
       store_ = { name: 'store', ok: false, detail: `not reachable: ${(err as Error).message}` };
     }
+    const bound = receive.bound.length;
+    const wanted = current.config.listeners.length;
     return [
-      { name: 'listeners', ok: !stopping && listeners.length === config.listeners.length, detail: stopping ? 'shutting down' : `${listeners.length} of ${config.listeners.length} bound` },
+      { name: 'listeners', ok: !stopping && bound === wanted, detail: stopping ? 'shutting down' : `${bound} of ${wanted} bound` },
       store_,
       { name: 'scheduler', ok: schedulerRunning, detail: schedulerRunning ? 'running' : 'stopped' },
     ];
   };
-  let admin: AdminServer | undefined;
-  const adminDbRef: { db?: AdminDb } = {};
-  if (config.admin.enabled) {
-    const server = new AdminServer({ listen: config.admin.listen, log, metrics, readiness });
-    const adminDb = new AdminDb(join(config.dataDir, 'admin.db'));
-    try {
-      adminDb.init();
-      const adminAuth = new AdminAuth(adminDb, {
-        sessionLifetimeMs: config.admin.sessionLifetime, failureLimit: config.security.authFailureLimit,
-        failureWindowMs: config.security.authFailureWindow, lockoutMs: config.security.lockoutDuration,
-      });
-      const entraCfg = config.admin.entraSignIn;
-      const entraSignIn = entraCfg ? new EntraSignIn(entraCfg, entraCfg.redirectUri ?? '', log) : undefined;
-      server.register(apiPlugin({
-        auth: adminAuth, db: adminDb, store, config, destinations, wake, log, sessionLifetimeMs: config.admin.sessionLifetime,
-        ...(entraSignIn ? { entraSignIn } : {}),
-        secureCookies: !isLoopback(parseListen(config.admin.listen).host), ...(opts.configFile ? { configFile: opts.configFile } : {}),
-      }, '1'), { prefix: API_PREFIX });
-      server.register(consolePlugin({
-        auth: adminAuth, hostname: config.hostname, listeners: () => listeners.map((l) => ({ name: l.name, port: l.port, tls: l.tls })),
-      }));
-      const bound = await server.start();
-      if (entraSignIn && entraCfg) {
-        if (!entraCfg.redirectUri) entraSignIn.redirectUri = defaultRedirectUri(bound.port);
-        log.info({ event: 'admin-entra-sign-in', redirectUri: entraSignIn.redirectUri, users: entraCfg.users.length },
-          `console sign-in with Entra ID for ${entraCfg.users.length} listed user(s); the app registration needs the Web redirect URI ${entraSignIn.redirectUri}`);
-      }
-      admin = server;
-      adminDbRef.db = adminDb;
-      const setupToken = adminAuth.issueSetupToken();
-      if (setupToken) {
-        log.warn({ event: 'admin-setup', setupToken },
-          `no admin password is set. Set one with the setup token ${setupToken} (valid until used or the next start): POST ${API_PREFIX}/setup on the admin server`);
-      }
-    } catch (err) {
-      // Mail keeps flowing without the admin face; the log says why it is missing.
-      await server.close().catch(() => undefined);
-      adminDb.close();
-      log.error({ event: 'admin-unavailable', listen: config.admin.listen, err: (err as Error).message },
-        `the admin server could not listen on ${config.admin.listen} (${(err as Error).message}); /metrics, /healthz and /readyz are unavailable. Free the port or set admin.listen to another address, then restart`);
-    }
-  }
-  log.info({ event: 'started', ms: Date.now() - started, upstreams: [...transports.keys()], devices: devices.all.length }, `authrelay ready in ${Date.now() - started} ms`);
+  const admin = config.admin.enabled
+    ? await startAdmin(config, {
+      log, metrics, readiness, store, destinations, wake,
+      config: () => current.config,
+      configFile: () => reloader.configFile,
+      newConfigFile: { path: opts.newConfigFile?.path ?? resolve(EMBEDDED_DEFAULT_FILE), text: opts.newConfigFile?.text ?? firstFileText('the console') },
+      reload: (by, file) => reloader.reload(by, file),
+      listeners: () => receive.bound,
+      watch,
+      migration,
+    })
+    : undefined;
+  log.info({ event: 'started', ms: Date.now() - started, upstreams: [...current.delivery.transports.keys()], devices: current.receive.policy.devices.all.length, configVersion: current.version.label },
+    `authrelay ready in ${Date.now() - started} ms (configuration ${current.version.label})`);
 
   const purge = setInterval(() => {
-    void store.purgeDeliveredBodies(Date.now() - config.queue.keepDelivered).catch((err: unknown) => log.error({ err }, 'purge failed'));
+    void store.purgeDeliveredBodies(Date.now() - current.config.queue.keepDelivered).catch((err: unknown) => log.error({ err }, 'purge failed'));
     // In PostgreSQL, bodies a node was receiving when it died are removed once their lease has run out.
     if (config.store.type === 'postgres') void store.removeOrphanBodies().catch((err: unknown) => log.error({ err }, 'orphan body clean-up failed'));
   }, 60_000);
   purge.unref();
 
   return {
-    listeners, store, scheduler, metrics, alerts, ...(admin ? { admin } : {}),
+    get listeners() {
+      return receive.bound;
+    },
+    store, scheduler, metrics, alerts, ...(admin?.server ? { admin: admin.server } : {}),
+    current: () => current,
+    summary: () => startSummary(current, receive.bound, reloader.configFile, admin),
+    reload: (by, file) => reloader.reload(by, file),
     // The graceful stop (docs/load-balancer.md): /readyz answers 503 from the first moment and
     // the admin server stays up until the end; no new SMTP connections; sessions finish the
     // message in progress and deliveries in flight finish, both until shutdownTimeout; messages
     // claimed but not started are released; then the store is closed.
     stop: () => (stopping ??= (async () => {
       const begun = Date.now();
-      const deadline = begun + config.shutdownTimeout;
+      const deadline = begun + current.config.shutdownTimeout;
       clearInterval(purge);
-      const [smtp, deliveries] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), alerts.stop()]);
+      reloader.close();
+      await control.close();
+      const [smtp, deliveries] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), alerts.stop(), migrationSchedule.stop()]);
       schedulerRunning = false;
       await admin?.close();
-      adminDbRef.db?.close();
-      for (const t of transports.values()) await t.close();
+      await registry.close();
       tokens.close();
       await store.close();
       const cut = [
@@ -259,5 +329,28 @@ export async function startRelay(config: Config, log: Logger, opts: { configFile
         deliveries: deliveries.inFlight, deliveriesInterrupted: deliveries.interrupted, deliveriesUnfinished: deliveries.unfinished,
       }, `authrelay stopped: ${smtp.sessions} SMTP session(s) and ${deliveries.inFlight} delivery(ies) were open${cut ? `; ${cut}` : ', all finished'}`);
     })()),
+  };
+}
+
+function startSummary(snap: RelaySnapshot, bound: BoundListener[], configFile: string | undefined, admin: { url?: string; setupLink?: string } | undefined): StartSummary {
+  const c = snap.config;
+  const listeners = bound.map((b) => {
+    const l = c.listeners.find((x, i) => (x.name ?? `${x.tls}-${x.port || i}`) === b.name);
+    return { name: b.name, host: b.host, port: b.port, tls: b.tls, minTlsVersion: l?.minTlsVersion ?? 'TLSv1.2', allowInsecureAuth: l?.allowInsecureAuth ?? false, requireAuth: l?.requireAuth ?? false };
+  });
+  const types = new Map(Object.entries(c.upstreams).map(([n, u]) => [n, u.type]));
+  const routes = effectiveRoutes(c).map((r) => {
+    const when = [
+      r.when.device?.length ? `from ${r.when.device.join(', ')}` : '', r.when.sender?.length ? `sent by ${r.when.sender.join(', ')}` : '',
+      r.when.recipientDomain?.length ? `to ${r.when.recipientDomain.join(', ')}` : '',
+    ].filter(Boolean).join(' ') || 'all mail';
+    if (r.use.length === 1 && r.use[0] === CAPTURE_ROUTE) return `${when} → held in the queue (no upstream)`;
+    return `${when} → ${r.use.map((u) => `${u} (${types.get(u) ?? 'capture'})`).join(', then ')}`;
+  });
+  const addresses = deviceAddresses(c.publicAddress, listeners[0]?.host).map((a) => a.address);
+  return {
+    configVersion: snap.version.label, configFile, listeners, deviceAddresses: addresses,
+    ...(admin?.url ? { consoleUrl: admin.url } : {}), ...(admin?.setupLink ? { setupLink: admin.setupLink } : {}),
+    routes, holding: routes.every((r) => r.includes('held in the queue')),
   };
 }

@@ -19,6 +19,8 @@ export interface LoadSpec {
   timeoutMs: number;
   /** Several messages per connection (smtp-source -d) instead of one connection per message. */
   reuse?: boolean;
+  /** Send this pre-formatted message (header and body, LF line ends; smtp-source -F) instead of one of `size`. */
+  file?: string;
 }
 
 export interface LoadResult {
@@ -28,8 +30,11 @@ export interface LoadResult {
 }
 
 /** The command line, for reports. */
-export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size' | 'reuse'>, host = LOOPBACK): string[] {
-  return [...(s.reuse ? ['-d'] : []), '-s', String(s.sessions), '-m', String(s.messages), '-l', String(s.size), '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`];
+export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size' | 'reuse' | 'file'>, host = LOOPBACK): string[] {
+  return [
+    ...(s.reuse ? ['-d'] : []), '-s', String(s.sessions), '-m', String(s.messages), ...(s.file ? ['-F', s.file] : ['-l', String(s.size)]),
+    '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`,
+  ];
 }
 
 /** Runs smtp-source; rejects if it fails (it exits non-zero on any refused message or broken session). */

@@ -1,10 +1,39 @@
-/** Shared helpers of the command-line faces: config location, output, errors. */
+/**
+ * Shared helpers of the command-line faces: config location, output, errors,
+ * and the language of everything printed (--lang, then LC_ALL, LC_MESSAGES,
+ * LANG; set once by main.ts before a command runs).
+ */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile, ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { render, type Lang, type Placeholders, type Text } from '../core/i18n.js';
+import { UserError } from '../core/user-error.js';
+import { CLI_TEXT as T } from './texts.js';
 
-export class UsageError extends Error {}
+let language: Lang = 'en';
+
+/** The language of this run's output (main.ts sets it from --lang and the locale). */
+export function setCliLang(lang: Lang): void {
+  language = lang;
+}
+
+export function cliLang(): Lang {
+  return language;
+}
+
+/** A text in this run's language, filled. */
+export function tr(text: Text, values?: Placeholders): string {
+  return render(text, language, values);
+}
+
+/** A line on standard output in this run's language. */
+export function say(text: Text, values?: Placeholders): void {
+  process.stdout.write(`${tr(text, values)}\n`);
+}
+
+/** A command used the wrong way (exit code 2); other refusals a person can act on are UserErrors (exit code 1). */
+export class UsageError extends UserError {}
 
 /** --config, then $AUTHRELAY_CONFIG, then ./authrelay.yaml if present; else the embedded default. */
 export function configPath(flag: string | undefined): string | undefined {
@@ -23,13 +52,24 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function fail(message: string, code = 1): never {
-  process.stderr.write(`authrelay: ${message}\n`);
+/** `authrelay: MESSAGE` on standard error, in this run's language. */
+export function complain(text: Text, values?: Placeholders): void {
+  process.stderr.write(`authrelay: ${tr(text, values)}\n`);
+}
+
+export function fail(message: string | Text, code = 1): never {
+  process.stderr.write(`authrelay: ${typeof message === 'string' ? message : tr(message)}\n`);
   process.exit(code);
 }
 
+/** An error in this run's language: a UserError's own text, a configuration's problems under a translated headline. */
 export function describeError(err: unknown): string {
-  if (err instanceof ConfigError) return err.message;
+  if (err instanceof ConfigError) {
+    if (language === 'en') return err.message;
+    const headline = err.problems.length ? T.configInvalid : T.configMissing;
+    return `${err.file ? `${err.file}: ` : ''}${tr(headline)}${err.problems.map((p) => `\n  - ${p}`).join('')}`;
+  }
+  if (err instanceof UserError) return err.text[language];
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -1,29 +1,60 @@
 #!/usr/bin/env node
 /** The authrelay command line. */
 import { parseArgs } from 'node:util';
-import { describeError, UsageError } from './common.js';
+import { cliLang, describeError, setCliLang, UsageError } from './common.js';
+import { UserError } from '../core/user-error.js';
+import { langFromEnv, langOfLocale } from '../core/i18n.js';
+import { commandHelp, helpText, version } from './help.js';
+import { CLI_TEXT as T } from './texts.js';
 
 // Commands are loaded when used, so that `serve` starts without loading the others.
 
-const HELP = `authrelay: a mail relay for devices that cannot do modern authentication
 
-  authrelay serve [--config FILE]                  run the relay
-  authrelay config check|print|schema               validate, show (secrets hidden), JSON Schema
-  authrelay device add|list|remove|passwd NAME     manage devices in the config file
-  authrelay queue list|show|retry|release|delete   look at and act on the queue (--json; retry --failed: all failed)
-  authrelay send-test --to ADDR                    send a test message through the running relay
-  authrelay oauth login|status [UPSTREAM]          Microsoft 365 sign-in (device code) and token status
-  authrelay send-test --route NAME --to ADDR       send one straight through an upstream, step by step
-  authrelay init [--yes ...] [--out FILE]          setup wizard: asks, tests the credentials, writes the config (init --help)
-  authrelay doctor [--json] [--public-ip A.B.C.D]  check config, listeners, upstreams and queue, with the fix for each problem
-  authrelay store migrate|check [--json]           the spool's schema: apply pending migrations; check connection, schema, queue
-
-The config file is --config FILE, $AUTHRELAY_CONFIG, or ./authrelay.yaml; without one the
-embedded default runs (listeners 2525 STARTTLS and 2465 TLS, messages held for inspection).
-`;
+/** --lang VALUE or --lang=VALUE anywhere on the line (read before the options are parsed, so that their errors are in the language asked for). */
+function langFlag(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--lang') return argv[i + 1];
+    if (argv[i]!.startsWith('--lang=')) return argv[i]!.slice('--lang='.length);
+  }
+  return undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const flag = langFlag(argv);
+  setCliLang(langFromEnv(process.env, flag !== undefined && langOfLocale(flag) ? flag : undefined));
+  if (flag !== undefined && !['en', 'ja'].includes(flag)) throw new UsageError(T.badLang, { value: flag });
+  if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
+    process.stdout.write(`authrelay ${version()}\n`);
+    return 0;
+  }
+  if (argv[0] === 'help') {
+    if (!argv[1]) {
+      process.stdout.write(helpText(cliLang()));
+      return 0;
+    }
+    if (argv[1] === 'init') {
+      process.stdout.write((await import('./commands/init.js')).initUsage(cliLang()));
+      return 0;
+    }
+    const one = commandHelp(argv[1], cliLang());
+    if (!one) throw new UsageError(T.noSuchHelp, { command: argv[1] });
+    process.stdout.write(one);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseOptions(argv);
+  } catch (err) {
+    // Node's own text names the option; say what to do instead of its error code.
+    const e = err as { code?: string; message: string };
+    if (e.code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(T.badOption, { problem: e.message.replace(/\. To specify a positional argument.*$/s, '') });
+    throw err;
+  }
+  return run(parsed.values, parsed.positionals);
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
@@ -52,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       wait: { type: 'string' },
       route: { type: 'string' },
       failed: { type: 'boolean' },
+      unknown: { type: 'boolean' },
       // init
       yes: { type: 'boolean', short: 'y' }, force: { type: 'boolean' }, out: { type: 'string' }, cloud: { type: 'string' },
       tenant: { type: 'string' }, 'client-id': { type: 'string' }, 'client-secret-env': { type: 'string' }, 'client-secret-file': { type: 'string' },
@@ -59,17 +91,37 @@ async function main(argv: string[]): Promise<number> {
       'dns-server': { type: 'string', multiple: true }, 'relay-host': { type: 'string' }, 'authority-host': { type: 'string' },
       'graph-url': { type: 'string' }, 'smtp-endpoint': { type: 'string' }, ca: { type: 'string' }, 'listen-host': { type: 'string' },
       'starttls-port': { type: 'string' }, 'tls-port': { type: 'string' }, 'legacy-tls-port': { type: 'string' }, admin: { type: 'string' },
-      'skip-test': { type: 'boolean' },
+      'skip-test': { type: 'boolean' }, 'allow-no-tls': { type: 'boolean' },
       'public-ip': { type: 'string' },
+      // serve
+      'log-format': { type: 'string' }, debug: { type: 'boolean' },
+      // migrate
+      upstream: { type: 'string' }, period: { type: 'string' }, csv: { type: 'boolean' }, reason: { type: 'string' }, name: { type: 'string' },
+      version: { type: 'boolean' },
+      lang: { type: 'string' },
     },
   });
+}
+
+async function run(values: ReturnType<typeof parseOptions>['values'], positionals: string[]): Promise<number> {
   const [command, sub, ...rest] = positionals;
-  if (values.help && command === 'init') {
-    process.stdout.write((await import('./commands/init.js')).INIT_USAGE);
+  if (values.version) {
+    process.stdout.write(`authrelay ${version()}\n`);
     return 0;
   }
+  if (values.help && command === 'init') {
+    process.stdout.write((await import('./commands/init.js')).initUsage(cliLang()));
+    return 0;
+  }
+  if (values.help && command) {
+    const one = commandHelp(command, cliLang());
+    if (one) {
+      process.stdout.write(one);
+      return 0;
+    }
+  }
   if (values.help || !command) {
-    process.stdout.write(HELP);
+    process.stdout.write(helpText(cliLang()));
     return command || values.help ? 0 : 2;
   }
   switch (command) {
@@ -83,18 +135,22 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/queue.js')).queueCommand(sub, rest, values);
     case 'device':
       return (await import('./commands/device.js')).deviceCommand(sub, rest, values);
+    case 'reload':
+      return (await import('./commands/reload.js')).reloadCommand(values);
     case 'send-test':
       return (await import('./commands/send-test.js')).sendTest(values);
     case 'oauth':
       return (await import('./commands/oauth.js')).oauthCommand(sub, rest, values);
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(values);
+    case 'migrate':
+      return (await import('./commands/migrate.js')).migrateCommand(sub, rest, values);
     case 'store':
       return (await import('./commands/store.js')).storeCommand(sub, values);
     case 'init':
       return (await import('./commands/init.js')).initCommand(values);
     default:
-      throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+      throw new UsageError(T.unknownCommand, { command, help: helpText(cliLang()) });
   }
 }
 
@@ -104,6 +160,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`authrelay: ${describeError(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    // 2: the command or its input cannot be used as given (a usage error, a name that does not exist); 1: it failed.
+    process.exitCode = err instanceof UserError ? 2 : 1;
   },
 );

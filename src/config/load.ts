@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { configSchema, CAPTURE_ROUTE, type Config } from './schema.js';
+import { configSchema, CAPTURE_ROUTE, isMailboxUpstream, type Config } from './schema.js';
 import { parseCidr } from '../core/net.js';
 
 export class ConfigError extends Error {
@@ -56,7 +56,9 @@ export function validateConfig(raw: unknown, opts: LoadOptions, baseDir: string)
   const parsed = configSchema.safeParse(expanded);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i)));
   const config = parsed.data;
+  smtpOnlyKeys(expanded, problems);
   crossCheck(config, problems);
+  checkReaders(config, problems);
   if (problems.length) throw new ConfigError(problems);
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
   const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
@@ -68,13 +70,21 @@ export function validateConfig(raw: unknown, opts: LoadOptions, baseDir: string)
   }
   if (config.store.type === 'sqlite' && config.store.path !== undefined) config.store.path = rel(config.store.path);
   if (config.store.type === 'postgres' && config.store.ssl?.ca !== undefined) config.store.ssl.ca = rel(config.store.ssl.ca);
+  const scanApp = config.migration?.app;
+  if (scanApp) {
+    scanApp.ca = rel(scanApp.ca);
+    if (scanApp.certificate) {
+      scanApp.certificate.cert = rel(scanApp.certificate.cert)!;
+      scanApp.certificate.key = rel(scanApp.certificate.key)!;
+    }
+  }
   for (const u of Object.values(config.upstreams)) {
     if ('ca' in u && u.ca !== undefined) u.ca = rel(u.ca);
     if (u.type === 'smtp' && u.clientCert) {
       u.clientCert.cert = rel(u.clientCert.cert)!;
       u.clientCert.key = rel(u.clientCert.key)!;
     }
-    if ((u.type === 'graph' || u.type === 'smtp-oauth') && u.certificate) {
+    if ((u.type === 'graph' || u.type === 'smtp-oauth' || u.type === 'exchange-mailbox') && u.certificate) {
       u.certificate.cert = rel(u.certificate.cert)!;
       u.certificate.key = rel(u.certificate.key)!;
     }
@@ -142,7 +152,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `${where}: not a valid store; "type" must be "sqlite" (the default, with an optional path) or "postgres" (with url)`;
   }
   if (issue.code === 'invalid_union' && issue.path[0] === 'upstreams') {
-    return `${where}: not a valid upstream; "type" must be one of "smtp", "graph", "smtp-oauth", "direct-send", "capture" and the keys must match that type`;
+    return `${where}: not a valid upstream; "type" must be one of "smtp", "graph", "smtp-oauth", "direct-send", "capture", "exchange-mailbox" and the keys must match that type`;
   }
   return `${where}: ${issue.message}`;
 }
@@ -150,7 +160,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 function crossCheck(config: Config, problems: string[]): void {
   const upstreams = new Set([...Object.keys(config.upstreams), CAPTURE_ROUTE]);
   config.routes.forEach((r, i) => {
-    if (!upstreams.has(r.use)) problems.push(`routes[${i}].use: no upstream named "${r.use}"; define it under upstreams or fix the name`);
+    r.use.forEach((u, j) => {
+      const where = r.use.length > 1 ? `routes[${i}].use[${j}]` : `routes[${i}].use`;
+      if (!upstreams.has(u)) problems.push(`${where}: no upstream named "${u}"; define it under upstreams or fix the name`);
+      else if (isMailboxUpstream(config.upstreams[u])) problems.push(`${where}: ${notADeliveryRoute(u)}`);
+    });
+    if (new Set(r.use).size !== r.use.length) problems.push(`routes[${i}].use: an upstream is listed twice; list each once, the preferred first`);
   });
   const names = new Set<string>();
   const users = new Set<string>();
@@ -167,6 +182,8 @@ function crossCheck(config: Config, problems: string[]): void {
     });
     if (d.route !== undefined && !upstreams.has(d.route)) {
       problems.push(`devices[${i}].route: no upstream named "${d.route}"; define it under upstreams or fix the name`);
+    } else if (d.route !== undefined && isMailboxUpstream(config.upstreams[d.route])) {
+      problems.push(`devices[${i}].route: ${notADeliveryRoute(d.route)}`);
     }
     if (d.sendAs !== undefined && !/^[^@\s]+@[^@\s]+$/.test(d.sendAs)) {
       problems.push(`devices[${i}].sendAs: "${d.sendAs}" is not a mailbox address such as scanner@contoso.com`);
@@ -197,8 +214,83 @@ function crossCheck(config: Config, problems: string[]): void {
       problems.push(`admin.entraSignIn.redirectUri: needed because admin.listen (${config.admin.listen}) is not loopback; set it to the https address people open the console at followed by /api/v1/session/entra/callback, and register that address on the app`);
     }
   }
+  checkMigration(config, problems);
   for (const name of Object.keys(config.alerts.secretExpires)) {
     if (!config.upstreams[name]) problems.push(`alerts.secretExpires.${name}: no upstream named "${name}"; use the name of the upstream whose secret or password expires`);
+  }
+}
+
+/** Why an exchange-mailbox upstream cannot be a route. */
+function notADeliveryRoute(name: string): string {
+  return `"${name}" is an exchange-mailbox upstream: it opens mailboxes for the IMAP/POP3 listeners and cannot deliver mail; name a delivery upstream (graph, smtp-oauth, smtp, direct-send or capture) here`;
+}
+
+/** SMTP settings written on an IMAP or POP3 listener do nothing there: said, not ignored. */
+const SMTP_ONLY_KEYS = ['requireTls', 'authMethods', 'greetingDelay', 'maxMessageSize', 'maxRecipients'];
+
+function smtpOnlyKeys(raw: unknown, problems: string[]): void {
+  const listeners = (raw as { listeners?: unknown } | null)?.listeners;
+  if (!Array.isArray(listeners)) return;
+  listeners.forEach((l: unknown, i) => {
+    if (!l || typeof l !== 'object') return;
+    const o = l as Record<string, unknown>;
+    if (o.protocol !== 'imap' && o.protocol !== 'pop3') return;
+    const keys = SMTP_ONLY_KEYS.filter((k) => k in o);
+    if (keys.length) problems.push(`listeners[${i}]: ${keys.join(', ')} ${keys.length === 1 ? 'is an SMTP setting' : 'are SMTP settings'} and ${keys.length === 1 ? 'does' : 'do'} nothing on a ${o.protocol} listener; remove ${keys.length === 1 ? 'it' : 'them'}`);
+  });
+}
+
+/** IMAP/POP3 listeners, their exchange-mailbox upstreams, and the devices' mailboxes (docs/imap-pop.md). */
+function checkReaders(config: Config, problems: string[]): void {
+  const mailboxUpstreams = Object.entries(config.upstreams).filter(([, u]) => isMailboxUpstream(u)).map(([n]) => n);
+  config.listeners.forEach((l, i) => {
+    if (l.protocol === 'smtp') {
+      if (l.upstream !== undefined) problems.push(`listeners[${i}].upstream: only IMAP and POP3 listeners name an upstream (SMTP listeners follow the routes); remove it, or set protocol: imap or pop3`);
+      return;
+    }
+    if (l.upstream === undefined) {
+      problems.push(`listeners[${i}].upstream: a ${l.protocol} listener needs the exchange-mailbox upstream that opens the mailboxes; ${mailboxUpstreams.length ? `e.g. upstream: ${mailboxUpstreams[0]}` : 'add one under upstreams (type: exchange-mailbox, see docs/imap-pop.md)'}`);
+    } else if (!config.upstreams[l.upstream]) {
+      problems.push(`listeners[${i}].upstream: no upstream named "${l.upstream}"; ${mailboxUpstreams.length ? `use ${mailboxUpstreams.join(' or ')}` : 'add an exchange-mailbox upstream (docs/imap-pop.md)'}`);
+    } else if (!isMailboxUpstream(config.upstreams[l.upstream])) {
+      problems.push(`listeners[${i}].upstream: "${l.upstream}" is a ${config.upstreams[l.upstream]!.type} upstream, which delivers mail; a ${l.protocol} listener needs an exchange-mailbox upstream${mailboxUpstreams.length ? ` (${mailboxUpstreams.join(', ')})` : ' (docs/imap-pop.md)'}`);
+    }
+    if (l.tls === 'none' && !l.allowInsecureAuth) {
+      problems.push(`listeners[${i}].tls: on a ${l.protocol} listener with tls: none nobody could log in; use tls: starttls or implicit, or set allowInsecureAuth: true (the device's password then crosses the network in the clear)`);
+    }
+  });
+  config.devices.forEach((d, i) => {
+    const seen = new Set<string>();
+    d.mailboxes.forEach((m, j) => {
+      if (!/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u.test(m) || m.length > 320) problems.push(`devices[${i}].mailboxes[${j}]: "${m}" is not a mailbox address such as invoices@contoso.com`);
+      else if (seen.has(m.toLowerCase())) problems.push(`devices[${i}].mailboxes[${j}]: "${m}" is listed twice`);
+      seen.add(m.toLowerCase());
+    });
+  });
+}
+
+/** migration: the app that reads the tenant is an upstream's (graph or smtp-oauth, with an app credential) or its own. */
+function checkMigration(config: Config, problems: string[]): void {
+  const m = config.migration;
+  if (!m) return;
+  const appUpstreams = Object.entries(config.upstreams)
+    .filter(([, u]) => u.type === 'graph' || (u.type === 'smtp-oauth' && !u.delegated))
+    .map(([name]) => name);
+  if (m.upstream !== undefined && m.app) {
+    problems.push('migration: set either upstream (use that upstream\'s app registration) or app (a separate one), not both');
+    return;
+  }
+  if (m.upstream !== undefined) {
+    const u = config.upstreams[m.upstream];
+    if (!u) problems.push(`migration.upstream: no upstream named "${m.upstream}"; use one of ${appUpstreams.length ? appUpstreams.join(', ') : '(none: add a graph upstream, or give migration.app)'}`);
+    else if (u.type !== 'graph' && u.type !== 'smtp-oauth') problems.push(`migration.upstream: "${m.upstream}" is a ${u.type} upstream; the scan needs the app registration of a graph or smtp-oauth upstream, or migration.app`);
+    else if (u.type === 'smtp-oauth' && u.delegated) problems.push(`migration.upstream: "${m.upstream}" signs in as one mailbox (delegated); the scan needs an app credential (client secret or certificate): use another upstream or migration.app`);
+    return;
+  }
+  if (!m.app && appUpstreams.length !== 1) {
+    problems.push(appUpstreams.length === 0
+      ? 'migration: no graph or smtp-oauth upstream with an app credential to read the tenant with; give migration.app (tenant, clientId, clientSecret or certificate)'
+      : `migration.upstream: several upstreams could read the tenant (${appUpstreams.join(', ')}); name one`);
   }
 }
 

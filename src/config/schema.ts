@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../core/units.js';
+import { migrationSchema } from './schema-migration.js';
 
 /** Milliseconds from "30s", "5m", "2h", "5d" or a bare number of seconds; an issue otherwise. */
 function toMs(v: string | number, ctx: z.RefinementCtx): number {
@@ -50,6 +51,14 @@ const tlsVersion = z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
 export const listenerSchema = z
   .object({
     name: z.string().optional().describe('Shown in logs and the device inventory'),
+    protocol: z
+      .enum(['smtp', 'imap', 'pop3'])
+      .default('smtp')
+      .describe('smtp: devices send mail; imap or pop3: legacy readers log in as a device and read the mailboxes it may open, through the exchange-mailbox upstream named by upstream (docs/imap-pop.md)'),
+    upstream: z
+      .string()
+      .optional()
+      .describe('IMAP and POP3 listeners: the exchange-mailbox upstream that opens the mailboxes (required on them, not used on SMTP listeners)'),
     host: z.string().default('0.0.0.0').describe('Address to bind; use :: for all IPv6 and IPv4 addresses'),
     port: z.number().int().min(0).max(65535).describe('TCP port; 0 lets the system choose (tests)'),
     tls: z
@@ -112,6 +121,10 @@ export const deviceSchema = z
       .optional()
       .describe('Bare CR/LF/NUL in DATA: normalize to CRLF, or reject. Default: normalize for network-trusted devices, reject otherwise'),
     route: z.string().optional().describe('Upstream to use for this device (overrides the routes list)'),
+    mailboxes: z
+      .array(z.string())
+      .default([])
+      .describe('Mailboxes this device may read through the IMAP and POP3 listeners (a reader device); it can never open another. Empty: it reads none'),
   })
   .strict()
   .refine((d) => d.username !== undefined || d.networks.length > 0, {
@@ -213,6 +226,26 @@ export const entraSignInSchema = z
     message: 'Entra sign-in needs exactly one credential: clientSecret or certificate',
   });
 
+/** What happens to the copy Exchange keeps in the sending mailbox's Sent Items folder (graph, smtp-oauth). */
+const sentItemsSchema = z
+  .enum(['keep', 'delete'])
+  .default('keep')
+  .describe("The copy of each sent message in the mailbox's Sent Items: keep it (Exchange's default), or delete it for good after the send (needs the Mail.ReadWrite application permission; for smtp-oauth, a Graph token of the same app)");
+
+/** Exchange Online's recipient rate limit, per sending mailbox over every route and node (graph, smtp-oauth). */
+const recipientsPerDaySchema = z
+  .number()
+  .int()
+  .min(1)
+  .default(9500)
+  .describe('Recipients per sending mailbox in any 24 hours, counted over every upstream and node sending as it; Exchange Online allows 10,000 (the default leaves room for what people send from the mailbox)');
+const dailyWarningSchema = z
+  .number()
+  .gt(0)
+  .max(1)
+  .default(0.8)
+  .describe('Share of recipientsPerDay at which the log warns and the mailbox-budget alert fires');
+
 export const graphUpstreamSchema = z
   .object({
     type: z.literal('graph'),
@@ -227,6 +260,9 @@ export const graphUpstreamSchema = z
       .describe('Requests in flight per mailbox; Microsoft allows 4 per app and mailbox'),
     maxMessageSize: size('150MB').describe("Largest message sent (the tenant's maximum, 35MB by default, up to 150MB)"),
     timeout: duration('10m').describe('Longest time for one request'),
+    recipientsPerDay: recipientsPerDaySchema,
+    dailyWarning: dailyWarningSchema,
+    sentItems: sentItemsSchema,
   })
   .strict()
   .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
@@ -249,13 +285,19 @@ export const smtpOauthUpstreamSchema = z
     concurrency: z.number().int().min(1).default(4),
     mailboxConcurrency: z.number().int().min(1).default(3).describe('SMTP connections per mailbox at once'),
     messagesPerMinute: z.number().int().min(1).default(25).describe('Per mailbox; Exchange Online allows 30'),
-    recipientsPerDay: z.number().int().min(1).default(9500).describe('Per mailbox; Exchange Online allows 10,000'),
+    recipientsPerDay: recipientsPerDaySchema,
+    dailyWarning: dailyWarningSchema,
     connectTimeout: duration('30s'),
     timeout: duration('10m'),
+    sentItems: sentItemsSchema,
   })
   .strict()
   .refine((u) => [u.clientSecret, u.certificate, u.delegated].filter((x) => x !== undefined).length === 1, {
     message: 'an smtp-oauth upstream needs exactly one credential: clientSecret, certificate or delegated',
+  })
+  .refine((u) => !(u.delegated && u.sentItems === 'delete'), {
+    message: 'sentItems: delete needs a Graph token of the app (clientSecret or certificate with the Mail.ReadWrite permission); a delegated sign-in has none. Use sentItems: keep, or an app credential',
+    path: ['sentItems'],
   });
 
 export const directSendUpstreamSchema = z
@@ -279,6 +321,34 @@ export const directSendUpstreamSchema = z
   })
   .strict();
 
+/**
+ * Exchange Online mailboxes opened by IMAP and POP3 for legacy readers
+ * (docs/imap-pop.md): an app registration with IMAP.AccessAsApp and/or
+ * POP.AccessAsApp, app-only tokens for the cloud's Exchange resource, and
+ * XOAUTH2 for the mailbox a device may open. Not a delivery upstream: routes
+ * cannot use it.
+ */
+export const exchangeMailboxUpstreamSchema = z
+  .object({
+    type: z.literal('exchange-mailbox'),
+    ...entraAppFields,
+    endpoints: z
+      .object({
+        authority: z.string().url().optional().describe('Sign-in host, e.g. https://login.microsoftonline.com (overrides the cloud)'),
+        imap: z.string().optional().describe("IMAP host[:port] with implicit TLS (default: the cloud's, outlook.office365.com:993)"),
+        pop3: z.string().optional().describe("POP3 host[:port] with implicit TLS (default: the cloud's, outlook.office365.com:995)"),
+      })
+      .strict()
+      .prefault({}),
+    ca: z.string().optional().describe('PEM file with extra CA certificates to trust for sign-in and the IMAP/POP3 server (private endpoints, tests)'),
+    connectTimeout: duration('15s').describe('Connection and TLS handshake to the IMAP/POP3 server'),
+    loginTimeout: duration('30s').describe('Longest wait for each line of the server during the XOAUTH2 login'),
+  })
+  .strict()
+  .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
+    message: 'an exchange-mailbox upstream needs exactly one credential: clientSecret or certificate (app-only access with IMAP.AccessAsApp / POP.AccessAsApp; a delegated sign-in is not supported for it)',
+  });
+
 export const captureUpstreamSchema = z
   .object({
     type: z.literal('capture'),
@@ -295,6 +365,7 @@ export const upstreamSchema = z.discriminatedUnion('type', [
   smtpOauthUpstreamSchema,
   directSendUpstreamSchema,
   captureUpstreamSchema,
+  exchangeMailboxUpstreamSchema,
 ]);
 
 export const routeSchema = z
@@ -308,7 +379,10 @@ export const routeSchema = z
       })
       .strict()
       .prefault({}),
-    use: z.string().describe('Name of an upstream'),
+    use: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .describe('An upstream, or an ordered list: the first one, then the next when the first cannot take the mail (down past queue.fallbackAfter, sign-in or permission refused, a daily limit reached); never for a refusal about the message or a recipient'),
   })
   .strict();
 
@@ -346,6 +420,11 @@ export const storeSchema = z.discriminatedUnion('type', [sqliteStoreSchema, post
 export const configSchema = z
   .object({
     hostname: z.string().optional().describe('Name in the SMTP greeting and Received headers (default: system host name)'),
+    publicAddress: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
+      .describe("The name or address (or several) devices use to reach the relay, shown in the console's device settings, `device add` and at start-up. Default: this machine's own addresses and host name"),
     dataDir: z.string().default('./data').describe('Where the queue, certificates and state are kept'),
     shutdownTimeout: duration('30s').describe(
       'On SIGTERM/SIGINT: how long open SMTP sessions may take to finish their current message and deliveries in flight may take to finish; then sessions get 421 and deliveries are interrupted (retried later)',
@@ -381,6 +460,7 @@ export const configSchema = z
         destinationMinBackoff: duration('30s').describe('First pause after an upstream is found down'),
         destinationMaxBackoff: duration('10m'),
         lease: duration('5m').describe('How long a delivery attempt owns a message before others may take it'),
+        fallbackAfter: duration('5m').describe("How long an upstream may be down (paused after connection failures) before its messages go to the next upstream of their route's list"),
         pollInterval: duration('1s'),
         keepDelivered: duration('1d').describe('Keep delivered message bodies this long (metadata stays)'),
       })
@@ -450,6 +530,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    migration: migrationSchema(entraAppFields).optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
@@ -468,8 +549,25 @@ export type SmtpOauthUpstreamConfig = z.output<typeof smtpOauthUpstreamSchema>;
 export type DirectSendUpstreamConfig = z.output<typeof directSendUpstreamSchema>;
 /** The Entra sign-in settings of a graph or smtp-oauth upstream. */
 export type EntraUpstreamConfig = GraphUpstreamConfig | SmtpOauthUpstreamConfig;
+export type ExchangeMailboxUpstreamConfig = z.output<typeof exchangeMailboxUpstreamSchema>;
+/** Every upstream that gets Entra tokens (token providers take any of them). */
+export type EntraAppUpstreamConfig = EntraUpstreamConfig | ExchangeMailboxUpstreamConfig;
+/** The upstreams messages can be delivered through (routes and devices may use them). */
+export type DeliveryUpstreamConfig = Exclude<UpstreamConfig, ExchangeMailboxUpstreamConfig>;
+export type ListenerProtocol = ListenerConfig['protocol'];
+
+/** An upstream that only serves IMAP/POP3 readers (never a delivery route). */
+export function isMailboxUpstream(u: UpstreamConfig | undefined): u is ExchangeMailboxUpstreamConfig {
+  return u?.type === 'exchange-mailbox';
+}
+
+/** The upstreams messages can be delivered through, by name (exchange-mailbox upstreams left out). */
+export function deliveryUpstreams(upstreams: Readonly<Record<string, UpstreamConfig>>): [string, DeliveryUpstreamConfig][] {
+  return Object.entries(upstreams).filter((e): e is [string, DeliveryUpstreamConfig] => !isMailboxUpstream(e[1]));
+}
 export type MicrosoftCloud = z.output<typeof cloudSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type PostgresStoreConfig = z.output<typeof postgresStoreSchema>;
 export type EntraSignInConfig = z.output<typeof entraSignInSchema>;
+export type MigrationConfig = NonNullable<Config['migration']>;

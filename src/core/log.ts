@@ -32,7 +32,25 @@ export const REDACT_PATHS = [
   '*.*.passphrase',
 ];
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * The relay's logger: JSON lines (one object per event), or on a terminal one
+ * readable line per event (pino-pretty in a worker thread, so formatting never
+ * costs the main thread). `destination` (tests) always gets JSON.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = 'json'): Logger {
+  if (format === 'pretty' && !destination) {
+    return pino({
+      level,
+      base: { service: 'authrelay' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', hideObject: true, destination: 1, sync: false },
+      },
+    });
+  }
   return pino(
     {
       level,

@@ -25,6 +25,8 @@ export interface DeliveryOutcome {
   fix?: string;
   /** The error catalogue entry that explained it (docs/errors.md), e.g. "graph.ErrorSendAsDenied". */
   ref?: string;
+  /** hint and fix in Japanese (the faces choose: the console's language, Accept-Language, the CLI's LANG or --lang). */
+  ja?: { hint?: string; fix?: string };
   /** The upstream asked us to wait this long before retrying. */
   retryAfterMs?: number;
   /** The message may have been delivered although we could not confirm it. */

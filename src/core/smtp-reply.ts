@@ -4,6 +4,8 @@
  */
 export class SmtpReply extends Error {
   readonly responseCode: number;
+  /** Which of the relay's replies this is (a key of Replies), for the explanation shown when watching a device. */
+  ref?: string;
   constructor(
     readonly code: number,
     readonly enhanced: string,
@@ -23,7 +25,7 @@ export class SmtpReply extends Error {
 }
 
 /** The replies the receive stage gives, in one place (a test keeps each one documented). */
-export const Replies = {
+const REPLIES = {
   relayDenied: (rcpt: string) =>
     new SmtpReply(554, '5.7.1', `<${rcpt}>: Relay access denied: this address is not a known device; authenticate or ask the administrator to add your network`, { rcpt }),
   senderDenied: () =>
@@ -51,3 +53,14 @@ export const Replies = {
   storeFailed: () => new SmtpReply(451, '4.3.0', 'Temporary failure storing the message; please try again', {}),
   shuttingDown: () => new SmtpReply(421, '4.3.2', 'Service shutting down; please try again', {}),
 } as const;
+
+type ReplyFactories = typeof REPLIES;
+
+/** Each reply carries its own name as `ref` (receive/explain.ts explains it by that name). */
+export const Replies = Object.fromEntries(Object.entries(REPLIES).map(([ref, make]) => [ref, (...args: never[]) => {
+  const r = (make as (...a: never[]) => SmtpReply)(...args);
+  r.ref = ref;
+  return r;
+}])) as unknown as ReplyFactories;
+
+export type ReplyRef = keyof ReplyFactories;

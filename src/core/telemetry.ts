@@ -34,6 +34,33 @@ export interface DeliveryTelemetry {
 
 export type Telemetry = ReceiveTelemetry & DeliveryTelemetry;
 
+export type WatchEventKind = 'connect' | 'tls' | 'tls-failed' | 'command' | 'reply' | 'auth' | 'accepted' | 'refused' | 'close';
+
+/** One thing an SMTP session did, for the live view of a device's sessions (report/session-watch.ts). */
+export interface WatchEvent {
+  at: number;
+  session: string;
+  kind: WatchEventKind;
+  /** One line saying what happened (never a password). */
+  text: string;
+  /** For refusals and failures: the explanation's name (receive/explain.ts), what it means and what to do. */
+  ref?: string;
+  reason?: string;
+  fix?: string;
+  code?: number;
+  data?: Record<string, unknown>;
+}
+
+/** What the receive stage tells the watch of sessions as they happen. Never throws. */
+export interface SessionWatchSink {
+  /** A session began; device when the address is a device's trusted network. */
+  begin(session: string, clientIp: string, listener: string, device: string | undefined, at: number): void;
+  /** The session turned out to be this device's (its user name at AUTH). */
+  identify(session: string, device: string): void;
+  event(session: string, e: Omit<WatchEvent, 'session'>): void;
+  end(session: string, at: number): void;
+}
+
 /** Telemetry that records nothing (tools and tests that do not look at metrics). */
 export const noTelemetry: Telemetry = {
   tlsEstablished: () => undefined,

@@ -32,6 +32,8 @@ export class DestinationHealth {
   /** After a pause, only one message is tried until one succeeds. */
   probing = false;
   lastError: string | undefined;
+  /** When the failures in a row began (0 while the upstream answers). */
+  downSince = 0;
 
   available(now: number): boolean {
     return this.pausedUntil <= now;
@@ -40,6 +42,7 @@ export class DestinationHealth {
   /** Records a destination failure; returns the time the route resumes. */
   fail(now: number, o: BackoffOptions, error: string, retryAfterMs?: number): number {
     this.lastError = error;
+    if (this.downSince === 0) this.downSince = now;
     if (this.pausedUntil > now) return this.pausedUntil; // already paused: count once
     this.failures++;
     const wait = retryAfterMs !== undefined ? Math.max(retryAfterMs, 1000) : destinationBackoff(this.failures, o);
@@ -49,6 +52,7 @@ export class DestinationHealth {
   }
 
   succeed(): void {
+    this.downSince = 0;
     this.failures = 0;
     this.pausedUntil = 0;
     this.probing = false;

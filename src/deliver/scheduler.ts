@@ -7,15 +7,22 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../core/outcome.js';
-import type { AttemptResult, QueuedMessage, RecipientState, RecipientUpdate, Store } from '../spool/store.js';
+import { leaseOf, type AttemptResult, type LeaseRef, type QueuedMessage, type RecipientState, type RecipientUpdate, type Store } from '../spool/store.js';
 import type { RouteTable } from '../route/rules.js';
 import type { Transport } from './transport.js';
 import { DestinationHealth, messageBackoff, type BackoffOptions } from './backoff.js';
 import { settlesWithin } from '../core/settle.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { FallbackBook, hasNext, pickUpstream, ROUTE_LEVEL_CATEGORIES } from './fallback.js';
+
+/** Waits between tries to record an attempt whose write failed (the store busy or briefly unreachable). */
+const RECORD_RETRY_MS = [250, 1_000, 2_000, 4_000, 8_000, 15_000];
 
 export interface QueueOptions extends BackoffOptions {
   lease: number;
   pollInterval: number;
+  /** How long an upstream may be down before its messages go to the next upstream of their route. */
+  fallbackAfter: number;
 }
 
 export interface FailureReporter {
@@ -32,14 +39,21 @@ export interface StopResult {
   unfinished: number;
 }
 
+/** What the scheduler works with, from one configuration version: a delivery keeps the one it was claimed under. */
+export interface DeliverySnapshot {
+  readonly version: string;
+  readonly transports: ReadonlyMap<string, Transport>;
+  readonly routes: RouteTable;
+  readonly deviceRoute: (device: string | null) => string | undefined;
+  readonly options: QueueOptions;
+}
+
 export interface SchedulerDeps {
   store: Store;
-  transports: ReadonlyMap<string, Transport>;
-  routes: RouteTable;
-  deviceRoute: (device: string | null) => string | undefined;
+  /** The current configuration snapshot (swapped by a reload). */
+  current: () => DeliverySnapshot;
   reporter: FailureReporter;
   log: Logger;
-  options: QueueOptions;
   owner: string;
   now?: () => number;
 }
@@ -47,6 +61,10 @@ export interface SchedulerDeps {
 export class Scheduler {
   private readonly health = new Map<string, DestinationHealth>();
   private readonly inflight = new Map<string, number>();
+  /** Deliveries in flight per transport instance (a transport replaced by a reload is closed when its last one ends). */
+  private readonly busy = new Map<Transport, number>();
+  /** Upstreams that cannot take mail now: routes listing another send their messages there (fallback.ts). */
+  private readonly fallback = new FallbackBook();
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -63,10 +81,17 @@ export class Scheduler {
     this.now = d.now ?? Date.now;
     // Every delivery in flight listens on the one shutdown signal.
     setMaxListeners(0, this.abort.signal);
-    for (const name of d.transports.keys()) {
-      this.health.set(name, new DestinationHealth());
-      this.inflight.set(name, 0);
-    }
+  }
+
+  private healthOf(route: string): DestinationHealth {
+    let h = this.health.get(route);
+    if (!h) this.health.set(route, (h = new DestinationHealth()));
+    return h;
+  }
+
+  /** Whether a delivery through this transport instance is still running. */
+  inUse(transport: Transport): boolean {
+    return (this.busy.get(transport) ?? 0) > 0;
   }
 
   async start(): Promise<void> {
@@ -86,11 +111,24 @@ export class Scheduler {
     }, 5);
   }
 
-  destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string }[] {
-    return [...this.health].map(([route, h]) => ({
-      route, inflight: this.inflight.get(route) ?? 0, pausedUntil: h.pausedUntil, failures: h.failures,
-      ...(h.lastError ? { lastError: h.lastError } : {}),
-    }));
+  destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string } }[] {
+    const names = this.d.current().transports.keys();
+    return [...names].map((route) => [route, this.healthOf(route)] as const).map(([route, h]) => {
+      const fb = this.fallback.get(route);
+      return {
+        route, inflight: this.inflight.get(route) ?? 0, pausedUntil: h.pausedUntil, failures: h.failures,
+        ...(h.lastError ? { lastError: h.lastError } : {}), ...(fb ? { fallback: { since: fb.since, reason: fb.reason } } : {}),
+      };
+    });
+  }
+
+  /** Marks an upstream out (its messages go to the next upstream of their route) and sends its queued messages back to routing. */
+  private async markOut(snap: DeliverySnapshot, name: string, reason: string, category: string, now: number): Promise<void> {
+    if (!this.fallback.mark(name, reason, category, now, snap.options.destinationMinBackoff)) return;
+    this.d.log.warn({ event: 'fallback-started', upstream: name, category, reason },
+      `${name} cannot take mail now (${reason}): messages whose route lists another upstream go there; a probe message is sent to ${name} from time to time, and new messages go back to it when one gets through`);
+    const moved = await this.d.store.unrouteQueued(now, `${name} cannot take mail now (${reason}); routed to the next upstream of the route`, [name]);
+    if (moved) this.wake();
   }
 
   /**
@@ -122,9 +160,7 @@ export class Scheduler {
   /** Ends this node's leases on messages it claimed but will not deliver: any node may claim them now. */
   private async release(ms: QueuedMessage[]): Promise<void> {
     if (ms.length === 0) return;
-    const now = this.now();
-    // A lease that ended a moment ago: claim() takes active messages whose lease has run out.
-    await this.d.store.renewLease(ms.map((m) => m.id), this.d.owner, 0, now - 1);
+    await this.d.store.releaseLeases(ms.map(leaseOf), this.now());
     this.d.log.info({ event: 'released', ids: ms.map((m) => m.id) }, `released ${ms.length} claimed message(s) not started before the stop`);
   }
 
@@ -148,7 +184,7 @@ export class Scheduler {
         this.d.log.error({ event: 'scheduler-error', err }, 'queue manager error; retrying shortly');
       } finally {
         this.ticking = false;
-        if (!this.stopped) this.schedule(this.again ? 0 : this.d.options.pollInterval);
+        if (!this.stopped) this.schedule(this.again ? 0 : this.d.current().options.pollInterval);
         this.again = false;
       }
     })();
@@ -160,18 +196,34 @@ export class Scheduler {
   private async routeNew(): Promise<void> {
     while (!this.stopped) {
       const now = this.now();
-      const batch = await this.d.store.claim({ owner: this.d.owner, route: null, limit: 100, leaseMs: this.d.options.lease, now });
+      const snap = this.d.current();
+      const batch = await this.d.store.claim({ owner: this.d.owner, route: null, limit: 100, leaseMs: snap.options.lease, now });
       for (const [i, m] of batch.entries()) {
         if (this.stopped) {
           await this.release(batch.slice(i));
           return;
         }
         const pending = m.recipientRecords.filter((r) => r.state === 'pending').map((r) => r.address);
-        const groups = this.d.routes.resolve({ device: m.origin.device, deviceRoute: this.d.deviceRoute(m.origin.device), sender: m.sender, recipients: pending });
-        const ids = await this.d.store.assignRoutes(m.id, this.d.owner, groups.map((g) => ({ route: g.route, recipients: g.recipients })), now);
+        // Upstreams that cannot take mail now are passed over for the next of each rule's list (one that is due for a probe is not).
+        const out = this.fallback.excluded(now, snap.options.destinationMaxBackoff);
+        const groups = snap.routes.resolve({ device: m.origin.device, deviceRoute: snap.deviceRoute(m.origin.device), sender: m.sender, recipients: pending },
+          (chain, rcpt) => pickUpstream(chain, rcpt, snap.transports, out));
+        const ruleOf = (g: (typeof groups)[number]) => {
+          const skipped = g.chain.slice(0, Math.max(0, g.chain.indexOf(g.route))).filter((n) => this.fallback.get(n));
+          return skipped.length ? `${g.rule}; fallback: ${skipped.map((n) => `${n} cannot take mail now (${this.fallback.get(n)!.reason})`).join('; ')}` : g.rule;
+        };
+        let ids: string[];
+        try {
+          ids = await this.d.store.assignRoutes(leaseOf(m), groups.map((g) => ({ route: g.route, recipients: g.recipients, rule: ruleOf(g) })), now);
+        } catch (err) {
+          // Lost its lease (taken over after a long stall) or the store failed: the message stays for whoever holds it, or for the next pass.
+          this.d.log.warn({ event: 'route-failed', id: m.id, err: (err as Error).message }, `${m.id} could not be routed now (${(err as Error).message}); it is tried again`);
+          continue;
+        }
         groups.forEach((g, i) =>
-          this.d.log.info({ event: 'routed', id: ids[i], route: g.route, rule: g.rule, recipients: g.recipients.length, ...(i > 0 ? { splitFrom: m.id } : {}) },
-            `${ids[i]} routed to ${g.route} (${g.rule})`));
+          this.d.log.info({ event: 'routed', id: ids[i], route: g.route, rule: g.rule, recipients: g.recipients.length, ...(i > 0 ? { splitFrom: m.id } : {}),
+            ...(g.route !== g.chain[0] ? { fallbackFor: g.chain[0] } : {}) },
+          `${ids[i]} routed to ${g.route} (${ruleOf(g)})`));
       }
       if (batch.length < 100) return;
     }
@@ -179,54 +231,65 @@ export class Scheduler {
 
   private async dispatch(): Promise<void> {
     const now = this.now();
-    for (const [name, transport] of this.d.transports) {
-      const h = this.health.get(name)!;
+    const snap = this.d.current();
+    for (const [name, transport] of snap.transports) {
+      const h = this.healthOf(name);
+      // Down longer than fallbackAfter: its messages go to the next upstream of their route.
+      if (!h.available(now) && h.downSince && now - h.downSince >= snap.options.fallbackAfter && !this.fallback.get(name) && snap.routes.hasFallback(name)) {
+        await this.markOut(snap, name, `down since ${new Date(h.downSince).toISOString()}: ${h.lastError ?? 'no answer'}`, 'unavailable', now);
+      }
       if (!h.available(now)) continue;
       const busy = this.inflight.get(name) ?? 0;
       const cap = h.probing ? 1 : transport.concurrency;
       const free = cap - busy;
       if (free <= 0) continue;
       if (this.stopped) return;
-      const claimed = await this.d.store.claim({ owner: this.d.owner, route: name, limit: free, leaseMs: this.d.options.lease, now });
+      const claimed = await this.d.store.claim({ owner: this.d.owner, route: name, limit: free, leaseMs: snap.options.lease, now });
       // The stop came while the claim was under way: nothing new starts.
       if (this.stopped) return this.release(claimed);
-      for (const m of claimed) this.launch(transport, m);
+      for (const m of claimed) this.launch(snap, transport, m);
     }
     if (this.stopped) return;
     // Messages routed to an upstream that no longer exists are held, not lost.
     if (now - this.lastOrphanCheck >= 60_000) {
       this.lastOrphanCheck = now;
       for (const route of await this.d.store.queuedRoutes()) {
-        if (this.d.transports.has(route)) continue;
+        if (snap.transports.has(route)) continue;
         if (this.stopped) return;
-        const claimed = await this.d.store.claim({ owner: this.d.owner, route, limit: 100, leaseMs: this.d.options.lease, now });
-        for (const m of claimed) await this.holdUnknownRoute(m);
+        const claimed = await this.d.store.claim({ owner: this.d.owner, route, limit: 100, leaseMs: snap.options.lease, now });
+        for (const m of claimed) await this.holdUnknownRoute(snap, m);
       }
     }
   }
 
-  private async holdUnknownRoute(m: QueuedMessage): Promise<void> {
+  private async holdUnknownRoute(snap: DeliverySnapshot, m: QueuedMessage): Promise<void> {
     const outcome: DeliveryOutcome = { action: 'hold', category: 'no-upstream', hint: `The upstream "${m.route}" is no longer configured. Fix the configuration, then release the message.` };
-    await this.finish(m, m.recipientRecords.filter((r) => r.state === 'pending').map((r) => ({ recipient: r.address, outcome })), this.now(), 0);
+    await this.finish(snap, m, m.recipientRecords.filter((r) => r.state === 'pending').map((r) => ({ recipient: r.address, outcome })), this.now(), 0);
   }
 
-  private launch(transport: Transport, m: QueuedMessage): void {
+  private launch(snap: DeliverySnapshot, transport: Transport, m: QueuedMessage): void {
     this.inflight.set(transport.name, (this.inflight.get(transport.name) ?? 0) + 1);
-    const p = this.attempt(transport, m)
+    this.busy.set(transport, (this.busy.get(transport) ?? 0) + 1);
+    const p = this.attempt(snap, transport, m)
       .catch((err: unknown) => this.d.log.error({ event: 'attempt-error', id: m.id, err }, 'delivery attempt failed unexpectedly'))
       .finally(() => {
         this.inflight.set(transport.name, (this.inflight.get(transport.name) ?? 1) - 1);
+        const left = (this.busy.get(transport) ?? 1) - 1;
+        if (left > 0) this.busy.set(transport, left);
+        else this.busy.delete(transport);
         this.running.delete(p);
         this.wake();
       });
     this.running.add(p);
   }
 
-  private async attempt(transport: Transport, m: QueuedMessage): Promise<void> {
+  private async attempt(snap: DeliverySnapshot, transport: Transport, m: QueuedMessage): Promise<void> {
     const started = this.now();
+    const lease = leaseOf(m);
     const pending = m.recipientRecords.filter((r) => r.state === 'pending').map((r) => r.address);
     this.d.log.info({ event: 'state', id: m.id, state: 'active', route: transport.name, attempt: m.attempts + 1, recipients: pending.length }, `delivering ${m.id} via ${transport.name}`);
-    const renew = setInterval(() => void this.d.store.renewLease([m.id], this.d.owner, this.d.options.lease, this.now()), Math.max(100, this.d.options.lease / 3));
+    // The lease is renewed while the transport works; a lease found lost stops the attempt (the message is another's now).
+    const keeper = new LeaseKeeper(this.d.store, lease, snap.options.lease, this.now, this.d.log);
     let outcomes: RecipientOutcome[];
     try {
       outcomes = pending.length === 0 ? [] : await transport.deliver({
@@ -234,28 +297,67 @@ export class Scheduler {
         openBody: () => this.d.store.openBody(m.bodyId),
         ...(m.sendAs ? { sendAs: m.sendAs } : {}),
         ...(m.headerFrom ? { headerFrom: m.headerFrom } : {}),
-      }, { signal: this.abort.signal });
+        ...(m.eightBit !== undefined ? { eightBit: m.eightBit } : {}),
+        ...(m.messageIdHeader ? { messageIdHeader: m.messageIdHeader } : {}),
+      }, { signal: AbortSignal.any([this.abort.signal, keeper.signal]) });
     } catch (err) {
       // A transport must not throw; if one does, the attempt counts as a message-caused retry.
       outcomes = pending.map((recipient) => ({ recipient, outcome: { action: 'retry', scope: 'message', category: 'error', response: (err as Error).message } }));
     } finally {
-      clearInterval(renew);
+      keeper.stop();
     }
-    await this.finish(m, outcomes, started, this.now() - started);
+    await this.finish(snap, m, outcomes, started, this.now() - started, lease);
   }
 
-  private async finish(m: QueuedMessage, outcomes: RecipientOutcome[], started: number, durationMs: number): Promise<void> {
+  /**
+   * Writes the attempt's result under its lease. A write that fails (the
+   * database busy or briefly unreachable) is tried again for about half a
+   * minute; a lease found lost means another claim owns the message now, and
+   * the result is only logged.
+   */
+  private async record(lease: LeaseRef, result: AttemptResult): Promise<'recorded' | 'lost' | 'failed'> {
+    for (let i = 0; ; i++) {
+      try {
+        return (await this.d.store.finishAttempt(lease, result)) ? 'recorded' : 'lost';
+      } catch (err) {
+        if (i >= RECORD_RETRY_MS.length) {
+          this.d.log.error({ event: 'attempt-not-recorded', id: lease.id, state: result.state, err: (err as Error).message },
+            `${lease.id}: the result of this attempt (${result.state}) could not be recorded (${(err as Error).message}); the message is tried again once its lease runs out` +
+            (result.state === 'delivered' ? ', so it may be delivered twice' : ''));
+          return 'failed';
+        }
+        if (i === 0) {
+          this.d.log.warn({ event: 'record-retry', id: lease.id, err: (err as Error).message },
+            `${lease.id}: the result of this attempt could not be written yet (${(err as Error).message}); trying again`);
+        }
+        await new Promise((r) => setTimeout(r, RECORD_RETRY_MS[i]));
+      }
+    }
+  }
+
+  private async finish(snap: DeliverySnapshot, m: QueuedMessage, outcomes: RecipientOutcome[], started: number, durationMs: number, lease = leaseOf(m)): Promise<void> {
     const now = this.now();
     const route = m.route ?? '(none)';
-    const h = this.health.get(route);
+    const opts = snap.options;
+    const h = snap.transports.has(route) ? this.healthOf(route) : undefined;
     const expired = now >= m.expiresAt;
     const updates: RecipientUpdate[] = [];
     const newlyFailed: RecipientOutcome[] = [];
     let retryAt = 0;
     let destinationDown = false;
+    // A refusal for the whole route (sign-in, permission, tenant, licence, the mailbox blocked or over its
+    // daily limit) moves the recipients to the next upstream of their route, when it lists one that can take them.
+    let movedFor: DeliveryOutcome | undefined;
+    const chainInput = { device: m.origin.device, deviceRoute: snap.deviceRoute(m.origin.device), sender: m.sender, recipients: [] };
     for (const { recipient, outcome } of outcomes) {
       let state: RecipientState;
       let o = outcome;
+      const routeLevel = (outcome.action === 'retry' || outcome.action === 'fail') && ROUTE_LEVEL_CATEGORIES.has(outcome.category) && !expired;
+      if (routeLevel && hasNext(snap.routes.chainFor(chainInput, recipient), route, recipient, snap.transports)) {
+        movedFor ??= outcome;
+        updates.push({ address: recipient, state: 'pending', outcome });
+        continue;
+      }
       if (outcome.action === 'delivered') state = 'delivered';
       else if (outcome.action === 'hold') state = 'held';
       else if (outcome.action === 'fail') state = 'failed';
@@ -264,25 +366,45 @@ export class Scheduler {
         o = { ...outcome, action: 'fail', category: 'expired', hint: `Gave up: still undeliverable after the maximum queue lifetime. Last problem: ${outcome.hint ?? outcome.response ?? outcome.category}` };
       } else {
         state = 'pending';
-        let at = now + messageBackoff(m.attempts + 1, this.d.options);
-        if (outcome.retryAfterMs !== undefined) at = now + Math.min(outcome.retryAfterMs, this.d.options.maxBackoff * 4);
+        let at = now + messageBackoff(m.attempts + 1, opts);
+        if (outcome.retryAfterMs !== undefined) at = now + Math.min(outcome.retryAfterMs, opts.maxBackoff * 4);
         if (outcome.scope === 'destination' && h) {
           destinationDown = true;
-          at = Math.max(h.fail(now, this.d.options, outcome.response ?? outcome.category, outcome.retryAfterMs), outcome.retryAfterMs !== undefined ? at : 0);
+          at = Math.max(h.fail(now, opts, outcome.response ?? outcome.category, outcome.retryAfterMs), outcome.retryAfterMs !== undefined ? at : 0);
         }
         retryAt = Math.max(retryAt, at);
       }
       if (state === 'failed') newlyFailed.push({ recipient, outcome: o });
       updates.push({ address: recipient, state, outcome: o });
     }
-    // Any answer that is not about the destination itself (even a 4xx for this message) shows the upstream is up.
-    if (h && !destinationDown && outcomes.length > 0) h.succeed();
+    if (movedFor) {
+      await this.markOut(snap, route, movedFor.response ?? movedFor.hint ?? movedFor.category, movedFor.category, now);
+    } else if (h && !destinationDown && outcomes.length > 0) {
+      // Any answer that is not about the destination itself (even a 4xx for this message) shows the upstream is up.
+      h.succeed();
+      if (updates.some((u) => u.state === 'delivered')) {
+        const was = this.fallback.clear(route);
+        if (was) {
+          this.d.log.info({ event: 'fallback-ended', upstream: route, since: new Date(was.since).toISOString() },
+            `${route} takes mail again (a message got through): new messages go back to it instead of the next upstream of their route`);
+        }
+      }
+    }
     const states = new Set([...m.recipientRecords.filter((r) => !pendingIn(r.address, updates)).map((r) => r.state), ...updates.map((u) => u.state)]);
     const state: AttemptResult['state'] = states.has('pending') ? 'deferred' : states.has('held') ? 'held' : states.has('failed') ? 'failed' : 'delivered';
-    const nextAttemptAt = state === 'deferred' ? Math.min(retryAt || now, Math.max(m.expiresAt, now + 1000)) : now;
+    const nextAttemptAt = movedFor ? now : state === 'deferred' ? Math.min(retryAt || now, Math.max(m.expiresAt, now + 1000)) : now;
     const first = updates.find((u) => u.state !== 'delivered')?.outcome ?? updates[0]?.outcome;
-    const summary = describe(route, state, updates, first, nextAttemptAt, now);
-    await this.d.store.finishAttempt(m.id, { owner: this.d.owner, at: now, durationMs, route, state, nextAttemptAt, recipients: updates, summary });
+    const summary = describe(route, state, updates, first, nextAttemptAt, now) +
+      (movedFor ? `; ${route} cannot take mail now, so the message goes to the next upstream of its route` : '');
+    const recorded = await this.record(lease, { at: now, durationMs, route, state, nextAttemptAt, recipients: updates, summary, ...(movedFor ? { unroute: true } : {}) });
+    if (recorded === 'lost') {
+      const sent = updates.some((u) => u.state === 'delivered' || u.outcome.possibleDuplicate);
+      this.d.log.warn({ event: 'result-discarded', id: m.id, state, route, possibleDuplicate: sent },
+        `${m.id}: this attempt's result (${summary}) is not recorded because its lease was lost: another claim owns the message now` +
+        (sent ? '. It was (or may have been) delivered by this attempt, so the recipients may get it twice' : ''));
+      return;
+    }
+    if (recorded === 'failed') return;
     const level = state === 'failed' ? 'warn' : 'info';
     this.d.log[level]({
       event: 'state', id: m.id, state, route, attempt: m.attempts + 1, durationMs: now - started,

@@ -3,7 +3,7 @@
  * recipients still to be delivered, and answers with one outcome per
  * recipient. It never throws for an upstream's answer: it maps every reply
  * and error into a DeliveryOutcome (retry, fail, delivered or hold).
- * Every implementation passes test/transport-contract.ts.
+ * Every implementation passes test/contract/transport-contract.ts.
  */
 import type { Readable } from 'node:stream';
 import type { RecipientOutcome } from '../core/outcome.js';
@@ -15,11 +15,21 @@ export interface OutboundMessage {
   /** Recipients to deliver now (those still pending). */
   recipients: string[];
   size: number;
+  /**
+   * The stored message has bytes above 127 (or the device declared
+   * BODY=8BITMIME), as recorded when it was received: an SMTP transport then
+   * declares BODY=8BITMIME (RFC 6152) to an upstream that offers it; false:
+   * 7-bit, nothing declared. Undefined when it was not recorded: the SMTP
+   * transports look at the first part of the body as they start reading it.
+   */
+  eightBit?: boolean;
   /** Opens the stored message (headers and body) as a fresh stream. */
   openBody(): Readable;
   /** Mailbox the device sends as, if configured. */
   sendAs?: string;
   headerFrom?: string;
+  /** The Message-ID field as the device sent it (absent when it sent none). */
+  messageIdHeader?: string;
   device: string | null;
 }
 
@@ -39,5 +49,7 @@ export interface Transport {
   /** Most messages this upstream is given at once. */
   readonly concurrency: number;
   deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<RecipientOutcome[]>;
+  /** Whether this upstream can take the recipient at all (Direct Send: its accepted domains); absent: any. */
+  accepts?(recipient: string): boolean;
   close(): Promise<void>;
 }

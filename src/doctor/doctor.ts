@@ -22,6 +22,24 @@ export interface DoctorOptions {
   source?: string;
 }
 
+/**
+ * The mailboxes an upstream sends as: its own mailbox, and the sendAs of
+ * every device whose route is it (the device's route, or a rule that names
+ * the upstream for it). Messages that go as their From address are not known
+ * here.
+ */
+export function sendingMailboxes(config: Config, upstream: string): string[] {
+  const up = config.upstreams[upstream];
+  const out = new Set<string>();
+  if (up && 'mailbox' in up && up.mailbox) out.add(up.mailbox.toLowerCase());
+  for (const d of config.devices) {
+    if (!d.sendAs) continue;
+    const uses = d.route ? d.route === upstream : config.routes.some((r) => r.use.includes(upstream) && (!r.when.device || r.when.device.includes(d.name)));
+    if (uses) out.add(d.sendAs.toLowerCase());
+  }
+  return [...out];
+}
+
 export async function runDoctor(config: Config, opts: DoctorOptions = {}, report = new Report()): Promise<Report> {
   const now = opts.now ?? Date.now();
   const timeoutMs = opts.timeoutMs ?? 15_000;
@@ -46,7 +64,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}, report
   try {
     for (const name of names) {
       const up = config.upstreams[name]!;
-      await checkUpstream(report.section(`Upstream ${name} (${up.type})`), name, up, { tokens, publicIp: opts.publicIp, timeoutMs, now });
+      await checkUpstream(report.section(`Upstream ${name} (${up.type})`), name, up, { tokens, publicIp: opts.publicIp, timeoutMs, now, mailboxes: sendingMailboxes(config, name) });
     }
   } finally {
     made?.close();

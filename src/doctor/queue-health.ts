@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatDuration } from '../core/units.js';
-import { createStore } from '../main.js';
+import { openStore } from '../spool/open.js';
 import { PostgresStore } from '../spool/postgres/postgres-store.js';
 import type { QueuedMessage } from '../spool/store.js';
 import type { AddCheck } from './report.js';
@@ -24,7 +24,7 @@ export async function checkQueue(config: Config, add: AddCheck, now: number): Pr
       return;
     }
   }
-  const store = createStore(config);
+  const store = openStore(config);
   try {
     if (store instanceof PostgresStore) {
       // Read-only: a schema that is not up to date is reported, not migrated.

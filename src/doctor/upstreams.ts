@@ -1,7 +1,8 @@
 /**
  * Upstream checks for `doctor`, per type: the hosts each upstream connects
- * to (DNS, TCP, TLS), then for Microsoft 365 the sign-in, permissions and a
- * mailbox probe, and for Direct Send the MX host and the SPF record.
+ * to (DNS, TCP, TLS), then for Microsoft 365 the sign-in, permissions, a
+ * mailbox probe and Sent Items (sent-items.ts), and for Direct Send the MX
+ * host and the SPF record.
  */
 import { readFileSync } from 'node:fs';
 import type { DirectSendUpstreamConfig, GraphUpstreamConfig, SmtpOauthUpstreamConfig, SmtpUpstreamConfig, UpstreamConfig } from '../config/schema.js';
@@ -10,6 +11,7 @@ import type { TokenProviders } from '../identity/entra/providers.js';
 import { checkEndpoint } from './network.js';
 import { checkCredential, checkGraphAccess, checkSmtpPermission, checkSmtpSignIn, checkToken } from './microsoft.js';
 import { checkDirectSend } from './direct-send.js';
+import { checkSentItems } from './sent-items.js';
 import type { AddCheck } from './report.js';
 
 export interface UpstreamCheckOptions {
@@ -18,6 +20,8 @@ export interface UpstreamCheckOptions {
   publicIp: string | undefined;
   timeoutMs: number;
   now: number;
+  /** The mailboxes this upstream sends as (its mailbox, the sendAs of devices that use it), for the Sent Items checks. */
+  mailboxes?: readonly string[];
 }
 
 function readCa(file: string | undefined): string | undefined {
@@ -74,6 +78,7 @@ async function checkGraph(add: AddCheck, id: string, name: string, cfg: GraphUps
   }
   const token = await checkToken(add, id, name, cfg, 'graph', await o.tokens(), o.timeoutMs);
   if (token) await checkGraphAccess(add, id, name, cfg, ep.graphUrl, token, o.timeoutMs);
+  await checkSentItems(add, { id, name, cfg, graphUrl: ep.graphUrl, token, mailboxes: o.mailboxes ?? (cfg.mailbox ? [cfg.mailbox] : []), timeoutMs: o.timeoutMs });
 }
 
 async function checkSmtpOauth(add: AddCheck, id: string, name: string, cfg: SmtpOauthUpstreamConfig, o: UpstreamCheckOptions): Promise<void> {
@@ -92,8 +97,13 @@ async function checkSmtpOauth(add: AddCheck, id: string, name: string, cfg: Smtp
     return;
   }
   const token = await checkToken(add, id, name, cfg, 'smtp', await o.tokens(), o.timeoutMs);
-  if (!token) return;
-  if (checkSmtpPermission(add, id, name, cfg, token)) await checkSmtpSignIn(add, id, name, cfg, ep.smtpHost, smtpPort, token, timeoutMs);
+  if (token && checkSmtpPermission(add, id, name, cfg, token)) await checkSmtpSignIn(add, id, name, cfg, ep.smtpHost, smtpPort, token, timeoutMs);
+  // Sent Items goes through Graph, with a token of the same app (a delegated sign-in has none: keep is implied).
+  if (cfg.delegated) return;
+  const graph = cfg.sentItems === 'delete'
+    ? await checkToken(add, `${id}.graph`, name, cfg, 'graph', await o.tokens(), o.timeoutMs)
+    : await o.tokens().then((t) => t.get(name, cfg, 'graph').getToken(AbortSignal.timeout(o.timeoutMs))).catch(() => undefined);
+  await checkSentItems(add, { id, name, cfg, graphUrl: ep.graphUrl, token: graph, mailboxes: o.mailboxes ?? (cfg.mailbox ? [cfg.mailbox] : []), timeoutMs: o.timeoutMs });
 }
 
 async function checkDirectSendUpstream(add: AddCheck, id: string, cfg: DirectSendUpstreamConfig, o: UpstreamCheckOptions): Promise<void> {

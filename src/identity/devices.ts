@@ -62,6 +62,11 @@ export class DeviceRegistry {
   knowsUser(username: string): boolean {
     return this.byUser.has(username.toLowerCase());
   }
+
+  /** The device that has this user name, if any. */
+  byUsername(username: string): Device | undefined {
+    return this.byUser.get(username.toLowerCase());
+  }
 }
 
 // A valid hash of a random password, so that unknown users take as long as known ones.

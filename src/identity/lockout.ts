@@ -7,7 +7,17 @@
  * connections at once would all be checked before the first failure is
  * counted. begin() admits a check only while the failures counted plus the
  * checks in flight stay under the limit; the others wait for a check to end.
+ *
+ * Addresses and user names are chosen by whoever connects, so their counts
+ * expire: a key with no failure inside the window and no lock running is
+ * dropped, a few at a time on each failure (never a walk over all of them).
+ *
+ * The counts outlive configuration versions (a reload does not forgive a
+ * guesser); the limits may be given as a function, read at every check, so
+ * a reload that changes them applies at once.
  */
+import { ExpiringMap } from '../core/expiring-map.js';
+
 export interface LockoutOptions {
   limit: number;
   windowMs: number;
@@ -20,12 +30,20 @@ interface Counter {
 }
 
 export class Lockout {
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters: ExpiringMap<string, Counter>;
   /** Password checks in flight per key. */
   private readonly inFlight = new Map<string, number>();
   private waiting: (() => void)[] = [];
+  private readonly settings: () => LockoutOptions;
 
-  constructor(private readonly opts: LockoutOptions) {}
+  constructor(opts: LockoutOptions | (() => LockoutOptions)) {
+    this.settings = typeof opts === 'function' ? opts : () => opts;
+    this.counters = new ExpiringMap((c, now) => c.lockedUntil <= now && (c.failures.at(-1) ?? -Infinity) <= now - this.opts.windowMs);
+  }
+
+  private get opts(): LockoutOptions {
+    return this.settings();
+  }
 
   /**
    * Waits until a password check for these keys may start (every key is
@@ -54,7 +72,13 @@ export class Lockout {
   }
 
   isLocked(keys: string[], now: number): boolean {
-    return keys.some((k) => (this.counters.get(k)?.lockedUntil ?? 0) > now);
+    return keys.some((k) => this.lockedUntil(k, now) > 0);
+  }
+
+  /** When the key's lock ends (0: not locked). */
+  lockedUntil(key: string, now: number): number {
+    const until = this.counters.get(key)?.lockedUntil ?? 0;
+    return until > now ? until : 0;
   }
 
   /** Records a failure; returns true when this failure locks a key. */
@@ -69,9 +93,8 @@ export class Lockout {
         c.failures = [];
         locked = true;
       }
-      this.counters.set(k, c);
+      this.counters.set(k, c, now);
     }
-    this.prune(now);
     return locked;
   }
 
@@ -86,27 +109,35 @@ export class Lockout {
     }
   }
 
-  private prune(now: number): void {
-    if (this.counters.size < 10_000) return;
-    for (const [k, c] of this.counters) {
-      if (c.lockedUntil < now && c.failures.every((t) => t <= now - this.opts.windowMs)) this.counters.delete(k);
-    }
+  /** Keys with counts kept (for tests: it stays near the keys that failed lately). */
+  size(): number {
+    return this.counters.size;
   }
 }
 
-/** Per-device message rate: a sliding window of acceptance times. */
+interface RateWindow {
+  times: number[];
+  per: number;
+}
+
+/** Per-device message rate: a sliding window of acceptance times (a key's window is dropped once it is empty). */
 export class RateLimiter {
-  private readonly windows = new Map<string, number[]>();
+  private readonly windows = new ExpiringMap<string, RateWindow>((w, now) => (w.times.at(-1) ?? -Infinity) <= now - w.per);
 
   /** Returns 0 if allowed (and counts it), else the milliseconds until a slot frees. */
   take(key: string, limit: { messages: number; per: number }, now: number): number {
-    const w = (this.windows.get(key) ?? []).filter((t) => t > now - limit.per);
+    const w = (this.windows.get(key)?.times ?? []).filter((t) => t > now - limit.per);
     if (w.length >= limit.messages) {
-      this.windows.set(key, w);
+      this.windows.set(key, { times: w, per: limit.per }, now);
       return (w[0] ?? now) + limit.per - now;
     }
     w.push(now);
-    this.windows.set(key, w);
+    this.windows.set(key, { times: w, per: limit.per }, now);
     return 0;
+  }
+
+  /** Keys with a window kept. */
+  size(): number {
+    return this.windows.size;
   }
 }

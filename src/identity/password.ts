@@ -29,3 +29,10 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   const key = await scryptAsync(password, salt, n, r, p, expected.length);
   return timingSafeEqual(key, expected);
 }
+
+/** A new device password: printable ASCII without look-alikes, 16 characters (fits devices limited to 20). */
+export function generatePassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const bytes = randomBytes(16);
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+}

@@ -21,6 +21,8 @@ export interface IngestContext {
   log: Logger;
   hostname: string;
   maxLifetimeMs: number;
+  /** The configuration version the session runs under (recorded in the trail). */
+  configVersion?: string;
   /** Called after a message is durable (wakes the scheduler). */
   onAccepted: (id: string) => void;
   /**
@@ -112,6 +114,8 @@ export async function ingest(
     },
     kind: 'message',
     notes,
+    ...(ctx.configVersion ? { configVersion: ctx.configVersion } : {}),
+    eightBit: guard.eightBit,
     ...(device.sendAs ? { sendAs: device.sendAs } : {}),
     ...optional('subject', h?.value('Subject')),
     ...optional('headerFrom', headerFrom),

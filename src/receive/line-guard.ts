@@ -5,6 +5,7 @@
  * so the receiver can refuse the message once the client has finished.
  * End of data is decided by smtp-server on CRLF.CRLF only; this runs after it.
  */
+import { isAscii } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 
 const CR = 0x0d;
@@ -22,6 +23,8 @@ export class LineEndingGuard extends Transform {
   readonly stats: LineGuardStats = { bareLf: 0, bareCr: 0, nul: 0 };
   /** Set in reject mode when the first offending byte is seen. */
   violation: string | undefined;
+  /** Whether a byte above 127 went through (the upstream is then told BODY=8BITMIME). */
+  eightBit = false;
   private pendingCr = false;
 
   constructor(private readonly mode: 'normalize' | 'reject') {
@@ -31,6 +34,7 @@ export class LineEndingGuard extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     if (this.violation) return done();
     if (chunk.length === 0) return done();
+    if (!this.eightBit && !isAscii(chunk)) this.eightBit = true;
     if (this.pendingCr) {
       // A CR ended the previous chunk; it is part of CRLF only if this chunk starts with LF.
       this.pendingCr = false;

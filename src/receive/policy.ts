@@ -9,9 +9,12 @@ import { relayTrickIn } from '../core/address.js';
 import { normaliseIp } from '../core/net.js';
 import { DeviceRegistry, fromAllowed, bareLineEndingPolicy, type Device } from '../identity/devices.js';
 import { Lockout, RateLimiter } from '../identity/lockout.js';
+import type { ReceiveSnapshot } from './snapshot.js';
 
 export interface ConnectionState {
   readonly id: string;
+  /** The configuration the session started under (devices, limits, routes); kept to its end. */
+  readonly snapshot: ReceiveSnapshot;
   readonly listener: ListenerConfig & { name: string };
   readonly clientIp: string;
   /** The load balancer's address when clientIp came from its PROXY protocol header. */
@@ -37,30 +40,28 @@ export interface Transaction {
 }
 
 export interface PolicyOptions {
+  /** Failed-login counts: shared by every configuration version (a reload does not reset a lockout). */
   lockout: Lockout;
+  /** Device message rates: shared likewise. */
   rates: RateLimiter;
   failureDelayMs: number;
 }
 
+/** The session rules of one configuration version: its devices and settings, over the shared counters. */
 export class SessionPolicy {
   constructor(
-    private devices: DeviceRegistry,
+    readonly devices: DeviceRegistry,
     private readonly opts: PolicyOptions,
   ) {}
-
-  /** Replaces the device list (configuration reload). */
-  setDevices(devices: DeviceRegistry): void {
-    this.devices = devices;
-  }
 
   /**
    * A new session. remoteAddress is the client's address: the socket's, or on a
    * proxyProtocol listener the one in the PROXY header (proxiedBy is then the
    * load balancer's); devices, lockouts and limits all go by it.
    */
-  open(id: string, listener: ListenerConfig & { name: string }, remoteAddress: string, proxiedBy?: string): ConnectionState {
+  open(id: string, snapshot: ReceiveSnapshot, listener: ListenerConfig & { name: string }, remoteAddress: string, proxiedBy?: string): ConnectionState {
     const clientIp = normaliseIp(remoteAddress);
-    return { id, listener, clientIp, ...(proxiedBy ? { proxiedBy } : {}), networkDevice: this.devices.byAddress(clientIp) };
+    return { id, snapshot, listener, clientIp, ...(proxiedBy ? { proxiedBy } : {}), networkDevice: this.devices.byAddress(clientIp) };
   }
 
   connectRefusal(state: ConnectionState, now: number): SmtpReply | undefined {
@@ -70,7 +71,9 @@ export class SessionPolicy {
   /** Checks a login. Waits before answering a failure; a locked key gets 421 (and a disconnect). */
   async authenticate(state: ConnectionState, method: string, username: string, password: string, secure: boolean): Promise<SmtpReply | Device> {
     if (!secure && !state.listener.allowInsecureAuth) {
-      return new SmtpReply(538, '5.7.11', 'Encryption required for AUTH on this port: issue STARTTLS first, or use a port with allowInsecureAuth');
+      const r = new SmtpReply(538, '5.7.11', 'Encryption required for AUTH on this port: issue STARTTLS first, or use a port with allowInsecureAuth');
+      r.ref = 'authBeforeTls';
+      return r;
     }
     const keys = [`ip:${state.clientIp}`, `user:${username.toLowerCase()}`];
     // Checks of the same address or user name run at most limit-minus-failures at once,

@@ -32,6 +32,15 @@ function connectionId(): string {
   return BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
 }
 
+/** What a server tells the live view of its sessions (server.ts turns it into watch events). */
+export interface ServerWatch {
+  /** A command, as received; AUTH arguments and SASL lines are never passed (passwords). */
+  command(session: string, text: string): void;
+  reply(session: string, code: number, text: string): void;
+  /** A TLS handshake failed: in a session (STARTTLS), or before any (implicit TLS; session undefined). */
+  tlsFailed(session: string | undefined, clientIp: string, err: Error): void;
+}
+
 export class RelayConnection extends SMTPConnection {
   /** Set by _createParser, which smtp-server calls from its constructor (hence `declare`: no field initialiser). */
   declare private lineDeadline?: LineDeadline;
@@ -61,6 +70,8 @@ export class RelayConnection extends SMTPConnection {
   override _onClose(): void {
     this.lineDeadline?.stop();
     super._onClose();
+    const server = this._server as unknown as RelaySmtpServer;
+    if (server.connections.size === 0) server.onIdle?.();
   }
 
   override init(): void {
@@ -77,8 +88,29 @@ export class RelayConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[], context?: string | false): void {
+    // AUTH is offered only once a password may be sent: before STARTTLS on a port that takes
+    // passwords only over TLS it is left out of the EHLO reply (Postfix's smtpd_tls_auth_only).
+    if (code === 250 && Array.isArray(data) && !this.secure && !this._server.options.allowInsecureAuth) {
+      data = data.filter((line) => !/^AUTH\b/i.test(line));
+    }
     const ctx = typeof data === 'string' && ENHANCED.test(data) ? false : context;
     (SMTPConnection.prototype.send as unknown as SendFn).call(this, code, data, ctx);
+    const watch = (this._server as unknown as RelaySmtpServer).watch;
+    if (watch && code !== 334) watch.reply(this.id, code, Array.isArray(data) ? data.join(' | ') : (data ?? ''));
+  }
+
+  /** Commands to the live view: AUTH without its arguments, the lines of a SASL exchange not at all. */
+  override _onCommand(command: Buffer, callback?: () => void): void {
+    const watch = (this._server as unknown as RelaySmtpServer).watch;
+    if (watch) {
+      const line = command.toString('utf8');
+      const words = line.trim().split(/\s+/);
+      const verb = (words[0] ?? '').toUpperCase();
+      if (this._nextHandler) watch.command(this.id, '(login data, not shown)');
+      else if (verb === 'AUTH') watch.command(this.id, `AUTH ${words[1]?.toUpperCase() ?? ''}${words.length > 2 ? ' (credentials not shown)' : ''}`.trim());
+      else watch.command(this.id, line.length > 200 ? `${line.slice(0, 200)}…` : line);
+    }
+    super._onCommand(command, callback);
   }
 
   /**
@@ -142,6 +174,10 @@ export class RelaySmtpServer extends SMTPServer {
   /** Set on proxyProtocol listeners. */
   proxy?: ProxySettings;
   draining = false;
+  /** The live view of this server's sessions, when someone may watch them. */
+  watch?: ServerWatch;
+  /** Called when the last session of this server has ended (a server replaced by a reload is then dropped). */
+  onIdle?: () => void;
   /** The proxy's own address, by session id, for sessions whose address came from a PROXY header. */
   readonly proxiedBy = new Map<string, string>();
 
@@ -184,12 +220,27 @@ export class RelaySmtpServer extends SMTPServer {
     );
   }
 
+  /** The implicit-TLS handshake, told to the live view when it fails (the session has not begun). */
+  override _upgrade(socket: Socket, callback: Parameters<SMTPServer['_upgrade']>[1]): void {
+    super._upgrade(socket, (err, tlsSocket) => {
+      if (err) this.watch?.tlsFailed(undefined, normaliseIp(socket.remoteAddress ?? ''), err);
+      callback(err, tlsSocket);
+    });
+  }
+
   override connect(socket: Socket, socketOptions: unknown): void {
     socket.setNoDelay(true);
     const connection = new RelayConnection(this, socket, socketOptions as never);
     const proxiedBy = (socketOptions as { proxiedBy?: string } | undefined)?.proxiedBy;
     if (proxiedBy) this.proxiedBy.set(connection.id, proxiedBy);
     this.connections.add(connection);
+    let tlsFailed = false;
+    connection.on('error', (err: Error) => {
+      // A STARTTLS handshake that failed ends the session: the live view says why (once: the TLS socket may report it twice).
+      if (!connection._upgrading || tlsFailed) return;
+      tlsFailed = true;
+      this.watch?.tlsFailed(connection.id, normaliseIp(connection.remoteAddress ?? ''), err);
+    });
     connection.on('error', (err: Error) => (this as unknown as { _onError(e: Error): void })._onError(err));
     connection.on('connect', (data: unknown) => (this as unknown as { _onClientConnect(d: unknown): void })._onClientConnect(data));
     connection.init();

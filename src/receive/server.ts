@@ -1,13 +1,20 @@
 /**
- * The receive stage: one smtp-server per listener, with device policy in its
+ * The receive stage: an smtp-server per listener, with device policy in its
  * callbacks. smtp-server does the protocol, adapted in relay-smtp-server.ts
  * (greeting pause, enhanced status codes, per-line deadline, PROXY protocol
- * from trusted balancers, TCP_NODELAY).
+ * from trusted balancers, TCP_NODELAY); the listening sockets are kept in
+ * listener-set.ts, so a reload can change a listener without closing it.
+ *
+ * Every session takes the relay's current configuration snapshot when it
+ * connects (devices, limits, routes: receive/snapshot.ts) and keeps it to its
+ * end; the trail records the version each message was accepted under.
  *
  * drain() is the graceful stop: no new connections; a session answers the
  * message in progress, then gets 421 and is closed; at the deadline every
  * session left gets 421.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication, type SMTPServerAddress } from 'smtp-server';
 import type { ListenerConfig } from '../config/schema.js';
@@ -16,31 +23,41 @@ import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import type { Store } from '../spool/store.js';
 import { listenerTlsOptions, type CertificatePair } from './tls.js';
 import { ingest, type IngestContext } from './ingest.js';
-import type { ConnectionState, SessionPolicy } from './policy.js';
-import type { ReceiveTelemetry } from '../core/telemetry.js';
+import type { ConnectionState } from './policy.js';
+import type { ReceiveSnapshot } from './snapshot.js';
+import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
+import { explainAuthBeforeTls, explainReply, explainTlsFailure, tlsReason, type ExplainContext } from './explain.js';
 import { parseCidr, type Cidr } from '../core/net.js';
 import { settlesWithin } from '../core/settle.js';
+import { RelaySmtpServer } from './relay-smtp-server.js';
+import { ListenerSet, listenerName, type BoundListener, type ListenerPlan, type NamedListener } from './listener-set.js';
 
-import { RelayConnection, RelaySmtpServer } from './relay-smtp-server.js';
+export type { BoundListener } from './listener-set.js';
 
 export interface ReceiveDeps {
   store: Store;
-  policy: SessionPolicy;
   log: Logger;
-  hostname: string;
-  maxLifetimeMs: number;
-  certificate: CertificatePair;
+  /** The configuration snapshot a new session starts under. */
+  current: () => ReceiveSnapshot;
   onAccepted: (id: string) => void;
-  router?: IngestContext['router'];
   /** Told of TLS sessions, accepted messages, failed logins and refusals (metrics). */
   telemetry?: ReceiveTelemetry;
+  /** The live view of sessions (`authrelay device watch`, the console). */
+  watch?: SessionWatchSink;
 }
 
-export interface BoundListener {
-  name: string;
-  host: string;
-  port: number;
-  tls: ListenerConfig['tls'];
+/** What the listeners of one configuration version are made of. */
+export interface ListenerSettings {
+  listeners: readonly ListenerConfig[];
+  hostname: string;
+  /** The default certificate (tls.cert/tls.key or the self-signed one). */
+  certificate: CertificatePair;
+}
+
+/** The listener's own certificate (cert and key) when it has one, else the default. */
+function listenerCertificate(l: ListenerConfig, fallback: CertificatePair): CertificatePair {
+  if (!l.cert || !l.key) return fallback;
+  return { cert: readFileSync(l.cert, 'utf8'), key: readFileSync(l.key, 'utf8'), source: l.cert };
 }
 
 export interface DrainResult {
@@ -51,52 +68,79 @@ export interface DrainResult {
 }
 
 export class ReceiveStage {
-  private readonly servers: { server: RelaySmtpServer; listener: ListenerConfig & { name: string } }[] = [];
+  private readonly listenerSet: ListenerSet;
   private readonly connections = new Map<string, ConnectionState>();
   /** Messages being stored (DATA handlers that have not answered yet). */
   private readonly ingesting = new Set<Promise<void>>();
   private drained = false;
-  readonly bound: BoundListener[] = [];
 
-  constructor(private readonly deps: ReceiveDeps) {}
+  constructor(private readonly deps: ReceiveDeps) {
+    this.listenerSet = new ListenerSet(deps.log);
+  }
 
-  async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
-    for (const [i, l] of listeners.entries()) {
-      const named = { ...l, name: l.name ?? `${l.tls}-${l.port || i}` };
-      const server = this.createServer(named);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(l.port, l.host, () => {
-          server.removeListener('error', reject);
-          resolve();
-        });
-      });
-      server.on('error', (err: Error) => this.deps.log.warn({ event: 'smtp-error', listener: named.name, err: err.message }, 'SMTP connection error'));
-      const addr = server.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : l.port;
-      this.servers.push({ server, listener: named });
-      const b = { name: named.name, host: l.host, port, tls: l.tls };
-      this.bound.push(b);
+  /** The listeners as bound now. */
+  get bound(): BoundListener[] {
+    return this.listenerSet.bound;
+  }
+
+  /** Binds the listeners of the first configuration (throws ListenError, with the fix, when a port cannot be bound). */
+  async listen(settings: ListenerSettings): Promise<BoundListener[]> {
+    const plan = await this.plan(settings);
+    plan.commit();
+    this.announce(this.bound.map((b) => b.name), settings);
+    return this.bound;
+  }
+
+  /**
+   * The listeners of the next configuration, bound but not yet in effect: a
+   * listener whose settings are unchanged keeps its server and sessions; a
+   * changed one gets a new server on the same socket; a new one is bound now.
+   */
+  async plan(settings: ListenerSettings): Promise<ListenerPlan & { announce(): void }> {
+    const named = settings.listeners.map((l, i) => ({ ...l, name: listenerName(l, i) }));
+    const pairs = new Map(named.map((l) => [l.name, listenerCertificate(l, settings.certificate)]));
+    const plan = await this.listenerSet.plan(
+      named.map((l) => {
+        const pair = pairs.get(l.name)!;
+        const certHash = createHash('sha256').update(pair.cert).update(pair.key).digest('hex');
+        return { listener: l, fingerprint: `${JSON.stringify(l)}|${settings.hostname}|${certHash}` };
+      }),
+      (l) => this.createServer(l, settings.hostname, pairs.get(l.name)!),
+    );
+    const commit = plan.commit.bind(plan);
+    let changes: { added: string[]; changed: string[]; removed: string[] } | undefined;
+    return Object.assign(plan, {
+      commit: () => (changes = commit()),
+      announce: () => {
+        if (changes) this.announce([...changes.added, ...changes.changed], settings);
+      },
+    });
+  }
+
+  private announce(names: string[], settings: ListenerSettings): void {
+    for (const b of this.bound.filter((x) => names.includes(x.name))) {
+      const l = settings.listeners.find((x, i) => listenerName(x, i) === b.name)!;
+      // At warn, so that it shows at every log level: supervisors and scripts wait for this line.
       this.deps.log.warn(
         {
-          event: 'listening', listener: named.name, host: l.host, port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth,
+          event: 'listening', listener: b.name, host: l.host, port: b.port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth,
           ...(l.proxyProtocol ? { proxyProtocol: true, trustedProxies: l.trustedProxies } : {}),
         },
-        `listening for SMTP on ${l.host}:${port} (${l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'no TLS'}, TLS ${l.minTlsVersion} or newer` +
+        `listening for SMTP on ${l.host}:${b.port} (${l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'no TLS'}, TLS ${l.minTlsVersion} or newer` +
         `${l.proxyProtocol ? `; PROXY protocol from ${l.trustedProxies.join(', ')} only` : ''})`,
       );
       const everyone = l.trustedProxies.filter((c) => parseCidr(c)?.range[1] === 0);
       if (l.proxyProtocol && everyone.length) {
-        this.deps.log.warn({ event: 'proxy-trust-all', listener: named.name, trustedProxies: everyone },
-          `listener ${named.name} trusts PROXY headers from every address (${everyone.join(', ')}): any client that reaches the port can claim any source address, and so a device's trusted network. List only the load balancers' addresses`);
+        this.deps.log.warn({ event: 'proxy-trust-all', listener: b.name, trustedProxies: everyone },
+          `listener ${b.name} trusts PROXY headers from every address (${everyone.join(', ')}): any client that reaches the port can claim any source address, and so a device's trusted network. List only the load balancers' addresses`);
       }
     }
-    return this.bound;
   }
 
+  /** Closes the listening sockets (a start that failed after binding). */
   async close(): Promise<void> {
     if (this.drained) return;
-    await Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+    this.listenerSet.close();
   }
 
   /**
@@ -110,39 +154,19 @@ export class ReceiveStage {
    */
   async drain(deadline: number): Promise<DrainResult> {
     this.drained = true;
-    const closed: Promise<void>[] = [];
-    let sessions = 0;
-    for (const { server } of this.servers) {
-      server.draining = true;
-      closed.push(new Promise<void>((r) => server.server.close(() => r())));
-      for (const pending of server._pendingSockets.values()) pending.destroy();
-      sessions += server.connections.size;
-      for (const c of [...server.connections]) (c as RelayConnection).closeIfIdle();
-    }
-    const all = Promise.all(closed);
-    let cutOff = 0;
-    if (!(await settlesWithin(all, deadline - Date.now()))) {
-      const left = this.servers.flatMap(({ server }) => [...server.connections] as RelayConnection[]);
-      cutOff = left.length;
-      for (const c of left) c.shutDown();
-      // A client that does not close its side after the 421 is cut off shortly after.
-      if (!(await settlesWithin(all, 2_000))) {
-        for (const c of left) c._socket.destroy();
-        await all;
-      }
-    }
+    const result = await this.listenerSet.drain(deadline);
     await settlesWithin(Promise.allSettled([...this.ingesting]), 10_000);
-    return { sessions, cutOff };
+    return result;
   }
 
-  private createServer(l: ListenerConfig & { name: string }): RelaySmtpServer {
-    const d = this.deps;
+  private createServer(l: NamedListener, hostname: string, certificate: CertificatePair): RelaySmtpServer {
     const plain = l.tls === 'none';
     const options: SMTPServerOptions = {
-      name: d.hostname,
-      banner: 'authrelay ESMTP ready',
+      name: hostname,
+      // smtp-server greets with "220 <name> ESMTP <banner>".
+      banner: 'authrelay ready',
       secure: l.tls === 'implicit',
-      ...listenerTlsOptions(l, d.certificate),
+      ...listenerTlsOptions(l, certificate),
       disabledCommands: plain ? (l.allowInsecureAuth ? ['STARTTLS'] : ['STARTTLS', 'AUTH']) : [],
       hideSTARTTLS: plain,
       hidePIPELINING: false,
@@ -165,6 +189,8 @@ export class ReceiveStage {
         const st = this.connections.get(session.id);
         if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
         if (st?.tlsVersion) this.deps.telemetry?.tlsEstablished(l.name, st.tlsVersion);
+        const cipher = (socket as TLSSocket).getCipher?.()?.name;
+        this.deps.watch?.event(session.id, { at: Date.now(), kind: 'tls', text: `TLS established: ${st?.tlsVersion ?? 'unknown version'}${cipher ? `, cipher ${cipher}` : ''}`, data: { tlsVersion: st?.tlsVersion, cipher } });
         cb();
       },
       onAuth: (auth, session, cb) => {
@@ -183,11 +209,15 @@ export class ReceiveStage {
         this.ingesting.add(p);
       },
       onClose: (session) => {
+        this.deps.watch?.end(session.id, Date.now());
         this.connections.delete(session.id);
         server.proxiedBy.delete(session.id);
       },
     };
     const server = new RelaySmtpServer(options);
+    if (this.deps.watch) server.watch = this.serverWatch(l);
+    // A connection's error (a failed TLS handshake, a reset) is logged; it never reaches the process.
+    server.on('error', (err: Error) => this.deps.log.warn({ event: 'smtp-error', listener: l.name, err: err.message }, 'SMTP connection error'));
     server.greetingDelayMs = l.greetingDelay;
     if (l.proxyProtocol) {
       server.proxy = {
@@ -218,11 +248,16 @@ export class ReceiveStage {
     return st;
   }
 
-  private onConnect(l: ListenerConfig & { name: string }, session: SMTPServerSession, cb: (err?: Error | null) => void, proxiedBy?: string): void {
-    const st = this.deps.policy.open(session.id, l, session.remoteAddress, proxiedBy);
+  private onConnect(l: NamedListener, session: SMTPServerSession, cb: (err?: Error | null) => void, proxiedBy?: string): void {
+    const snapshot = this.deps.current();
+    const st = snapshot.policy.open(session.id, snapshot, l, session.remoteAddress, proxiedBy);
     this.connections.set(session.id, st);
+    const now = Date.now();
+    this.deps.watch?.begin(session.id, st.clientIp, l.name, st.networkDevice?.name, now);
+    this.deps.watch?.event(session.id, { at: now, kind: 'connect', text: `connected from ${st.clientIp}${proxiedBy ? ` (through load balancer ${proxiedBy})` : ''} to listener ${l.name} (${l.tls === 'implicit' ? 'TLS from the first byte' : l.tls === 'starttls' ? 'STARTTLS offered' : 'no TLS'})` +
+      (st.networkDevice ? `: device ${st.networkDevice.name} by its trusted network` : ''), data: { clientIp: st.clientIp, listener: l.name } });
     if (proxiedBy) this.deps.log.debug({ event: 'proxied', listener: l.name, clientIp: st.clientIp, proxy: proxiedBy }, `session from ${st.clientIp} through proxy ${proxiedBy}`);
-    const refusal = this.deps.policy.connectRefusal(st, Date.now());
+    const refusal = st.snapshot.policy.connectRefusal(st, Date.now());
     if (refusal) {
       this.deps.log.info({ event: 'connection-refused', listener: l.name, clientIp: st.clientIp, reason: 'locked-out' }, 'refused a locked-out address');
       this.deps.telemetry?.refused(l.name, refusal.code);
@@ -233,15 +268,18 @@ export class ReceiveStage {
 
   private async onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, res?: { user?: unknown }) => void): Promise<void> {
     const st = this.state(session);
-    const result = await this.deps.policy.authenticate(st, auth.method, auth.username ?? '', auth.password ?? '', session.secure);
+    const result = await st.snapshot.policy.authenticate(st, auth.method, auth.username ?? '', auth.password ?? '', session.secure);
     if (result instanceof SmtpReply) {
       this.deps.log.warn({ event: 'auth-failed', listener: st.listener.name, clientIp: st.clientIp, username: auth.username, method: auth.method, reply: result.code },
         `authentication failed for ${JSON.stringify(auth.username ?? '')} from ${st.clientIp}${result.code === 421 ? ' (locked out)' : ''}`);
       this.deps.telemetry?.authFailure(st.listener.name, auth.method, result.code === 421);
       this.deps.telemetry?.refused(st.listener.name, result.code);
       if (st.networkDevice) this.recordRefusal(st.networkDevice.name, st.clientIp);
+      this.watchAuth(st, session.id, auth.username ?? '', auth.method, result);
       return cb(result);
     }
+    this.deps.watch?.identify(session.id, result.name);
+    this.deps.watch?.event(session.id, { at: Date.now(), kind: 'auth', text: `logged in as ${JSON.stringify(auth.username ?? '')} with AUTH ${auth.method}: device ${result.name}`, data: { method: auth.method, ok: true } });
     this.deps.log.info({ event: 'auth', listener: st.listener.name, clientIp: st.clientIp, device: result.name, method: auth.method, tlsVersion: st.tlsVersion }, `device ${result.name} logged in`);
     cb(null, { user: result.name });
   }
@@ -249,7 +287,7 @@ export class ReceiveStage {
   private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const st = this.state(session);
     const size = Number(((address.args || {}) as Record<string, string>).SIZE ?? 0) || 0;
-    const r = this.deps.policy.mailFrom(st, address.address ?? '', size, session.secure, Date.now());
+    const r = st.snapshot.policy.mailFrom(st, address.address ?? '', size, session.secure, Date.now());
     if (r instanceof SmtpReply) {
       this.refused(st, r, { sender: address.address });
       return cb(r);
@@ -259,7 +297,7 @@ export class ReceiveStage {
 
   private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const st = this.state(session);
-    const r = this.deps.policy.rcptTo(st, address.address, session.envelope.rcptTo.length);
+    const r = st.snapshot.policy.rcptTo(st, address.address, session.envelope.rcptTo.length);
     if (r) {
       this.refused(st, r, { recipient: address.address });
       return cb(r);
@@ -274,7 +312,11 @@ export class ReceiveStage {
       stream.resume();
       return cb(new SmtpReply(503, '5.5.1', 'No valid sender'));
     }
-    const ctx: IngestContext = { ...this.deps };
+    const snap = st.snapshot;
+    const ctx: IngestContext = {
+      store: this.deps.store, policy: snap.policy, log: this.deps.log, hostname: snap.hostname, maxLifetimeMs: snap.maxLifetimeMs,
+      configVersion: snap.version, onAccepted: this.deps.onAccepted, ...(snap.router ? { router: snap.router } : {}),
+    };
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     try {
       const res = await ingest(ctx, st, txn, recipients, stream as never, session.secure);
@@ -283,6 +325,7 @@ export class ReceiveStage {
         `accepted ${res.id} from ${txn.device.name}${res.routes.length ? ` for ${res.routes.join(', ')}` : ''}`,
       );
       this.deps.telemetry?.messageAccepted(st.listener.name, session.secure ? st.tlsVersion : undefined);
+      this.deps.watch?.event(session.id, { at: Date.now(), kind: 'accepted', text: `message accepted as ${res.id} (${res.size} bytes)${res.routes.length ? `, for ${res.routes.join(', ')}` : ''}`, data: { id: res.id } });
       this.deps.onAccepted(res.id);
       cb(null, `2.0.0 OK: queued as ${res.id}`);
     } catch (err) {
@@ -297,7 +340,56 @@ export class ReceiveStage {
     }
   }
 
+  /** The settings the explanations point at (the listener of the session, and every listener). */
+  private explainContext(listener: NamedListener, device?: string): ExplainContext {
+    const hints = this.listenerSet.settings().map(({ listener: x, port }) => ({ name: x.name, port, tls: x.tls, minTlsVersion: x.minTlsVersion, allowInsecureAuth: x.allowInsecureAuth }));
+    const own = hints.find((h) => h.name === listener.name) ?? { name: listener.name, port: listener.port, tls: listener.tls, minTlsVersion: listener.minTlsVersion, allowInsecureAuth: listener.allowInsecureAuth };
+    return { listener: own, listeners: hints, ...(device ? { device } : {}) };
+  }
+
+  /** What smtp-server reports of a listener's sessions, as watch events. */
+  private serverWatch(l: NamedListener): NonNullable<RelaySmtpServer['watch']> {
+    const watch = this.deps.watch!;
+    return {
+      command: (session, text) => watch.event(session, { at: Date.now(), kind: 'command', text }),
+      reply: (session, code, text) => {
+        // 538 comes from smtp-server itself (AUTH before STARTTLS): explained here.
+        const e = code === 538 ? explainAuthBeforeTls(this.explainContext(l)) : undefined;
+        watch.event(session, { at: Date.now(), kind: 'reply', text: `${code} ${text}`, code, ...(e ? { ref: e.ref, reason: e.reason, fix: e.fix } : {}) });
+      },
+      tlsFailed: (session, clientIp, err) => {
+        const e = explainTlsFailure(err.message, this.explainContext(l));
+        const now = Date.now();
+        if (session === undefined) {
+          // No session yet (TLS from the first byte): one of its own, so the failure is seen on the device or its address.
+          const id = `tls-${now.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+          watch.begin(id, clientIp, l.name, this.deps.current().policy.devices.byAddress(clientIp)?.name, now);
+          watch.event(id, { at: now, kind: 'connect', text: `connected from ${clientIp} to listener ${l.name} (TLS from the first byte)` });
+          watch.event(id, { at: now, kind: 'tls-failed', text: `TLS handshake failed: ${tlsReason(err.message)}`, ref: e.ref, reason: e.reason, fix: e.fix });
+          watch.end(id, now);
+        } else {
+          watch.event(session, { at: now, kind: 'tls-failed', text: `TLS handshake failed: ${tlsReason(err.message)}`, ref: e.ref, reason: e.reason, fix: e.fix });
+        }
+      },
+    };
+  }
+
+  private watchAuth(st: ConnectionState, session: string, username: string, method: string, r: SmtpReply): void {
+    const watch = this.deps.watch;
+    if (!watch) return;
+    const device = st.snapshot.policy.devices.byUsername(username);
+    if (device) watch.identify(session, device.name);
+    const e = r.ref === 'authBeforeTls' ? explainAuthBeforeTls(this.explainContext(st.listener, device?.name)) : explainReply(r, this.explainContext(st.listener, device?.name));
+    watch.event(session, {
+      at: Date.now(), kind: 'auth', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, data: { method, ok: false },
+      text: `login as ${JSON.stringify(username)} with AUTH ${method} refused: ${r.code} ${r.enhanced} ${r.text}${device ? '' : ' (no device has this user name)'}`,
+    });
+  }
+
   private refused(st: ConnectionState, r: SmtpReply, fields: Record<string, unknown>): void {
+    const dev = st.authDevice ?? st.networkDevice;
+    const e = explainReply(r, this.explainContext(st.listener, dev?.name));
+    this.deps.watch?.event(st.id, { at: Date.now(), kind: 'refused', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, text: `refused: ${r.code} ${r.enhanced} ${r.text}`, data: fields });
     const device = st.authDevice ?? st.networkDevice;
     this.deps.log.info({ event: 'refused', listener: st.listener.name, clientIp: st.clientIp, device: device?.name, code: r.code, enhanced: r.enhanced, reason: r.text, ...fields }, `refused: ${r.code} ${r.enhanced} ${r.text}`);
     this.deps.telemetry?.refused(st.listener.name, r.code);

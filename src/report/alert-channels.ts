@@ -12,7 +12,7 @@ import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
 import type { Store } from '../spool/store.js';
 
-export type AlertCondition = 'failed-messages' | 'queue-depth' | 'queue-age' | 'upstream-down' | 'certificate-expiry' | 'secret-expiry';
+export type AlertCondition = 'failed-messages' | 'queue-depth' | 'queue-age' | 'upstream-down' | 'fallback' | 'mailbox-budget' | 'certificate-expiry' | 'secret-expiry';
 
 export interface Alert {
   /** The condition and what it is about, e.g. "upstream-down:m365"; one alert per key until it clears. */

@@ -15,12 +15,24 @@ import { ALERT_ORIGIN, postWebhook, queueAlertEmail, type Alert, type AlertCondi
 
 export type AlertSettings = Config['alerts'];
 
-export interface AlertDeps extends ChannelDeps {
-  settings: AlertSettings;
+/** A sending mailbox's use of its daily budget (Exchange Online's recipients per day). */
+export interface MailboxBudget {
+  upstream: string;
+  mailbox: string;
+  used: number;
+  limit: number;
+  warnShare: number;
+}
+
+export interface AlertDeps extends Omit<ChannelDeps, 'hostname' | 'maxLifetimeMs'> {
+  /** The current configuration's alert settings, host name and queue lifetime (a reload changes them). */
+  current: () => { settings: AlertSettings; hostname: string; maxLifetimeMs: number };
   store: Store;
   /** The scheduler's view of each upstream (deliver stage's destinationStatus()). */
-  destinations: () => { route: string; pausedUntil: number; failures: number; lastError?: string }[];
+  destinations: () => { route: string; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string } }[];
   expiries: () => { items: ExpiryItem[]; unreadable: string[] };
+  /** The daily budgets of the mailboxes sent as (deliver stage's BudgetBook). */
+  budgets?: () => Promise<MailboxBudget[]>;
   /** Told of every alert raised or resolved (metrics). */
   onAlert?: (condition: AlertCondition, status: Alert['status']) => void;
   now?: () => number;
@@ -35,15 +47,29 @@ export class AlertMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private readonly now: () => number;
+  private interval = 0;
 
   constructor(private readonly d: AlertDeps) {
     this.now = d.now ?? Date.now;
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.d.settings.checkInterval);
+    this.interval = this.d.current().settings.checkInterval;
+    this.timer = setInterval(() => void this.check(), this.interval);
     this.timer.unref();
     void this.check();
+  }
+
+  /** Applies a new check interval after a reload (the other settings are read at every check). */
+  reconfigured(): void {
+    if (!this.timer || this.d.current().settings.checkInterval === this.interval) return;
+    clearInterval(this.timer);
+    this.start();
+  }
+
+  private channel(): ChannelDeps {
+    const c = this.d.current();
+    return { ...this.d, hostname: c.hostname, maxLifetimeMs: c.maxLifetimeMs };
   }
 
   /** Stops checking; alerts being posted are given up (they are in the log). */
@@ -61,7 +87,7 @@ export class AlertMonitor {
 
   /** Called by the report stage when recipients of a message failed for good. */
   messageFailed(m: QueuedMessage, failed: RecipientOutcome[], reason: 'rejected' | 'expired'): void {
-    if (!this.d.settings.failedMessages || m.origin.listener === ALERT_ORIGIN) return;
+    if (!this.d.current().settings.failedMessages || m.origin.listener === ALERT_ORIGIN) return;
     const route = m.route ?? 'unrouted';
     const first = failed[0]?.outcome;
     this.raise(`failed-messages:${route}`, 'failed-messages', `message ${m.id} failed via ${route}${reason === 'expired' ? ' (expired)' : ''}: ${first?.response ?? first?.category ?? 'error'}`, {
@@ -80,7 +106,7 @@ export class AlertMonitor {
   }
 
   private async evaluate(): Promise<void> {
-    const s = this.d.settings;
+    const s = this.d.current().settings;
     const now = this.now();
     const needQueue = s.queueDepth !== undefined || s.queueAge !== undefined;
     const stats = needQueue ? await queueStats(this.d.store) : undefined;
@@ -100,6 +126,8 @@ export class AlertMonitor {
       } else this.resolve('queue-age', 'no message has been waiting too long');
     }
     if (s.upstreamDown !== undefined) this.checkUpstreams(now, s.upstreamDown);
+    this.checkFallback();
+    await this.checkBudgets();
     if (s.expiryWarning !== undefined) this.checkExpiry(now, s.expiryWarning);
     for (const key of [...this.active.keys()].filter((k) => k.startsWith('failed-messages:'))) {
       const route = key.slice('failed-messages:'.length);
@@ -124,6 +152,42 @@ export class AlertMonitor {
           pausedUntil: new Date(u.pausedUntil).toISOString(),
         });
       }
+    }
+  }
+
+  /** "Running on fallback" while an upstream cannot take mail and its messages go to the next of their route; "back on primary" when it can again. */
+  private checkFallback(): void {
+    const out = new Set<string>();
+    for (const u of this.d.destinations()) {
+      if (!u.fallback) continue;
+      out.add(u.route);
+      this.raise(`fallback:${u.route}`, 'fallback', `running on fallback: ${u.route} cannot take mail (${u.fallback.reason}); messages go to the next upstream of their route`, {
+        route: u.route, since: new Date(u.fallback.since).toISOString(), reason: u.fallback.reason,
+      });
+    }
+    for (const key of [...this.active.keys()].filter((k) => k.startsWith('fallback:'))) {
+      const route = key.slice('fallback:'.length);
+      if (!out.has(route)) this.resolve(key, `back on primary: ${route} takes mail again`);
+    }
+  }
+
+  /** A mailbox at its warning share of the daily budget (or over it), until its last 24 hours fall below the share again. */
+  private async checkBudgets(): Promise<void> {
+    if (!this.d.budgets) return;
+    const near = new Set<string>();
+    for (const b of await this.d.budgets()) {
+      if (b.used < b.warnShare * b.limit) continue;
+      const key = `mailbox-budget:${b.mailbox}`;
+      near.add(key);
+      const pct = Math.round((b.used / b.limit) * 100);
+      this.raise(key, 'mailbox-budget', b.used >= b.limit
+        ? `${b.mailbox} has used its daily budget (${b.used} of ${b.limit} recipients in the last 24 hours): its messages wait, or go to the next upstream of their route`
+        : `${b.mailbox} has used ${pct} % of its daily budget (${b.used} of ${b.limit} recipients in the last 24 hours)`, {
+        mailbox: b.mailbox, upstream: b.upstream, used: b.used, limit: b.limit, share: b.warnShare,
+      });
+    }
+    for (const key of [...this.active.keys()].filter((k) => k.startsWith('mailbox-budget:') && !near.has(k))) {
+      this.resolve(key, `${key.slice('mailbox-budget:'.length)} is below its daily budget warning again`);
     }
   }
 
@@ -166,11 +230,12 @@ export class AlertMonitor {
 
   private send(alert: Alert): void {
     this.d.onAlert?.(alert.condition, alert.status);
-    const { webhook, email } = this.d.settings;
+    const { webhook, email } = this.d.current().settings;
+    const channel = this.channel();
     const jobs: Promise<unknown>[] = [];
-    if (webhook) jobs.push(postWebhook(alert, webhook, this.d, this.abort.signal));
+    if (webhook) jobs.push(postWebhook(alert, webhook, channel, this.abort.signal));
     if (email) {
-      jobs.push(queueAlertEmail(alert, email, this.d).catch((err: unknown) =>
+      jobs.push(queueAlertEmail(alert, email, channel).catch((err: unknown) =>
         this.d.log.error({ event: 'alert-email-failed', key: alert.key, err }, `could not queue the alert e-mail for ${alert.key}`)));
     }
     const p: Promise<void> = Promise.allSettled(jobs).then(() => {

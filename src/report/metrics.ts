@@ -16,11 +16,13 @@ import type { ExpiryItem } from './expiry.js';
 export interface MetricsSources {
   store: Store;
   /** The scheduler's view of each upstream (deliver stage's destinationStatus()). */
-  destinations: () => { route: string; inflight: number; pausedUntil: number; failures: number }[];
+  destinations: () => { route: string; inflight: number; pausedUntil: number; failures: number; fallback?: { since: number; reason: string } }[];
   /** Token providers made so far, with the number of requests each made to Entra ID. */
   tokens: () => { requests: number; upstreams: string[] }[];
   /** Credentials with a known expiry date. */
   expiries: () => ExpiryItem[];
+  /** The daily budgets of the mailboxes sent as, per upstream. */
+  budgets?: () => Promise<{ upstream: string; used: number; limit: number }[]>;
   now?: () => number;
 }
 
@@ -45,6 +47,8 @@ export class RelayMetrics implements Telemetry {
   private readonly replies: Counter;
   private readonly latency: Histogram;
   private readonly alerts: Counter;
+  private readonly draftCleanups: Counter;
+  private readonly sentItemsCleanups: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -57,6 +61,14 @@ export class RelayMetrics implements Telemetry {
     this.replies = new Counter({ name: 'authrelay_upstream_replies_total', help: "Upstream answers per recipient: action, category and the upstream's reply code (SMTP or HTTP; \"none\" when no reply came)", labelNames: ['route', 'action', 'category', 'code'], registers });
     this.latency = new Histogram({ name: 'authrelay_upstream_duration_seconds', help: 'Time one delivery attempt took, by route', labelNames: ['route', 'type'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers });
     this.alerts = new Counter({ name: 'authrelay_alerts_total', help: 'Alerts raised and resolved, by condition', labelNames: ['condition', 'status'], registers });
+    this.draftCleanups = new Counter({
+      name: 'authrelay_graph_draft_cleanups_total', registers, labelNames: ['route', 'result'],
+      help: 'Graph drafts of large messages cleaned up, by route and result: deleted (a failed attempt\'s own draft), orphan-deleted (left by an earlier attempt, found and deleted), gone (already deleted), kept (its send may have happened), failed (could not be deleted), search-failed (the Drafts folder could not be searched)',
+    });
+    this.sentItemsCleanups = new Counter({
+      name: 'authrelay_sent_items_cleanups_total', registers, labelNames: ['route', 'result'],
+      help: 'Copies of sent messages deleted from Sent Items (sentItems: delete), by route and result: deleted, not-found (no copy appeared in time), denied (Graph refused: Mail.ReadWrite missing), failed (errors until the last try), dropped (the queue was full), abandoned (the relay stopped first), no-message-id (nothing to look for)',
+    });
 
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the collect callbacks are called with the metric as `this`
     const self = this;
@@ -88,6 +100,24 @@ export class RelayMetrics implements Telemetry {
       collect: function (this: Gauge) {
         this.reset();
         for (const d of self.sources?.destinations() ?? []) this.set({ route: d.route }, d.failures > 0 && d.pausedUntil > self.now() ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'authrelay_upstream_fallback', help: '1 while the upstream cannot take mail and the messages of routes listing another go there (running on fallback), else 0', labelNames: ['route'], registers,
+      collect: function (this: Gauge) {
+        this.reset();
+        for (const d of self.sources?.destinations() ?? []) this.set({ route: d.route }, d.fallback ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'authrelay_mailbox_budget_used_ratio',
+      help: "Share of its daily recipient budget (recipientsPerDay) used in the last 24 hours by the busiest mailbox the upstream sends as (1: its messages wait or go to a fallback)",
+      labelNames: ['upstream'], registers,
+      collect: async function (this: Gauge) {
+        this.reset();
+        const top = new Map<string, number>();
+        for (const b of (await self.sources?.budgets?.().catch(() => [])) ?? []) top.set(b.upstream, Math.max(top.get(b.upstream) ?? 0, b.used / b.limit));
+        for (const [upstream, ratio] of top) this.set({ upstream }, Math.round(ratio * 1000) / 1000);
       },
     });
     new Gauge({
@@ -155,6 +185,16 @@ export class RelayMetrics implements Telemetry {
 
   alert(condition: string, status: 'firing' | 'resolved'): void {
     this.alerts.inc({ condition, status });
+  }
+
+  /** One clean-up step of a Graph draft (see deliver/graph/graph-cleanup.ts for the results). */
+  draftCleanup(route: string, result: string): void {
+    this.draftCleanups.inc({ route, result });
+  }
+
+  /** One Sent Items clean-up (see deliver/microsoft/sent-items.ts for the results). */
+  sentItemsCleanup(route: string, result: string): void {
+    this.sentItemsCleanups.inc({ route, result });
   }
 
   /** One reading of the queue serves every gauge of a scrape. */

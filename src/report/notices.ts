@@ -27,10 +27,15 @@ export interface NoticeOptions {
 export class NonDeliveryNotices implements FailureReporter {
   constructor(
     private readonly store: Store,
-    private readonly opts: NoticeOptions,
+    /** The current configuration's settings (a reload changes them). */
+    private readonly options: () => NoticeOptions,
     private readonly log: Logger,
     private readonly onQueued: (id: string) => void,
   ) {}
+
+  private get opts(): NoticeOptions {
+    return this.options();
+  }
 
   async failed(message: QueuedMessage, failed: RecipientOutcome[], reason: 'rejected' | 'expired'): Promise<void> {
     if (message.kind === 'notice' || message.sender === '') {

@@ -9,6 +9,7 @@
  *
  * Times are passed in (ms since the epoch), as in the Store interface.
  */
+import { ExpiringMap } from '../core/expiring-map.js';
 
 export interface SlotLimits {
   /** Slots held at once per key. */
@@ -35,7 +36,30 @@ export type SlotAnswer =
   /** Every slot is taken; one frees when a holder releases it (or its lease runs out). */
   | { ok: false; kind: 'busy'; inFlight: number };
 
+/**
+ * A message's recipients counted against a rolling 24-hour budget, without a
+ * slot: Exchange Online's recipients-per-day limit belongs to the sending
+ * mailbox, whichever route, protocol or node sends as it.
+ */
+export interface BudgetRequest {
+  key: string;
+  recipients: number;
+  /** The budget: at most this many recipients in any 24 hours. */
+  perDay: number;
+  now: number;
+}
+
+export type BudgetAnswer =
+  /** Counted; `used` is the recipients of the last 24 hours with this message. */
+  | { ok: true; used: number }
+  /** Not counted: the budget is used up (quota) or the key is paused (Microsoft refused for its daily limit). */
+  | { ok: false; kind: 'quota' | 'paused'; waitMs: number; reason: string; used: number };
+
 export interface PacingCoordinator {
+  /** Counts the recipients against the key's daily budget when they fit (or the message alone is larger than the budget). */
+  spend(req: BudgetRequest): Promise<BudgetAnswer>;
+  /** Recipients counted against the key in the 24 hours before `now`. */
+  spent(key: string, now: number): Promise<number>;
   /** Takes a slot when the limits allow it now; counts the message against the quotas. */
   acquire(req: SlotRequest): Promise<SlotAnswer>;
   release(slot: string): Promise<void>;
@@ -86,15 +110,23 @@ export function quotaWait(
   return undefined;
 }
 
-/** The counters of one process. */
+/**
+ * The counters of one process. A key's counters are dropped once nothing
+ * depends on them (no slot held, no pause, no message in the last minute or
+ * day), a few at a time on each call: the mailbox may come from a device's
+ * From header, so keys are not a fixed set.
+ */
 export class MemoryPacing implements PacingCoordinator {
   readonly pollMs = Infinity;
-  private readonly keys = new Map<string, KeyState>();
+  private readonly keys = new ExpiringMap<string, KeyState>(idle);
   private readonly owners = new Map<string, KeyState>();
   private next = 0;
+  /** The latest time passed in (pause() is not given one). */
+  private lastNow = 0;
 
   async acquire(req: SlotRequest): Promise<SlotAnswer> {
-    const k = this.state(req.key);
+    this.lastNow = Math.max(this.lastNow, req.now);
+    const k = this.state(req.key, req.now);
     prune(k, req.now);
     const paused = k.pausedUntil - req.now;
     if (paused > 0 && paused > req.maxPauseMs) return { ok: false, kind: 'paused', waitMs: paused, reason: 'Microsoft asked (429 Retry-After) that this mailbox wait' };
@@ -109,13 +141,32 @@ export class MemoryPacing implements PacingCoordinator {
     return { ok: true, slot };
   }
 
+  async spend(req: BudgetRequest): Promise<BudgetAnswer> {
+    this.lastNow = Math.max(this.lastNow, req.now);
+    const k = this.state(req.key, req.now);
+    prune(k, req.now);
+    const used = k.day.reduce((n, [, r]) => n + r, 0);
+    const paused = k.pausedUntil - req.now;
+    if (paused > 0) return { ok: false, kind: 'paused', waitMs: paused, reason: dailyLimitPause(k.pausedUntil), used };
+    const quota = quotaWait({ concurrency: 1, recipientsPerDay: req.perDay }, req.recipients, req.now, [], k.day);
+    if (quota && quota.waitMs > 0) return { ok: false, kind: 'quota', ...quota, used };
+    k.day.push([req.now, req.recipients]);
+    return { ok: true, used: used + req.recipients };
+  }
+
+  async spent(key: string, now: number): Promise<number> {
+    const k = this.keys.get(key);
+    if (!k) return 0;
+    return k.day.reduce((n, [t, r]) => (t > now - DAY ? n + r : n), 0);
+  }
+
   async release(slot: string): Promise<void> {
     this.owners.get(slot)?.slots.delete(slot);
     this.owners.delete(slot);
   }
 
   async pause(key: string, until: number): Promise<void> {
-    const k = this.state(key);
+    const k = this.state(key, this.lastNow);
     k.pausedUntil = Math.max(k.pausedUntil, until);
   }
 
@@ -126,11 +177,27 @@ export class MemoryPacing implements PacingCoordinator {
 
   async close(): Promise<void> {}
 
-  private state(key: string): KeyState {
-    let k = this.keys.get(key);
-    if (!k) this.keys.set(key, (k = { slots: new Set(), pausedUntil: 0, minute: [], day: [] }));
+  /** Keys whose counts are kept (for tests: it stays near the keys in use). */
+  size(): number {
+    return this.keys.size;
+  }
+
+  /** The key's counters (new ones when it has none); storing them sweeps a few idle keys. */
+  private state(key: string, now: number): KeyState {
+    const k = this.keys.get(key) ?? { slots: new Set(), pausedUntil: 0, minute: [], day: [] };
+    this.keys.set(key, k, now);
     return k;
   }
+}
+
+/** Why a budget key is paused: Microsoft refused for the mailbox's daily limit. */
+export function dailyLimitPause(until: number): string {
+  return `Microsoft refused this mailbox for its daily sending limit; nothing is sent as it until ${new Date(until).toISOString()}`;
+}
+
+/** Nothing depends on the key's counters any more: dropping them changes no answer. */
+function idle(k: KeyState, now: number): boolean {
+  return k.slots.size === 0 && k.pausedUntil <= now && (k.minute.at(-1) ?? -Infinity) <= now - MINUTE && (k.day.at(-1)?.[0] ?? -Infinity) <= now - DAY;
 }
 
 function prune(k: KeyState, now: number): void {

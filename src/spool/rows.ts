@@ -22,6 +22,7 @@ export interface MessageRowBase {
   next_attempt_at: number;
   attempts: number;
   lease_owner: string | null;
+  lease_token: string | null;
   lease_until: number | null;
   device: string | null;
   client_ip: string | null;
@@ -30,6 +31,7 @@ export interface MessageRowBase {
   header_from: string | null;
   message_id_header: string | null;
   send_as: string | null;
+  eight_bit: number | boolean | null;
   notes: string | null;
   last_error: string | null;
 }
@@ -83,6 +85,7 @@ export function toMessage(row: MessageRowBase, recipients: RecipientRow[]): Queu
     nextAttemptAt: row.next_attempt_at,
     attempts: row.attempts,
     leaseOwner: row.lease_owner,
+    leaseToken: row.lease_token,
     leaseUntil: row.lease_until,
     origin: JSON.parse(row.origin) as Origin,
     recipients: recipients.map((r) => r.address),
@@ -92,6 +95,7 @@ export function toMessage(row: MessageRowBase, recipients: RecipientRow[]): Queu
   if (row.header_from !== null) m.headerFrom = row.header_from;
   if (row.message_id_header !== null) m.messageIdHeader = row.message_id_header;
   if (row.send_as !== null) m.sendAs = row.send_as;
+  if (row.eight_bit !== null && row.eight_bit !== undefined) m.eightBit = Boolean(row.eight_bit);
   const notes = json<string[]>(row.notes);
   if (notes) m.notes = notes;
   const lastError = json<DeliveryOutcome>(row.last_error);

@@ -1,12 +1,20 @@
 /**
- * The spool: the one owner of message state. Implementations (sqlite/, and
- * later postgres/) pass the shared contract suite in test/store-contract.ts.
+ * The spool: the one owner of message state. Implementations (sqlite/ and
+ * postgres/) pass the shared contract suite in test/contract/store-contract.ts.
  *
  * Durability rule: when accept() resolves, the body and the metadata are on
  * stable storage. Only then does the receive stage answer 250.
+ *
+ * Leases: claim() gives each message a lease (owner, a token unique to that
+ * claim, and an expiry). Renewing, routing, finishing and releasing all name
+ * the lease and change nothing unless the caller still holds it: once a lease
+ * has run out and another claim took the message over (another node, or the
+ * same node again), the earlier holder's result is refused instead of
+ * overwriting the newer owner's work.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { DeliveryOutcome } from '../core/outcome.js';
+import type { MigrationLedger } from './migration-records.js';
 
 export type MessageState = 'incoming' | 'active' | 'deferred' | 'held' | 'delivered' | 'failed';
 export const MESSAGE_STATES: readonly MessageState[] = ['incoming', 'active', 'deferred', 'held', 'delivered', 'failed'];
@@ -39,6 +47,10 @@ export interface NewMessage {
   sendAs?: string;
   /** Set on messages the relay made itself (non-delivery notices). */
   kind?: 'message' | 'notice';
+  /** The configuration version the message was accepted under (recorded in the trail). */
+  configVersion?: string;
+  /** Whether the stored message has bytes above 127 (the upstream is told BODY=8BITMIME); unknown for older messages. */
+  eightBit?: boolean;
   /** Free-form notes recorded at acceptance (e.g. sender rewritten, line endings normalised). */
   notes?: string[];
   /**
@@ -73,6 +85,8 @@ export interface QueuedMessage extends NewMessage {
   attempts: number;
   nextAttemptAt: number;
   leaseOwner: string | null;
+  /** Unique to the claim that holds the lease (null when no lease is held). */
+  leaseToken: string | null;
   leaseUntil: number | null;
   updatedAt: number;
   recipientRecords: RecipientRecord[];
@@ -112,8 +126,20 @@ export interface RecipientUpdate {
   outcome: DeliveryOutcome;
 }
 
-export interface AttemptResult {
+/** A lease on one message, as a claim returned it. */
+export interface LeaseRef {
+  id: string;
   owner: string;
+  token: string;
+}
+
+/** The lease a claimed message carries. */
+export function leaseOf(m: Pick<QueuedMessage, 'id' | 'leaseOwner' | 'leaseToken'>): LeaseRef {
+  if (m.leaseOwner === null || m.leaseToken === null) throw new Error(`message ${m.id} holds no lease`);
+  return { id: m.id, owner: m.leaseOwner, token: m.leaseToken };
+}
+
+export interface AttemptResult {
   at: number;
   durationMs: number;
   route: string;
@@ -122,6 +148,12 @@ export interface AttemptResult {
   nextAttemptAt: number;
   recipients: RecipientUpdate[];
   summary: string;
+  /**
+   * The pending recipients go back to routing (the route column is cleared,
+   * due at nextAttemptAt): their upstream cannot take mail now and the route
+   * names a fallback (the scheduler routes them again).
+   */
+  unroute?: boolean;
 }
 
 export interface ListFilter {
@@ -180,7 +212,8 @@ export interface DeviceActivity {
   rejected?: number;
 }
 
-export interface Store {
+/** The spool; the migration board's records (migration-records.ts) are kept beside the messages. */
+export interface Store extends MigrationLedger {
   /** Creates tables/directories. Safe to call on an existing spool. */
   init(): Promise<void>;
   close(): Promise<void>;
@@ -196,18 +229,39 @@ export interface Store {
 
   // deliver side
   openBody(bodyId: string): Readable;
+  /** Claims due messages (and active ones whose lease ran out), each under a new lease. */
   claim(req: ClaimRequest): Promise<QueuedMessage[]>;
-  renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void>;
+  /**
+   * Extends the leases the caller still holds to now + leaseMs. Resolves with
+   * the ids renewed; a lease missing from the answer was lost (taken over).
+   */
+  renewLease(leases: LeaseRef[], leaseMs: number, now: number): Promise<string[]>;
+  /**
+   * Gives up leases the caller still holds without an attempt: the messages go
+   * back to the queue, due at once, for any node. Resolves with how many.
+   */
+  releaseLeases(leases: LeaseRef[], now: number): Promise<number>;
   /**
    * Assigns routes to a claimed, unrouted message. The first group stays on
    * the message; every further group becomes a new message sharing the body.
    * All keep state incoming (due now). Returns the ids, in group order.
+   * Rejects when the caller does not hold the lease.
    */
-  assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]>;
-  /** Records an attempt, recipient outcomes, and the new state; releases the lease. */
-  finishAttempt(id: string, result: AttemptResult): Promise<void>;
+  assignRoutes(lease: LeaseRef, groups: { route: string; recipients: string[]; rule?: string }[], now: number): Promise<string[]>;
+  /**
+   * Records an attempt, recipient outcomes, and the new state; ends the lease.
+   * Resolves false, changing nothing, when the caller no longer holds the lease.
+   */
+  finishAttempt(lease: LeaseRef, result: AttemptResult): Promise<boolean>;
   /** Upstream names that queued (incoming or deferred) messages are routed to. */
   queuedRoutes(): Promise<string[]>;
+  /**
+   * Sends queued (incoming or deferred) messages back to routing, due now: the
+   * routing rules changed, and the next pass routes their pending recipients
+   * with the new ones. Held, active and finished messages are left alone.
+   * Resolves with how many.
+   */
+  unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number>;
   /** Returns messages left active by this owner (or with an expired lease) to the queue. */
   recoverActive(owner: string, now: number): Promise<number>;
 

@@ -20,11 +20,13 @@ const ROUTES: [string, string][] = [
   ['POST', '/tokens'], ['GET', '/tokens'], ['DELETE', '/tokens/{id}'], ['GET', '/openapi.json'],
   ['GET', '/diagnostics'], ['POST', '/upstreams/{name}/test'],
   ['POST', '/wizard/steps'], ['POST', '/wizard/test'], ['POST', '/wizard/config'],
-  ['POST', '/devices'], ['PATCH', '/devices/{name}'], ['POST', '/devices/{name}/password'], ['DELETE', '/devices/{name}'],
+  ['POST', '/devices'], ['PATCH', '/devices/{name}'], ['POST', '/devices/{name}/password'], ['DELETE', '/devices/{name}'], ['POST', '/reload'], ['GET', '/devices/{name}/sessions'], ['GET', '/devices/{name}/watch'],
   ['GET', '/session/methods'], ['GET', '/session/entra'], ['GET', '/session/entra/callback'],
+  ['GET', '/migration'], ['GET', '/migration/scans'], ['GET', '/migration/scans/{id}'], ['POST', '/migration/scan'],
+  ['PUT', '/migration/ignore/{key}'], ['DELETE', '/migration/ignore/{key}'],
 ];
 const PUBLIC = new Set(['POST /setup', 'POST /session', 'GET /openapi.json', 'GET /session/methods', 'GET /session/entra', 'GET /session/entra/callback']);
-const concrete = (path: string) => path.replace('{id}', 'ABC123').replace('{name}', 'capture');
+const concrete = (path: string) => path.replace('{id}', 'ABC123').replace('{name}', 'capture').replace('{key}', 'scanner%40contoso.com');
 /** Everything admin.db holds on disk (the database file and its write-ahead log). */
 const adminDbBytes = (dataDir: string) => Buffer.concat(['admin.db', 'admin.db-wal'].map((f) => join(dataDir, f)).filter(existsSync).map((f) => readFileSync(f)));
 
@@ -236,7 +238,7 @@ test('the OpenAPI document lists every route, each with its access, and unknown 
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/^\/api\/v1/, '')}`));
     assert.deepEqual(listed.sort(), ROUTES.map(([m, p]) => `${m} ${p}`).sort());
     for (const [m, p] of ROUTES) {
-      assert.ok(relay.admin!.app.hasRoute({ method: m as 'GET', url: `/api/v1${p.replace('{id}', ':id').replace('{name}', ':name')}` }), `${m} ${p} is registered`);
+      assert.ok(relay.admin!.app.hasRoute({ method: m as 'GET', url: `/api/v1${p.replace('{id}', ':id').replace('{name}', ':name').replace('{key}', ':key')}` }), `${m} ${p} is registered`);
       const op = doc.json.paths[`/api/v1${p}`][m.toLowerCase()];
       assert.ok(op.summary.length > 10, `${m} ${p} is described`);
       assert.equal(op['x-access'] === 'public', PUBLIC.has(`${m} ${p}`), `${m} ${p} access`);

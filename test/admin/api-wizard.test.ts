@@ -5,12 +5,16 @@
  * live test with the right secret shows the token's roles with Mail.Send; a
  * wrong secret is explained (AADSTS7000215); the YAML validates with
  * validateConfig and holds no secret; Direct Send looks up the MX with the
- * DNS fixture; missing answers, no sign-in, a read-only token and a missing
- * CSRF token are refused; the audit log never holds the secret.
+ * DNS fixture; another SMTP relay is probed (what it offers, STARTTLS, the
+ * certificate) and its tls proposed, and writing refuses tls: none without
+ * consent and a config whose live test fails unless confirmed; missing
+ * answers, no sign-in, a read-only token and a missing CSRF token are
+ * refused; the audit log never holds the secret.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateConfig } from '../../src/config/load.js';
 import type { Emulator } from '../emulator/api.js';
@@ -20,6 +24,7 @@ import { contoso, type Contoso } from '../helpers/m365.js';
 import { startRelay } from '../helpers/delivery.js';
 import type { TestRelay } from '../helpers/relay.js';
 import { call, setUpAndSignIn, type Auth } from './api-client.js';
+import { startSmtpSink } from '../helpers/tools.js';
 
 let emu: Emulator;
 let dns: TestDnsServer;
@@ -95,7 +100,7 @@ test('a wrong secret: the AADSTS7000215 explanation and fix from the catalogue',
   const text = (r.json.lines as string[]).join('\n');
   assert.match(text, /AADSTS7000215/);
   assert.match(text, /What it means: Entra ID rejected the client secret: it is wrong, or it is the secret's ID instead of its value\./);
-  assert.match(text, new RegExp(`How to fix it: In Entra admin center → App registrations → ${c.app.clientId} → Certificates & secrets`));
+  assert.match(text, new RegExp(`What to do: In Entra admin center → App registrations → ${c.app.clientId} → Certificates & secrets`));
   assert.match(text, /Reference: entra\.AADSTS7000215/);
   assert.ok(!r.bytes.toString('utf8').includes(wrong));
 });
@@ -105,6 +110,51 @@ test('Direct Send: the MX host is looked up', async () => {
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.equal(r.json.ok, true);
   assert.match((r.json.lines as string[]).join('\n'), /MX host: contoso-wizard-test\.mail\.protection\.outlook\.com \(127\.0\.0\.1\)/);
+});
+
+test('another SMTP relay: the probe shows what it offers and proposes tls; writing needs consent for tls: none and a live test that passes', async () => {
+  const file = join(relay.dataDir, 'authrelay.yaml');
+  const sink = await startSmtpSink();
+  try {
+    const relayHost = `127.0.0.1:${sink.port}`;
+    const r = await call(relay, 'POST', '/wizard/test', { auth, body: { route: 'smtp', relayHost } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual([r.json.ok, r.json.tested, r.json.relayTls], [true, true, 'none']);
+    const probe = r.json.probe;
+    assert.equal(probe.connected, 'plain');
+    assert.equal(probe.starttls, undefined);
+    assert.match(probe.greeting, /^220 smtp-sink ESMTP/);
+    assert.deepEqual([probe.proposal.tls, probe.proposal.downgrade, probe.proposal.authMethods], ['none', true, ['PLAIN', 'LOGIN']]);
+    assert.ok(probe.proposal.warnings.includes('no-tls') && probe.proposal.warnings.includes('no-smtputf8'), JSON.stringify(probe.proposal));
+    const text = (r.json.lines as string[]).join('\n');
+    assert.match(text, /STARTTLS: not offered/);
+    assert.match(text, new RegExp(`✓ the relay can deliver to 127\\.0\\.0\\.1:${sink.port} with tls: none`));
+
+    const noConsent = await call(relay, 'POST', '/wizard/config', { auth, body: { route: 'smtp', relayHost, relayTls: 'none', write: true } });
+    assert.equal(noConsent.status, 400, JSON.stringify(noConsent.json));
+    assert.equal(noConsent.json.error, 'insecure-upstream');
+    assert.match(noConsent.json.message, /tls: none sends mail \(and any password\) to 127\.0\.0\.1 unencrypted; nothing was written/);
+    const failed = await call(relay, 'POST', '/wizard/config', { auth, body: { route: 'smtp', relayHost, relayTls: 'starttls', write: true } });
+    assert.equal(failed.status, 409, JSON.stringify(failed.json));
+    assert.equal(failed.json.error, 'live-test-failed');
+    assert.match((failed.json.lines as string[]).join('\n'), /✗ tls: starttls will not work with 127\.0\.0\.1:\d+: it does not offer STARTTLS\. Use tls: none\./);
+    assert.ok(!existsSync(file), 'nothing was written');
+    const preview = await call(relay, 'POST', '/wizard/config', { auth, body: { route: 'smtp', relayHost, relayTls: 'none' } });
+    assert.equal(preview.status, 200);
+    assert.match(preview.json.yaml, /tls: none # no TLS: the relay offers none/);
+  } finally {
+    await sink.stop();
+  }
+
+  // STARTTLS offered with a certificate the system does not trust: said so, with what to do; trusted with its CA.
+  const untrusted = await call(relay, 'POST', '/wizard/test', { auth, body: { route: 'smtp', relayHost: `127.0.0.1:${emu.directSendPort}` } });
+  assert.equal(untrusted.status, 200);
+  assert.deepEqual([untrusted.json.ok, untrusted.json.relayTls, untrusted.json.probe.proposal.problem], [false, 'starttls', 'untrusted']);
+  assert.equal(untrusted.json.probe.starttls.certificate.trusted, false);
+  assert.match((untrusted.json.lines as string[]).join('\n'), /What to do: Give the certificate of the CA that issued it/);
+  const trusted = await call(relay, 'POST', '/wizard/test', { auth, body: { route: 'smtp', relayHost: `127.0.0.1:${emu.directSendPort}`, ca: emu.caFile } });
+  assert.deepEqual([trusted.json.ok, trusted.json.relayTls, trusted.json.probe.proposal.ok], [true, 'starttls', true]);
+  assert.deepEqual([trusted.json.probe.starttls.certificate.trusted, trusted.json.probe.starttls.certificate.hostnameMatch], [true, true]);
 });
 
 test('config: commented YAML that validates, the secret as ${M365_CLIENT_SECRET}, never the value', async () => {
@@ -117,7 +167,7 @@ test('config: commented YAML that validates, the secret as ${M365_CLIENT_SECRET}
   assert.equal(r.json.written, false);
   assert.equal(r.json.secretChecked, true);
   assert.deepEqual(r.json.env.map((e: { name: string }) => e.name), ['M365_CLIENT_SECRET']);
-  assert.ok((r.json.next as string[]).some((l) => l.includes('authrelay serve --config FILE')));
+  assert.ok((r.json.next as string[]).some((l) => l.includes('authrelay reload')));
   const raw = parseYaml(yaml) as { upstreams: Record<string, Record<string, unknown>> };
   assert.equal(raw.upstreams.m365!.clientSecret, '${M365_CLIENT_SECRET}');
   const config = validateConfig(raw, { env: { M365_CLIENT_SECRET: c.secret } }, dirname(emu.caFile));

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { swaks } from '../helpers/tools.js';
 import { cli, cliJson, startRelayProcess, tempDir, writeConfig } from '../helpers/relay-process.js';
@@ -42,7 +42,7 @@ test('device add, list, passwd, remove; serve accepts AUTH with the password', {
     // add: a hash, never the password; comments and the other device kept
     const add = await cli(['device', 'add', 'scanner', '--password-stdin', '--network', '10.0.0.0/24', '--send-as', 'a@b.example', '--config', file], { input: `${PASSWORD}\n` });
     assert.equal(add.code, 0, add.stderr);
-    assert.match(add.stdout, /added device scanner .*restart the relay to apply/);
+    assert.match(add.stdout, /added device scanner \(.*authrelay\.yaml\)\nno relay is running on this data directory: the change applies when it starts\n/);
     const text = readFileSync(file, 'utf8');
     assert.ok(!text.includes(PASSWORD) && !add.stdout.includes(PASSWORD), 'the plaintext password is stored or shown');
     for (const line of ORIGINAL.split('\n').filter((l) => l.includes('#'))) assert.ok(text.includes(line.trim().slice(line.trim().indexOf('#'))), `comment lost: ${line}`);
@@ -56,7 +56,7 @@ test('device add, list, passwd, remove; serve accepts AUTH with the password', {
     const before = readFileSync(file, 'utf8');
     const dup = await cli(['device', 'add', 'scanner', '--network', '10.0.1.0/24', '--config', file]);
     assert.equal(dup.code, 2);
-    assert.match(dup.stderr, /a device named scanner exists already; use device passwd or edit the file/);
+    assert.match(dup.stderr, /a device named scanner exists already/);
     const bad = await cli(['device', 'add', 'copier', '--network', '10.0.0.0/33', '--config', file]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /devices\[2\]\.networks\[0\]: "10\.0\.0\.0\/33" is not an address or CIDR network/);
@@ -87,7 +87,7 @@ test('device add, list, passwd, remove; serve accepts AUTH with the password', {
     assert.ok(!human.stdout.includes('scrypt$'));
 
     // serve with the edited file: AUTH with the password works, a wrong one and none do not
-    let relay = await startRelayProcess(file);
+    const relay = await startRelayProcess(file);
     try {
       const ok = await sendAs(relay.port, 'scanner', PASSWORD);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -104,39 +104,50 @@ test('device add, list, passwd, remove; serve accepts AUTH with the password', {
       const shown = await cliJson<{ origin: { device: string; authUser: string; authMechanism: string }; headerFrom: string }>(['queue', 'show', id, '--config', file]);
       assert.deepEqual([shown.origin.device, shown.origin.authUser, shown.origin.authMechanism], ['scanner', 'scanner', 'LOGIN']);
       assert.equal(shown.headerFrom, 'a@b.example', 'the From of a device with sendAs is rewritten');
+      const seen = (await cliJson<ListJson>(['device', 'list', '--config', file])).devices.find((d) => d.name === 'scanner')!.seen;
+      assert.equal(seen.length, 1);
+      assert.deepEqual([seen[0]!.clientIp, seen[0]!.authMechanism, seen[0]!.accepted], ['127.0.0.1', 'LOGIN', 1]);
+
+      // passwd while the relay runs: applied at once; the old password no longer works, without a restart
+      const oldHash = devicesIn(file).find((d) => d.name === 'scanner')!.passwordHash;
+      const NEW = 'second-Password-2';
+      const pw = await cli(['device', 'passwd', 'scanner', '--password-stdin', '--config', file], { input: NEW });
+      assert.equal(pw.code, 0, pw.stderr);
+      assert.match(pw.stdout, /password of scanner changed/);
+      assert.match(pw.stdout, /applied to the running relay: configuration 2 \(sha256 [0-9a-f]{12}\) is in effect \(authrelay device \(password of scanner changed\)\): devices changed: scanner/);
+      const newHash = devicesIn(file).find((d) => d.name === 'scanner')!.passwordHash;
+      assert.ok(newHash && newHash !== oldHash && newHash.startsWith('scrypt$'));
+      assert.ok(!readFileSync(file, 'utf8').includes(NEW));
+      assert.equal((await cli(['device', 'passwd', 'ghost', '--password-stdin', '--config', file], { input: 'x' })).code, 2);
+      assert.notEqual((await sendAs(relay.port, 'scanner', PASSWORD)).code, 0, 'the old password still works');
+      const again = await sendAs(relay.port, 'scanner', NEW);
+      assert.equal(again.code, 0, again.stdout);
+      await relay.waitForLog((l) => l.event === 'reloaded' && String(l.configVersion).startsWith('2 (sha256 '));
+
+      // remove while the relay runs: the device is refused at once
+      const rm = await cli(['device', 'remove', 'scanner', '--config', file]);
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.match(rm.stdout, /applied to the running relay: configuration 3 .*devices removed: scanner/);
+      assert.deepEqual(devicesIn(file).map((d) => d.name), ['ups', 'copier']);
+      assert.notEqual((await sendAs(relay.port, 'scanner', NEW)).code, 0, 'a removed device still logs in');
+      const twice = await cli(['device', 'remove', 'scanner', '--config', file]);
+      assert.equal(twice.code, 2);
+      assert.match(twice.stderr, /no device named scanner in the config file/);
+
+      // reload: a valid file is applied, a bad one refused with the reason and the running configuration kept
+      const reloaded = await cli(['reload', '--config', file]);
+      assert.equal(reloaded.code, 0, reloaded.stderr);
+      assert.match(reloaded.stdout, /configuration 4 \(sha256 [0-9a-f]{12}\) is in effect \(authrelay reload\): nothing changed/);
+      const good = readFileSync(file, 'utf8');
+      writeFileSync(file, `${good}hostnam: typo\n`);
+      const refused = await cli(['reload', '--config', file]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /unknown key "hostnam"/);
+      writeFileSync(file, good);
+      assert.equal((await sendAs(relay.port, 'copier', generated)).code, 0, 'the relay still runs on its configuration');
     } finally {
       assert.equal((await relay.stop()).code, 0);
     }
-    const seen = (await cliJson<ListJson>(['device', 'list', '--config', file])).devices.find((d) => d.name === 'scanner')!.seen;
-    assert.equal(seen.length, 1);
-    assert.deepEqual([seen[0]!.clientIp, seen[0]!.authMechanism, seen[0]!.accepted], ['127.0.0.1', 'LOGIN', 1]);
-
-    // passwd: a new hash; after a restart the old password no longer works
-    const oldHash = devicesIn(file).find((d) => d.name === 'scanner')!.passwordHash;
-    const NEW = 'second-Password-2';
-    const pw = await cli(['device', 'passwd', 'scanner', '--password-stdin', '--config', file], { input: NEW });
-    assert.equal(pw.code, 0, pw.stderr);
-    assert.match(pw.stdout, /password of scanner changed/);
-    const newHash = devicesIn(file).find((d) => d.name === 'scanner')!.passwordHash;
-    assert.ok(newHash && newHash !== oldHash && newHash.startsWith('scrypt$'));
-    assert.ok(!readFileSync(file, 'utf8').includes(NEW));
-    assert.equal((await cli(['device', 'passwd', 'ghost', '--password-stdin', '--config', file], { input: 'x' })).code, 2);
-    relay = await startRelayProcess(file);
-    try {
-      assert.notEqual((await sendAs(relay.port, 'scanner', PASSWORD)).code, 0, 'the old password still works');
-      const ok = await sendAs(relay.port, 'scanner', NEW);
-      assert.equal(ok.code, 0, ok.stdout);
-    } finally {
-      await relay.stop();
-    }
-
-    // remove
-    const rm = await cli(['device', 'remove', 'scanner', '--config', file]);
-    assert.equal(rm.code, 0, rm.stderr);
-    assert.deepEqual(devicesIn(file).map((d) => d.name), ['ups', 'copier']);
-    const again = await cli(['device', 'remove', 'scanner', '--config', file]);
-    assert.equal(again.code, 2);
-    assert.match(again.stderr, /no device named scanner in the config file/);
     const final = readFileSync(file, 'utf8');
     assert.ok(final.startsWith('# authrelay for the test office -- keep this comment\n'));
     assert.ok(final.includes('# the UPS has no password') && final.includes('# printers cannot do TLS'));

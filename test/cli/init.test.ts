@@ -7,6 +7,12 @@
  * explained (AADSTS7000215) and the user can write anyway or go back;
  * existing files are kept without --force; Direct Send looks up the MX; the
  * written config runs a relay that delivers a device's message to Graph.
+ * Another SMTP relay is probed before anything is written: STARTTLS with a
+ * trusted certificate is proposed and written, an untrusted certificate is
+ * said so with what to do (and the file is written only with --force), a
+ * port that speaks TLS from the first byte gets tls: implicit, and a relay
+ * without TLS (Postfix's smtp-sink) is a downgrade that is asked about, or
+ * refused under --yes unless --allow-no-tls.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +25,8 @@ import { startEmulator } from '../emulator/index.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { contoso, type Contoso } from '../helpers/m365.js';
 import { cli, startRelayProcess, tempDir, until } from '../helpers/relay-process.js';
+import { run, startSmtpSink } from '../helpers/tools.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 let emu: Emulator;
 let dns: TestDnsServer;
@@ -132,7 +140,7 @@ test('a wrong secret shows the AADSTS7000215 explanation; the user can write any
   assert.equal(r1.code, 0, r1.stderr + r1.stdout);
   assert.match(r1.stdout, /AADSTS7000215/);
   assert.match(r1.stdout, /What it means: Entra ID rejected the client secret: it is wrong, or it is the secret's ID instead of its value\./);
-  assert.match(r1.stdout, new RegExp(`How to fix it: In Entra admin center → App registrations → ${c.app.clientId} → Certificates & secrets`));
+  assert.match(r1.stdout, new RegExp(`What to do: In Entra admin center → App registrations → ${c.app.clientId} → Certificates & secrets`));
   assert.match(r1.stdout, /Reference: entra\.AADSTS7000215/);
   assert.ok(existsSync(anyway) && !r1.stdout.includes(wrong));
 
@@ -206,18 +214,94 @@ test('Direct Send setup: the MX host is looked up and the route covers the domai
   assert.ok(!existsSync(join(dir, 'x.yaml')));
 });
 
-test('connector relay setup: the relay\'s greeting is read; a closed port fails the test', { timeout: 60_000 }, async () => {
+test('connector relay setup: the relay is probed; STARTTLS with a trusted certificate is proposed and written; an untrusted one is explained', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   const file = join(dir, 'authrelay.yaml');
   const base = ['init', '--yes', '--route', 'smtp', '--listen-host', '127.0.0.1'];
-  const r = await cli([...base, '--out', file, '--relay-host', `127.0.0.1:${emu.directSendPort}`]);
+  const relay = ['--relay-host', `127.0.0.1:${emu.directSendPort}`];
+  const r = await cli([...base, '--out', file, ...relay, '--ca', emu.caFile]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Mail flow → Connectors → Add a connector/);
-  assert.match(r.stdout, /✓ the relay greets: 220 /);
-  assert.deepEqual((readYaml(file) as { upstreams: unknown }).upstreams, { relay: { type: 'smtp', host: '127.0.0.1', port: emu.directSendPort, tls: 'starttls' } });
+  assert.match(r.stdout, /Greeting \(in the clear\): 220 /);
+  assert.match(r.stdout, /STARTTLS: ✓ TLSv1\.[23]/);
+  assert.match(r.stdout, /✓ trusted; ✓ names 127\.0\.0\.1/);
+  assert.match(r.stdout, /Proposed: tls: starttls/);
+  assert.match(r.stdout, new RegExp(`✓ the relay can deliver to 127\\.0\\.0\\.1:${emu.directSendPort} with tls: starttls`));
+  assert.deepEqual((readYaml(file) as { upstreams: unknown }).upstreams, { relay: { type: 'smtp', host: '127.0.0.1', port: emu.directSendPort, tls: 'starttls', ca: emu.caFile } });
   assert.equal((await cli(['config', 'check', '--config', file])).code, 0);
+
+  // Without the CA the certificate is not trusted: said so with what to do, and nothing is written unless --force.
+  const untrusted = join(dir, 'untrusted.yaml');
+  const u = await cli([...base, '--out', untrusted, ...relay]);
+  assert.equal(u.code, 1, u.stdout);
+  assert.match(u.stdout, /✗ not trusted \(/);
+  assert.match(u.stdout, /What to do: Give the certificate of the CA that issued it as a PEM file \(authrelay init --ca FILE/);
+  assert.match(u.stdout, /✗ tls: starttls will not work yet: the upstream's certificate is not trusted/);
+  assert.match(u.stderr, /the live test failed \(see above\); nothing was written\. Fix what it found, or add --force/);
+  assert.ok(!existsSync(untrusted));
+  const forced = await cli([...base, '--out', untrusted, ...relay, '--force']);
+  assert.equal(forced.code, 0, forced.stderr + forced.stdout);
+  assert.match(forced.stdout, /The live test failed; writing the file anyway \(--force\)/);
+  assert.equal((readYaml(untrusted) as { upstreams: { relay: { tls: string } } }).upstreams.relay.tls, 'starttls');
+
   const closed = await cli([...base, '--out', join(dir, 'closed.yaml'), '--relay-host', '127.0.0.1:1']);
   assert.equal(closed.code, 1);
-  assert.match(closed.stdout, /✗ cannot connect \(ECONNREFUSED\)/);
+  assert.match(closed.stdout, /✗ nothing answered at 127\.0\.0\.1:1 \(connect ECONNREFUSED/);
+  assert.match(closed.stdout, /What to do: Check the host name and port/);
   assert.ok(!existsSync(join(dir, 'closed.yaml')));
+});
+
+test('a relay without STARTTLS (smtp-sink): tls: none is a downgrade, asked about; --yes refuses it unless --allow-no-tls', { timeout: 60_000 }, async () => {
+  const sink = await startSmtpSink();
+  const dir = tempDir();
+  try {
+    const base = ['init', '--yes', '--route', 'smtp', '--listen-host', '127.0.0.1', '--relay-host', `127.0.0.1:${sink.port}`];
+    const refused = await cli([...base, '--out', join(dir, 'refused.yaml')]);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, /STARTTLS: not offered/);
+    assert.match(refused.stdout, /Proposed: tls: none/);
+    assert.match(refused.stdout, /! The upstream offers neither STARTTLS nor TLS on connect/);
+    assert.match(refused.stderr, new RegExp(`127\\.0\\.0\\.1:${sink.port} offers no TLS, so mail \\(and any password\\) would cross the network unencrypted; nothing was written\\. Add --allow-no-tls`));
+    assert.ok(!existsSync(join(dir, 'refused.yaml')));
+
+    const allowed = join(dir, 'allowed.yaml');
+    const a = await cli([...base, '--out', allowed, '--allow-no-tls']);
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+    assert.match(a.stdout, /✓ the relay can deliver to .* with tls: none/);
+    assert.match(readFileSync(allowed, 'utf8'), /tls: none # no TLS: the relay offers none, so mail crosses the network unencrypted/);
+    assert.equal((await cli(['config', 'check', '--config', allowed])).code, 0);
+
+    // Interactive: the wizard asks; "none" writes it, "quit" writes nothing.
+    const answers = (last: string) => `${['smtp', `127.0.0.1:${sink.port}`, '', '127.0.0.1', '0', 'no', 'n', '', '', last].join('\n')}\n`;
+    const asked = join(dir, 'asked.yaml');
+    const yes = await cli(['init', '--out', asked], { input: answers('none') });
+    assert.equal(yes.code, 0, yes.stdout + yes.stderr);
+    assert.match(yes.stdout, /offers no TLS: mail \(and a password, if one is set\) would cross the network unencrypted\. What now\?/);
+    assert.equal((readYaml(asked) as { upstreams: { relay: { tls: string } } }).upstreams.relay.tls, 'none');
+    const quit = await cli(['init', '--out', join(dir, 'quit.yaml')], { input: answers('quit') });
+    assert.equal(quit.code, 1);
+    assert.match(quit.stdout, /Nothing was written\./);
+    assert.ok(!existsSync(join(dir, 'quit.yaml')));
+  } finally {
+    await sink.stop();
+  }
+});
+
+test('a relay that speaks TLS from the first byte on its port: tls: implicit is proposed and written', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=relay.test',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  assert.equal(r.code, 0, r.stderr);
+  const up = await startUpstream({ key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), secure: true });
+  try {
+    const file = join(dir, 'authrelay.yaml');
+    const i = await cli(['init', '--yes', '--route', 'smtp', '--listen-host', '127.0.0.1', '--out', file, '--relay-host', `127.0.0.1:${up.port}`, '--ca', join(dir, 'cert.pem')]);
+    assert.equal(i.code, 0, i.stdout + i.stderr);
+    assert.match(i.stdout, /Greeting \(TLS from the first byte\): 220 /);
+    assert.match(i.stdout, /Proposed: tls: implicit/);
+    assert.equal((readYaml(file) as { upstreams: { relay: { tls: string } } }).upstreams.relay.tls, 'implicit');
+    assert.equal(up.received.length, 0, 'nothing was sent');
+  } finally {
+    await up.kill();
+  }
 });

@@ -40,7 +40,7 @@ test('serve on a port that is taken: exit 1 and a fatal start-failed line naming
     const fatal = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'start-failed');
     assert.ok(fatal, r.stdout);
     assert.equal(fatal.level, 'fatal');
-    assert.match(String(fatal.msg), new RegExp(`could not start: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`));
+    assert.match(String(fatal.msg), new RegExp(`could not start: listener main \\(127\\.0\\.0\\.1:${port}\\): port ${port} is already in use by another program\\. Find it with \`ss -ltnp 'sport = :${port}'\``));
   } finally {
     busy.close();
     rmSync(dir, { recursive: true, force: true });

@@ -52,16 +52,18 @@ test('no session: sign-in page; first-time setup with the logged token; CSP; sig
     const js = await fetch(relay.adminUrl('/assets/app.js'));
     assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
 
-    // No admin password yet: the setup form opens by itself; back to sign-in, a password is refused with the reason.
+    // No admin password yet: the setup form opens by itself, with no sign-in to go back to.
     await page.locator('#setup-form').waitFor({ state: 'visible' });
-    await page.click('#setup-link');
-    await page.locator('#signin-form').waitFor({ state: 'visible' });
-    await page.fill('#password', 'not the password at all');
-    await page.click('#signin-submit');
-    await page.locator('#setup-form').waitFor({ state: 'visible' });
-    assert.match(await page.locator('#signin-error').innerText(), /setup token/i, 'no password yet: the setup form is offered');
+    assert.equal(await page.locator('#setup-link').isHidden(), true, 'no "Back to sign-in" while no password exists');
+    assert.equal(await page.locator('#signin-form').isHidden(), true);
+    assert.equal((await fetch(relay.adminUrl('/favicon.ico'), { redirect: 'manual' })).headers.get('location'), '/assets/favicon.svg');
+    assert.equal((await fetch(relay.adminUrl('/assets/favicon.svg'))).headers.get('content-type'), 'image/svg+xml');
 
-    await page.fill('#setup-token', 'wrong-token');
+    // The one-time link printed at start (/setup#TOKEN) fills the token in; a wrong one is refused with the reason.
+    await page.goto(relay.adminUrl('/setup#wrong-token'));
+    await page.waitForURL(/#\/signin\?setup=wrong-token/);
+    await page.locator('#setup-form').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#setup-token').inputValue(), 'wrong-token');
     await page.fill('#setup-password', 'correct horse battery staple');
     await page.fill('#setup-again', 'correct horse battery staple');
     await page.click('#setup-submit');

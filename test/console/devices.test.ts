@@ -4,8 +4,8 @@
  * password, see the password once with the settings to type into the device,
  * and find the device in the file (password hash only); edit a device with
  * the form prefilled from the file, saved with the session's CSRF token, the
- * file changed with its comments kept, the API and the refreshed list showing
- * the new settings as waiting for a restart; a value the configuration
+ * file changed with its comments kept and applied at once (the API and the
+ * refreshed list show the new settings in effect); a value the configuration
  * refuses shown under its field with the file left as it was; the form in
  * Japanese on a phone-width screen.
  */
@@ -101,7 +101,7 @@ test('add a device from the Devices page: its password shown once with the setti
     assert.match(settings, new RegExp(`Port: ${relay.listeners[0]!.port}`));
     assert.match(settings, /User: scanner/);
     assert.ok(settings.includes(password));
-    assert.match(await shown.innerText(), /Restart the relay/);
+    assert.match(await shown.innerText(), /applied at once \(configuration \d+ \(sha256 [0-9a-f]{12}\)\)/);
     const text = readFileSync(file, 'utf8');
     assert.match(text, /# relay for the console test/);
     assert.match(text, /name: scanner/);
@@ -139,7 +139,7 @@ test('edit a device: the form is prefilled from the file, the change is saved wi
 
     const saved = page.locator('[data-device="copier"] [data-saved="copier"]');
     await saved.waitFor();
-    assert.match(await saved.innerText(), /Restart the relay for the change to take effect/);
+    assert.match(await saved.innerText(), /Saved to the relay's configuration file and applied at once/);
     const text = readFileSync(file, 'utf8');
     assert.match(text, /# relay for the console test/);
     assert.match(text, /# the copier on the second floor/);
@@ -150,12 +150,13 @@ test('edit a device: the form is prefilled from the file, the change is saved wi
 
     const shown = await apiDevice(page, 'copier');
     assert.deepEqual(shown && { networks: shown.networks, sendAs: shown.sendAs, allowedFrom: shown.allowedFrom, route: shown.route, pending: shown.pending },
-      { networks: ['127.0.0.9/32', '192.0.2.0/24'], sendAs: 'copier@contoso.test', allowedFrom: ['*@contoso.test'], route: 'capture', pending: 'edited' });
-    assert.deepEqual(started.devices.find((d) => d.name === 'copier')?.networks, ['127.0.0.9/32'], 'the running relay keeps its settings until restarted');
+      { networks: ['127.0.0.9/32', '192.0.2.0/24'], sendAs: 'copier@contoso.test', allowedFrom: ['*@contoso.test'], route: 'capture', pending: null });
+    assert.deepEqual(relay.current().config.devices.find((d) => d.name === 'copier')?.networks, ['127.0.0.9/32', '192.0.2.0/24'], 'the running relay uses the new settings at once');
+    assert.deepEqual(started.devices.find((d) => d.name === 'copier')?.networks, ['127.0.0.9/32'], 'the configuration the relay started with is not changed in place');
 
-    // The refreshed list shows the file's settings, marked as waiting for a restart, and prefills the form with them.
+    // The refreshed list shows the settings in effect, nothing waiting, and prefills the form with them.
     assert.match(await card.locator('dl.kv').innerText(), /192\.0\.2\.0\/24/);
-    assert.match(await card.locator('[data-pending="edited"]').innerText(), /after a restart/);
+    assert.equal(await card.locator('[data-pending]').count(), 0);
     await card.locator('button.edit-device').click();
     assert.equal(await form.locator('input[name="networks"]').inputValue(), '127.0.0.9/32, 192.0.2.0/24');
     assert.equal(await form.locator('select[name="route"]').inputValue(), 'capture');

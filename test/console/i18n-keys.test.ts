@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { consoleAssetsDir, loadAssets } from '../../src/admin/console/plugin.js';
+import { PROBE_NOTES, PROBE_PROBLEMS } from '../../src/config/wizard/smtp-probe-proposal.js';
 
 const dir = consoleAssetsDir();
 const dict = (lang: string) => JSON.parse(readFileSync(join(dir, 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
@@ -38,4 +39,9 @@ test('every fixed key the pages use is in the dictionaries', () => {
   for (const st of ['incoming', 'active', 'deferred', 'held', 'delivered', 'failed']) assert.ok(`state.${st}` in en);
   for (const st of ['pending', 'delivered', 'failed', 'held']) assert.ok(`rstate.${st}` in en);
   for (const tls of ['none', 'starttls', 'implicit']) assert.ok(`tls.${tls}` in en);
+  // The setup wizard's probe of an SMTP relay: every note, problem and fix it can name.
+  for (const n of PROBE_NOTES) assert.ok(`wizard.probe.note.${n}` in en, `wizard.probe.note.${n}`);
+  for (const p of PROBE_PROBLEMS) for (const k of ['problem', 'fix']) assert.ok(`wizard.probe.${k}.${p}` in en, `wizard.probe.${k}.${p}`);
+  for (const m of ['plain', 'implicit']) assert.ok(`wizard.probe.mode.${m}` in en);
+  for (const tls of ['auto', 'none', 'starttls', 'implicit']) assert.ok(`wizard.relayTls.${tls}` in en);
 });

@@ -4,13 +4,15 @@
  * navigation, choose Graph, fill in the tenant, app, mailbox and the
  * emulator's sign-in host, Graph URL and CA, see the steps, test the
  * credentials (Mail.Send granted), get the configuration (valid YAML with the
- * secret as ${M365_CLIENT_SECRET}) and download it; the same page in
- * Japanese.
+ * secret as ${M365_CLIENT_SECRET}) and download it. For another SMTP relay
+ * the test shows what the relay offers and the proposed TLS mode; writing a
+ * config whose live test failed needs "Write anyway", and tls: none needs the
+ * box ticked. The same page in Japanese.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateConfig } from '../../src/config/load.js';
 import type { Emulator } from '../emulator/api.js';
@@ -19,13 +21,16 @@ import { contoso, type Contoso } from '../helpers/m365.js';
 import { startRelay } from '../helpers/delivery.js';
 import type { TestRelay } from '../helpers/relay.js';
 import { launchBrowser, setUpInBrowser, signInInBrowser, type TestBrowser } from './browser.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/tools.js';
 
 let browser: TestBrowser;
 let relay: TestRelay;
 let emu: Emulator;
 let c: Contoso;
+let sink: SmtpSink;
 
 before(async () => {
+  sink = await startSmtpSink();
   browser = await launchBrowser();
   emu = await startEmulator();
   c = contoso(emu, { graphRoles: ['Mail.Send'] });
@@ -33,6 +38,7 @@ before(async () => {
 });
 
 after(async () => {
+  await sink?.stop();
   await browser?.close();
   await relay?.close();
   await emu?.close();
@@ -81,7 +87,7 @@ test('walk the wizard for Graph: steps, live test with Mail.Send granted, the co
     assert.ok(!yaml.includes(c.secret), 'the secret is not in the configuration');
     assert.match(yaml, /clientSecret: \$\{M365_CLIENT_SECRET\}/);
     assert.match(await page.locator('#wizard-config').innerText(), /M365_CLIENT_SECRET/);
-    assert.match(await page.locator('#wizard-next').innerText(), /authrelay serve --config FILE/);
+    assert.match(await page.locator('#wizard-next').innerText(), /authrelay reload/);
     const config = validateConfig(parseYaml(yaml), { env: { M365_CLIENT_SECRET: c.secret } }, dirname(emu.caFile));
     assert.equal(config.upstreams.m365!.type, 'graph');
 
@@ -89,6 +95,65 @@ test('walk the wizard for Graph: steps, live test with Mail.Send granted, the co
     assert.equal(download.suggestedFilename(), 'authrelay.yaml');
     const saved = readFileSync((await download.path())!, 'utf8');
     assert.equal(saved.trim(), yaml.trim(), 'the downloaded file is the configuration shown');
+  } finally {
+    await ctx.close();
+  }
+});
+
+/** What the page shows once the file is written: applied, or the reload's own message. */
+const WRITTEN = '#wizard-write-result [data-applied], #wizard-write-result .warning';
+
+test('another SMTP relay: the probe and its proposal; a failed live test is written only with "Write anyway"; tls: none only with the box ticked', async () => {
+  const ctx = await browser.context();
+  const file = join(relay.dataDir, 'authrelay.yaml');
+  try {
+    const page = await ctx.newPage();
+    await signInInBrowser(page, relay, '#/wizard');
+    await page.locator('#wizard-routes').waitFor();
+    await page.check('#wizard-route-smtp');
+    assert.equal(await page.locator('#wizard-relay-host').isVisible(), true);
+
+    // STARTTLS with a certificate the relay does not trust.
+    await page.fill('#wizard-relay-host', `127.0.0.1:${emu.directSendPort}`);
+    await page.click('#wizard-test-button');
+    await page.locator('#wizard-probe').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('#wizard-probe').getAttribute('data-tls'), 'starttls');
+    assert.equal(await page.locator('#wizard-probe-cert').getAttribute('data-trusted'), 'false');
+    assert.equal(await page.locator('#wizard-probe-problem').getAttribute('data-problem'), 'untrusted');
+    assert.match(await page.locator('#wizard-probe-problem').innerText(), /not trusted[\s\S]*What to do: Give the certificate of the CA/);
+    assert.equal(await page.locator('#wizard-relay-tls').inputValue(), 'starttls', 'the proposal becomes the choice');
+    await page.click('#wizard-config-button');
+    await page.locator('#wizard-write').waitFor();
+    await page.click('#wizard-write');
+    await page.locator('#wizard-write-refused').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('#wizard-write-refused').innerText(), /The live test failed, so nothing was written/);
+    assert.match(await page.locator('#wizard-write-lines').innerText(), /✗ tls: starttls will not work yet/);
+    assert.equal(existsSync(file), false, 'nothing was written');
+    await page.click('#wizard-write-anyway');
+    await page.locator(WRITTEN).waitFor({ timeout: 60_000 });
+    assert.equal(existsSync(file), true, 'written once confirmed');
+    assert.match(readFileSync(file, 'utf8'), /tls: starttls/);
+
+    // A relay without TLS: tls: none is proposed, and written only with the box ticked.
+    await page.fill('#wizard-relay-host', `127.0.0.1:${sink.port}`);
+    await page.selectOption('#wizard-relay-tls', '');
+    await page.click('#wizard-test-button');
+    await page.locator('#wizard-probe[data-tls="none"]').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('#wizard-probe-downgrade').isVisible(), true);
+    assert.match(await page.locator('#wizard-probe').innerText(), /STARTTLS is not offered/);
+    assert.equal(await page.locator('[data-note="no-smtputf8"]').count(), 1);
+    assert.equal(await page.locator('#wizard-relay-tls').inputValue(), 'none');
+    assert.equal(await page.locator('#wizard-allow-no-tls-box').isVisible(), true);
+    await page.click('#wizard-config-button');
+    await page.locator('#wizard-write').waitFor();
+    await page.click('#wizard-write');
+    await page.locator('#wizard-write-refused').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('#wizard-write-refused').innerText(), /tls: none sends mail to this relay unencrypted/);
+    assert.match(readFileSync(file, 'utf8'), /tls: starttls/, 'not written without consent');
+    await page.check('#wizard-allow-no-tls');
+    await page.click('#wizard-write');
+    await page.locator(WRITTEN).waitFor({ timeout: 60_000 });
+    assert.match(readFileSync(file, 'utf8'), /tls: none # no TLS/);
   } finally {
     await ctx.close();
   }
@@ -102,6 +167,14 @@ test('the wizard in Japanese', async () => {
     await page.locator('#wizard-routes').waitFor();
     assert.match(await page.locator('main h1').innerText(), /Microsoft 365 設定ウィザード/);
     assert.match(await page.locator('#wizard-test-button').innerText(), /資格情報をテスト/);
+    await page.check('#wizard-route-smtp');
+    await page.fill('#wizard-relay-host', `127.0.0.1:${sink.port}`);
+    await page.click('#wizard-test-button');
+    await page.locator('#wizard-probe').waitFor({ timeout: 60_000 });
+    const probe = await page.locator('#wizard-probe').innerText();
+    assert.match(probe, /STARTTLS は提供されていません/);
+    assert.match(probe, /提案: tls: none/);
+    assert.match(probe, /SMTPUTF8 を提供していません/);
   } finally {
     await ctx.close();
   }

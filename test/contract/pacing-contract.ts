@@ -103,6 +103,22 @@ export function pacingContract(name: string, factory: () => Promise<PacingFixtur
       slotOf(await take(a, 'k', limits, T0 + 5000, 1, 0));
     });
 
+    run('a daily budget (no slot): counted when it fits, refused with the time until it fits, shared by both nodes; a pause refuses it', async ({ a, b }) => {
+      assert.deepEqual(await a.spend({ key: 'budget/scanner@contoso.com', recipients: 4, perDay: 10, now: T0 }), { ok: true, used: 4 });
+      assert.deepEqual(await b.spend({ key: 'budget/scanner@contoso.com', recipients: 5, perDay: 10, now: T0 + 1000 }), { ok: true, used: 9 });
+      const over = await a.spend({ key: 'budget/scanner@contoso.com', recipients: 2, perDay: 10, now: T0 + 2000 });
+      assert.ok(!over.ok && over.kind === 'quota' && over.waitMs === DAY - 2000 && over.used === 9, JSON.stringify(over));
+      assert.equal(await b.spent('budget/scanner@contoso.com', T0 + 2000), 9, 'the refused message was not counted');
+      assert.deepEqual(await b.spend({ key: 'budget/scanner@contoso.com', recipients: 1, perDay: 10, now: T0 + 2000 }), { ok: true, used: 10 });
+      assert.equal(await a.spent('budget/scanner@contoso.com', T0 + DAY), 6, 'the first message has aged out');
+      assert.deepEqual(await a.spend({ key: 'budget/other@contoso.com', recipients: 3, perDay: 10, now: T0 }), { ok: true, used: 3 });
+      await b.pause('budget/other@contoso.com', T0 + 60_000);
+      const paused = await a.spend({ key: 'budget/other@contoso.com', recipients: 1, perDay: 10, now: T0 + 1000 });
+      assert.ok(!paused.ok && paused.kind === 'paused' && paused.waitMs === 59_000, JSON.stringify(paused));
+      assert.match(paused.ok ? '' : paused.reason, /daily sending limit/);
+      assert.equal((await a.spend({ key: 'budget/other@contoso.com', recipients: 1, perDay: 10, now: T0 + 60_000 })).ok, true);
+    });
+
     run('two nodes count against the same limits: of many requests at once, exactly the concurrency get a slot', async ({ a, b }) => {
       const limits = { concurrency: 4, messagesPerMinute: 30 };
       const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => take(i % 2 ? a : b, 'graph/scanner@contoso.com', limits, T0 + i)));

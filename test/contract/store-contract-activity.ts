@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { T0, accepted, attempt, put, refused, type StoreFixture } from './store-contract.js';
+import { T0, accepted, attempt, heldLease, put, refused, type StoreFixture } from './store-contract.js';
 
 type Run = (title: string, fn: (f: StoreFixture) => Promise<void>) => ReturnType<typeof test>;
 
@@ -20,7 +20,7 @@ export function storeActivityContract(name: string, run: Run): void {
       const finish = async (id: string, route: string, at: number, state: 'delivered' | 'failed', address = 'a@contoso.com') => {
         const claimed = await f.store.claim({ owner: 'n1', route, limit: 10, leaseMs: 60_000, now: at });
         assert.deepEqual(claimed.map((m) => m.id), [id]);
-        await f.store.finishAttempt(id, attempt('n1', at, state, [{ address, state, outcome: state === 'delivered' ? accepted : refused }]));
+        await f.store.finishAttempt(await heldLease(f.store, id), attempt(at, state, [{ address, state, outcome: state === 'delivered' ? accepted : refused }]));
       };
       // Accepted: two in hour 0, one in hour 1 (split in two parts at acceptance), one in hour 3, one before the window.
       const a = await put1(T0 + 10, 'ra');

@@ -7,9 +7,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { newMessageId } from '../../src/core/ids.js';
 import type { DeliveryOutcome } from '../../src/core/outcome.js';
-import { MESSAGE_STATES } from '../../src/spool/store.js';
+import { MESSAGE_STATES, leaseOf } from '../../src/spool/store.js';
 import {
-  DAY, T0, accepted, attempt, bodyFor, deferredOutcome, put, read, refused, routeTo, type StoreFixture,
+  DAY, T0, accepted, attempt, bodyFor, deferredOutcome, heldLease, put, read, refused, routeTo, type StoreFixture,
 } from './store-contract.js';
 
 type Run = (title: string, fn: (f: StoreFixture) => Promise<void>) => ReturnType<typeof test>;
@@ -22,7 +22,7 @@ export function storeStateContract(name: string, run: Run): void {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'gone@contoso.com', 'busy@contoso.com'] });
       await routeTo(f.store, id, 'relay');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0 + 100, 'deferred', [
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0 + 100, 'deferred', [
         { address: 'a@contoso.com', state: 'delivered', outcome: accepted },
         { address: 'gone@contoso.com', state: 'failed', outcome: refused },
         { address: 'busy@contoso.com', state: 'pending', outcome: deferredOutcome },
@@ -37,7 +37,7 @@ export function storeStateContract(name: string, run: Run): void {
       assert.equal(m.lastError?.category, 'bad-recipient', 'the first problem is the message\'s last error');
       assert.equal((await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 + 59_999 })).length, 0, 'not due before nextAttemptAt');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 + 60_000 });
-      await f.store.finishAttempt(id, attempt('n1', T0 + 60_100, 'failed', [{ address: 'busy@contoso.com', state: 'delivered', outcome: accepted }]));
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0 + 60_100, 'failed', [{ address: 'busy@contoso.com', state: 'delivered', outcome: accepted }]));
       m = await f.store.get(id);
       assert.deepEqual([m?.state, m?.attempts], ['failed', 2]);
       assert.deepEqual(m?.recipientRecords.map((r) => [r.state, r.attempts]), [['delivered', 1], ['failed', 1], ['delivered', 2]], 'finished recipients are not touched again');
@@ -54,12 +54,65 @@ export function storeStateContract(name: string, run: Run): void {
     });
   });
 
+  describe(`store contract: ${name}: routing again after a reload`, () => {
+    run('unrouteQueued sends incoming and deferred messages back to routing, due now; held, active and finished ones stay', async (f) => {
+      const incoming = await put(f.store, { routes: [{ route: 'relay', recipients: ['a@contoso.com'] }] });
+      const deferred = await put(f.store);
+      await routeTo(f.store, deferred, 'relay');
+      await f.store.claim({ owner: 'n1', route: 'relay', limit: 5, leaseMs: 60_000, now: T0 });
+      assert.equal(await f.store.finishAttempt(await heldLease(f.store, deferred), attempt(T0, 'deferred', [{ address: 'a@contoso.com', state: 'pending', outcome: deferredOutcome }], T0 + 3_600_000)), true);
+      assert.equal(await f.store.finishAttempt(await heldLease(f.store, incoming), attempt(T0, 'deferred', [{ address: 'a@contoso.com', state: 'pending', outcome: deferredOutcome }], T0 + 3_600_000)), true);
+      const held = await put(f.store);
+      await routeTo(f.store, held, 'capture');
+      await f.store.claim({ owner: 'n1', route: 'capture', limit: 1, leaseMs: 60_000, now: T0 });
+      await f.store.finishAttempt(await heldLease(f.store, held), attempt(T0, 'held', [{ address: 'a@contoso.com', state: 'held', outcome: { action: 'hold', category: 'captured' } }]));
+      const active = await put(f.store);
+      await routeTo(f.store, active, 'relay');
+      await f.store.claim({ owner: 'n2', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
+      const fresh = await put(f.store, { routes: [{ route: 'relay', recipients: ['a@contoso.com'] }] });
+      assert.equal(await f.store.unrouteQueued(T0 + 5_000, 'configuration 2 changed the routes'), 3);
+      for (const id of [incoming, deferred, fresh]) {
+        const m = await f.store.get(id);
+        assert.deepEqual([m?.state === 'incoming' || m?.state === 'deferred', m?.route, m?.nextAttemptAt], [true, null, T0 + 5_000], id);
+        assert.ok((await f.store.trail(id)).some((e) => e.kind === 'reroute' && e.text.includes('configuration 2 changed the routes')));
+      }
+      assert.deepEqual([(await f.store.get(held))?.state, (await f.store.get(held))?.route], ['held', 'capture']);
+      assert.deepEqual([(await f.store.get(active))?.state, (await f.store.get(active))?.route], ['active', 'relay']);
+      const claimed = await f.store.claim({ owner: 'n3', route: null, limit: 10, leaseMs: 60_000, now: T0 + 5_000 });
+      assert.deepEqual(claimed.map((m) => m.id).sort(), [incoming, deferred, fresh].sort(), 'the router takes them at once');
+    });
+  });
+
+  describe(`store contract: ${name}: fallback`, () => {
+    run('an attempt that ends with unroute sends the pending recipients back to routing; unrouteQueued can name the routes', async (f) => {
+      const id = await put(f.store, { recipients: ['a@contoso.com', 'b@contoso.com'] });
+      await routeTo(f.store, id, 'm365');
+      await f.store.claim({ owner: 'n1', route: 'm365', limit: 1, leaseMs: 60_000, now: T0 });
+      assert.equal(await f.store.finishAttempt(await heldLease(f.store, id), { ...attempt(T0, 'deferred', [
+        { address: 'a@contoso.com', state: 'delivered', outcome: accepted }, { address: 'b@contoso.com', state: 'pending', outcome: deferredOutcome },
+      ], T0 + 10), unroute: true }), true);
+      const m = await f.store.get(id);
+      assert.deepEqual([m?.state, m?.route, m?.attempts, m?.nextAttemptAt], ['deferred', null, 1, T0 + 10]);
+      const [c] = await f.store.claim({ owner: 'n1', route: null, limit: 5, leaseMs: 60_000, now: T0 + 10 });
+      assert.equal(c?.id, id, 'the router takes it again');
+      assert.deepEqual(await f.store.assignRoutes(leaseOf(c!), [{ route: 'relay', recipients: ['b@contoso.com'], rule: 'fallback for m365: sign-in refused' }], T0 + 11), [id]);
+      const routed = (await f.store.trail(id)).filter((e) => e.kind === 'routed').at(-1);
+      assert.match(routed?.text ?? '', /^routed to relay \(fallback for m365: sign-in refused\): b@contoso\.com$/);
+      assert.deepEqual((await f.store.get(id))?.recipientRecords.map((r) => r.state), ['delivered', 'pending'], 'the delivered recipient is not sent again');
+
+      const other = await put(f.store, { routes: [{ route: 'other', recipients: ['a@contoso.com'] }] });
+      assert.equal(await f.store.unrouteQueued(T0 + 20, 'm365 down', ['relay']), 1, 'only the named routes');
+      assert.equal((await f.store.get(other))?.route, 'other');
+      assert.equal((await f.store.get(id))?.route, null);
+    });
+  });
+
   describe(`store contract: ${name}: retry, release, remove`, () => {
     run('retry: a failed message is queued again, failed recipients pending, delivered ones left, new lifetime', async (f) => {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'gone@contoso.com'] });
       await routeTo(f.store, id, 'relay');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0, 'failed', [
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0, 'failed', [
         { address: 'a@contoso.com', state: 'delivered', outcome: accepted }, { address: 'gone@contoso.com', state: 'failed', outcome: refused },
       ]));
       assert.equal(await f.store.retry(id, T0 + 5000, T0 + 5000 + 5 * DAY, 'admin'), true);
@@ -77,7 +130,7 @@ export function storeStateContract(name: string, run: Run): void {
       const delivered = await put(f.store);
       await routeTo(f.store, delivered, 'relay');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(delivered, attempt('n1', T0, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
+      await f.store.finishAttempt(await heldLease(f.store, delivered), attempt(T0, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
       assert.equal(await f.store.retry(delivered, T0, T0 + DAY, 'admin'), false);
       assert.equal(await f.store.retry('NOSUCHMESSAGE', T0, T0 + DAY, 'admin'), false);
     });
@@ -86,7 +139,7 @@ export function storeStateContract(name: string, run: Run): void {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'b@contoso.com'] });
       await routeTo(f.store, id, 'capture');
       await f.store.claim({ owner: 'n1', route: 'capture', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0, 'held', [
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0, 'held', [
         { address: 'a@contoso.com', state: 'held', outcome: held }, { address: 'b@contoso.com', state: 'held', outcome: held },
       ]));
       assert.equal((await f.store.get(id))?.state, 'held');
@@ -104,7 +157,7 @@ export function storeStateContract(name: string, run: Run): void {
       const body = (await f.store.get(id))!.bodyId;
       await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
       assert.equal(await f.store.remove(id), false);
-      const [, child] = await f.store.assignRoutes(id, 'n1', [{ route: 'a', recipients: ['a@contoso.com'] }, { route: 'b', recipients: ['b@fabrikam.com'] }], T0);
+      const [, child] = await f.store.assignRoutes(await heldLease(f.store, id), [{ route: 'a', recipients: ['a@contoso.com'] }, { route: 'b', recipients: ['b@fabrikam.com'] }], T0);
       assert.equal(await f.store.remove(id), true);
       assert.equal(await f.store.get(id), undefined);
       assert.deepEqual(await f.store.trail(id), []);
@@ -122,7 +175,7 @@ export function storeStateContract(name: string, run: Run): void {
       const body = (await f.store.get(id))!.bodyId;
       await routeTo(f.store, id, 'relay');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0 + 1000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0 + 1000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
       assert.equal(await f.store.purgeDeliveredBodies(T0 + 1000), 0, 'not before the cut-off');
       assert.equal(await f.store.purgeDeliveredBodies(T0 + 1001), 1);
       await assert.rejects(read(f.store.openBody(body)));
@@ -134,13 +187,13 @@ export function storeStateContract(name: string, run: Run): void {
     run('a shared body is purged only when every part is delivered', async (f) => {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'b@fabrikam.com'] });
       await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
-      const [, child] = await f.store.assignRoutes(id, 'n1', [{ route: 'a', recipients: ['a@contoso.com'] }, { route: 'b', recipients: ['b@fabrikam.com'] }], T0);
+      const [, child] = await f.store.assignRoutes(await heldLease(f.store, id), [{ route: 'a', recipients: ['a@contoso.com'] }, { route: 'b', recipients: ['b@fabrikam.com'] }], T0);
       await f.store.claim({ owner: 'n1', route: 'a', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]));
       assert.equal(await f.store.purgeDeliveredBodies(T0 + DAY), 0, 'the other part still needs the body');
       assert.ok((await read(f.store.openBody((await f.store.get(id))!.bodyId))).length > 0);
       await f.store.claim({ owner: 'n1', route: 'b', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(child!, attempt('n1', T0, 'delivered', [{ address: 'b@fabrikam.com', state: 'delivered', outcome: accepted }]));
+      await f.store.finishAttempt(await heldLease(f.store, child!), attempt(T0, 'delivered', [{ address: 'b@fabrikam.com', state: 'delivered', outcome: accepted }]));
       assert.equal(await f.store.purgeDeliveredBodies(T0 + DAY), 1);
     });
 

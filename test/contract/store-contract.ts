@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { newMessageId } from '../../src/core/ids.js';
 import type { DeliveryOutcome } from '../../src/core/outcome.js';
-import type { AttemptResult, NewMessage, Store } from '../../src/spool/store.js';
+import { leaseOf, type AttemptResult, type LeaseRef, type NewMessage, type Store } from '../../src/spool/store.js';
 import { storeStateContract } from './store-contract-states.js';
 import { storeActivityContract } from './store-contract-activity.js';
+import { storeMigrationContract } from './store-contract-migration.js';
 
 export interface StoreFixture {
   store: Store;
@@ -55,8 +56,15 @@ export const accepted: DeliveryOutcome = { action: 'delivered', category: 'accep
 export const refused: DeliveryOutcome = { action: 'fail', scope: 'message', category: 'bad-recipient', code: 550, enhancedCode: '5.1.1', response: '550 5.1.1 User unknown' };
 export const deferredOutcome: DeliveryOutcome = { action: 'retry', scope: 'message', category: 'deferred', code: 450, response: '450 4.2.1 Mailbox busy' };
 
-export function attempt(owner: string, at: number, state: AttemptResult['state'], recipients: AttemptResult['recipients'], nextAttemptAt = at): AttemptResult {
-  return { owner, at, durationMs: 12, route: 'relay', state, nextAttemptAt, recipients, summary: `${state} via relay` };
+export function attempt(at: number, state: AttemptResult['state'], recipients: AttemptResult['recipients'], nextAttemptAt = at): AttemptResult {
+  return { at, durationMs: 12, route: 'relay', state, nextAttemptAt, recipients, summary: `${state} via relay` };
+}
+
+/** The lease the message holds now (as its claim returned it). */
+export async function heldLease(store: Store, id: string): Promise<LeaseRef> {
+  const m = await store.get(id);
+  assert.ok(m, `message ${id} exists`);
+  return leaseOf(m);
 }
 
 /** Claims the unrouted message and routes all its recipients to one upstream. */
@@ -64,7 +72,7 @@ export async function routeTo(store: Store, id: string, route: string, now = T0)
   for (;;) {
     const [m] = await store.claim({ owner: `router-${id}`, route: null, limit: 1, leaseMs: 60_000, now });
     assert.ok(m, `message ${id} could be claimed for routing`);
-    await store.assignRoutes(m.id, `router-${id}`, [{ route: m.id === id ? route : 'elsewhere', recipients: m.recipients }], now);
+    await store.assignRoutes(leaseOf(m), [{ route: m.id === id ? route : 'elsewhere', recipients: m.recipients }], now);
     if (m.id === id) return;
   }
 }
@@ -84,7 +92,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     run('an accepted message is readable with everything it was given, and survives a restart', async (f) => {
       const id = await put(f.store, {
         recipients: ['a@contoso.com', 'Bcc.Only@fabrikam.com'], subject: 'Scan 42', headerFrom: 'scanner@contoso.com',
-        messageIdHeader: '<x@contoso.com>', sendAs: 'scanner@contoso.com', notes: ['sender rewritten'],
+        messageIdHeader: '<x@contoso.com>', sendAs: 'scanner@contoso.com', notes: ['sender rewritten'], eightBit: true, configVersion: '3 (sha256 0123456789ab)',
         origin: { device: 'mfp-3f', clientIp: '192.0.2.10', listener: 'main', tlsVersion: 'TLSv1.2', authUser: 'mfp', authMechanism: 'LOGIN' },
       });
       for (const restart of [false, true]) {
@@ -103,6 +111,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(m.subject, 'Scan 42');
         assert.equal(m.sendAs, 'scanner@contoso.com');
         assert.deepEqual(m.notes, ['sender rewritten']);
+        assert.equal(m.eightBit, true);
         assert.deepEqual(m.origin, { device: 'mfp-3f', clientIp: '192.0.2.10', listener: 'main', tlsVersion: 'TLSv1.2', authUser: 'mfp', authMechanism: 'LOGIN' });
         assert.equal(m.receivedAt, T0);
         assert.equal(m.expiresAt, T0 + 5 * DAY);
@@ -110,6 +119,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.ok((await read(store.openBody(m.bodyId))).equals(bodyFor(id)));
         const trail = await store.trail(id);
         assert.equal(trail[0]?.kind, 'received');
+        assert.match(trail[0]!.text, /under configuration 3 \(sha256 0123456789ab\)$/);
+        assert.equal(trail[0]!.data?.configVersion, '3 (sha256 0123456789ab)');
       }
     });
 
@@ -180,22 +191,72 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     run('a claimed message is not claimed again until its lease expires', async (f) => {
       const id = await put(f.store);
-      assert.equal((await f.store.claim({ owner: 'n1', route: null, limit: 10, leaseMs: 30_000, now: T0 })).length, 1);
+      const [c] = await f.store.claim({ owner: 'n1', route: null, limit: 10, leaseMs: 30_000, now: T0 });
+      assert.ok(c?.leaseToken, 'a claim gives the message a lease token');
+      const n1 = leaseOf(c);
       assert.equal((await f.store.claim({ owner: 'n2', route: null, limit: 10, leaseMs: 30_000, now: T0 + 29_000 })).length, 0);
-      await f.store.renewLease([id], 'n1', 30_000, T0 + 29_000);
+      assert.deepEqual(await f.store.renewLease([n1], 30_000, T0 + 29_000), [id], 'the holder renews its lease');
       assert.equal((await f.store.claim({ owner: 'n2', route: null, limit: 10, leaseMs: 30_000, now: T0 + 45_000 })).length, 0, 'a renewed lease holds');
-      await f.store.renewLease([id], 'n2', 600_000, T0 + 45_000);
-      assert.equal((await f.store.get(id))?.leaseUntil, T0 + 59_000, 'only the owner renews a lease');
+      assert.deepEqual(await f.store.renewLease([{ ...n1, owner: 'n2' }], 600_000, T0 + 45_000), [], 'another owner cannot renew it');
+      assert.deepEqual(await f.store.renewLease([{ ...n1, token: 'forged' }], 600_000, T0 + 45_000), [], 'nor can another claim of the same owner');
+      assert.equal((await f.store.get(id))?.leaseUntil, T0 + 59_000, 'only the holder renews a lease');
       const taken = await f.store.claim({ owner: 'n2', route: null, limit: 10, leaseMs: 30_000, now: T0 + 60_000 });
       assert.deepEqual(taken.map((m) => [m.id, m.leaseOwner]), [[id, 'n2']], 'an expired lease is taken over');
+      assert.notEqual(taken[0]!.leaseToken, n1.token);
     });
 
-    run('a lease renewed to end a moment ago is released: another node claims the message at once (the scheduler\'s stop)', async (f) => {
+    run('releaseLeases gives claimed messages back to the queue at once, only for the holder', async (f) => {
       const id = await put(f.store);
-      await f.store.claim({ owner: 'n1', route: null, limit: 10, leaseMs: 300_000, now: T0 });
-      await f.store.renewLease([id], 'n1', 0, T0 + 1_000 - 1);
+      const [c] = await f.store.claim({ owner: 'n1', route: null, limit: 10, leaseMs: 300_000, now: T0 });
+      assert.equal(await f.store.releaseLeases([{ ...leaseOf(c!), owner: 'n2' }], T0 + 500), 0, 'another owner cannot release it');
+      assert.equal((await f.store.get(id))?.state, 'active');
+      assert.equal(await f.store.releaseLeases([leaseOf(c!)], T0 + 1_000), 1);
+      const m = await f.store.get(id);
+      assert.deepEqual([m?.state, m?.leaseOwner, m?.leaseToken, m?.leaseUntil], ['incoming', null, null, null]);
       const taken = await f.store.claim({ owner: 'n2', route: null, limit: 10, leaseMs: 30_000, now: T0 + 1_000 });
-      assert.deepEqual(taken.map((m) => [m.id, m.leaseOwner, m.attempts]), [[id, 'n2', 0]]);
+      assert.deepEqual(taken.map((x) => [x.id, x.leaseOwner, x.attempts]), [[id, 'n2', 0]]);
+      assert.equal(await f.store.releaseLeases([leaseOf(c!)], T0 + 2_000), 0, 'a released lease cannot be released again');
+      assert.equal((await f.store.get(id))?.leaseOwner, 'n2', 'and the new holder keeps it');
+    });
+
+    run('a stale holder whose lease was taken over cannot finish, renew, route or release: the new owner\'s work stands', async (f) => {
+      const id = await put(f.store, { recipients: ['a@contoso.com', 'b@contoso.com'] });
+      await routeTo(f.store, id, 'relay');
+      const [first] = await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 30_000, now: T0 });
+      const stale = leaseOf(first!);
+      // n1 stalls past its lease; n2 takes the message over and is delivering it.
+      const [second] = await f.store.claim({ owner: 'n2', route: 'relay', limit: 1, leaseMs: 30_000, now: T0 + 31_000 });
+      assert.equal(second?.leaseOwner, 'n2');
+      const fresh = leaseOf(second!);
+      const late = attempt(T0 + 32_000, 'delivered', [
+        { address: 'a@contoso.com', state: 'delivered', outcome: accepted }, { address: 'b@contoso.com', state: 'delivered', outcome: accepted },
+      ]);
+      assert.equal(await f.store.finishAttempt(stale, late), false, 'the stale result is refused');
+      let m = await f.store.get(id);
+      assert.deepEqual([m?.state, m?.leaseOwner, m?.leaseToken, m?.leaseUntil, m?.attempts], ['active', 'n2', fresh.token, T0 + 61_000, 0], 'n2\'s lease is untouched');
+      assert.deepEqual(m?.recipientRecords.map((r) => [r.state, r.attempts]), [['pending', 0], ['pending', 0]], 'no recipient changed');
+      assert.equal((await f.store.trail(id)).filter((e) => e.kind === 'attempt').length, 0, 'no attempt recorded');
+      assert.deepEqual(await f.store.renewLease([stale], 30_000, T0 + 32_000), []);
+      assert.equal(await f.store.releaseLeases([stale], T0 + 32_000), 0);
+      assert.equal((await f.store.claim({ owner: 'n3', route: 'relay', limit: 1, leaseMs: 30_000, now: T0 + 40_000 })).length, 0, 'a third node cannot claim it while n2 holds it');
+      // The same owner name with an older claim is stale too (a node restarted under a stable name, or a second claim of one node).
+      assert.equal(await f.store.finishAttempt({ ...stale, owner: 'n2' }, late), false);
+      assert.equal(await f.store.finishAttempt(fresh, attempt(T0 + 45_000, 'deferred', [
+        { address: 'a@contoso.com', state: 'delivered', outcome: accepted }, { address: 'b@contoso.com', state: 'pending', outcome: deferredOutcome },
+      ], T0 + 100_000)), true, 'the holder finishes');
+      m = await f.store.get(id);
+      assert.deepEqual([m?.state, m?.leaseOwner, m?.attempts, m?.nextAttemptAt], ['deferred', null, 1, T0 + 100_000]);
+      assert.deepEqual(m?.recipientRecords.map((r) => [r.state, r.attempts]), [['delivered', 1], ['pending', 1]]);
+      assert.equal(await f.store.finishAttempt(fresh, late), false, 'a lease ends with its attempt');
+    });
+
+    run('a stale router cannot route a message another claim took over', async (f) => {
+      const id = await put(f.store);
+      const [first] = await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 1_000, now: T0 });
+      const [second] = await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 30_000, now: T0 + 2_000 });
+      assert.equal(second?.id, id, 'the same node claimed it again after the lease ran out');
+      await assert.rejects(f.store.assignRoutes(leaseOf(first!), [{ route: 'relay', recipients: ['a@contoso.com'] }], T0 + 2_001));
+      assert.deepEqual(await f.store.assignRoutes(leaseOf(second!), [{ route: 'relay', recipients: ['a@contoso.com'] }], T0 + 2_001), [id]);
     });
 
     run('recoverActive returns this owner\'s active messages and expired leases to the queue', async (f) => {
@@ -217,7 +278,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const id = await put(f.store);
       await routeTo(f.store, id, 'relay');
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
-      await f.store.finishAttempt(id, attempt('n1', T0, 'deferred', [{ address: 'a@contoso.com', state: 'pending', outcome: deferredOutcome }], T0 + 1000));
+      assert.equal(await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0, 'deferred', [{ address: 'a@contoso.com', state: 'pending', outcome: deferredOutcome }], T0 + 1000)), true);
       await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 + 1000 });
       assert.equal(await f.store.recoverActive('n1', T0 + 2000), 1);
       const m = await f.store.get(id);
@@ -230,7 +291,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     run('assignRoutes splits a message into one per route, sharing one body', async (f) => {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'b@fabrikam.com', 'c@contoso.com'] });
       await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
-      const ids = await f.store.assignRoutes(id, 'n1', [
+      const ids = await f.store.assignRoutes(await heldLease(f.store, id), [
         { route: 'm365', recipients: ['a@contoso.com', 'c@contoso.com'] },
         { route: 'partner', recipients: ['b@fabrikam.com'] },
       ], T0 + 10);
@@ -251,24 +312,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     run('assignRoutes refuses a message the caller has not leased', async (f) => {
       const id = await put(f.store);
-      await assert.rejects(f.store.assignRoutes(id, 'n1', [{ route: 'relay', recipients: ['a@contoso.com'] }], T0));
-      await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
-      await assert.rejects(f.store.assignRoutes(id, 'n2', [{ route: 'relay', recipients: ['a@contoso.com'] }], T0));
+      await assert.rejects(f.store.assignRoutes({ id, owner: 'n1', token: 'none' }, [{ route: 'relay', recipients: ['a@contoso.com'] }], T0));
+      const [c] = await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
+      await assert.rejects(f.store.assignRoutes({ ...leaseOf(c!), owner: 'n2' }, [{ route: 'relay', recipients: ['a@contoso.com'] }], T0));
     });
 
     run('a message split once can be released and split again', async (f) => {
       const id = await put(f.store, { recipients: ['a@contoso.com', 'b@fabrikam.com', 'c@northwind.com'] });
       await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 });
-      const first = await f.store.assignRoutes(id, 'n1', [
+      const first = await f.store.assignRoutes(await heldLease(f.store, id), [
         { route: 'capture', recipients: ['a@contoso.com', 'c@northwind.com'] },
         { route: 'partner', recipients: ['b@fabrikam.com'] },
       ], T0);
       await f.store.claim({ owner: 'n1', route: 'capture', limit: 1, leaseMs: 60_000, now: T0 });
       const held: DeliveryOutcome = { action: 'hold', category: 'captured' };
-      await f.store.finishAttempt(id, attempt('n1', T0, 'held', ['a@contoso.com', 'c@northwind.com'].map((address) => ({ address, state: 'held' as const, outcome: held }))));
+      await f.store.finishAttempt(await heldLease(f.store, id), attempt(T0, 'held', ['a@contoso.com', 'c@northwind.com'].map((address) => ({ address, state: 'held' as const, outcome: held }))));
       assert.equal(await f.store.release(id, T0 + 1, 'admin'), true);
       await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 60_000, now: T0 + 1 });
-      const second = await f.store.assignRoutes(id, 'n1', [
+      const second = await f.store.assignRoutes(await heldLease(f.store, id), [
         { route: 'm365', recipients: ['a@contoso.com'] },
         { route: 'northwind', recipients: ['c@northwind.com'] },
       ], T0 + 1);
@@ -281,4 +342,5 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
   storeStateContract(name, run);
   storeActivityContract(name, run);
+  storeMigrationContract(name, run);
 }

@@ -254,7 +254,8 @@ describe('graph transport: limits and failures', () => {
     assert.notEqual(o.action, 'delivered');
     assert.match(o.response ?? '', /^500/);
     const graph = emu.requests().filter((r) => r.service === 'graph' && r.mailbox?.toLowerCase() === f.c.scanner.toLowerCase());
-    assert.ok(graph.some((r) => r.method === 'DELETE' && /\/messages\//.test(r.path)), 'the draft was deleted');
+    assert.ok(graph.some((r) => r.method === 'POST' && /\/messages\/[^/]+\/permanentDelete$/.test(r.path) && r.status === 204), 'the draft was deleted for good');
+    assert.equal(emu.deletedItems(f.c.scanner).length, 0, 'not into Deleted Items');
     assert.equal(emu.sent().filter((s) => s.tenantId === f.c.tenant.id).length, 0);
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(opened.length >= 3, `the stored message was opened for each step (${opened.length})`);

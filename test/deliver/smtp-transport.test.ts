@@ -200,7 +200,8 @@ describe('smtp transport: AUTH with upstream credentials', () => {
       assert.deepEqual(out.map((o) => [o.outcome.action, o.outcome.scope, o.outcome.category]), [
         ['retry', 'destination', 'auth'], ['retry', 'destination', 'auth'],
       ]);
-      assert.match(out[0]!.outcome.hint ?? '', /upstreams\.<name>\.auth/);
+      assert.equal(out[0]!.outcome.ref, 'generic.535.auth-failed');
+      assert.match(out[0]!.outcome.fix ?? '', /Check upstreams\.relay\.auth/);
       assert.equal(up.received.length, 0);
     } finally {
       await t.close();

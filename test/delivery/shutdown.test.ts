@@ -66,11 +66,11 @@ test('a stop during a claim: the claimed messages are not started and their leas
     const config = validateConfig({ upstreams: { relay: smtpUpstream(up.port) } }, { env: {} }, dir);
     const log = createLogger('silent');
     const transport = await createTransport('relay', config.upstreams.relay!, { log, tokens: () => Promise.reject(new Error('no tokens here')) });
-    const scheduler = new Scheduler({
-      store: slow, transports: new Map([['relay', transport]]), routes: new RouteTable([{ use: 'relay', when: {} }]),
-      deviceRoute: () => undefined, reporter: { failed: async () => undefined }, log, owner: 'node-a',
-      options: { ...config.queue, pollInterval: 50 },
-    });
+    const snapshot = {
+      version: '1', transports: new Map([['relay', transport]]), routes: new RouteTable([{ use: ['relay'], when: {} }]),
+      deviceRoute: () => undefined, options: { ...config.queue, pollInterval: 50 },
+    };
+    const scheduler = new Scheduler({ store: slow, current: () => snapshot, reporter: { failed: async () => undefined }, log, owner: 'node-a' });
     await scheduler.start();
     assert.equal(await claimDone, 3);
     const leased = await store.get(ids[0]!);

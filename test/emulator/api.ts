@@ -8,9 +8,12 @@
  *
  * Start it with startEmulator() from ./index.js; run it on its own with
  * `node dist/test/emulator/main.js` (prints its URLs and CA file).
+ * The migration scan's Graph calls (usage report, sign-in logs, report
+ * settings) are in reports.ts and signins.ts, their data in report-data.ts.
  */
 
-export type GraphRole = 'Mail.Send' | 'Mail.ReadWrite' | 'User.Read.All';
+export type GraphRole = 'Mail.Send' | 'Mail.ReadWrite' | 'User.Read.All'
+  | 'Reports.Read.All' | 'AuditLog.Read.All' | 'Directory.Read.All' | 'ReportSettings.Read.All' | 'ReportSettings.ReadWrite.All';
 export type ExchangeRole = 'SMTP.SendAsApp';
 
 export interface EmulatorTenant {
@@ -20,6 +23,41 @@ export interface EmulatorTenant {
   domains: string[];
   /** Set-OrganizationConfig -RejectDirectSend $true: anonymous port 25 mail from an accepted domain gets 550 5.7.68. */
   rejectDirectSend?: boolean;
+  /** Microsoft Entra ID P1 or P2: without it (false) Graph refuses the sign-in logs (default: true). */
+  entraPremium?: boolean;
+  /** Reports privacy: "Display concealed user, group, and site names in all reports" (Microsoft's default since September 2021: true). */
+  displayConcealedNames?: boolean;
+}
+
+/** The app columns of the email apps usage report, in the CSV's order. */
+export type EmailAppColumn = 'Mail For Mac' | 'Outlook For Mac' | 'Outlook For Windows' | 'Outlook For Mobile' | 'Other For Mobile' | 'Outlook For Web'
+  | 'POP3 App' | 'IMAP4 App' | 'SMTP App';
+
+/** One user of the email apps usage report (reports/getEmailAppUsageUserDetail), as a test sets it up. */
+export interface EmailAppUsage {
+  user: string;
+  displayName?: string;
+  /** YYYY-MM-DD: the user's last e-mail activity (any app). Apps count as used in a period only when this day is in it. */
+  lastActivityDate: string;
+  isDeleted?: boolean;
+  deletedDate?: string;
+  /** The apps used and what the report writes in their cells (e.g. 'SMTP App': 'Undetermined'). */
+  apps: Partial<Record<EmailAppColumn, string>>;
+}
+
+/** One sign-in of the Entra sign-in logs (auditLogs/signIns), as a test sets it up. */
+export interface EmulatorSignIn {
+  user: string;
+  displayName?: string;
+  /** When it happened (ms since the epoch). */
+  at: number;
+  ipAddress: string;
+  /** Default 'Authenticated SMTP' (basic-auth SMTP AUTH). */
+  clientAppUsed?: string;
+  /** 0 (default) for success, else the AADSTS number (50126, 50053, 53003...). */
+  errorCode?: number;
+  failureReason?: string;
+  additionalDetails?: string;
 }
 
 export interface AppSecret {
@@ -67,7 +105,9 @@ export type FaultKind =
   | { throttle: true; retryAfterSeconds: number }
   /** Accept and act on the request (the message IS sent), then answer 504: an uncertain outcome. */
   | { acceptThenStatus: number }
-  /** Close the connection without an answer (before acting). */
+  /** Accept and act on the request (the message IS sent, the draft IS made), then close the connection without an answer. */
+  | { acceptThenReset: true }
+  /** Close the connection without an answer, once the whole request was received and before acting on it. */
   | { reset: true }
   /** Act normally but wait this long before answering. */
   | { delayMs: number }
@@ -81,6 +121,10 @@ export interface FaultRule {
   mailbox?: string;
   /** SMTP: only the RCPT command for this recipient address (with `at: 'rcpt'`). */
   recipient?: string;
+  /** HTTP: only requests with this method (GET, POST, DELETE...). */
+  method?: string;
+  /** HTTP: only requests whose path (e.g. /v1.0/users/{u}/messages/{id}/send) matches. */
+  path?: RegExp;
   /** Apply to this many requests, then stop (default: until cleared). */
   count?: number;
 }
@@ -123,7 +167,7 @@ export interface RequestRecord {
   /** When the request arrived (HTTPS requests; SMTP records leave it out). */
   startedAt?: number;
   /** 'proxy': a CONNECT or absolute-form request to the forward proxy itself (path = its target). */
-  service: 'token' | 'devicecode' | 'discovery' | 'authorize' | 'graph' | 'upload' | 'smtp' | 'proxy';
+  service: 'token' | 'devicecode' | 'discovery' | 'authorize' | 'graph' | 'upload' | 'smtp' | 'proxy' | 'report-download';
   method: string;
   path: string;
   status: number;
@@ -133,8 +177,35 @@ export interface RequestRecord {
   bytes: number;
   /** Whether an Authorization header came with it (upload URLs must have none). */
   authorization: boolean;
+  /** The query string as received ('?$filter=...'), when there was one. */
+  query?: string;
   /** How it came through the forward proxy ('CONNECT graph.microsoft.com:443', 'forwarded https://graph.microsoft.com'); absent when direct. */
   proxy?: string;
+}
+
+/** A draft in a mailbox's Drafts folder (made by POST /users/{u}/messages, not yet sent or deleted). */
+export interface EmulatorDraft {
+  id: string;
+  mailbox: string;
+  createdAt: number;
+  internetMessageId: string;
+  /** The MIME it was made from (decoded), without the attachments added later. */
+  mime: Buffer;
+  /** Custom (X-) header fields kept as PS_INTERNET_HEADERS named properties: name as written, value unfolded. */
+  internetHeaders: { name: string; value: string }[];
+  attachments: SentMessage['attachments'];
+}
+
+/** A message in a mailbox's Sent Items or Deleted Items (mail-items.ts). */
+export interface EmulatorItem {
+  id: string;
+  mailbox: string;
+  folder: 'sentitems' | 'deleteditems';
+  internetMessageId: string;
+  createdAt: number;
+  /** Listed through Graph from this time on (a sent copy appears sentItemsDelayMs after the send). */
+  visibleAt: number;
+  size: number;
 }
 
 export interface Emulator {
@@ -181,16 +252,41 @@ export interface Emulator {
   graphMailboxConcurrency: number;
   /** How Graph refuses a body over 4 MB: '413' (default) or the observed '400' BadRequest variant. */
   graphTooLargeStyle: '413' | '400';
-  /** SMTP AUTH limits per mailbox: connections at once (3), messages per minute (30), recipients per day (10,000). */
+  /** SMTP AUTH limits per mailbox: connections at once (3), messages per minute (30). */
   smtpConcurrentConnections: number;
   smtpMessagesPerMinute: number;
-  smtpRecipientsPerDay: number;
+  /**
+   * Recipients per mailbox in any 24 hours over Graph and SMTP AUTH together
+   * (10,000); over it, SMTP AUTH answers 554 5.2.0 SubmissionQuotaExceeded and
+   * Graph ErrorSubmissionQuotaExceeded, and the mailbox stays blocked 24 hours.
+   */
+  recipientsPerDay: number;
+  /** The mailbox's count of the last 24 hours and whether it is blocked. */
+  dailyUse(mailbox: string): { recipients: number; blocked: boolean };
 
   fault(rule: FaultRule): void;
   clearFaults(): void;
 
+  /** Rows of the tenant's email apps usage report (added to what is there). */
+  addEmailAppUsage(tenantId: string, rows: EmailAppUsage[]): void;
+  /** Sign-ins of the tenant's Entra sign-in logs (added to what is there). */
+  addSignIns(tenantId: string, rows: EmulatorSignIn[]): void;
+  /** The day the usage reports were last refreshed (YYYY-MM-DD); default: yesterday (UTC), as the reports lag 24 to 48 hours. */
+  reportRefreshDate: string | undefined;
+  /** Throttling: usage report requests per 10 minutes per app and tenant (14), per tenant for all apps (40); sign-in log requests per 10 s per app and tenant (5). */
+  reportsPerTenMinutesPerApp: number;
+  reportsPerTenMinutesPerTenant: number;
+  signInsPerTenSecondsPerApp: number;
+
   sent(): SentMessage[];
   requests(): RequestRecord[];
+  /** Drafts now in the Drafts folders (of one mailbox when given), oldest first. */
+  drafts(mailbox?: string): EmulatorDraft[];
+  /** The mailbox's Sent Items, also copies not listed yet; and its Deleted Items. */
+  sentItems(mailbox: string): EmulatorItem[];
+  deletedItems(mailbox: string): EmulatorItem[];
+  /** How long after a send its copy appears in Sent Items (default 200 ms; Exchange files it a moment later). */
+  sentItemsDelayMs: number;
   /** Highest number of Graph requests in flight at once for this mailbox (app + mailbox). */
   peakConcurrency(mailbox: string): number;
   /** Highest number of SMTP connections authenticated as this mailbox at once. */

@@ -4,7 +4,7 @@
  * 503 ResourceUnhealthy, 504 GatewayTimeout...; Entra's AADSTS90033
  * temporarily_unavailable), a 429 storm with Retry-After, a connection
  * reset, a delay, or accept-then-fail (the request takes effect, the answer
- * is an error: an uncertain outcome for the client).
+ * is an error or never comes: an uncertain outcome for the client).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultKind } from './api.js';
@@ -51,9 +51,10 @@ export function faultBefore(fault: FaultKind | undefined, res: ServerResponse, a
   return false;
 }
 
-/** Wraps the normal answer with the after-acting part of a fault (delay, accept-then-status). */
-export function faultAfter(fault: FaultKind | undefined, send: () => void, answer: (status: number) => void): void {
+/** Wraps the normal answer with the after-acting part of a fault (delay, accept-then-status, accept-then-reset). */
+export function faultAfter(fault: FaultKind | undefined, send: () => void, answer: (status: number) => void, reset: () => void): void {
   if (fault && 'acceptThenStatus' in fault) answer(fault.acceptThenStatus);
+  else if (fault && 'acceptThenReset' in fault) reset();
   else if (fault && 'delayMs' in fault) setTimeout(send, fault.delayMs);
   else send();
 }

@@ -2,8 +2,10 @@
  * The emulator's Graph mail against raw HTTPS requests (the relay's own
  * HttpClient, trusting the emulator CA): sendMail with base64 MIME and JSON,
  * the error answers in Microsoft's order, the 4 MB request limit, the four
- * concurrent requests per app + mailbox, drafts with an upload session, and
- * fault rules (503, accept-then-504, reset).
+ * concurrent requests per app + mailbox, drafts with an upload session,
+ * finding drafts by a custom header's extended property and deleting them,
+ * and fault rules (503, accept-then-504, reset, accept-then-reset, by method
+ * and path).
  */
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -222,4 +224,81 @@ test('faults: 503 ResourceUnhealthy with Retry-After, accept-then-504 records th
   await assert.rejects(post('/users/relay@contoso.com/sendMail', body), (e: HttpError) => e instanceof HttpError);
   assert.equal(em.sent().length, 1);
   assert.equal((await post('/users/relay@contoso.com/sendMail', body)).status, 202);
+});
+
+function get(path: string, token = graphToken): Promise<HttpResponse> {
+  return http.request({ method: 'GET', url: `${em.graphUrl}${path}`, headers: { authorization: `Bearer ${token}` } });
+}
+
+function del(path: string, token = graphToken): Promise<HttpResponse> {
+  return http.request({ method: 'DELETE', url: `${em.graphUrl}${path}`, headers: { authorization: `Bearer ${token}` } });
+}
+
+const HEADER_PROPERTY = (name: string) => `String {00020386-0000-0000-C000-000000000046} Name ${name}`;
+
+test('drafts: custom X- fields of the MIME become filterable extended properties; Drafts lists, $select and $top; DELETE', async () => {
+  const mine = await post('/users/relay@contoso.com/messages', mime('relay@contoso.com', 'To: a@example.com\r\nx-authrelay-queue-id: Q1\r\n').toString('base64'));
+  const other = await post('/users/relay@contoso.com/messages', mime('relay@contoso.com', 'To: b@example.com\r\nx-authrelay-queue-id: Q2\r\n').toString('base64'));
+  await post('/users/relay@contoso.com/messages', mime('relay@contoso.com', 'To: c@example.com\r\n').toString('base64'));
+  const id = mine.json<{ id: string; internetMessageId: string }>()!;
+  assert.match(id.internetMessageId, /^<[0-9a-f]+@relay\.test>$/, 'the Message-ID field is the internetMessageId');
+  assert.deepEqual(em.drafts('relay@contoso.com').map((d) => d.internetHeaders), [[{ name: 'x-authrelay-queue-id', value: 'Q1' }], [{ name: 'x-authrelay-queue-id', value: 'Q2' }], []]);
+
+  const filter = (name: string, value: string) => encodeURIComponent(`singleValueExtendedProperties/any(ep: ep/id eq '${HEADER_PROPERTY(name)}' and ep/value eq '${value}')`);
+  const found = await get(`/users/relay@contoso.com/mailFolders/drafts/messages?$filter=${filter('x-authrelay-queue-id', 'q1')}&$select=id,createdDateTime&$top=50`);
+  assert.equal(found.status, 200);
+  const list = found.json<{ '@odata.context': string; value: Record<string, unknown>[] }>()!;
+  assert.deepEqual(list.value.map((v) => v.id), [id.id], 'the value is compared case-insensitively');
+  assert.deepEqual(Object.keys(list.value[0]!).sort(), ['@odata.etag', 'createdDateTime', 'id']);
+  assert.match(list['@odata.context'], /mailFolders\('drafts'\)\/messages\(id,createdDateTime\)$/);
+  const wrongCase = await get(`/users/relay@contoso.com/mailFolders/drafts/messages?$filter=${filter('X-Authrelay-Queue-Id', 'Q1')}`);
+  assert.deepEqual(wrongCase.json<{ value: unknown[] }>()!.value, [], 'the property name is compared case-sensitively');
+  const byMessageId = await get(`/users/relay@contoso.com/mailFolders/drafts/messages?$filter=${encodeURIComponent(`internetMessageId eq '${id.internetMessageId}'`)}`);
+  assert.deepEqual(byMessageId.json<{ value: { id: string }[] }>()!.value.map((v) => v.id), [id.id]);
+  const paged = await get('/users/relay@contoso.com/mailFolders/drafts/messages?$top=2');
+  assert.equal(paged.json<{ value: unknown[] }>()!.value.length, 2);
+  assert.match(String(paged.json<{ '@odata.nextLink'?: string }>()!['@odata.nextLink']), /%24skip=2|\$skip=2/);
+
+  const bad = await get(`/users/relay@contoso.com/mailFolders/drafts/messages?$filter=${encodeURIComponent("internetMessageHeaders/any(h: h/name eq 'x-authrelay-queue-id')")}`);
+  assert.equal(bad.status, 400);
+  assert.equal(errorOf(bad).code, 'ErrorInvalidUrlQueryFilter');
+  const sendOnly = await tokenFor(em.addApp(tenant.id, { graphRoles: ['Mail.Send'] }));
+  assert.equal((await get('/users/relay@contoso.com/mailFolders/drafts/messages', sendOnly)).status, 403);
+  assert.equal((await del(`/users/relay@contoso.com/messages/${encodeURIComponent(id.id)}`, sendOnly)).status, 403);
+
+  const gone = await del(`/users/relay@contoso.com/messages/${encodeURIComponent(id.id)}`);
+  assert.equal(gone.status, 204);
+  assert.equal(gone.body.length, 0);
+  assert.equal(errorOf(await del(`/users/relay@contoso.com/messages/${encodeURIComponent(id.id)}`)).code, 'ErrorItemNotFound');
+  assert.equal((await post(`/users/relay@contoso.com/messages/${encodeURIComponent(id.id)}/send`, '', 'application/json')).status, 404, 'a deleted draft cannot be sent');
+  const left = em.drafts('relay@contoso.com');
+  assert.equal(left.length, 2);
+  assert.equal(left[0]!.id, other.json<{ id: string }>()!.id);
+  const deleted = em.requests().filter((r) => r.method === 'DELETE');
+  assert.deepEqual(deleted.map((r) => r.status), [403, 204, 404]);
+});
+
+test('drafts: deleting a draft ends its upload sessions', async () => {
+  const d = (await post('/users/relay@contoso.com/messages', mime('relay@contoso.com', 'To: a@example.com\r\n').toString('base64'))).json<{ id: string }>()!;
+  const size = 3 * 1024 * 1024 + 1;
+  const s = (await post(`/users/relay@contoso.com/messages/${d.id}/attachments/createUploadSession`, JSON.stringify({ AttachmentItem: { attachmentType: 'file', name: 'scan.pdf', size } }), 'application/json')).json<{ uploadUrl: string }>()!;
+  assert.equal((await del(`/users/relay@contoso.com/messages/${encodeURIComponent(d.id)}`)).status, 204);
+  const put = await http.request({ method: 'PUT', url: s.uploadUrl, headers: { 'content-range': `bytes 0-9/${size}` }, body: Buffer.alloc(10) });
+  assert.equal(put.status, 404);
+});
+
+test('faults by method and path; accept-then-reset acts on the request and closes the connection without an answer', async () => {
+  const body = mime('relay@contoso.com', 'To: x@example.com\r\n').toString('base64');
+  em.fault({ target: 'graph', method: 'DELETE', fault: { status: 500 }, count: 1 });
+  em.fault({ target: 'graph', method: 'POST', path: /\/messages$/, fault: { acceptThenReset: true }, count: 1 });
+  assert.equal((await post('/users/relay@contoso.com/sendMail', body)).status, 202, 'other requests are not affected');
+  await assert.rejects(post('/users/relay@contoso.com/messages', body), (e: HttpError) => e instanceof HttpError && e.bodySent);
+  const [made] = em.drafts('relay@contoso.com');
+  assert.ok(made, 'the draft was made although no answer came');
+  const refused = await del(`/users/relay@contoso.com/messages/${encodeURIComponent(made.id)}`);
+  assert.equal(refused.status, 500);
+  assert.equal(errorOf(refused).code, 'InternalServerError');
+  assert.equal(em.drafts('relay@contoso.com').length, 1, 'refused before acting');
+  assert.equal((await del(`/users/relay@contoso.com/messages/${encodeURIComponent(made.id)}`)).status, 204);
+  assert.equal(em.drafts('relay@contoso.com').length, 0);
 });

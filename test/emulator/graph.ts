@@ -1,11 +1,14 @@
 /**
  * Graph v1.0 mail on the emulator: sendMail (base64 MIME as text/plain, or
- * JSON), drafts, attachments and send. The caller (https-server.ts) has
+ * JSON), drafts, attachments and send (mail folders and the listing of their
+ * messages are in mail-folders.ts; Sent Items, Deleted Items, DELETE and
+ * permanentDelete in mail-items.ts). The caller (https-server.ts) has
  * already verified the bearer token, counted the request against the
  * app + mailbox concurrency limit and refused oversized bodies. Checks run
  * in Microsoft's order: permission (403 ErrorAccessDenied), mailbox (404
  * ErrorInvalidUser), licence (404 MailboxNotEnabledForRESTAPI), content,
  * recipients (400 ErrorInvalidRecipients), Send As (403 ErrorSendAsDenied),
+ * the daily recipient limit shared with SMTP AUTH (403 ErrorSubmissionQuotaExceeded),
  * size (400 ErrorMessageSizeExceeded).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +16,8 @@ import type { EmulatorMailbox, SentMessage } from './api.js';
 import type { EmulatorContext } from './context.js';
 import type { DraftStore, Draft } from './drafts.js';
 import { sendGraphError, sendJson, type Body } from './http-util.js';
+import { draftResource, getMailFolder, listFolderMessages } from './mail-folders.js';
+import { deleteMessage, internetMessageIdOf, permanentDelete } from './mail-items.js';
 import { decodeBase64Strict, jsonToMime, mimeFrom, mimeRecipients, type JsonMessage } from './mime.js';
 import type { Principal } from './tokens.js';
 import { objectId } from './tokens.js';
@@ -29,6 +34,8 @@ export interface GraphCall {
   user: string;
   /** Path segments after /users/{u}/. */
   rest: string[];
+  /** The query ($filter, $select, $top...). */
+  query: URLSearchParams;
   body: Body;
   /** Called right before the answer when the request was acted on (accept-then-fail faults use it). */
   respond(status: number, send: () => void): void;
@@ -52,17 +59,22 @@ function hasPermission(p: Principal, ...names: string[]): boolean {
 export async function handleGraph(c: GraphCall): Promise<void> {
   const [first, id, sub, action] = c.rest;
   const method = c.req.method ?? 'GET';
+  if (method === 'DELETE' && first === 'messages' && id && c.rest.length === 2) return deleteMessage(c, id);
+  if (method === 'DELETE' && first === 'mailFolders' && sub === 'messages' && action && c.rest.length === 4) return deleteMessage(c, action);
+  if (method === 'POST' && first === 'messages' && id && sub === 'permanentDelete' && c.rest.length === 3) return permanentDelete(c, id);
+  if (method === 'POST' && first === 'mailFolders' && sub === 'messages' && action && c.rest[4] === 'permanentDelete' && c.rest.length === 5) return permanentDelete(c, action);
+  if (method === 'GET' && first === 'mailFolders' && id && sub === 'messages' && c.rest.length === 3) return listFolderMessages(c, id, mailboxFor(c, 'Mail.ReadBasic.All', 'Mail.ReadBasic', 'Mail.Read', 'Mail.ReadWrite'));
   if (method === 'POST' && first === 'sendMail' && c.rest.length === 1) return sendMail(c);
   if (method === 'POST' && first === 'messages' && c.rest.length === 1) return createDraft(c);
   if (method === 'POST' && first === 'messages' && id && sub === 'attachments' && c.rest.length === 3) return addAttachment(c, id);
   if (method === 'POST' && first === 'messages' && id && sub === 'attachments' && action === 'createUploadSession' && c.rest.length === 4) return startUpload(c, id);
   if (method === 'POST' && first === 'messages' && id && sub === 'send' && c.rest.length === 3) return sendDraft(c, id);
-  if (method === 'GET' && first === 'mailFolders' && id && c.rest.length === 2) return getMailFolder(c, id);
+  if (method === 'GET' && first === 'mailFolders' && id && c.rest.length === 2) return getMailFolder(c, id, mailboxFor(c, 'Mail.ReadBasic.All', 'Mail.ReadBasic', 'Mail.Read', 'Mail.ReadWrite'));
   sendGraphError(c.req, c.res, 400, 'BadRequest', `Resource not found for the segment '${c.rest[c.rest.length - 1] ?? ''}'.`);
 }
 
 /** The common checks; the mailbox when they pass, undefined after an error was sent. */
-function mailboxFor(c: GraphCall, ...permissions: string[]): EmulatorMailbox | undefined {
+export function mailboxFor(c: GraphCall, ...permissions: string[]): EmulatorMailbox | undefined {
   if (!hasPermission(c.principal, ...permissions)) {
     sendGraphError(c.req, c.res, 403, 'ErrorAccessDenied', ACCESS_DENIED);
     return undefined;
@@ -129,11 +141,20 @@ function checkSend(c: GraphCall, mbx: EmulatorMailbox, mime: Buffer, recipients:
     sendGraphError(c.req, c.res, 400, 'ErrorMessageSizeExceeded', 'The message exceeds the maximum supported size.');
     return false;
   }
+  // Exchange Online's recipient rate limit, counted with what the mailbox sent by SMTP AUTH. The code is
+  // Exchange's (Graph passes Exchange's response codes through); the HTTP status is not documented.
+  if (!c.ctx.state.submitRecipients(mbx.address, recipients.length)) {
+    sendGraphError(c.req, c.res, 403, 'ErrorSubmissionQuotaExceeded', "The message couldn't be sent because the sender's submission quota was exceeded. Please try again later.");
+    return false;
+  }
   return true;
 }
 
-function accept(c: GraphCall, mbx: EmulatorMailbox, msg: Omit<SentMessage, 'at' | 'tenantId' | 'mailbox' | 'principal'>): void {
-  c.ctx.state.sentMessages.push({ at: Date.now(), tenantId: mbx.tenantId, mailbox: mbx.address, principal: c.principal.user ?? c.principal.clientId, ...msg });
+/** Records the accepted message; a copy goes to Sent Items with this internetMessageId unless saveToSentItems was false. */
+function accept(c: GraphCall, mbx: EmulatorMailbox, msg: Omit<SentMessage, 'at' | 'tenantId' | 'mailbox' | 'principal'>, internetMessageId: string): void {
+  const sent: SentMessage = { at: Date.now(), tenantId: mbx.tenantId, mailbox: mbx.address, principal: c.principal.user ?? c.principal.clientId, ...msg };
+  c.ctx.state.sentMessages.push(sent);
+  if (msg.savedToSentItems !== false) c.ctx.state.mail.fileSent(sent, internetMessageId);
 }
 
 async function sendMail(c: GraphCall): Promise<void> {
@@ -144,23 +165,8 @@ async function sendMail(c: GraphCall): Promise<void> {
   const recipients = mimeRecipients(msg.mime);
   if (!checkSend(c, mbx, msg.mime, recipients, msg.mime.length)) return;
   const save = msg.json ? msg.json.saveToSentItems !== false && msg.json.saveToSentItems !== 'false' : true;
-  accept(c, mbx, { via: msg.json ? 'graph-json' : 'graph-mime', recipients, mime: msg.mime, attachments: [], savedToSentItems: save });
+  accept(c, mbx, { via: msg.json ? 'graph-json' : 'graph-mime', recipients, mime: msg.mime, attachments: [], savedToSentItems: save }, internetMessageIdOf(msg.mime));
   c.respond(202, () => c.res.writeHead(202, { 'content-length': '0' }).end());
-}
-
-function draftResource(c: GraphCall, d: Draft): Record<string, unknown> {
-  const base = `${c.ctx.origin}/v1.0`;
-  return {
-    '@odata.context': `${base}/$metadata#users('${encodeURIComponent(d.mailbox)}')/messages/$entity`,
-    '@odata.etag': 'W/"CQAAABYAAAA"',
-    id: d.id,
-    createdDateTime: new Date(d.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    lastModifiedDateTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    isDraft: true,
-    hasAttachments: d.attachments.length > 0,
-    from: { emailAddress: { address: mimeFrom(d.mime) ?? d.mailbox } },
-    toRecipients: mimeRecipients(d.mime).map((address) => ({ emailAddress: { address } })),
-  };
 }
 
 async function createDraft(c: GraphCall): Promise<void> {
@@ -222,24 +228,7 @@ async function sendDraft(c: GraphCall, id: string): Promise<void> {
   const total = d.mime.length + d.attachments.reduce((n, a) => n + a.size, 0);
   if (!checkSend(c, mbx, d.mime, recipients, total)) return;
   c.drafts.delete(d.id);
-  accept(c, mbx, { via: 'graph-draft', recipients, mime: d.mime, attachments: d.attachments, savedToSentItems: true });
+  // The draft itself moves to Sent Items, keeping its internetMessageId.
+  accept(c, mbx, { via: 'graph-draft', recipients, mime: d.mime, attachments: d.attachments, savedToSentItems: true }, d.internetMessageId);
   c.respond(202, () => c.res.writeHead(202, { 'content-length': '0' }).end());
-}
-
-/** Well-known folders a mailbox always has (GET /users/{u}/mailFolders/{name}). */
-const WELL_KNOWN_FOLDERS: Record<string, string> = { inbox: 'Inbox', drafts: 'Drafts', sentitems: 'Sent Items', deleteditems: 'Deleted Items' };
-
-/** Reading a folder needs Mail.ReadBasic.All, Mail.Read or Mail.ReadWrite (application); Mail.Send is not enough. */
-function getMailFolder(c: GraphCall, name: string): void {
-  const mbx = mailboxFor(c, 'Mail.ReadBasic.All', 'Mail.ReadBasic', 'Mail.Read', 'Mail.ReadWrite');
-  if (!mbx) return;
-  const displayName = WELL_KNOWN_FOLDERS[name.toLowerCase()];
-  if (!displayName) {
-    sendGraphError(c.req, c.res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
-    return;
-  }
-  sendJson(c.res, 200, {
-    id: objectId('folder', mbx.address, name.toLowerCase()), displayName, parentFolderId: objectId('folder', mbx.address, 'msgfolderroot'),
-    childFolderCount: 0, unreadItemCount: 0, totalItemCount: 0, isHidden: false,
-  });
 }

@@ -5,6 +5,8 @@
  * in flight per app + mailbox (the fifth at once gets 429 ApplicationThrottled;
  * upload PUTs count too, as Outlook requests for the same app and mailbox),
  * refuses bodies over 4 MB (413), applies fault rules and records every request.
+ * The migration scan's reports, sign-in logs and report downloads are routed
+ * to reports.ts.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,18 +19,20 @@ import { proxiedVia } from './forward-proxy.js';
 import { readBody, sendGraphError, sendJson } from './http-util.js';
 import { GRAPH_AUDIENCES, principalOf } from './tokens.js';
 import { handleUpload, type UploadSessions } from './uploads.js';
+import { handleTenantReports, isTenantReportPath, reportDownload } from './reports.js';
 import type { RequestRecord } from './api.js';
 
 export function createHttpsServer(ctx: EmulatorContext, drafts: DraftStore, uploads: UploadSessions): https.Server {
   const server = https.createServer({ cert: ctx.certs.cert, key: ctx.certs.key, minVersion: 'TLSv1.2' }, (req, res) => {
     const url = new URL(req.url ?? '/', ctx.origin);
-    const rec: Omit<RequestRecord, 'at' | 'status'> = { startedAt: Date.now(), service: 'discovery', method: req.method ?? 'GET', path: url.pathname, bytes: 0, authorization: req.headers.authorization !== undefined };
+    const rec: Omit<RequestRecord, 'at' | 'status'> = { startedAt: Date.now(), service: 'discovery', method: req.method ?? 'GET', path: url.pathname, bytes: 0, authorization: req.headers.authorization !== undefined, ...(url.search ? { query: url.search } : {}) };
     const via = proxiedVia(ctx, req.socket);
     if (via) rec.proxy = via;
     res.on('close', () => ctx.state.record({ ...rec, status: res.headersSent ? res.statusCode : 0 }));
     let work: Promise<void>;
     if (url.pathname.startsWith('/v1.0/')) work = graphRequest(ctx, drafts, uploads, req, res, url, rec);
     else if (url.pathname.startsWith('/api/v2.0/')) work = uploadRequest(ctx, uploads, req, res, url, rec);
+    else if (url.pathname.startsWith('/data/download/')) work = reportDownload(ctx, req, res, url, rec);
     else work = entraRequest(ctx, req, res, url, rec);
     work.catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'InternalServerError', message: String(err) } });
@@ -99,6 +103,7 @@ async function graphRequest(ctx: EmulatorContext, drafts: DraftStore, uploads: U
   }
   const principal = principalOf(check.claims);
   rec.clientId = principal.clientId;
+  if (isTenantReportPath(parts)) return handleTenantReports(ctx, req, res, url, parts, principal);
   const isUser = parts[1] === 'users' && parts[2] !== undefined;
   const isMe = parts[1] === 'me';
   const userSeg = isUser ? parts[2]! : isMe ? 'me' : '';
@@ -110,7 +115,7 @@ async function graphRequest(ctx: EmulatorContext, drafts: DraftStore, uploads: U
   const body = await readBody(req, ctx.state.graphMaxRequestBytes);
   rec.bytes = body.bytes;
   if (over) return throttled(req, res);
-  const fault = ctx.state.takeFault('graph', mailbox);
+  const fault = ctx.state.takeFault('graph', mailbox, undefined, undefined, { method: req.method ?? 'GET', path: url.pathname });
   const answer = (status: number, retry?: number) => graphFaultAnswer(req, res, status, retry);
   if (faultBefore(fault, res, answer)) return;
   if (body.truncated) return tooLarge(ctx, req, res);
@@ -118,7 +123,8 @@ async function graphRequest(ctx: EmulatorContext, drafts: DraftStore, uploads: U
     sendGraphError(req, res, 400, 'BadRequest', `Resource not found for the segment '${parts[1] ?? ''}'.`);
     return;
   }
-  await handleGraph({ ctx, drafts, uploads, req, res, principal, user: userSeg, rest, body, respond: (_status, send) => faultAfter(fault, send, answer) });
+  const reset = () => res.socket?.destroy();
+  await handleGraph({ ctx, drafts, uploads, req, res, principal, user: userSeg, rest, query: url.searchParams, body, respond: (_status, send) => faultAfter(fault, send, answer, reset) });
 }
 
 async function uploadRequest(ctx: EmulatorContext, uploads: UploadSessions, req: IncomingMessage, res: ServerResponse, url: URL, rec: Rec): Promise<void> {
@@ -140,15 +146,15 @@ async function uploadRequest(ctx: EmulatorContext, uploads: UploadSessions, req:
     sendGraphError(req, res, 401, 'InvalidAudienceForResource', `The audience claim value is invalid for current resource. Audience claim is 'https://graph.microsoft.com', request url is '${url.origin}${url.pathname}'.`);
     return;
   }
-  const fault = ctx.state.takeFault('upload', s.draft.mailbox);
+  const fault = ctx.state.takeFault('upload', s.draft.mailbox, undefined, undefined, { method: req.method ?? 'PUT', path: url.pathname });
   const answer = (status: number, retry?: number) => graphFaultAnswer(req, res, status, retry);
   if (faultBefore(fault, res, answer)) return;
   if (body.truncated) return tooLarge(ctx, req, res);
-  if (fault && ('acceptThenStatus' in fault || 'delayMs' in fault)) {
-    // Act on the chunk, then answer late or with the fault's status.
+  if (fault && ('acceptThenStatus' in fault || 'acceptThenReset' in fault || 'delayMs' in fault)) {
+    // Act on the chunk, then answer late, with the fault's status, or not at all.
     const held = new HeldAnswer();
     handleUpload(ctx, uploads, s, req, held.res(res), body);
-    faultAfter(fault, () => held.replay(res), answer);
+    faultAfter(fault, () => held.replay(res), answer, () => res.socket?.destroy());
     return;
   }
   handleUpload(ctx, uploads, s, req, res, body);

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:https';
 import type {
-  Emulator, EmulatorApp, EmulatorMailbox, EmulatorTenant, FaultRule, RequestRecord, SentMessage,
+  EmailAppUsage, Emulator, EmulatorApp, EmulatorDraft, EmulatorItem, EmulatorMailbox, EmulatorSignIn, EmulatorTenant, FaultRule, RequestRecord, SentMessage,
 } from './api.js';
+import type { MailItem } from './mail-items.js';
 import { makeCertificates } from './ca.js';
 import { startForwardProxy, type ForwardProxy } from './forward-proxy.js';
 import type { EmulatorContext } from './context.js';
@@ -44,7 +45,7 @@ class RunningEmulator implements Emulator {
     private readonly https: Server,
     private readonly submission: { listener: SmtpListener; policy: SubmissionPolicy },
     private readonly direct: SmtpListener,
-    private readonly drafts: DraftStore,
+    private readonly draftStore: DraftStore,
     private readonly uploads: UploadSessions,
     private readonly proxy: ForwardProxy,
   ) {
@@ -77,12 +78,41 @@ class RunningEmulator implements Emulator {
   set smtpConcurrentConnections(v: number) { this.state.smtpConcurrentConnections = v; }
   get smtpMessagesPerMinute(): number { return this.state.smtpMessagesPerMinute; }
   set smtpMessagesPerMinute(v: number) { this.state.smtpMessagesPerMinute = v; }
-  get smtpRecipientsPerDay(): number { return this.state.smtpRecipientsPerDay; }
-  set smtpRecipientsPerDay(v: number) { this.state.smtpRecipientsPerDay = v; }
+  get recipientsPerDay(): number { return this.state.recipientsPerDay; }
+  set recipientsPerDay(v: number) { this.state.recipientsPerDay = v; }
+  dailyUse(mailbox: string): { recipients: number; blocked: boolean } { return this.state.dailyUse(mailbox); }
+
+  get reportRefreshDate(): string | undefined { return this.state.reports.refreshDate; }
+  set reportRefreshDate(v: string | undefined) { this.state.reports.refreshDate = v; }
+  get reportsPerTenMinutesPerApp(): number { return this.state.reports.reportsPerTenMinutesPerApp; }
+  set reportsPerTenMinutesPerApp(v: number) { this.state.reports.reportsPerTenMinutesPerApp = v; }
+  get reportsPerTenMinutesPerTenant(): number { return this.state.reports.reportsPerTenMinutesPerTenant; }
+  set reportsPerTenMinutesPerTenant(v: number) { this.state.reports.reportsPerTenMinutesPerTenant = v; }
+  get signInsPerTenSecondsPerApp(): number { return this.state.reports.signInsPerTenSecondsPerApp; }
+  set signInsPerTenSecondsPerApp(v: number) { this.state.reports.signInsPerTenSecondsPerApp = v; }
+
+  addEmailAppUsage(tenantId: string, rows: EmailAppUsage[]): void {
+    this.state.reports.addUsage(this.tenantOf(tenantId), rows);
+  }
+
+  addSignIns(tenantId: string, rows: EmulatorSignIn[]): void {
+    this.state.reports.addSignIns(this.tenantOf(tenantId), rows);
+  }
+
+  private tenantOf(idOrDomain: string): string {
+    const t = this.state.findTenant(idOrDomain);
+    if (!t) throw new Error(`no tenant ${idOrDomain}`);
+    return t.id;
+  }
 
   addTenant(t: Partial<EmulatorTenant> = {}): EmulatorTenant {
     this.tenantCount += 1;
-    const tenant: EmulatorTenant = { id: (t.id ?? newGuid()).toLowerCase(), domains: t.domains ?? [`tenant${this.tenantCount}.onmicrosoft.com`], ...(t.rejectDirectSend !== undefined ? { rejectDirectSend: t.rejectDirectSend } : {}) };
+    const tenant: EmulatorTenant = {
+      id: (t.id ?? newGuid()).toLowerCase(), domains: t.domains ?? [`tenant${this.tenantCount}.onmicrosoft.com`],
+      ...(t.rejectDirectSend !== undefined ? { rejectDirectSend: t.rejectDirectSend } : {}),
+      ...(t.entraPremium !== undefined ? { entraPremium: t.entraPremium } : {}),
+      ...(t.displayConcealedNames !== undefined ? { displayConcealedNames: t.displayConcealedNames } : {}),
+    };
     this.state.tenants.set(tenant.id, tenant);
     return tenant;
   }
@@ -166,6 +196,21 @@ class RunningEmulator implements Emulator {
     return [...this.state.records];
   }
 
+  drafts(mailbox?: string): EmulatorDraft[] {
+    return this.draftStore.list(mailbox).map((d) => DraftStore.view(d));
+  }
+
+  sentItems(mailbox: string): EmulatorItem[] {
+    return this.state.mail.all(mailbox, 'sentitems').map(itemView);
+  }
+
+  deletedItems(mailbox: string): EmulatorItem[] {
+    return this.state.mail.all(mailbox, 'deleteditems').map(itemView);
+  }
+
+  get sentItemsDelayMs(): number { return this.state.mail.delayMs; }
+  set sentItemsDelayMs(v: number) { this.state.mail.delayMs = v; }
+
   peakConcurrency(mailbox: string): number {
     return this.state.peak(mailbox);
   }
@@ -176,7 +221,7 @@ class RunningEmulator implements Emulator {
 
   reset(): void {
     this.state.resetRecords();
-    this.drafts.clear();
+    this.draftStore.clear();
     this.uploads.clear();
     this.submission.policy.resetCounters();
   }
@@ -194,6 +239,10 @@ class RunningEmulator implements Emulator {
     rmSync(this.ctx.dir, { recursive: true, force: true });
     liveDirs.delete(this.ctx.dir);
   }
+}
+
+function itemView(i: MailItem): EmulatorItem {
+  return { id: i.id, mailbox: i.mailbox, folder: i.folder, internetMessageId: i.internetMessageId, createdAt: i.createdAt, visibleAt: i.visibleAt, size: i.size };
 }
 
 /** Temporary directories of emulators still running; removed at exit even when close() was never called. */

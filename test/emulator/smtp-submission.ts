@@ -5,7 +5,9 @@
  * to the mailbox for delegated ones; licence and SMTP AUTH enabled), basic
  * AUTH LOGIN refused (535 5.7.139), MAIL without AUTH 530 5.7.57, and after
  * DATA: Send As (554 5.2.252), the per-mailbox sender thread limit (432
- * 4.3.2), the message rate and daily recipient quotas (554 5.2.0).
+ * 4.3.2), the message rate and daily recipient quotas (554 5.2.0). A
+ * message taken is saved in the mailbox's Sent Items (mail-items.ts) under
+ * the message id the 250 reply names.
  */
 import type { EmulatorContext } from './context.js';
 import type { SmtpPolicy, SmtpSession } from './smtp-session.js';
@@ -20,7 +22,6 @@ interface Usage {
   peak: number;
   /** Submission times (last minute) and recipient counts (last day). */
   messages: number[];
-  recipients: { at: number; n: number }[];
 }
 
 export class SubmissionPolicy implements SmtpPolicy {
@@ -32,7 +33,7 @@ export class SubmissionPolicy implements SmtpPolicy {
   private use(mailbox: string): Usage {
     const key = mailbox.toLowerCase();
     let u = this.usage.get(key);
-    if (!u) this.usage.set(key, (u = { connections: 0, peak: 0, messages: [], recipients: [] }));
+    if (!u) this.usage.set(key, (u = { connections: 0, peak: 0, messages: [] }));
     return u;
   }
 
@@ -98,16 +99,17 @@ export class SubmissionPolicy implements SmtpPolicy {
     if (u.connections > state.smtpConcurrentConnections) return R.threadLimit();
     const now = Date.now();
     u.messages = u.messages.filter((t) => t > now - 60_000);
-    u.recipients = u.recipients.filter((r) => r.at > now - 86_400_000);
-    const dayTotal = u.recipients.reduce((n, r) => n + r.n, 0);
-    if (u.messages.length >= state.smtpMessagesPerMinute || dayTotal + s.rcpts.length > state.smtpRecipientsPerDay) return R.quota();
+    if (u.messages.length >= state.smtpMessagesPerMinute || !state.submitRecipients(a.mailbox, s.rcpts.length, now)) return R.quota();
     u.messages.push(now);
-    u.recipients.push({ at: now, n: s.rcpts.length });
-    state.sentMessages.push({
-      at: now, via: 'smtp', tenantId: a.tenantId, mailbox: a.mailbox, principal: a.principal,
+    const sent = {
+      at: now, via: 'smtp' as const, tenantId: a.tenantId, mailbox: a.mailbox, principal: a.principal,
       envelope: { from: s.from ?? '', to: [...s.rcpts] }, recipients: [...s.rcpts], mime: data, attachments: [],
-    });
-    return R.queued(messageId(data));
+    };
+    state.sentMessages.push(sent);
+    // Exchange saves what a mailbox submits by SMTP AUTH in its Sent Items, under the id the reply names.
+    const id = messageId(data);
+    state.mail.fileSent(sent, id, now);
+    return R.queued(id);
   }
 
   closed(s: SmtpSession): void {
@@ -123,8 +125,8 @@ export class SubmissionPolicy implements SmtpPolicy {
     for (const u of this.usage.values()) {
       u.peak = u.connections;
       u.messages = [];
-      u.recipients = [];
     }
+    this.ctx.state.resetDaily();
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmulatorApp, EmulatorMailbox, EmulatorTenant, FaultKind, FaultRule, FaultTarget, RequestRecord, SentMessage } from './api.js';
+import { ReportData } from './report-data.js';
+import { MailItems } from './mail-items.js';
 
 export interface DeviceCodeEntry {
   deviceCode: string;
@@ -53,6 +55,10 @@ export class EmulatorState {
   readonly records: RequestRecord[] = [];
   readonly sentMessages: SentMessage[] = [];
   faults: FaultRule[] = [];
+  /** The usage reports and sign-in logs of the migration scan (report-data.ts). */
+  readonly reports = new ReportData();
+  /** Sent Items and Deleted Items of every mailbox (mail-items.ts). */
+  readonly mail = new MailItems();
   private readonly inFlight = new Map<string, number>();
   private readonly peaks = new Map<string, number>();
 
@@ -70,8 +76,44 @@ export class EmulatorState {
   /** SMTP AUTH submission limits per mailbox. */
   smtpConcurrentConnections = 3;
   smtpMessagesPerMinute = 30;
-  smtpRecipientsPerDay = 10_000;
   smtpRecipientsPerMessage = 500;
+  /**
+   * Exchange Online's recipient rate limit: recipients per mailbox in any 24
+   * hours, over every way the mailbox sends (Graph sendMail, a draft sent,
+   * SMTP AUTH). A submission that would go over is refused, and the mailbox
+   * stays blocked for 24 hours from then ("senders will have to wait 24
+   * hours", OfficeDocs-Exchange PR #2431).
+   */
+  recipientsPerDay = 10_000;
+  private readonly daily = new Map<string, { sends: { at: number; n: number }[]; blockedUntil: number }>();
+
+  /** Counts a submission of `n` recipients as `mailbox`; false (nothing counted) when the mailbox is over its daily limit or blocked. */
+  submitRecipients(mailbox: string, n: number, now = Date.now()): boolean {
+    const key = mailbox.toLowerCase();
+    const d = this.daily.get(key) ?? { sends: [], blockedUntil: 0 };
+    this.daily.set(key, d);
+    d.sends = d.sends.filter((x) => x.at > now - 86_400_000);
+    if (d.blockedUntil > now) return false;
+    if (d.sends.reduce((t, x) => t + x.n, 0) + n > this.recipientsPerDay) {
+      d.blockedUntil = now + 86_400_000;
+      return false;
+    }
+    d.sends.push({ at: now, n });
+    return true;
+  }
+
+  resetDaily(): void {
+    this.daily.clear();
+  }
+
+  /** Recipients counted for the mailbox in the last 24 hours, and whether it is blocked. */
+  dailyUse(mailbox: string, now = Date.now()): { recipients: number; blocked: boolean } {
+    const d = this.daily.get(mailbox.toLowerCase());
+    return {
+      recipients: (d?.sends ?? []).filter((x) => x.at > now - 86_400_000).reduce((t, x) => t + x.n, 0),
+      blocked: (d?.blockedUntil ?? 0) > now,
+    };
+  }
 
   findTenant(idOrDomain: string): EmulatorTenant | undefined {
     const key = idOrDomain.toLowerCase();
@@ -113,12 +155,14 @@ export class EmulatorState {
     this.records.push({ at: Date.now(), ...r });
   }
 
-  /** The first matching fault rule's fault (counted down), if any. */
-  takeFault(target: FaultTarget, mailbox: string | undefined, accept: (f: FaultKind) => boolean = () => true, recipient?: string): FaultKind | undefined {
+  /** The first matching fault rule's fault (counted down), if any. `request` is an HTTP request's method and path. */
+  takeFault(target: FaultTarget, mailbox: string | undefined, accept: (f: FaultKind) => boolean = () => true, recipient?: string, request?: { method: string; path: string }): FaultKind | undefined {
     for (const rule of this.faults) {
       if (rule.target !== target) continue;
       if (rule.mailbox && (!mailbox || rule.mailbox.toLowerCase() !== mailbox.toLowerCase())) continue;
       if (rule.recipient && (!recipient || rule.recipient.toLowerCase() !== recipient.toLowerCase())) continue;
+      if (rule.method && (!request || rule.method.toUpperCase() !== request.method.toUpperCase())) continue;
+      if (rule.path && (!request || !rule.path.test(request.path))) continue;
       if (!accept(rule.fault)) continue;
       if (rule.count !== undefined) {
         if (rule.count <= 0) continue;
@@ -158,8 +202,10 @@ export class EmulatorState {
   resetRecords(): void {
     this.records.length = 0;
     this.sentMessages.length = 0;
+    this.mail.clear();
     this.faults = [];
     this.peaks.clear();
+    this.reports.clearRequests();
   }
 }
 

@@ -49,6 +49,10 @@ export class TokenMinter {
       idtyp: 'app', oid, sub: oid, tid: app.tenantId, uti: randomUUID().replace(/-/g, ''), ver: '1.0',
     };
     if (roles.length > 0) claims.roles = [...roles];
+    // The IMAP/POP test server (Dovecot 2.3's oauth2 passdb, test/helpers/dovecot.ts) reads permissions only from a
+    // space-separated `scope` claim, never from the `roles` array; Entra's tokens have no such claim, and authrelay never reads it.
+    const mailboxRoles = (roles as readonly string[]).filter((r) => r === 'IMAP.AccessAsApp' || r === 'POP.AccessAsApp');
+    if (resource === 'exchange' && mailboxRoles.length > 0) claims.scope = mailboxRoles.join(' ');
     return signJwt(claims, this.key, this.kid);
   }
 

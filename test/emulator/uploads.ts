@@ -55,6 +55,11 @@ export class UploadSessions {
     for (const s of [...this.sessions.values()]) this.remove(s);
   }
 
+  /** Ends the sessions of a draft that was deleted (their URLs answer 404 from then on). */
+  removeFor(draftId: string): void {
+    for (const s of [...this.sessions.values()]) if (s.draft.id === draftId) this.remove(s);
+  }
+
   /** The session a PUT/DELETE URL names, when its authtoken matches. */
   find(url: URL): UploadSession | undefined {
     const m = /AttachmentSessions\('([^']+)'\)$/.exec(decodeURIComponent(url.pathname));

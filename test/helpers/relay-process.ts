@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from './tools.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { askRelay } from '../../src/cli/control-client.js';
 
 /** The compiled command line; the tests run from dist/test/**. */
 export const BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -151,20 +153,34 @@ export async function startRelayProcess(configFile: string, opts: StartOptions =
     }
   };
 
+  // The relay is up when its control socket answers (whatever the log level); it names the bound listeners.
   const want = opts.listeners ?? 1;
+  let dataDir: string | undefined;
   try {
-    await waitForLog(() => logs.filter((l) => l.event === 'listening').length >= want, opts.timeoutMs ?? 20_000);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
+    dataDir = loadConfigFile(configFile, { env: opts.env ?? process.env }).config.dataDir;
+  } catch {
+    // A file the relay refuses too: it exits, and that is the answer.
+  }
+  let bound: { name: string; port: number }[] | undefined;
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  while (!bound) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the relay exited (${child.exitCode ?? child.signalCode}) before it was up\nstderr: ${err}\nstdout: ${out || tail.join('\n')}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the relay was not up within ${opts.timeoutMs ?? 20_000} ms\nstderr: ${err}\nstdout: ${out || tail.join('\n')}`);
+    }
+    const status = dataDir ? await askRelay<{ listeners: { name: string; port: number }[] }>(dataDir, { cmd: 'status' }, 5_000).catch(() => undefined) : undefined;
+    if (status && status.listeners.length >= want) bound = status.listeners;
+    else await sleep(50);
   }
   const ports: Record<string, number> = {};
-  for (const l of logs) if (l.event === 'listening') ports[String(l.listener)] = Number(l.port);
-  const first = logs.find((l) => l.event === 'listening')!;
+  for (const l of bound) ports[l.name] = l.port;
   return {
     child,
     ports,
-    port: Number(first.port),
+    port: bound[0]!.port,
     logs,
     stdout: () => out || tail.join('\n'),
     stderr: () => err,

@@ -2,14 +2,16 @@
  * Starts the real relay in this process on port-0 listeners with a fresh
  * data directory, and gives tests what they need to talk to it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import type { ConfigInput, Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/core/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import { startRelay, type RunningRelay } from '../../src/main.js';
+import { firstFileText } from '../../src/config/editor.js';
 import type { QueuedMessage, MessageState } from '../../src/spool/store.js';
 
 export interface TestRelay extends RunningRelay {
@@ -19,6 +21,8 @@ export interface TestRelay extends RunningRelay {
   port(name?: string): number;
   /** Log lines written so far, parsed. */
   logs: Record<string, unknown>[];
+  /** The relay's logger (writes into logs). */
+  logger: Logger;
   /** Waits until the message reaches one of the states; returns it. */
   waitFor(id: string, states: MessageState[], timeoutMs?: number): Promise<QueuedMessage>;
   /** URL of a path on the admin server (on a port-0 loopback address unless the config sets admin). */
@@ -29,8 +33,12 @@ export interface TestRelay extends RunningRelay {
 /**
  * opts.dataDir: start on an existing spool (a restart); the caller removes it.
  * Without it, a fresh directory is made and removed by close().
+ * opts.file: the configuration is written to dataDir/authrelay.yaml and the
+ * relay started on that file (so it can be edited and reloaded); without it
+ * the relay runs without a file, and a first change from the console goes to
+ * dataDir/authrelay.yaml.
  */
-export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: string } = {}): Promise<TestRelay> {
+export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: string; file?: boolean } = {}): Promise<TestRelay> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'authrelay-test-'));
   const raw: ConfigInput = {
     hostname: 'relay.test',
@@ -45,6 +53,8 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     dataDir,
   };
   const config = validateConfig(raw, { env: process.env }, dataDir);
+  const configFile = join(dataDir, 'authrelay.yaml');
+  if (opts.file) writeFileSync(configFile, stringify(raw));
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -53,17 +63,22 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     },
   });
   const log = createLogger(config.log.level, sink);
-  const relay = await startRelay(config, log);
+  // Without a file, the first change from the console writes this relay's own settings (as the embedded default's file would hold the embedded default).
+  const relay = await startRelay(config, log, opts.file ? { configFile } : { newConfigFile: { path: configFile, text: `${firstFileText('the console')}${stringify(raw)}` } });
   const port = (name?: string) => {
     const l = name ? relay.listeners.find((x) => x.name === name) : relay.listeners[0];
     if (!l) throw new Error(`no listener ${name}`);
     return l.port;
   };
-  return {
+  const test: TestRelay = {
     ...relay,
+    get listeners() {
+      return relay.listeners;
+    },
     config,
     dataDir,
     logs,
+    logger: log,
     port,
     adminUrl: (path: string) => {
       if (!relay.admin?.port) throw new Error('the admin server is not running');
@@ -83,6 +98,7 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return test;
 }
 
 /** The queue id in a relay's 250 reply. */

@@ -4,6 +4,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function requireTool(path: string): string {
   const r = spawnSync('sh', ['-c', `command -v ${path}`], { encoding: 'utf8' });
@@ -90,4 +92,17 @@ export async function startSmtpSink(extra: string[] = [], onPort?: number): Prom
       child.kill('SIGTERM');
     }),
   };
+}
+
+/**
+ * The messages an smtp-sink started with `-d DIR/m.` has written (one file
+ * per mail transaction: its X-Mail-Args/X-Rcpt-Args lines, then the message).
+ */
+export function sinkDumps(dir: string): { rcpt: string[]; subject: string | undefined; text: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.startsWith('m.')).map((f) => {
+    const text = readFileSync(join(dir, f), 'latin1');
+    const rcpt = [...text.matchAll(/^X-Rcpt-Args: <([^>]*)>/gm)].map((m) => m[1]!);
+    return { rcpt, subject: /^Subject: (.*)$/m.exec(text)?.[1]?.trimEnd(), text };
+  });
 }

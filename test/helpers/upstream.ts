@@ -10,6 +10,9 @@ export interface Received {
   to: string[];
   data: Buffer;
   session: SMTPServerSession;
+  /** The MAIL FROM parameters (BODY, SIZE, SMTPUTF8...) and the EHLO name, as they were for this message. */
+  mailArgs: Record<string, unknown>;
+  helo: string;
 }
 
 export type FaultPlan = (n: number, stage: 'rcpt' | 'data', arg: string) => { code: number; message: string } | undefined;
@@ -103,7 +106,10 @@ export async function startUpstream(opts: { auth?: { user: string; pass: string 
             e.responseCode = f.code;
             return cb(e);
           }
-          up.received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks), session });
+          up.received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks), session,
+            mailArgs: { ...(session.envelope.mailFrom ? session.envelope.mailFrom.args || {} : {}) }, helo: session.hostNameAppearsAs,
+          });
           cb(null, `2.0.0 Ok: queued as UP${n}`);
         };
         if (up.dataDelayMs > 0) setTimeout(reply, up.dataDelayMs).unref();

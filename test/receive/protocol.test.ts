@@ -53,12 +53,13 @@ describe('SMTP dialogue', () => {
     }
   });
 
-  test('EHLO advertises the extensions; AUTH PLAIN LOGIN after STARTTLS; no DSN', async () => {
+  test('EHLO advertises the extensions; AUTH PLAIN LOGIN only after STARTTLS; no DSN; the greeting says authrelay once', async () => {
     const w = await SmtpWire.open(relay.port('main'));
     try {
-      assert.match(w.greeting!.raw, /^220 relay\.test ESMTP/);
+      assert.equal(w.greeting!.raw, '220 relay.test ESMTP authrelay ready');
       const before = await w.cmd('EHLO mfp');
       for (const ext of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'STARTTLS']) assert.ok(before.lines.includes(ext), `${ext}: ${before.raw}`);
+      assert.ok(!before.lines.some((l) => l.startsWith('AUTH')), `AUTH is not offered before STARTTLS on a port that takes passwords only over TLS: ${before.raw}`);
       assert.ok(before.lines.some((l) => /^SIZE \d+$/.test(l)), before.raw);
       await w.starttls();
       const after = await w.cmd('EHLO mfp');

@@ -35,14 +35,18 @@ test('CIDR matching covers IPv4, IPv6 and IPv4-mapped addresses', () => {
 
 test('routes: device, sender and recipient domain rules; a message is split per route', () => {
   const t = new RouteTable([
-    { when: { recipientDomain: ['contoso.example'] }, use: 'internal' },
-    { when: { device: ['ups'] }, use: 'alerts' },
-    { when: { sender: ['*@finance.example'] }, use: 'finance' },
-    { when: {}, use: 'default' },
+    { when: { recipientDomain: ['contoso.example'] }, use: ['internal'] },
+    { when: { device: ['ups'] }, use: ['alerts'] },
+    { when: { sender: ['*@finance.example'] }, use: ['finance'] },
+    { when: {}, use: ['default', 'spare'] },
   ]);
   const g = t.resolve({ device: 'mfp', sender: 'a@b.example', recipients: ['x@contoso.example', 'y@other.example', 'z@contoso.example'] });
   assert.deepEqual(g.map((x) => [x.route, x.recipients]), [['internal', ['x@contoso.example', 'z@contoso.example']], ['default', ['y@other.example']]]);
   assert.equal(t.resolve({ device: 'ups', sender: 'a@b.example', recipients: ['y@other.example'] })[0]!.route, 'alerts');
+  // A rule with a list: the first by default; the chooser may take a fallback per recipient.
+  assert.deepEqual(g[1]!.chain, ['default', 'spare']);
+  const fb = t.resolve({ device: 'mfp', sender: 'a@b.example', recipients: ['y@other.example', 'x@contoso.example'] }, (chain) => chain[chain.length - 1]!);
+  assert.deepEqual(fb.map((x) => [x.route, x.recipients]), [['spare', ['y@other.example']], ['internal', ['x@contoso.example']]]);
   assert.equal(t.resolve({ device: 'mfp', sender: 'p@finance.example', recipients: ['y@other.example'] })[0]!.route, 'finance');
   assert.equal(t.resolve({ device: 'mfp', deviceRoute: 'special', sender: 'a@b.example', recipients: ['x@contoso.example'] })[0]!.route, 'special');
   assert.equal(new RouteTable([]).resolve({ device: null, sender: '', recipients: ['a@b.example'] })[0]!.route, 'capture');

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  CATALOGUE, explainEntra, explainGraph, explainSmtp, explainTokenError, fillPlaceholders, matchesEntra, matchesGraph, matchesSmtp, outcomeFrom,
-  type CatalogueEntry,
+  CATALOGUE, explainEntra, explainGeneric, explainGraph, explainScan, explainSmtp, explainTokenError, fillPlaceholders, matchesEntra, matchesGeneric,
+  matchesGraph, matchesScan, matchesSmtp, outcomeFrom, type CatalogueEntry, type GenericAnswer, type ScanExample,
 } from '../../src/deliver/microsoft/catalogue.js';
 import { TokenError } from '../../src/identity/entra/token-provider.js';
 import { classifySmtpError, classifySmtpReply } from '../../src/deliver/smtp/classify.js';
@@ -22,6 +22,12 @@ const docs = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', impor
 function matches(e: CatalogueEntry, example: CatalogueEntry['example']): boolean {
   if (e.source === 'smtp') return typeof example === 'string' && matchesSmtp(e, example);
   if (typeof example === 'string') return false;
+  const generic = !('status' in example) && !('aadsts' in example) && ('response' in example || 'command' in example) && !('description' in example);
+  if (e.source === 'generic') return generic && matchesGeneric(e, example as GenericAnswer);
+  if (generic) return false;
+  if (e.source === 'scan') return 'operation' in example && typeof example.operation === 'string' && ['usage-report', 'sign-ins', 'report-settings'].includes(example.operation)
+    && matchesScan(e, example as ScanExample);
+  if ('operation' in example && ['usage-report', 'sign-ins', 'report-settings'].includes(String(example.operation))) return false;
   if (e.source === 'graph') return 'status' in example && example.status !== undefined && matchesGraph(e, example.status, (example as { code?: string }).code, (example as { message?: string }).message, (example as { operation?: 'draft' }).operation);
   return matchesEntra(e, example);
 }
@@ -57,8 +63,10 @@ test('every example is matched by its own entry and by no earlier entry of its s
 test('the explain functions return the entry of each example', () => {
   for (const e of CATALOGUE) {
     const got = e.source === 'smtp' ? explainSmtp(e.example)
+      : e.source === 'generic' ? explainGeneric(e.example)
       : e.source === 'graph' ? explainGraph(e.example.status, e.example.code, e.example.message, { operation: e.example.operation })
-        : explainEntra(e.example);
+        : e.source === 'scan' ? explainScan(e.example)
+          : explainEntra(e.example);
     assert.equal(got?.ref, e.ref, `example of ${e.ref}`);
     assert.equal(got.action, e.action);
     assert.equal(got.scope, e.scope);
@@ -211,6 +219,29 @@ test('fillPlaceholders fills what it knows and leaves the rest; explainSmtp and 
   assert.equal(failed.retryAfterMs, undefined, 'no wait on a final failure');
 });
 
+test('every answer of the migration scan is covered: licence, permissions, concealed names, throttling, with the app and tenant filled in', () => {
+  const ctx = { appId: 'app-1', tenant: 'contoso.onmicrosoft.com' };
+  const cases: [Parameters<typeof explainScan>[0], string][] = [
+    [{ operation: 'sign-ins', status: 403, code: 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', message: 'Tenant is not a B2C tenant and doesn\'t have premium license' }, 'scan.Authentication_RequestFromNonPremiumTenantOrB2CTenant'],
+    [{ operation: 'sign-ins', status: 403, code: 'Authentication_MSGraphPermissionMissing', message: 'Calling principal does not have required MSGraph permissions AuditLog.Read.All' }, 'scan.sign-ins.AuditLog.Read.All'],
+    [{ operation: 'sign-ins', status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' }, 'scan.sign-ins.AuditLog.Read.All'],
+    [{ operation: 'sign-ins', status: 403, code: 'Authentication_ApplicationHasNoDirectoryReadAccess' }, 'scan.Authentication_ApplicationHasNoDirectoryReadAccess'],
+    [{ operation: 'usage-report', status: 403, code: 'S2SUnauthorized', message: 'Invalid scope claims/roles.' }, 'scan.usage-report.Reports.Read.All'],
+    [{ operation: 'report-settings', status: 403, code: 'Authorization_RequestDenied' }, 'scan.report-settings.ReportSettings.Read.All'],
+    [{ operation: 'usage-report', status: 200, finding: 'concealed-names' }, 'scan.concealed-names'],
+    [{ operation: 'usage-report', status: 429, code: 'TooManyRequests' }, 'scan.usage-report.throttled'],
+    [{ operation: 'sign-ins', status: 429, code: 'UnknownError' }, 'scan.sign-ins.throttled'],
+    [{ operation: 'report-settings', status: 401, code: 'InvalidAuthenticationToken' }, 'scan.InvalidAuthenticationToken'],
+    [{ operation: 'sign-ins', status: 504, code: 'GatewayTimeout' }, 'scan.server-error'],
+  ];
+  for (const [answer, ref] of cases) assert.equal(explainScan(answer, ctx)?.ref, ref, JSON.stringify(answer));
+  assert.equal(explainScan({ operation: 'usage-report', status: 200 }), undefined, 'a plain 200 needs no explanation');
+  assert.equal(explainScan({ operation: 'sign-ins', status: 400, code: 'BadRequest' }), undefined, 'an answer the catalogue does not know is left to the scan');
+  const missing = explainScan({ operation: 'sign-ins', status: 403, code: 'Authentication_MSGraphPermissionMissing' }, ctx);
+  assert.match(missing?.fix ?? '', /App registrations → app-1 → API permissions .* AuditLog\.Read\.All .* Grant admin consent for contoso\.onmicrosoft\.com/);
+  assert.match(explainScan({ operation: 'usage-report', status: 200, finding: 'concealed-names' })?.fix ?? '', /Display concealed user, group, and site names in all reports/);
+});
+
 test('the generic SMTP classifier explains Microsoft replies from the catalogue and leaves others as they were', () => {
   const sendAs = classifySmtpReply('554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as boss@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException', 'DATA');
   assert.deepEqual([sendAs.action, sendAs.scope, sendAs.category, sendAs.ref, sendAs.code, sendAs.enhancedCode], ['fail', 'message', 'sender', 'smtp.5.2.252.SendAsDenied', 554, '5.2.252']);
@@ -221,8 +252,92 @@ test('the generic SMTP classifier explains Microsoft replies from the catalogue 
   // A temporary refusal Microsoft explains is still retried: 451 4.7.500 pauses the route.
   const busy = classifySmtpReply('451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (S77719)', 'MAIL FROM');
   assert.deepEqual([busy.action, busy.scope, busy.ref], ['retry', 'destination', 'smtp.4.7.500-699']);
+  // Another server's reply is explained by the generic entries, with what to do.
   const plain = classifySmtpReply('550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown', 'RCPT TO');
-  assert.deepEqual([plain.action, plain.category, plain.ref, plain.fix], ['fail', 'bad-recipient', undefined, undefined]);
-  const otherAuth = classifySmtpError({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Error: authentication failed' }, false);
-  assert.deepEqual([otherAuth.action, otherAuth.scope, otherAuth.category, otherAuth.ref], ['retry', 'destination', 'auth', undefined], 'a sign-in refusal the catalogue does not know: the route waits');
+  assert.deepEqual([plain.action, plain.category, plain.ref], ['fail', 'bad-recipient', 'generic.bad-recipient']);
+  assert.match(plain.fix ?? '', /Check the recipient address/);
+  const otherAuth = classifySmtpError({ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN', response: '535 5.7.8 Error: authentication failed' }, false, { upstream: 'relay' });
+  assert.deepEqual([otherAuth.action, otherAuth.scope, otherAuth.category, otherAuth.ref], ['retry', 'destination', 'auth', 'generic.535.auth-failed'], 'another server\'s sign-in refusal: the route waits');
+  assert.match(otherAuth.fix ?? '', /Check upstreams\.relay\.auth/, 'the upstream\'s name is filled in');
+});
+
+test('every generic SMTP reply met at an upstream is covered, and every 4xx and 5xx carries what to do', () => {
+  const cases: [GenericAnswer, string, 'retry' | 'fail', 'message' | 'destination'][] = [
+    [{ command: 'STARTTLS', error: 'ETLS', response: '500 Error: command "STARTTLS" not recognized' }, 'generic.starttls-not-offered', 'retry', 'destination'],
+    [{ command: 'STARTTLS', error: 'ETLS', response: '500 5.5.1 Error: unknown command' }, 'generic.starttls-not-offered', 'retry', 'destination'],
+    [{ command: 'STARTTLS', error: 'ETLS', response: '502 5.5.2 Error: command not recognized' }, 'generic.starttls-not-offered', 'retry', 'destination'],
+    [{ command: 'STARTTLS', response: '454 4.7.0 TLS not available due to local problem' }, 'generic.454.tls-unavailable', 'retry', 'destination'],
+    [{ command: 'MAIL FROM', response: '530 5.7.0 Must issue a STARTTLS command first' }, 'generic.530.starttls-first', 'retry', 'destination'],
+    [{ command: 'AUTH PLAIN', error: 'EAUTH', response: '500 5.5.1 Error: unknown command' }, 'generic.auth-not-offered', 'retry', 'destination'],
+    [{ command: 'AUTH LOGIN', error: 'EAUTH', response: '502 5.5.1 Error: command not implemented' }, 'generic.auth-not-offered', 'retry', 'destination'],
+    [{ command: 'AUTH PLAIN', error: 'EAUTH', response: '503 5.5.1 Error: authentication not enabled' }, 'generic.auth-not-offered', 'retry', 'destination'],
+    [{ command: 'AUTH CRAM-MD5', error: 'EAUTH', response: '504 5.5.4 Unrecognized authentication type' }, 'generic.504.auth-mechanism', 'retry', 'destination'],
+    [{ command: 'AUTH PLAIN', error: 'EAUTH', response: '535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6' }, 'generic.535.auth-failed', 'retry', 'destination'],
+    [{ command: 'AUTH LOGIN', error: 'EAUTH', response: '535 Authentication credentials invalid' }, 'generic.535.auth-failed', 'retry', 'destination'],
+    [{ command: 'AUTH PLAIN', error: 'EAUTH', response: '534 5.7.9 Authentication mechanism is too weak' }, 'generic.auth-refused', 'retry', 'destination'],
+    [{ command: 'MAIL FROM', response: '530 5.7.0 Authentication required' }, 'generic.530.auth-required', 'retry', 'destination'],
+    [{ command: 'MAIL FROM', response: '530 5.7.1 Client was not authenticated' }, 'generic.530.auth-required', 'retry', 'destination'],
+    [{ command: 'RCPT TO', response: '554 5.7.1 <alice@example.org>: Relay access denied' }, 'generic.relay-denied', 'fail', 'message'],
+    [{ command: 'RCPT TO', response: '550 5.7.1 Unable to relay for alice@example.org' }, 'generic.relay-denied', 'fail', 'message'],
+    [{ command: 'RCPT TO', response: '553 5.7.1 Relaying denied' }, 'generic.relay-denied', 'fail', 'message'],
+    [{ command: 'RCPT TO', response: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain' }, 'generic.relay-denied', 'fail', 'message'],
+    [{ command: 'MAIL FROM', response: '552 5.3.4 Message size exceeds fixed limit' }, 'generic.552.too-big', 'fail', 'message'],
+    [{ command: 'DATA', response: '552 Message size exceeds maximum permitted' }, 'generic.552.too-big', 'fail', 'message'],
+    [{ command: 'DATA', response: '554 5.3.4 Message too big for system' }, 'generic.552.too-big', 'fail', 'message'],
+    [{ command: 'RCPT TO', response: '550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown' }, 'generic.bad-recipient', 'fail', 'message'],
+    [{ command: 'RCPT TO', response: '550 Requested action not taken: mailbox unavailable' }, 'generic.bad-recipient', 'fail', 'message'],
+    [{ command: 'MAIL FROM', response: '550 5.7.1 <scanner@contoso.com>: Sender address rejected: Access denied' }, 'generic.policy', 'fail', 'message'],
+    [{ command: 'MAIL FROM', response: '553 5.1.8 <scanner@printer.local>: Sender address rejected: Domain not found' }, 'generic.sender-rejected', 'fail', 'message'],
+    [{ command: 'MAIL FROM', response: '553 5.7.1 <boss@contoso.com>: Sender address rejected: not owned by user relay@contoso.com' }, 'generic.policy', 'fail', 'message'],
+    [{ command: 'DATA', response: '554 5.6.0 Message content rejected' }, 'generic.554.transaction-failed', 'fail', 'message'],
+    [{ command: 'DATA', response: '554 Transaction failed' }, 'generic.554.transaction-failed', 'fail', 'message'],
+    [{ command: 'DATA', response: '500 5.3.0 Error: command failed' }, 'generic.5xx', 'fail', 'message'],
+    [{ command: 'MAIL FROM', response: '421 4.3.2 Service not available, closing transmission channel' }, 'generic.421', 'retry', 'destination'],
+    [{ command: 'CONN', response: '421 4.7.0 smtp.contoso.test Error: too many connections from 192.0.2.7' }, 'generic.421', 'retry', 'destination'],
+    [{ command: 'DATA', response: '451 4.4.1 No answer from host' }, 'generic.4.4', 'retry', 'destination'],
+    [{ command: 'RCPT TO', response: '450 4.2.1 <alice@contoso.com>: Recipient address rejected: Mailbox busy' }, 'generic.450', 'retry', 'message'],
+    [{ command: 'RCPT TO', response: '450 4.7.1 <alice@example.org>: Recipient address rejected: Greylisted' }, 'generic.450', 'retry', 'message'],
+    [{ command: 'DATA', response: '451 4.3.0 Temporary failure, try again later' }, 'generic.451', 'retry', 'message'],
+    [{ command: 'RCPT TO', response: '452 4.5.3 Error: too many recipients' }, 'generic.452', 'retry', 'message'],
+    [{ command: 'MAIL FROM', response: '452 4.3.1 Insufficient system storage' }, 'generic.452', 'retry', 'message'],
+    [{ command: 'MAIL FROM', response: '450 4.3.0 Error: command failed' }, 'generic.450', 'retry', 'message'],
+    [{ command: 'RCPT TO', response: '454 4.7.1 <alice@example.org>: Relay access denied' }, 'generic.4xx', 'retry', 'message'],
+    [{ command: 'CONN', error: 'EDNS', response: 'getaddrinfo ENOTFOUND smtp.contoso.test' }, 'generic.dns', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ESOCKET', response: 'connect ECONNREFUSED 127.0.0.1:25' }, 'generic.connect', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ETIMEDOUT', response: 'Greeting never received' }, 'generic.connect', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ESOCKET', response: 'unable to verify the first certificate' }, 'generic.tls-certificate', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ESOCKET', response: "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: " }, 'generic.tls-certificate', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ESOCKET', response: 'certificate has expired' }, 'generic.tls-certificate', 'retry', 'destination'],
+    [{ command: 'CONN', error: 'ESOCKET', response: 'write EPROTO 40B8:error:0A00010B:SSL routines:ssl3_get_record:wrong version number' }, 'generic.tls-handshake', 'retry', 'destination'],
+    [{ command: 'DATA', error: 'ECONNECTION', response: 'Connection closed unexpectedly' }, 'generic.connection-lost', 'retry', 'destination'],
+    [{ command: 'MAIL FROM', error: 'ESMTPUTF8', response: 'the upstream does not offer SMTPUTF8, which 山田@contoso.com needs' }, 'generic.smtputf8-not-offered', 'fail', 'message'],
+  ];
+  for (const [answer, ref, action, scope] of cases) {
+    const got = explainGeneric(answer, { upstream: 'relay' });
+    assert.equal(got?.ref, ref, JSON.stringify(answer));
+    assert.deepEqual([got.action, got.scope], [action, scope], ref);
+    assert.ok(!/<upstream>/.test(got.fix), `${ref}: the upstream's name is filled in`);
+  }
+  // Exchange Online's own replies are never taken by a generic entry first.
+  assert.equal(classifySmtpReply('530 5.7.57 Client was not authenticated to send anonymous mail during MAIL FROM', 'MAIL FROM').ref, 'smtp.5.7.57');
+  assert.equal(classifySmtpReply('550 5.7.64 TenantAttribution; Relay Access Denied', 'RCPT TO').ref, 'smtp.5.7.64.TenantAttribution');
+  // Every reply code of classes 4 and 5, at every command: retry or fail, with a ref and what to do.
+  for (const command of ['CONN', 'EHLO', 'STARTTLS', 'AUTH PLAIN', 'MAIL FROM', 'RCPT TO', 'DATA']) {
+    for (let code = 400; code <= 599; code++) {
+      const o = classifySmtpReply(`${code} something went wrong`, command, { upstream: 'relay' });
+      // A 5xx is final, except where the route's settings are at fault (TLS, sign-in): then the route waits.
+      const routeWaits = code === 530 || code === 535 || (code >= 500 && /^(STARTTLS|AUTH)/.test(command));
+      assert.equal(o.action, code < 500 || routeWaits ? 'retry' : 'fail', `${code} at ${command}`);
+      if (routeWaits) assert.equal(o.scope, 'destination', `${code} at ${command}`);
+      assert.match(o.ref ?? '', /^(generic|smtp)\./, `${code} at ${command} has a ref`);
+      assert.ok((o.fix ?? '').length > 20, `${code} at ${command} has what to do`);
+    }
+  }
+  // Failures without a reply carry what to do too.
+  for (const e of [{ code: 'ECONNECTION', message: 'Connection closed unexpectedly' }, { code: 'ETIMEDOUT', message: 'Greeting never received' },
+    { code: 'EDNS', message: 'getaddrinfo ENOTFOUND x.test' }, { code: 'ESOCKET', message: 'self-signed certificate' }, { code: 'ETLS', message: 'Error initiating TLS - socket hang up' },
+    { code: 'EAUTH', message: 'Missing credentials for "PLAIN"', command: 'API' }, { code: 'EWHATEVER', message: 'something new' }]) {
+    const o = classifySmtpError(e, false, { upstream: 'relay' });
+    assert.ok((o.fix ?? '').length > 20, `${e.code}: ${JSON.stringify(o)}`);
+  }
 });

@@ -4,8 +4,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
+import type { ReloadResult } from '../../core/reload-result.js';
+import type { SessionWatch } from '../../report/session-watch.js';
 import type { Logger } from '../../core/log.js';
 import type { Store } from '../../spool/store.js';
+import type { MigrationService } from '../../migration/service.js';
 import type { AdminAuth } from '../auth/admin-auth.js';
 import type { AdminDb } from '../auth/admin-db.js';
 import type { EntraSignIn } from '../auth/entra-sign-in.js';
@@ -17,14 +20,16 @@ export interface DestinationStatus {
   pausedUntil: number;
   failures: number;
   lastError?: string;
+  /** Set while the upstream cannot take mail and its routes' messages go to the next upstream. */
+  fallback?: { since: number; reason: string };
 }
 
 export interface ApiDeps {
   auth: AdminAuth;
   db: AdminDb;
   store: Store;
-  /** The running relay's validated configuration (diagnostics and send-test need all of it). */
-  config: Config;
+  /** The running relay's configuration now (diagnostics and send-test need all of it; a reload replaces it). */
+  config: () => Config;
   /** The scheduler's view of each upstream. */
   destinations: () => DestinationStatus[];
   /** Wakes the scheduler after a retry or release. */
@@ -35,8 +40,16 @@ export interface ApiDeps {
   log: Logger;
   /** Sign-in with Entra ID, when admin.entraSignIn is configured. */
   entraSignIn?: EntraSignIn;
-  /** The config file the relay was started with; absent when it runs on the embedded default (device edits are then refused). */
-  configFile?: string;
+  /** The config file the relay runs on; absent while it runs on the embedded default (the first change then writes ./authrelay.yaml). */
+  configFile: () => string | undefined;
+  /** Where the first change made on the embedded default is written (./authrelay.yaml where the relay runs), and the text it starts from. */
+  newConfigFile: { path: string; text: string };
+  /** Reads the config file again and applies it (`file`: the first file written while on the embedded default). */
+  reload: (by: string, file?: string) => Promise<ReloadResult>;
+  /** The live view of SMTP sessions (devices' pages, `device watch`). */
+  watch?: SessionWatch;
+  /** The migration board and tenant scans (routes-migration.ts); absent: those routes answer 503. */
+  migration?: MigrationService;
 }
 
 /** Writes one audit entry for the request's caller. */

@@ -8,9 +8,12 @@ import { access, type ApiDeps } from './context.js';
 import { openApiDocument, routeCollector } from './openapi.js';
 import { authRoutes } from './routes-auth.js';
 import { deviceRoutes } from './routes-devices.js';
+import { configRoutes } from './routes-config.js';
+import { watchRoutes } from './routes-watch.js';
 import { entraRoutes } from './routes-entra.js';
 import { diagnosticsRoutes } from './routes-diagnostics.js';
 import { messageRoutes } from './routes-messages.js';
+import { migrationRoutes } from './routes-migration.js';
 import { statusRoutes } from './routes-status.js';
 import { wizardRoutes } from './routes-wizard.js';
 
@@ -36,6 +39,9 @@ export function apiPlugin(deps: ApiDeps, version: string): FastifyPluginAsync {
     diagnosticsRoutes(app, deps);
     wizardRoutes(app, deps);
     deviceRoutes(app, deps);
+    configRoutes(app, deps);
+    watchRoutes(app, deps);
+    migrationRoutes(app, deps);
     app.get('/openapi.json', { ...access.public, schema: { summary: 'This API described in OpenAPI 3.1', tags: ['meta'] } },
       async () => openApiDocument(collected.routes, version));
   };

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isIP } from 'node:net';
 import { runDoctor } from '../../doctor/doctor.js';
-import { sendTestRoute } from '../../cli/commands/send-test-route.js';
+import { sendTestRoute } from '../../deliver/send-test-route.js';
 import { sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
 
@@ -27,7 +27,7 @@ export function diagnosticsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const publicIp = req.query.publicIp?.trim() || undefined;
     if (publicIp && !isIP(publicIp)) return sendError(reply, 400, 'invalid-request', `publicIp "${publicIp}" is not an IPv4 or IPv6 address`);
     const started = Date.now();
-    const report = await runDoctor(deps.config, { publicIp, timeoutMs: DIAGNOSTICS_STEP_TIMEOUT_MS, now: started });
+    const report = await runDoctor(deps.config(), { publicIp, timeoutMs: DIAGNOSTICS_STEP_TIMEOUT_MS, now: started });
     return { ranAt: new Date(started).toISOString(), ms: Date.now() - started, counts: report.counts(), checks: report.checks };
   });
 
@@ -43,7 +43,7 @@ export function diagnosticsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req, reply) => {
     const name = req.params.name;
-    if (!Object.hasOwn(deps.config.upstreams, name)) {
+    if (!Object.hasOwn(deps.config().upstreams, name)) {
       audit(deps, req, 'upstream-test', name, 'refused', { reason: 'no such upstream' });
       return sendError(reply, 404, 'not-found', `no upstream named "${name}"`);
     }
@@ -51,7 +51,7 @@ export function diagnosticsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     let ok = false;
     let error: string | undefined;
     try {
-      ok = (await sendTestRoute(deps.config, { route: name, to: req.body.to, from: req.body.from }, (line) => steps.push(line))) === 0;
+      ok = (await sendTestRoute(deps.config(), { route: name, to: req.body.to, from: req.body.from }, (line) => steps.push(line))) === 0;
     } catch (err) {
       // The transport could not be made (e.g. a credential that cannot be read): the steps so far and why.
       error = (err as Error).message;

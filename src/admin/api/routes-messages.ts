@@ -78,7 +78,7 @@ export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
       const now = Date.now();
       const by = `admin API (${actorName(principalOf(req))})`;
-      const ok = action === 'retry' ? await deps.store.retry(id, now, now + deps.config.queue.maxLifetime, by) : await deps.store.release(id, now, by);
+      const ok = action === 'retry' ? await deps.store.retry(id, now, now + deps.config().queue.maxLifetime, by) : await deps.store.release(id, now, by);
       audit(deps, req, `message-${action}`, id, ok ? 'ok' : 'refused', ok ? { from: m.state } : { reason: `state ${m.state}` });
       if (!ok) {
         return sendError(reply, 409, 'wrong-state', action === 'retry'

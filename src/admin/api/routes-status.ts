@@ -34,9 +34,13 @@ function canonical(v: unknown): string {
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 function status(d: DestinationStatus | undefined, now: number) {
-  if (!d) return { state: 'up', inflight: 0, failures: 0, pausedUntil: null, lastError: null };
+  if (!d) return { state: 'up', inflight: 0, failures: 0, pausedUntil: null, lastError: null, fallback: null };
   const paused = d.pausedUntil > now;
-  return { state: paused ? 'paused' : 'up', inflight: d.inflight, failures: d.failures, pausedUntil: paused ? iso(d.pausedUntil) : null, lastError: d.lastError ?? null };
+  return {
+    state: d.fallback ? 'fallback' : paused ? 'paused' : 'up', inflight: d.inflight, failures: d.failures, pausedUntil: paused ? iso(d.pausedUntil) : null, lastError: d.lastError ?? null,
+    // Running on fallback: this upstream cannot take mail, and the messages of routes listing another go there.
+    fallback: d.fallback ? { since: iso(d.fallback.since), reason: d.fallback.reason } : null,
+  };
 }
 
 /** What may be shown of an upstream: where it goes and which kind of credential, never the credential. */
@@ -53,6 +57,8 @@ export function upstreamFacts(u: UpstreamConfig): Record<string, unknown> {
       return { domain: u.domain, mx: u.mx ?? null, port: u.port, requireTls: u.requireTls, credential: 'none' };
     case 'capture':
       return { credential: 'none' };
+    case 'exchange-mailbox':
+      return { tenant: u.tenant, clientId: u.clientId, cloud: u.cloud, credential: u.clientSecret !== undefined ? 'client secret' : 'certificate' };
   }
 }
 
@@ -79,10 +85,10 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/devices', {
     ...access.read,
-    schema: { summary: 'Configured devices as in the config file (changes waiting for a restart marked) and where each was seen (addresses, AUTH, TLS, counts)', tags: ['devices'] },
+    schema: { summary: 'Configured devices as in the config file (changes made to the file by hand and not yet applied marked) and where each was seen (addresses, AUTH, TLS, counts)', tags: ['devices'] },
   }, async () => {
     const seen = await deps.store.devicesSeen();
-    const running = deps.config.devices;
+    const running = deps.config().devices;
     const file = devicesInFile(deps);
     const inFile = file && 'devices' in file ? file.devices : undefined;
     const configured = new Set([...running, ...(inFile ?? [])].map((d) => d.name));
@@ -104,7 +110,7 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
       ]
       : running.map((d) => entry(d, null));
     return {
-      restartNeeded: list.some((d) => d.pending !== null),
+      reloadNeeded: list.some((d) => d.pending !== null),
       ...(file && 'error' in file ? { fileError: file.error } : {}),
       devices: [
         ...list,
@@ -118,9 +124,9 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const dest = new Map(deps.destinations().map((d) => [d.route, d]));
     return {
       upstreams: upstreamNames(deps).map((name) => {
-        const u = deps.config.upstreams[name];
+        const u = deps.config().upstreams[name];
         return { name, type: typeOf(deps, name), ...(u ? upstreamFacts(u) : { credential: 'none' }), status: status(dest.get(name), now),
-          routes: deps.config.routes.filter((r) => r.use === name).map((r) => r.name ?? null) };
+          routes: deps.config().routes.filter((r) => r.use.includes(name)).map((r) => r.name ?? null) };
       }),
     };
   });
@@ -143,11 +149,11 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
 /** Configured upstreams, and the built-in capture route when something uses it or nothing is configured. */
 function upstreamNames(deps: ApiDeps): string[] {
-  const names = Object.keys(deps.config.upstreams);
-  const captureUsed = names.length === 0 || deps.config.routes.some((r) => r.use === CAPTURE_ROUTE) || deps.config.devices.some((d) => d.route === CAPTURE_ROUTE);
+  const names = Object.keys(deps.config().upstreams);
+  const captureUsed = names.length === 0 || deps.config().routes.some((r) => r.use.includes(CAPTURE_ROUTE)) || deps.config().devices.some((d) => d.route === CAPTURE_ROUTE);
   return captureUsed && !names.includes(CAPTURE_ROUTE) ? [...names, CAPTURE_ROUTE] : names;
 }
 
 function typeOf(deps: ApiDeps, name: string): string {
-  return deps.config.upstreams[name]?.type ?? 'capture';
+  return deps.config().upstreams[name]?.type ?? 'capture';
 }

@@ -3,22 +3,31 @@
  * wizard as `authrelay init` (its steps, live test and commented config
  * document are reused from src/cli/init). `steps` lists what to do in Entra
  * ID and Exchange Online for the chosen route; `test` tests the credentials
- * live (token roles, MX lookup or relay greeting); `config` returns the
- * validated YAML with the secret as a `${VARIABLE}` reference, and with
- * `write: true` also writes it to the config file the relay was started with
- * (the previous file kept as FILE.bak; 409 when there is none); the relay
- * reads it at its next start. The secret is never logged, audited or sent back.
+ * live (token roles, MX lookup) or probes another SMTP relay (greeting,
+ * STARTTLS or TLS on connect, certificate, AUTH) and proposes its `tls`;
+ * `config` returns the validated YAML with the secret as a `${VARIABLE}`
+ * reference, and with `write: true` also writes it to the relay's config file
+ * (the previous file kept as FILE.bak) and applies it. Writing runs the live
+ * test first and refuses (409 live-test-failed, nothing written) when it
+ * fails, unless the person confirmed (`force: true`); `tls: none` to a relay
+ * is written only with `allowNoTls: true`. The secret is never logged,
+ * audited or sent back.
  */
 import { copyFileSync, existsSync } from 'node:fs';
-import { writeFileAtomic } from '../../core/files.js';
+import { isMap, isSeq, parseDocument } from 'yaml';
+import { addDevice, deviceIndex, editConfigFile } from '../../config/editor.js';
+import { UserError } from '../../core/user-error.js';
+import type { ReloadResult } from '../../core/reload-result.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import type { InitAnswers, RouteKind } from '../../cli/init/answers.js';
-import { buildDocument, UPSTREAM_NAME, validateDocument } from '../../cli/init/config-document.js';
-import { liveTest } from '../../cli/init/live-test.js';
-import { neededPermissions, setupSteps } from '../../cli/init/steps.js';
-import { sendError } from '../auth/guard.js';
+import type { InitAnswers, RouteKind } from '../../config/wizard/answers.js';
+import { buildDocument, UPSTREAM_NAME, validateDocument } from '../../config/wizard/config-document.js';
+import { liveTest, probeOptions } from '../../config/wizard/live-test.js';
+import { describeProbe } from '../../config/wizard/smtp-probe-proposal.js';
+import { probeSmtp, type SmtpProbe } from '../../config/wizard/smtp-probe.js';
+import { neededPermissions, setupSteps } from '../../config/wizard/steps.js';
+import { actorName, principalOf, sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
 
 const ROUTE_KINDS: RouteKind[] = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'hold'];
@@ -45,6 +54,12 @@ export interface WizardBody {
   domain?: string;
   dnsServers?: string[];
   relayHost?: string;
+  /** The relay's TLS mode; without it the probe's proposal is used (test) or what the port suggests (config). */
+  relayTls?: 'starttls' | 'implicit' | 'none';
+  /** Consent to write `tls: none` for a relay (mail crosses the network unencrypted). */
+  allowNoTls?: boolean;
+  /** Write although the live test failed (the person confirmed). */
+  force?: boolean;
   endpoints?: { authority?: string; graph?: string; smtp?: string };
   ca?: string;
   listeners?: { host?: string; starttlsPort?: number; tlsPort?: number | null; legacyPort?: number | null };
@@ -70,6 +85,9 @@ const bodySchema = {
     domain: { type: 'string', maxLength: 253, pattern: '^[^@\\s]+\\.[^@\\s]+$' },
     dnsServers: { type: 'array', maxItems: 4, items: { type: 'string', minLength: 1, maxLength: 100 } },
     relayHost: { type: 'string', minLength: 1, maxLength: 260, pattern: '^[^\\s:]+(:\\d{1,5})?$' },
+    relayTls: { type: 'string', enum: ['starttls', 'implicit', 'none'] },
+    allowNoTls: { type: 'boolean' },
+    force: { type: 'boolean' },
     endpoints: { type: 'object', additionalProperties: false, properties: {
       authority: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
       graph: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
@@ -90,9 +108,35 @@ const bodySchema = {
 } as const;
 
 /** Writes the text to the file atomically, keeping the old file as FILE.bak. */
-function writeConfigFile(file: string, text: string): void {
+/**
+ * Writes the wizard's route into the relay's configuration file: its
+ * upstream, the routes and the notices address replace those of the file,
+ * and its device is added when the file has none of that name; everything
+ * else (devices, listeners, comments) stays. The previous file is kept as
+ * FILE.bak. On the embedded default the file starts from `initialText`.
+ */
+function mergeWizardConfig(file: string, wizardText: string, upstream: string | undefined, initialText: string | undefined): void {
+  const made = parseDocument(wizardText);
   if (existsSync(file)) copyFileSync(file, `${file}.bak`);
-  writeFileAtomic(file, text);
+  editConfigFile(file, (doc) => {
+    if (upstream) {
+      const node = made.getIn(['upstreams', upstream], true);
+      if (!isMap(doc.get('upstreams'))) doc.set('upstreams', doc.createNode({}));
+      doc.setIn(['upstreams', upstream], node);
+    }
+    const routes = made.get('routes', true);
+    if (routes) doc.set('routes', routes);
+    else doc.delete('routes');
+    const admin = made.getIn(['notices', 'admin']);
+    if (typeof admin === 'string') doc.setIn(['notices', 'admin'], admin);
+    const devices = made.get('devices');
+    if (isSeq(devices)) {
+      for (const d of devices.items) {
+        const name = isMap(d) ? d.get('name') : undefined;
+        if (typeof name === 'string' && deviceIndex(doc, name) === undefined) addDevice(doc, (d as { toJSON(): Record<string, unknown> & { name: string } }).toJSON());
+      }
+    }
+  }, { env: process.env, ...(initialText !== undefined ? { initialText } : {}) });
 }
 
 /** The answers for the chosen route, or what is missing for it. */
@@ -126,7 +170,7 @@ export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: strin
   } else if (b.route === 'smtp') {
     const [host, p] = (need(b.relayHost, 'relayHost') ?? '').split(':');
     const relayPort = Number(p ?? 25);
-    answers.relay = { host: host ?? '', port: relayPort, tls: relayPort === 465 ? 'implicit' : 'starttls' };
+    answers.relay = { host: host ?? '', port: relayPort, tls: b.relayTls ?? (relayPort === 465 ? 'implicit' : 'starttls'), ...(b.ca ? { ca: b.ca } : {}) };
   }
   if (b.device) answers.device = { name: b.device.name, networks: b.device.networks };
   if (b.admin) answers.admin = b.admin;
@@ -156,7 +200,7 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   };
   const auditDetail = (a: InitAnswers) => ({
     route: a.route, ...(a.entra ? { tenant: a.entra.tenant, clientId: a.entra.clientId, credential: a.entra.credential.kind } : {}),
-    ...(a.mailbox ? { mailbox: a.mailbox } : {}), ...(a.directSend ? { domain: a.directSend.domain } : {}), ...(a.relay ? { relay: `${a.relay.host}:${a.relay.port}` } : {}),
+    ...(a.mailbox ? { mailbox: a.mailbox } : {}), ...(a.directSend ? { domain: a.directSend.domain } : {}), ...(a.relay ? { relay: `${a.relay.host}:${a.relay.port}`, tls: a.relay.tls } : {}),
   });
   const invalid = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof ConfigError)) throw err;
@@ -185,17 +229,29 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
       audit(deps, req, 'wizard-test', a.route, 'refused', { ...auditDetail(a), reason: 'no client secret' });
       return sendError(reply, 400, 'missing-answers', 'the live test needs clientSecret (it is used for this test only and never stored)');
     }
+    const secret = req.body.clientSecret;
+    const lines: string[] = [];
+    const say = (line = '') => lines.push(secret ? line.split(secret).join('(secret)') : line);
+    // Another relay: look at it first; its proposal is the tls tested (unless one was chosen).
+    let probe: SmtpProbe | undefined;
+    if (a.relay && !req.body.relayTls) {
+      say(`Looking at the relay ${a.relay.host}:${a.relay.port} ...`);
+      probe = await probeSmtp(probeOptions(a.relay, deps.config()));
+      for (const line of describeProbe(probe)) say(line);
+      if (probe.proposal.tls) a.relay.tls = probe.proposal.tls;
+    }
     let config: Config;
     try {
-      config = documentFor(a, deps.config.dataDir).config;
+      config = documentFor(a, deps.config().dataDir).config;
     } catch (err) {
       return invalid(reply, err);
     }
-    const secret = req.body.clientSecret;
-    const lines: string[] = [];
-    const result = await liveTest(a, config, (line = '') => lines.push(secret ? line.split(secret).join('(secret)') : line));
+    const result = await liveTest(a, config, say, { probe });
     audit(deps, req, 'wizard-test', a.route, 'ok', { ...auditDetail(a), passed: result.ok, tested: result.tested });
-    return { ok: result.ok, tested: result.tested, lines, permissions: neededPermissions(a.route) };
+    return {
+      ok: result.ok, tested: result.tested, lines, permissions: neededPermissions(a.route),
+      ...(result.probe ? { probe: result.probe, relayTls: a.relay?.tls } : {}),
+    };
   });
 
   app.post<{ Body: WizardBody }>('/wizard/config', {
@@ -206,32 +262,60 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!a) return reply;
     let made: ReturnType<typeof documentFor>;
     try {
-      made = documentFor(a, deps.config.dataDir);
+      made = documentFor(a, deps.config().dataDir);
     } catch (err) {
       audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
       return invalid(reply, err);
     }
     const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
     const upstream = UPSTREAM_NAME[a.route];
+    const running = deps.configFile();
+    // On the embedded default the wizard writes ./authrelay.yaml, which the relay reads from then on.
+    const file = running ?? deps.newConfigFile.path;
+    let reload: ReloadResult | undefined;
     if (req.body.write) {
-      if (!deps.configFile) {
-        audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'no config file' });
-        return sendError(reply, 409, 'no-config-file', 'the relay was started without a config file (embedded default); save the YAML yourself and start the relay with --config FILE');
+      if (a.relay?.tls === 'none' && !req.body.allowNoTls) {
+        audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'tls: none not confirmed' });
+        return sendError(reply, 400, 'insecure-upstream', `tls: none sends mail (and any password) to ${a.relay.host} unencrypted; nothing was written. Confirm it (allowNoTls: true) or choose a relay that offers TLS`);
       }
-      writeConfigFile(deps.configFile, made.text);
+      if (!req.body.force && made.secretChecked) {
+        const lines: string[] = [];
+        const secretValue = req.body.clientSecret;
+        const tested = await liveTest(a, made.config, (line = '') => lines.push(secretValue ? line.split(secretValue).join('(secret)') : line));
+        if (!tested.ok) {
+          audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'live test failed' });
+          return reply.code(409).header('cache-control', 'no-store').send({
+            error: 'live-test-failed', message: 'the live test failed, so nothing was written: fix what it found, or confirm to write the file anyway (force: true)', lines,
+          });
+        }
+      }
+      try {
+        mergeWizardConfig(file, made.text, upstream, running ? undefined : deps.newConfigFile.text);
+      } catch (err) {
+        audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
+        if (err instanceof ConfigError || err instanceof UserError) {
+          const problems = err instanceof ConfigError ? err.problems : [err.message];
+          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid-config', message: `merged into the relay's configuration, the answers would make it invalid; nothing was written: ${problems.join('; ')}`, problems });
+        }
+        throw err;
+      }
+      reload = await deps.reload(`${actorName(principalOf(req))} in the console wizard`, running ? undefined : file);
     }
     const written = req.body.write === true;
-    audit(deps, req, 'wizard-config', a.route, 'ok', { ...auditDetail(a), written });
+    audit(deps, req, 'wizard-config', a.route, 'ok', {
+      ...auditDetail(a), written, ...(written && req.body.force ? { forced: true } : {}), ...(reload ? { applied: reload.ok, configVersion: reload.version } : {}),
+    });
     return {
-      yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written, canWrite: Boolean(deps.configFile),
-      ...(written ? { file: deps.configFile, backup: `${deps.configFile}.bak` } : {}),
+      yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written, canWrite: true,
+      ...(written ? { file, backup: `${file}.bak` } : {}),
+      ...(reload ? { applied: reload.ok, configVersion: reload.version, message: reload.message, ...(reload.problems ? { problems: reload.problems } : {}) } : {}),
       env: secret?.envName ? [{ name: secret.envName, holds: 'the client secret\'s Value' }] : [],
       next: [
         'Save the file on the relay\'s host (for example /etc/authrelay/authrelay.yaml, mode 0600, owned by the relay\'s user).',
         ...(secret?.envName ? [`Set ${secret.envName} to the client secret's Value where the relay runs (e.g. a systemd drop-in readable by root only).`] : []),
         'Check it: authrelay config check --config FILE',
         ...(a.route === 'smtp-oauth-delegated' && upstream ? [`Sign the mailbox in: authrelay oauth login ${upstream} --config FILE`] : []),
-        'Restart the relay with it: authrelay serve --config FILE (the running relay keeps its current configuration until then).',
+        ...(written ? [] : ['Apply it: save it as the relay\'s configuration file, then authrelay reload (or write it from here: the running relay applies it at once).']),
       ],
     };
   });

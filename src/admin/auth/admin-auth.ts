@@ -43,9 +43,8 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 export class AdminAuth {
+  /** Failures and locks per client address (each dropped once its window and lock have passed). */
   private readonly lockout: Lockout;
-  /** Locked addresses and when their lock ends (Lockout itself only says whether). */
-  private readonly lockedUntil = new Map<string, number>();
 
   constructor(private readonly db: AdminDb, private readonly opts: AdminAuthOptions) {
     this.lockout = new Lockout({ limit: opts.failureLimit, windowMs: opts.failureWindowMs, lockMs: opts.lockoutMs });
@@ -65,19 +64,18 @@ export class AdminAuth {
 
   /** Milliseconds this address must still wait, 0 when it may try. */
   lockedFor(ip: string, now: number): number {
-    const until = this.lockedUntil.get(ip) ?? 0;
-    if (until > now && this.lockout.isLocked([ip], now)) return until - now;
-    this.lockedUntil.delete(ip);
-    return 0;
+    const until = this.lockout.lockedUntil(ip, now);
+    return until ? until - now : 0;
   }
 
   /** Counts a failure; returns the lock's length when this failure locks the address. */
   private fail(ip: string, now: number): number {
-    if (this.lockout.fail([ip], now)) {
-      this.lockedUntil.set(ip, now + this.opts.lockoutMs);
-      return this.opts.lockoutMs;
-    }
-    return 0;
+    return this.lockout.fail([ip], now) ? this.opts.lockoutMs : 0;
+  }
+
+  /** Addresses whose failures or lock are kept (for tests: it stays near the addresses that failed lately). */
+  trackedAddresses(): number {
+    return this.lockout.size();
   }
 
   /** Sets the admin password with the setup token. */

@@ -13,6 +13,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdminAuth } from '../auth/admin-auth.js';
 import { guard } from '../auth/guard.js';
+import { deviceAddresses, isLoopbackAddress } from '../../core/device-addresses.js';
 
 export const CONSOLE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -20,12 +21,21 @@ export interface ConsoleListener {
   name: string | null;
   port: number;
   tls: 'none' | 'starttls' | 'implicit';
+  /** The address it is bound to (0.0.0.0 or :: for all). */
+  host: string;
+  minTlsVersion: string;
+  /** Passwords accepted without TLS on it. */
+  allowInsecureAuth: boolean;
+  /** Every client must log in on it. */
+  requireAuth: boolean;
 }
 
 export interface ConsoleDeps {
   auth: AdminAuth;
   /** The name devices should use for the relay (config.hostname), when set. */
-  hostname: string | undefined;
+  hostname: () => string | undefined;
+  /** publicAddress: the name(s) devices use to reach the relay, when configured. */
+  publicAddress: () => readonly string[] | undefined;
   /** The SMTP listeners as bound (actual ports). */
   listeners: () => ConsoleListener[];
   /** Where static/ and i18n/ live; by default found from this module. */
@@ -76,14 +86,23 @@ export function consolePlugin(deps: ConsoleDeps): FastifyPluginAsync {
     if (!index) throw new Error('the admin console files are missing (static/index.html)');
     app.get('/', async (_req, reply) => send(reply, index));
     app.get('/console', async (_req, reply) => reply.redirect('/'));
+    app.get('/favicon.ico', async (_req, reply) => reply.redirect('/assets/favicon.svg', 301));
     app.get<{ Params: { '*': string } }>('/assets/*', async (req, reply) => {
       const asset = assets.get(`/assets/${req.params['*']}`);
       if (!asset) return reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('not found');
       return send(reply, asset);
     });
+    // The settings to type into a device: the addresses it can reach the relay at (never the
+    // browser's own host name: the console is usually opened on loopback), per listener.
     app.get('/console/listeners.json', { onRequest: guard(deps.auth), config: { access: 'read' } }, async (_req, reply) => {
       void reply.header('cache-control', 'no-store');
-      return { hostname: deps.hostname ?? null, listeners: deps.listeners() };
+      const listeners = deps.listeners().map((l) => {
+        const addresses = deviceAddresses(deps.publicAddress(), l.host);
+        return { ...l, addresses, loopbackOnly: addresses.length === 0 || addresses.every((a) => isLoopbackAddress(a.address)) };
+      });
+      return { hostname: deps.hostname() ?? null, publicAddress: deps.publicAddress() ?? null, listeners };
     });
+    // The one-time setup link printed at start (/setup#TOKEN) opens the first-start form with the token filled in.
+    app.get('/setup', async (_req, reply) => send(reply, index));
   };
 }

@@ -1,16 +1,18 @@
 /**
  * `authrelay device add|list|remove|passwd`: devices live in the config
- * file; these commands edit it in place (comments kept) and store only
- * password hashes. A running relay picks the change up on restart.
+ * file; these commands edit it in place (comments kept, config/editor.ts)
+ * and store only password hashes. The relay running on the same data
+ * directory applies the change at once (a reload through its control
+ * socket). On the embedded default the first change writes ./authrelay.yaml
+ * (the embedded default plus the change), and says so.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { writeFileAtomic } from '../../core/files.js';
-import { randomBytes } from 'node:crypto';
-import { parseDocument, isSeq, isMap, type Document } from 'yaml';
-import { hashPassword } from '../../identity/password.js';
-import { validateConfig } from '../../config/load.js';
-import { createStore } from '../../main.js';
-import { dirname } from 'node:path';
+import type { Document } from 'yaml';
+import { generatePassword, hashPassword } from '../../identity/password.js';
+import { addDevice, editConfigFile, EMBEDDED_DEFAULT_FILE, firstFileText, requireDevice } from '../../config/editor.js';
+import { resolve } from 'node:path';
+import { applyToRunning } from './reload.js';
+import { streamRelay } from '../control-client.js';
+import { openStore } from '../../spool/open.js';
 import { configPath, formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
 
 export interface DeviceFlags {
@@ -22,17 +24,20 @@ export interface DeviceFlags {
   'allowed-from'?: string[] | undefined;
   'password-stdin'?: boolean | undefined;
   'generate-password'?: boolean | undefined;
+  unknown?: boolean | undefined;
 }
 
 export async function deviceCommand(sub: string | undefined, args: string[], flags: DeviceFlags): Promise<number> {
   switch (sub) {
     case 'list':
       return list(flags);
+    case 'watch':
+      return watchDevice(args[0] ?? (flags.unknown ? '*unknown' : need(undefined, 'watch NAME (or --unknown for addresses that are no device)')), flags);
     case 'add':
       return add(need(args[0], 'add NAME'), flags);
     case 'remove':
       return edit(flags, (doc) => {
-        const i = indexOf(doc, need(args[0], 'remove NAME'));
+        const i = requireDevice(doc, need(args[0], 'remove NAME'));
         doc.deleteIn(['devices', i]);
         return `removed device ${args[0]}`;
       });
@@ -41,7 +46,7 @@ export async function deviceCommand(sub: string | undefined, args: string[], fla
       const { password, generated } = await readPassword(flags);
       const hash = await hashPassword(password);
       return edit(flags, (doc) => {
-        const i = indexOf(doc, name);
+        const i = requireDevice(doc, name);
         if (!doc.getIn(['devices', i, 'username'])) doc.setIn(['devices', i, 'username'], name);
         doc.setIn(['devices', i, 'passwordHash'], hash);
         return `password of ${name} changed${generated ? `; the new password is: ${password}` : ''}`;
@@ -49,8 +54,56 @@ export async function deviceCommand(sub: string | undefined, args: string[], fla
     }
     default:
       throw new UsageError('usage: authrelay device add NAME [--username U] [--password-stdin|--generate-password] [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]...\n' +
-        '       authrelay device list [--json] | remove NAME | passwd NAME [--password-stdin|--generate-password]');
+        '       authrelay device list [--json] | remove NAME | passwd NAME [--password-stdin|--generate-password]\n' +
+        '       authrelay device watch NAME|--unknown [--json]   (the device\'s SMTP sessions, live, with the reason and fix of every refusal)');
   }
+}
+
+/**
+ * `authrelay device watch NAME`: the device's last SMTP sessions, then each
+ * step as it happens, with the reason and the fix of every refusal (through
+ * the running relay's control socket). Ctrl-C ends it.
+ */
+async function watchDevice(name: string, flags: DeviceFlags): Promise<number> {
+  const { config } = loadConfig(flags.config);
+  const label = name === '*unknown' ? 'addresses that are no known device' : `device ${name}`;
+  let announced = false;
+  let failed: string | undefined;
+  const stream = streamRelay(config.dataDir, { cmd: 'watch', device: name }, (a) => {
+    if (a.ok === false) {
+      failed = String(a.error);
+      stream.stop();
+      return;
+    }
+    if (a.live) {
+      if (!announced) process.stdout.write(`-- live: waiting for ${label} (Ctrl-C to stop)\n`);
+      announced = true;
+      return;
+    }
+    const e = a.event as { at: number; session: string; kind: string; text: string; reason?: string; fix?: string; device?: string | null; clientIp?: string };
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    const time = new Date(e.at).toISOString().slice(11, 19);
+    process.stdout.write(`${time}  ${e.session.slice(-6)}  ${e.clientIp ?? ''}  ${e.text}\n`);
+    if (e.reason) process.stdout.write(`          why: ${e.reason}\n`);
+    if (e.fix) process.stdout.write(`          fix: ${e.fix}\n`);
+  });
+  process.stdout.write(`Sessions of ${label}: the last ones first, then live.\n`);
+  const stop = () => stream.stop();
+  process.once('SIGINT', stop);
+  const running = await stream.done;
+  process.removeListener('SIGINT', stop);
+  if (!running) {
+    process.stderr.write(`authrelay: no relay is running on ${config.dataDir} (no control socket there); start it, then watch again\n`);
+    return 1;
+  }
+  if (failed) {
+    process.stderr.write(`authrelay: ${failed}\n`);
+    return 2;
+  }
+  return 0;
 }
 
 function need(v: string | undefined, what: string): string {
@@ -60,7 +113,7 @@ function need(v: string | undefined, what: string): string {
 
 async function list(flags: DeviceFlags): Promise<number> {
   const { config } = loadConfig(flags.config);
-  const store = createStore(config);
+  const store = openStore(config);
   await store.init();
   const seen = await store.devicesSeen();
   await store.close();
@@ -102,57 +155,22 @@ async function add(name: string, flags: DeviceFlags): Promise<number> {
   if (flags['send-as']) entry.sendAs = flags['send-as'];
   if (flags['allowed-from']?.length) entry.allowedFrom = flags['allowed-from'];
   return edit(flags, (doc) => {
-    if (indexOfOrUndefined(doc, name) !== undefined) throw new UsageError(`a device named ${name} exists already; use device passwd or edit the file`);
-    if (!isSeq(doc.get('devices'))) doc.set('devices', doc.createNode([]));
-    doc.addIn(['devices'], doc.createNode(entry));
+    addDevice(doc, entry as Record<string, unknown> & { name: string });
     return `added device ${name}${note}`;
   });
 }
 
-export function indexOfOrUndefined(doc: Document, name: string): number | undefined {
-  const seq = doc.get('devices');
-  if (!isSeq(seq)) return undefined;
-  const i = seq.items.findIndex((it) => isMap(it) && it.get('name') === name);
-  return i < 0 ? undefined : i;
-}
-
-function indexOf(doc: Document, name: string): number {
-  const i = indexOfOrUndefined(doc, name);
-  if (i === undefined) throw new UsageError(`no device named ${name} in the config file`);
-  return i;
-}
-
-/** Applies an edit to the config file, validates the result, and writes it atomically. */
-function edit(flags: DeviceFlags, change: (doc: Document) => string): number {
-  const file = configPath(flags.config) ?? 'authrelay.yaml';
+/** Applies an edit to the config file (validated, written atomically), then to the running relay. */
+async function edit(flags: DeviceFlags, change: (doc: Document) => string): Promise<number> {
+  const existing = configPath(flags.config);
+  const file = existing ?? resolve(EMBEDDED_DEFAULT_FILE);
   let message = '';
-  editConfigFile(file, (doc) => { message = change(doc); });
-  process.stdout.write(`${message} (${file}); restart the relay to apply.\n`);
-  return 0;
-}
-
-/**
- * Edits a config file in place (comments kept): parses it, applies the
- * change, validates the result with validateConfig (throws ConfigError and
- * leaves the file untouched when invalid), then writes it atomically
- * (temporary file, fsync, rename). Shared by the CLI and the admin API.
- */
-export function editConfigFile(file: string, change: (doc: Document) => void): void {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# authrelay configuration (see `authrelay config schema`)\n';
-  const doc = parseDocument(text);
-  if (doc.errors.length) throw new UsageError(`${file}: ${doc.errors[0]!.message}`);
-  if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-  change(doc);
-  const out = doc.toString();
-  validateConfig(parseDocument(out).toJS(), { env: process.env }, dirname(file));
-  writeFileAtomic(file, out);
-}
-
-/** A new device password: printable ASCII without look-alikes, 16 characters (fits devices limited to 20). */
-export function generatePassword(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-  const bytes = randomBytes(16);
-  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+  const config = editConfigFile(file, (doc) => { message = change(doc); }, { env: process.env, ...(existing ? {} : { initialText: firstFileText('`authrelay device`') }) });
+  process.stdout.write(`${message} (${file})\n`);
+  if (!existing) process.stdout.write(`There was no configuration file: ${file} was created with the embedded default's settings and this change; the relay reads it from now on.\n`);
+  const applied = await applyToRunning(config.dataDir, file, `authrelay device (${message.split(';')[0]})`);
+  process.stdout.write(`${applied.message}\n`);
+  return applied.applied || applied.message.startsWith('no relay') ? 0 : 1;
 }
 
 async function readPassword(flags: DeviceFlags): Promise<{ password: string; generated: boolean }> {

@@ -2,19 +2,25 @@
  * `authrelay init`: the setup wizard for the terminal (works over SSH).
  * It asks which route to take, the app registration and its credential, the
  * sending mailbox, the listeners, a first device and the notices address;
- * prints the steps to take in Entra ID and Exchange Online; tests the
- * credentials live; and writes a commented config file that has been
- * validated first. `--yes` takes every answer from flags (unattended).
+ * prints the steps to take in Entra ID and Exchange Online; for another SMTP
+ * relay probes it and proposes the TLS mode that works (asking before a
+ * downgrade to none); tests the credentials live; and writes a commented
+ * config file that has been validated first, never one whose live test
+ * failed unless told to (--force, or "write anyway" when asked). `--yes`
+ * takes every answer from flags (unattended).
  */
+import type { Lang } from '../../core/i18n.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { hashPassword } from '../../identity/password.js';
 import { ConfigError } from '../../config/load.js';
 import { askCredential, gatherAnswers, type InitAnswers, type InitFlags } from '../init/answers.js';
-import { buildDocument, FileExistsError, refuseOverwrite, UPSTREAM_NAME, validateDocument, writeFiles } from '../init/config-document.js';
-import { liveTest } from '../init/live-test.js';
+import { buildDocument, FileExistsError, refuseOverwrite, UPSTREAM_NAME, validateDocument, writeFiles } from '../../config/wizard/config-document.js';
+import { liveTest } from '../../config/wizard/live-test.js';
 import { Prompter } from '../init/prompter.js';
-import { setupSteps } from '../init/steps.js';
+import { askRelayAgain, probeRelay } from '../init/relay-probe.js';
+import type { SmtpProbe } from '../../config/wizard/smtp-probe.js';
+import { setupSteps } from '../../config/wizard/steps.js';
 
 export type { InitFlags } from '../init/answers.js';
 
@@ -25,12 +31,26 @@ routes: graph, smtp-oauth, smtp-oauth-delegated, direct-send, smtp, hold
 flags:  --tenant ID --client-id ID --mailbox ADDR --cloud global|usgov|usgov-dod|china
         --client-secret-env NAME | --client-secret-file PATH | --cert-file PEM --key-file PEM
         --domain DOMAIN [--dns-server HOST[:PORT]]...       (direct-send)
-        --relay-host HOST[:PORT] [--cert-file PEM --key-file PEM]   (smtp)
+        --relay-host HOST[:PORT] [--ca PEM] [--cert-file PEM --key-file PEM] [--allow-no-tls]   (smtp)
         --listen-host ADDR --starttls-port N --tls-port N|no --legacy-tls-port N|no
         --device NAME [--network CIDR]... [--username USER] --admin ADDR --skip-test
         --authority-host URL --graph-url URL --smtp-endpoint HOST:PORT --ca PEM
                                   (private clouds and tests: where to sign in and send, extra CA)
+        --force         write anyway: replace an existing file, and write although the live test failed
+        --allow-no-tls  accept tls: none for a relay that offers no TLS (asked when not given; --yes refuses without it)
 `;
+
+/** The usage text in the reader's language: the command lines stay as they are, the lead word and notes are translated. */
+export function initUsage(lang: Lang): string {
+  if (lang === 'en') return INIT_USAGE;
+  return INIT_USAGE
+    .replace(/^usage: /, '使い方: ')
+    .replace('interactive setup wizard', '対話式のセットアップ ウィザード')
+    .replace('        unattended', '        質問なしで実行')
+    .replace('(private clouds and tests: where to sign in and send, extra CA)', '(プライベート クラウドとテスト用: サインイン先と送信先、追加の CA)')
+    .replace('write anyway: replace an existing file, and write although the live test failed', '既存のファイルを置き換え、接続テストが失敗しても書き込みます')
+    .replace('accept tls: none for a relay that offers no TLS (asked when not given; --yes refuses without it)', 'TLS を提供しない中継先に tls: none を許可します (指定がなければ確認します。--yes では指定がないと拒否します)');
+}
 
 export async function initCommand(flags: InitFlags): Promise<number> {
   const file = resolve(flags.out ?? 'authrelay.yaml');
@@ -63,7 +83,14 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
 
   const password = answers.device?.username ? generatePassword() : undefined;
   const passwordHash = password ? await hashPassword(password) : undefined;
+  let probe: SmtpProbe | undefined;
   for (;;) {
+    const relay = answers.relay;
+    if (relay && !flags['skip-test'] && (probe?.host !== relay.host || probe?.port !== relay.port)) {
+      const chosen = await probeRelay(p, flags, answers, baseDir);
+      if ('exit' in chosen) return chosen.exit;
+      probe = chosen.probe;
+    }
     const doc = buildDocument(answers, passwordHash, new Date());
     let config;
     try {
@@ -73,15 +100,17 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
       process.stderr.write(`authrelay: the answers do not make a valid configuration; nothing was written:${err.problems.map((x) => `\n  - ${x}`).join('')}\n`);
       return 1;
     }
-    const result = flags['skip-test'] ? { ok: true, tested: false } : await liveTest(answers, config, (l = '') => p.say(l));
-    if (!result.ok) {
+    const result = flags['skip-test'] ? { ok: true, tested: false } : await liveTest(answers, config, (l = '') => p.say(l), { probe });
+    if (!result.ok && flags.force) {
+      p.say('The live test failed; writing the file anyway (--force). Fix what the test found before the relay starts.');
+    } else if (!result.ok) {
       if (p.unattended) {
-        process.stderr.write('authrelay: the live test failed (see above); nothing was written. Fix it, or add --skip-test to write the file anyway.\n');
+        process.stderr.write('authrelay: the live test failed (see above); nothing was written. Fix what it found, or add --force to write the file anyway.\n');
         return 1;
       }
       const next = await p.choose('\nThe test failed. What now?', [
-        { value: 'back', label: answers.entra ? 'enter the tenant, client ID and credential again' : 'enter the answer again' },
-        { value: 'write', label: 'write the file anyway (fix Microsoft 365 later)' },
+        { value: 'back', label: answers.entra ? 'enter the tenant, client ID and credential again' : answers.relay ? 'enter the relay host and port again' : 'enter the answer again' },
+        { value: 'write', label: answers.relay ? 'write the file anyway (fix the relay or its settings later)' : 'write the file anyway (fix Microsoft 365 later)' },
         { value: 'quit', label: 'stop without writing anything' },
       ], { default: 'back' });
       if (next === 'quit') {
@@ -90,6 +119,8 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
       }
       if (next === 'back') {
         await askAgain(p, answers, baseDir);
+        // Look at the relay again, even at the same address (it may have been fixed meanwhile).
+        probe = undefined;
         continue;
       }
     }
@@ -114,8 +145,7 @@ async function askAgain(p: Prompter, a: InitAnswers, baseDir: string): Promise<v
   } else if (a.directSend) {
     a.directSend.domain = await p.ask({ label: 'Your Microsoft 365 domain', default: a.directSend.domain });
   } else if (a.relay) {
-    a.relay.host = await p.ask({ label: 'Relay host', default: a.relay.host });
-    a.relay.port = Number(await p.ask({ label: 'Relay port', default: String(a.relay.port), check: (v) => (/^\d+$/.test(v) ? undefined : 'a port number') }));
+    await askRelayAgain(p, a.relay);
   }
 }
 

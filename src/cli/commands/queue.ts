@@ -3,7 +3,7 @@
  * on directly. `show` explains each problem: the reply, what it means and the
  * fix (from the error catalogue, docs/errors.md).
  */
-import { createStore } from '../../main.js';
+import { openStore } from '../../spool/open.js';
 import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store, type TrailEvent } from '../../spool/store.js';
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { formatDuration } from '../../core/units.js';
@@ -23,7 +23,7 @@ export interface QueueFlags {
 
 export async function queueCommand(sub: string | undefined, args: string[], flags: QueueFlags): Promise<number> {
   const { config } = loadConfig(flags.config);
-  const store = createStore(config);
+  const store = openStore(config);
   await store.init();
   try {
     switch (sub) {

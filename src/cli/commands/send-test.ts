@@ -5,7 +5,7 @@
  */
 import nodemailer from 'nodemailer';
 import { hostname } from 'node:os';
-import { createStore } from '../../main.js';
+import { openStore } from '../../spool/open.js';
 import { parseDuration } from '../../core/units.js';
 import { formatTime, loadConfig, UsageError } from '../common.js';
 
@@ -26,7 +26,7 @@ export async function sendTest(flags: SendTestFlags): Promise<number> {
   if (!flags.to) throw new UsageError('usage: authrelay send-test --to ADDR [--from ADDR] [--listener NAME|--port N] [--user U] [--wait 60s]\n       authrelay send-test --route UPSTREAM --to ADDR [--from ADDR]   (straight through one upstream, step by step)');
   if (flags.route) {
     const { config } = loadConfig(flags.config);
-    const { sendTestRoute } = await import('./send-test-route.js');
+    const { sendTestRoute } = await import('../../deliver/send-test-route.js');
     return sendTestRoute(config, { route: flags.route, to: flags.to, from: flags.from }, (l) => process.stdout.write(`${l}\n`));
   }
   const waitMs = parseDuration(flags.wait ?? '60s');
@@ -73,7 +73,7 @@ export async function sendTest(flags: SendTestFlags): Promise<number> {
   } finally {
     transport.close();
   }
-  const store = createStore(config);
+  const store = openStore(config);
   await store.init();
   try {
     const deadline = Date.now() + waitMs;

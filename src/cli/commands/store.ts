@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { redactUrl } from '../../core/log.js';
-import { createStore } from '../../main.js';
+import { openStore } from '../../spool/open.js';
 import { PostgresStore } from '../../spool/postgres/postgres-store.js';
 import type { PostgresReport } from '../../spool/postgres/inspect.js';
 import { loadConfig, printJson, UsageError } from '../common.js';
@@ -22,7 +22,7 @@ export async function storeCommand(sub: string | undefined, flags: { config?: st
   const { config } = loadConfig(flags.config);
   if (config.store.type === 'sqlite') return sqlite(sub, config, flags.json === true);
   const where = redactUrl(config.store.url);
-  const store = createStore(config);
+  const store = openStore(config);
   if (!(store instanceof PostgresStore)) throw new Error('store.type is postgres but the store made is not');
   try {
     return sub === 'migrate' ? await migrate(store, where, flags.json === true) : await check(store, where, flags.json === true);
@@ -109,7 +109,7 @@ async function sqlite(sub: 'migrate' | 'check', config: Config, json: boolean): 
     return 0;
   }
   // Opening the SQLite store applies its migrations.
-  const store = createStore(config);
+  const store = openStore(config);
   await store.init();
   try {
     const counts = await store.counts();

@@ -10,8 +10,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseCidr } from '../../core/net.js';
 import { UsageError } from '../common.js';
 import type { Prompter } from './prompter.js';
+import { ROUTES, type CredentialAnswer, type EntraAnswers, type InitAnswers, type RouteKind } from '../../config/wizard/answers.js';
 
-export type RouteKind = 'graph' | 'smtp-oauth' | 'smtp-oauth-delegated' | 'direct-send' | 'smtp' | 'hold';
+export type { CredentialAnswer, EntraAnswers, InitAnswers, RouteKind } from '../../config/wizard/answers.js';
+
 
 export interface InitFlags {
   yes?: boolean | undefined;
@@ -42,49 +44,9 @@ export interface InitFlags {
   username?: string | undefined;
   admin?: string | undefined;
   'skip-test'?: boolean | undefined;
+  /** With --yes: accept `tls: none` for a relay that offers no TLS (mail crosses the network unencrypted). */
+  'allow-no-tls'?: boolean | undefined;
 }
-
-/** The secret as it goes into the file (`${NAME}` or `file:PATH`), and its value when known here (never written). */
-export interface SecretAnswer {
-  kind: 'secret';
-  ref: string;
-  value: string | undefined;
-  /** Set when the wizard writes the secret to this file (mode 0600) next to the config. */
-  writeFile?: string;
-  /** The environment variable the relay reads it from. */
-  envName?: string;
-}
-
-export type CredentialAnswer = SecretAnswer | { kind: 'certificate'; cert: string; key: string } | { kind: 'delegated' };
-
-export interface EntraAnswers {
-  cloud: string;
-  tenant: string;
-  clientId: string;
-  credential: CredentialAnswer;
-  endpoints: { authority?: string; graph?: string; smtp?: string };
-  ca?: string;
-}
-
-export interface InitAnswers {
-  route: RouteKind;
-  entra?: EntraAnswers;
-  mailbox?: string;
-  directSend?: { domain: string; dnsServers: string[] };
-  relay?: { host: string; port: number; tls: 'starttls' | 'implicit' | 'none'; clientCert?: { cert: string; key: string } };
-  listeners: { host: string; starttlsPort?: number; tlsPort?: number; legacyPort?: number };
-  device?: { name: string; networks: string[]; username?: string };
-  admin?: string;
-}
-
-export const ROUTES: { value: RouteKind; label: string }[] = [
-  { value: 'graph', label: 'Microsoft Graph with an app registration (recommended; reaches anyone)' },
-  { value: 'smtp-oauth', label: 'SMTP with OAuth 2.0, app registration (SMTP.SendAsApp)' },
-  { value: 'smtp-oauth-delegated', label: 'SMTP with OAuth 2.0, one mailbox signs in by device code' },
-  { value: 'direct-send', label: 'Direct Send to your MX host (no sign-in; your own domains only)' },
-  { value: 'smtp', label: 'another SMTP relay, e.g. an Exchange Online inbound connector' },
-  { value: 'hold', label: 'hold messages in the queue only (try the relay first)' },
-];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAILBOX = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -116,7 +78,9 @@ export async function gatherAnswers(p: Prompter, flags: InitFlags, baseDir: stri
     const port = Number(m[2] ?? 25);
     const cert = await p.ask({ label: 'Client certificate (PEM) for a certificate-based connector', flag: '--cert-file', given: flags['cert-file'], optional: true, check: existing(baseDir) });
     const key = cert ? await p.ask({ label: 'Its private key (PEM)', flag: '--key-file', given: flags['key-file'], check: existing(baseDir) }) : '';
-    answers.relay = { host: m[1] ?? hostPort, port, tls: port === 465 ? 'implicit' : 'starttls', ...(cert ? { clientCert: { cert, key } } : {}) };
+    // The probe before writing proposes what works; until then, what the port suggests.
+    const ca = flags.ca ? checked('--ca', flags.ca, existing(baseDir)) : undefined;
+    answers.relay = { host: m[1] ?? hostPort, port, tls: port === 465 ? 'implicit' : 'starttls', ...(ca ? { ca } : {}), ...(cert ? { clientCert: { cert, key } } : {}) };
   }
   answers.listeners = await askListeners(p, flags);
   const device = await askDevice(p, flags);

@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/files.js';
 import { Document, isMap, isScalar, type Node, type Pair } from 'yaml';
-import { validateConfig } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
+import { validateConfig } from '../load.js';
+import type { Config } from '../schema.js';
 import type { InitAnswers } from './answers.js';
 
 /** Names of the upstream each route writes. */
@@ -55,6 +55,7 @@ export function buildDocument(a: InitAnswers, passwordHash: string | undefined, 
         ? `the secret's Value, read from the environment variable ${secret.envName}`
         : 'the secret\'s Value, read from this file (keep it mode 0600)', 'line');
     }
+    if (a.relay?.tls === 'none') comment(doc, ['upstreams', upstream, 'tls'], 'no TLS: the relay offers none, so mail crosses the network unencrypted (accepted at setup)', 'line');
     if (a.entra?.endpoints.authority || a.entra?.endpoints.graph || a.entra?.endpoints.smtp) {
       comment(doc, ['upstreams', upstream, 'endpoints'], 'Where to sign in and send instead of the cloud\'s hosts (private clouds, tests).', 'before');
     }
@@ -97,7 +98,7 @@ function upstreamNode(a: InitAnswers): Record<string, unknown> {
     return { type: 'direct-send', domain: a.directSend.domain, ...(a.directSend.dnsServers.length ? { dnsServers: a.directSend.dnsServers } : {}) };
   }
   const r = a.relay!;
-  return { type: 'smtp', host: r.host, port: r.port, tls: r.tls, ...(r.clientCert ? { clientCert: r.clientCert } : {}) };
+  return { type: 'smtp', host: r.host, port: r.port, tls: r.tls, ...(r.ca ? { ca: r.ca } : {}), ...(r.clientCert ? { clientCert: r.clientCert } : {}) };
 }
 
 function set(doc: Document, path: (string | number)[], value: unknown, note: string): void {

@@ -4,24 +4,36 @@
  * (TokenProviders, as the relay does) and the permissions in its `roles`
  * claim are compared with what the route needs; a refusal is explained with
  * the error catalogue's text and fix. For Direct Send the domain's MX host
- * is looked up; for another relay its greeting is read. No message is sent.
+ * is looked up; another SMTP relay is probed (smtp-probe.ts: greeting, EHLO,
+ * STARTTLS or TLS on connect, the certificate) and the settings about to be
+ * written are checked against what it offers. No message is sent.
  */
-import { connect } from 'node:net';
-import type { Config, EntraUpstreamConfig } from '../../config/schema.js';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Config, EntraUpstreamConfig, SmtpUpstreamConfig } from '../schema.js';
 import { createLogger } from '../../core/log.js';
 import type { InitAnswers } from './answers.js';
 import { UPSTREAM_NAME } from './config-document.js';
 import { neededPermissions } from './steps.js';
+import { probeSmtp, type ProbeOptions, type SmtpProbe } from './smtp-probe.js';
+import { checkSettings, describeProbe } from './smtp-probe-proposal.js';
 
 export interface LiveResult {
   ok: boolean;
   /** False when nothing could be tested (e.g. a delegated route before its sign-in). */
   tested: boolean;
+  /** For an SMTP relay: what the probe found. */
+  probe?: SmtpProbe;
+}
+
+export interface LiveOptions {
+  /** A probe of the same relay made already (it proposed the settings): it is not repeated. */
+  probe?: SmtpProbe | undefined;
 }
 
 type Say = (line?: string) => void;
 
-export async function liveTest(a: InitAnswers, config: Config, say: Say): Promise<LiveResult> {
+export async function liveTest(a: InitAnswers, config: Config, say: Say, opts: LiveOptions = {}): Promise<LiveResult> {
   const name = UPSTREAM_NAME[a.route];
   const upstream = name ? config.upstreams[name] : undefined;
   if (!upstream || !name) return { ok: true, tested: false };
@@ -31,11 +43,7 @@ export async function liveTest(a: InitAnswers, config: Config, say: Say): Promis
     return { ok: true, tested: false };
   }
   if (upstream.type === 'direct-send') return mxTest(upstream.domain, upstream.dnsServers, say);
-  if (upstream.type === 'smtp' && upstream.tls === 'implicit') {
-    say(`Test the relay with \`authrelay send-test --route ${name} --to <address>\` (TLS from the first byte is not tried here).`);
-    return { ok: true, tested: false };
-  }
-  if (upstream.type === 'smtp') return greetingTest(upstream.host, upstream.port, say);
+  if (upstream.type === 'smtp') return smtpTest(upstream, config, say, opts.probe);
   return { ok: true, tested: false };
 }
 
@@ -67,7 +75,7 @@ async function tokenTest(a: InitAnswers, name: string, cfg: EntraUpstreamConfig,
     const e = explainTokenError(err, { appId: cfg.clientId, tenant: cfg.tenant, upstream: name, mailbox: a.mailbox });
     say(`  Entra ID refused: ${e.response ?? err.message}`);
     if (e.hint) say(`  What it means: ${e.hint}`);
-    if (e.fix) say(`  How to fix it: ${e.fix}`);
+    if (e.fix) say(`  What to do: ${e.fix}`);
     if (e.ref) say(`  Reference: ${e.ref} (docs/errors.md)`);
     return { ok: false, tested: true };
   } finally {
@@ -94,26 +102,22 @@ async function mxTest(domain: string, dnsServers: string[] | undefined, say: Say
   }
 }
 
-function greetingTest(host: string, port: number, say: Say): Promise<LiveResult> {
-  say(`Connecting to ${host}:${port} ...`);
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(15_000);
-    let text = '';
-    const finish = (ok: boolean, line: string) => {
-      say(`  ${line}`);
-      socket.destroy();
-      resolve({ ok, tested: true });
-    };
-    socket.on('data', (c: Buffer) => {
-      text += c.toString('latin1');
-      const first = text.split('\r\n')[0] ?? '';
-      if (text.includes('\n')) {
-        socket.write('QUIT\r\n');
-        finish(first.startsWith('220'), first.startsWith('220') ? `✓ the relay greets: ${first}` : `✗ the relay answered: ${first}`);
-      }
-    });
-    socket.on('timeout', () => finish(false, '✗ no greeting within 15 seconds'));
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(false, `✗ cannot connect (${err.code ?? err.message}); check the host, the port and the firewall (outbound port 25 is often blocked)`));
-  });
+/** What the probe needs to look at an smtp upstream the way the transport will use it. */
+export function probeOptions(u: Pick<SmtpUpstreamConfig, 'host' | 'port' | 'ca' | 'servername' | 'helo'>, config: Pick<Config, 'hostname'>): ProbeOptions {
+  return {
+    host: u.host, port: u.port, helo: u.helo ?? config.hostname ?? hostname(),
+    ...(u.ca ? { ca: readFileSync(u.ca, 'utf8') } : {}), ...(u.servername ? { servername: u.servername } : {}),
+  };
+}
+
+async function smtpTest(u: SmtpUpstreamConfig, config: Config, say: Say, known: SmtpProbe | undefined): Promise<LiveResult> {
+  let probe = known;
+  if (!probe || probe.host !== u.host || probe.port !== u.port) {
+    say(`Looking at the relay ${u.host}:${u.port} ...`);
+    probe = await probeSmtp(probeOptions(u, config));
+    for (const line of describeProbe(probe)) say(line);
+  }
+  const check = checkSettings(probe, { tls: u.tls, rejectUnauthorized: u.rejectUnauthorized });
+  for (const line of check.lines) say(line);
+  return { ok: check.ok, tested: true, probe };
 }

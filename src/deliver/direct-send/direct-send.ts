@@ -28,6 +28,8 @@ import { acceptedDomainsOf, directSendWarnings, domainOf, foreignMxWarning, notI
 
 export interface DirectSendDeps {
   log: Logger;
+  /** EHLO name when the upstream sets no helo: the relay's host name (default: the system's). */
+  hostname?: string;
   /** Clock for the MX cache (tests). */
   now?: () => number;
 }
@@ -50,6 +52,11 @@ export class DirectSendTransport implements Transport {
     this.mx = new MxLookup({ domain: cfg.domain, ...(cfg.mx ? { mx: cfg.mx } : {}), ...(cfg.dnsServers ? { dnsServers: cfg.dnsServers } : {}) }, deps.now);
     this.ca = cfg.ca ? [...rootCertificates, readFileSync(cfg.ca, 'utf8')] : undefined;
     for (const warning of directSendWarnings(cfg)) deps.log.warn({ upstream: name }, warning);
+  }
+
+  /** Direct Send reaches the tenant's accepted domains only (as a fallback it takes those, the rest waits). */
+  accepts(recipient: string): boolean {
+    return this.acceptedDomains.includes(domainOf(recipient));
   }
 
   /** DNS lookups made so far (the MX cache's effect shows here). */
@@ -91,7 +98,7 @@ export class DirectSendTransport implements Transport {
         ...(target.address !== target.host ? { servername: target.host } : {}),
         requireTLS: this.cfg.requireTls,
         tls: { minVersion: 'TLSv1.2', rejectUnauthorized: this.cfg.rejectUnauthorized, ...(this.ca ? { ca: this.ca } : {}) },
-        name: this.cfg.helo ?? hostname(),
+        name: this.cfg.helo ?? this.deps.hostname ?? hostname(),
         connectTimeoutMs: this.cfg.connectTimeout,
         socketTimeoutMs: this.cfg.timeout,
       }, ctx.signal, ctx.trace);

@@ -3,15 +3,27 @@
  * explained by the Microsoft error catalogue (hint, fix, ref); the rest get a
  * generic outcome that keeps Graph's status, code and message. Throttling and
  * outages honour Retry-After. An answer that never came after a send request
- * had gone out in full (timeout, reset, or 504) is an uncertain outcome:
- * retried, and marked as a possible duplicate.
+ * had gone out in full (timeout, reset, 504, or the attempt stopped after the
+ * request went out) is an uncertain outcome: retried, and marked as a
+ * possible duplicate. Every outcome is classified by the step that failed.
  */
 import { HttpError, retryAfterMs, type HttpResponse } from '../../core/http.js';
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { explainGraph, outcomeFrom, type GraphOperation, type PlaceholderValues } from '../microsoft/catalogue.js';
 
-/** Which call answered: a send (sendMail, draft send) may have delivered even without an answer. */
-export type GraphStep = GraphOperation | 'attachment' | 'upload';
+/**
+ * Which call answered: a send (sendMail, draft send) may have delivered even without an answer.
+ * 'find-drafts' and 'delete-draft' are the clean-up's calls (graph-cleanup.ts): they never decide an outcome.
+ */
+export type GraphStep = GraphOperation | 'attachment' | 'upload' | 'find-drafts' | 'delete-draft';
+
+/** A request of `step` that got no answer (reset, timeout, abort): the HTTP error, and which step it was. */
+export class GraphNoAnswer extends Error {
+  constructor(readonly step: GraphStep, readonly error: HttpError) {
+    super(`${step}: ${error.message}`);
+    this.name = 'GraphNoAnswer';
+  }
+}
 
 export interface GraphErrorBody {
   code?: string;
@@ -27,12 +39,22 @@ export function graphError(res: HttpResponse): GraphErrorBody {
   };
 }
 
-function isSend(step: GraphStep): boolean {
+export function isSend(step: GraphStep): boolean {
   return step === 'sendMail' || step === 'send-draft';
 }
 
+/**
+ * Whether a send may have happened although it did not answer 202: its whole
+ * request went out and no answer came (reset, timeout, abort), or Graph
+ * answered 504 (its gateway gave up while the mailbox may still have acted).
+ */
+export function sendMayHaveHappened(step: GraphStep, failure: HttpResponse | HttpError): boolean {
+  if (!isSend(step)) return false;
+  return failure instanceof HttpError ? failure.bodySent : failure.status === 504;
+}
+
 function catalogueOperation(step: GraphStep): GraphOperation {
-  return step === 'attachment' || step === 'upload' ? 'draft' : step;
+  return step === 'sendMail' || step === 'send-draft' ? step : 'draft';
 }
 
 /** The outcome of a non-success Graph answer. */
@@ -41,7 +63,7 @@ export function outcomeForResponse(res: HttpResponse, step: GraphStep, names: Pl
   const response = `${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
   const wait = retryAfterMs(res.headers);
   const reply = { code: res.status, response, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
-  const uncertain = res.status === 504 && isSend(step);
+  const uncertain = sendMayHaveHappened(step, res);
   const explained = explainGraph(res.status, code, message, { ...names, operation: catalogueOperation(step) });
   if (explained) {
     const out = outcomeFrom(explained, reply);
@@ -65,11 +87,16 @@ export function outcomeForResponse(res: HttpResponse, step: GraphStep, names: Pl
     fix: 'Look up the Graph error code in Microsoft\'s documentation; "authrelay send-test --route <upstream>" shows each request and answer.' };
 }
 
-/** The outcome of a request that got no answer. */
+/** The outcome of a request of `step` that got no answer. */
 export function outcomeForHttpError(err: HttpError, step: GraphStep): DeliveryOutcome {
-  if (err.code === 'ABORTED') return interrupted();
   const response = `${err.code}: ${err.message}`;
-  if (err.bodySent && isSend(step)) {
+  if (err.code === 'ABORTED') {
+    if (!sendMayHaveHappened(step, err)) return interrupted();
+    // Stopped after the send went out: the relay is stopping (or the attempt ran out of time), not Graph; the route is not paused.
+    return { action: 'retry', scope: 'message', category: 'uncertain', possibleDuplicate: true, response,
+      hint: 'The attempt was stopped after the message had been handed to Graph, before its answer came; it may have been sent. It is retried, and may arrive twice.' };
+  }
+  if (sendMayHaveHappened(step, err)) {
     // The connection broke after the whole request went out: the route is paused like any
     // connection failure, and the message, which may have been sent, is marked as a possible duplicate.
     return { action: 'retry', scope: 'destination', category: 'uncertain', possibleDuplicate: true, response,

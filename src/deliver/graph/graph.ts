@@ -10,7 +10,15 @@
  * mailbox is held for the whole message and a message makes one request at
  * a time, so at most `mailboxConcurrency` (4) requests per mailbox are in
  * flight. Graph accepts or refuses the message as a whole: every recipient
- * gets the same outcome.
+ * gets the same outcome, classified by the step that failed (a request that
+ * got no answer carries its step in GraphNoAnswer). Drafts left by failed
+ * attempts are cleaned up as graph-cleanup.ts explains; the results are
+ * reported to the observer set with observeDraftCleanups (metrics).
+ * With `sentItems: delete`, every accepted message is handed to the Sent
+ * Items clean-up (../microsoft/sent-items.ts), which deletes Exchange's copy
+ * in the background; a message without a Message-ID gets one first (from its
+ * queue id), so that its copy can be found. Its results go to the observer
+ * set with observeSentItemsCleanups.
  */
 import { Readable } from 'node:stream';
 import type { GraphUpstreamConfig } from '../../config/schema.js';
@@ -19,15 +27,18 @@ import { redactUrl, type Logger } from '../../core/log.js';
 import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../../core/outcome.js';
 import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
 import { explainTokenError, type PlaceholderValues } from '../microsoft/catalogue.js';
+import { resolveEndpoints } from '../../identity/entra/clouds.js';
 import { chooseMailbox } from '../microsoft/mailbox.js';
 import { base64Length, base64Of } from '../microsoft/mime/base64-stream.js';
 import { HeaderTooLargeError } from '../microsoft/mime/header-section.js';
 import { SplitError } from '../microsoft/mime/split.js';
 import { prepareMessage, type PreparedMessage } from '../microsoft/mime/submission.js';
-import type { MailboxPacer } from '../pacing.js';
+import { SentItemsCleaner, type SentItemsCleanerDeps, type SentItemsCleanupResult } from '../microsoft/sent-items.js';
+import { noteDailyLimit, pacedOutcome, type MailboxPacer } from '../pacing.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
+import { CLEANUP_DEADLINE_MS, DraftJanitor, type DraftCleanupResult } from './graph-cleanup.js';
 import { DraftStepFailed, sendLarge, type GraphCaller } from './graph-draft.js';
-import { interrupted, outcomeForHttpError, outcomeForResponse, type GraphStep } from './graph-outcomes.js';
+import { GraphNoAnswer, interrupted, outcomeForHttpError, outcomeForResponse, type GraphStep } from './graph-outcomes.js';
 
 export interface GraphTransportDeps {
   log: Logger;
@@ -36,6 +47,10 @@ export interface GraphTransportDeps {
   graphUrl: string;
   tokens: TokenProvider;
   pacer: MailboxPacer;
+  /** Deadline of one draft clean-up (default CLEANUP_DEADLINE_MS). */
+  cleanupDeadlineMs?: number;
+  /** Settings of the Sent Items clean-up (sentItems: delete); defaults suit Exchange Online. */
+  sentItems?: Partial<Pick<SentItemsCleanerDeps, 'waitsMs' | 'maxPending' | 'concurrency' | 'requestTimeoutMs'>>;
 }
 
 /** Graph's request limit (4 MB) less room for headers; the base64 body must fit. */
@@ -51,6 +66,11 @@ const DEFAULT_THROTTLE_PAUSE_MS = 5_000;
 export class GraphTransport implements Transport {
   readonly type = 'graph';
   readonly concurrency: number;
+  private cleanupObserver: ((result: DraftCleanupResult) => void) | undefined;
+  /** permanentDelete exists in the global cloud only (graph-cleanup.ts). */
+  private readonly permanentDelete: boolean;
+  /** The Sent Items clean-up, with sentItems: delete. */
+  private readonly sentItems: SentItemsCleaner | undefined;
 
   constructor(
     readonly name: string,
@@ -58,6 +78,23 @@ export class GraphTransport implements Transport {
     private readonly deps: GraphTransportDeps,
   ) {
     this.concurrency = cfg.concurrency;
+    this.permanentDelete = resolveEndpoints(cfg).cloud === 'global';
+    this.sentItems = cfg.sentItems === 'delete'
+      ? new SentItemsCleaner({
+        log: deps.log.child({ upstream: name }), http: deps.http, graphUrl: deps.graphUrl, tokens: deps.tokens, pacer: deps.pacer,
+        permanentDelete: this.permanentDelete, ...deps.sentItems,
+      })
+      : undefined;
+  }
+
+  /** Tells `fn` the result of every draft clean-up step (the composition root counts them in metrics). */
+  observeDraftCleanups(fn: (result: DraftCleanupResult) => void): void {
+    this.cleanupObserver = fn;
+  }
+
+  /** Tells `fn` the result of every Sent Items clean-up (sentItems: delete; the composition root counts them). */
+  observeSentItemsCleanups(fn: (result: SentItemsCleanupResult) => void): void {
+    this.sentItems?.observe(fn);
   }
 
   async deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<RecipientOutcome[]> {
@@ -73,7 +110,7 @@ export class GraphTransport implements Transport {
     const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal);
     if (!grant.ok) {
       if (ctx.signal.aborted) return all(interrupted());
-      return all({ action: 'retry', scope: 'message', category: 'paced', retryAfterMs: grant.retryAfterMs, hint: `Held back to stay within Microsoft's limits: ${grant.reason}.` });
+      return all(pacedOutcome(mailbox, grant));
     }
     try {
       const names: PlaceholderValues = { mailbox, appId: this.cfg.clientId, tenant: this.cfg.tenant, upstream: this.name };
@@ -86,7 +123,9 @@ export class GraphTransport implements Transport {
         return all({ action: 'retry', scope: 'destination', category: 'auth', response: (err as Error).message, hint: 'No token could be obtained from Entra ID; messages wait until sign-in works.' });
       }
       ctx.trace?.('token', { source: token.fromCache ? 'cache' : 'Entra ID', permissions: token.permissions, expiresAt: new Date(token.expiresAt).toISOString() });
-      return all(await this.attempt(message, mailbox, token, names, ctx));
+      const outcomes = all(await this.attempt(message, mailbox, token, names, ctx));
+      noteDailyLimit(this.deps.pacer, mailbox, outcomes);
+      return outcomes;
     } finally {
       grant.release();
     }
@@ -97,7 +136,7 @@ export class GraphTransport implements Transport {
     const userUrl = `${this.deps.graphUrl.replace(/\/$/, '')}/users/${encodeURIComponent(mailbox)}`;
     let prepared: PreparedMessage;
     try {
-      prepared = await this.prepare(message);
+      prepared = await this.prepare(message, mailbox);
     } catch (err) {
       if (err instanceof HeaderTooLargeError) {
         return { action: 'fail', scope: 'message', category: 'too-big', response: err.message,
@@ -111,33 +150,45 @@ export class GraphTransport implements Transport {
     if (changes.partial) log.warn({ event: 'message-partial' }, 'message/partial fragment sent as it is: Outlook does not reassemble fragments');
     if (changes.removed.length || changes.repaired.length) log.info({ event: 'graph-header-changes', removed: changes.removed, repaired: changes.repaired }, 'header prepared for Graph');
     ctx.trace?.('prepared', { size: prepared.size, bcc: changes.bcc.length, removed: changes.removed, repaired: changes.repaired });
-    let step: GraphStep = 'sendMail';
     const caller: GraphCaller = {
-      call: async (s, req) => {
-        step = s;
-        return this.request(s, req, token, mailbox, ctx);
+      call: async (step, req, signal) => {
+        try {
+          return await this.request(step, req, token, mailbox, ctx, signal);
+        } catch (err) {
+          throw err instanceof HttpError ? new GraphNoAnswer(step, err) : err;
+        }
       },
       open: async () => {
         const stream = unread;
         unread = undefined;
-        return stream ?? (await this.prepare(message)).stream;
+        return stream ?? (await this.prepare(message, mailbox)).stream;
       },
     };
     try {
-      let res: HttpResponse;
       if (prepared.size <= MAX_RAW_MIME) {
-        res = await this.sendSmall(caller, userUrl, prepared.size, mailbox, ctx);
-      } else {
-        ctx.trace?.('large', { size: prepared.size, via: 'draft with attachments' });
-        res = await sendLarge(caller, userUrl, MAX_RAW_MIME);
+        const res = await this.sendSmall(caller, userUrl, prepared.size, mailbox, ctx);
+        if (res.status === 202) {
+          this.cleanSentItems(message.id, mailbox, prepared.messageId);
+          return { action: 'delivered', category: 'accepted', code: 202, response: '202 Accepted by Graph (sendMail)' };
+        }
+        return this.warnDuplicate(outcomeForResponse(res, 'sendMail', names), log, 'sendMail');
       }
-      if (res.status === 202) return { action: 'delivered', category: 'accepted', code: 202, response: `202 Accepted by Graph (${step === 'sendMail' ? 'sendMail' : 'draft sent'})` };
-      return this.warnDuplicate(outcomeForResponse(res, step, names), log, step);
+      ctx.trace?.('large', { size: prepared.size, via: 'draft with attachments' });
+      const janitor = new DraftJanitor(caller, userUrl, message.id, {
+        log, deadlineMs: this.deps.cleanupDeadlineMs ?? CLEANUP_DEADLINE_MS, count: (result) => this.cleanupObserver?.(result), permanentDelete: this.permanentDelete,
+      });
+      const sent = await sendLarge(caller, userUrl, { maxDraft: MAX_RAW_MIME, queueId: message.id, lineBreak: prepared.lineBreak, janitor, signal: ctx.signal });
+      // The draft's own internetMessageId (Graph's answer to its creation) is what its copy in Sent Items carries.
+      this.cleanSentItems(message.id, mailbox, sent.internetMessageId ?? prepared.messageId);
+      return { action: 'delivered', category: 'accepted', code: 202, response: '202 Accepted by Graph (draft sent)' };
     } catch (err) {
-      if (ctx.signal.aborted) return interrupted();
+      // Each outcome comes from the step that failed, whatever the clean-up did after it.
       if (err instanceof DraftStepFailed) return this.warnDuplicate(outcomeForResponse(err.res, err.step, names), log, err.step);
-      if (err instanceof HttpError && err.code === 'EBODY') return spoolFailure(err);
-      if (err instanceof HttpError) return this.warnDuplicate(outcomeForHttpError(err, step), log, step);
+      if (err instanceof GraphNoAnswer) {
+        if (err.error.code === 'EBODY') return spoolFailure(err.error);
+        return this.warnDuplicate(outcomeForHttpError(err.error, err.step), log, err.step);
+      }
+      if (ctx.signal.aborted) return interrupted();
       if (err instanceof SplitError) return { action: 'fail', scope: 'message', category: 'too-big', response: err.message, hint: 'The message is too large for one Graph request and has no attachment that could be uploaded on its own.' };
       return spoolFailure(err as Error);
     } finally {
@@ -158,9 +209,11 @@ export class GraphTransport implements Transport {
     }
   }
 
-  private async request(step: GraphStep, req: Parameters<GraphCaller['call']>[1], token: AccessToken, mailbox: string, ctx: DeliveryContext): Promise<HttpResponse> {
+  /** One request; `own` is a clean-up's own signal, used instead of the attempt's. */
+  private async request(step: GraphStep, req: Parameters<GraphCaller['call']>[1], token: AccessToken, mailbox: string, ctx: DeliveryContext, own?: AbortSignal): Promise<HttpResponse> {
+    const signal = own ?? ctx.signal;
     // A 429 for this mailbox holds every request for it, from any message, until Retry-After has passed.
-    const waited = await this.deps.pacer.whenOpen(mailbox, ctx.signal);
+    const waited = await this.deps.pacer.whenOpen(mailbox, signal);
     if (waited) ctx.trace?.('waited for Retry-After', { ms: waited });
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     // Upload URLs carry their own credential; Outlook refuses an Authorization header on them.
@@ -170,7 +223,7 @@ export class GraphTransport implements Transport {
     let res: HttpResponse;
     try {
       res = await this.deps.http.request({
-        method: req.method, url: req.url, headers, signal: ctx.signal, timeoutMs: this.cfg.timeout,
+        method: req.method, url: req.url, headers, signal, timeoutMs: this.cfg.timeout,
         ...(req.body !== undefined ? { body: req.body } : {}), ...(req.contentLength !== undefined ? { contentLength: req.contentLength } : {}),
       });
     } finally {
@@ -183,9 +236,18 @@ export class GraphTransport implements Transport {
     return res;
   }
 
-  private async prepare(message: OutboundMessage): Promise<PreparedMessage> {
+  private async prepare(message: OutboundMessage, mailbox: string): Promise<PreparedMessage> {
     const body: Readable = message.openBody();
-    return prepareMessage(body, message.size, message.recipients);
+    // The same id on every attempt: copies of a possible duplicate are found too.
+    const addMessageId = this.sentItems ? `<authrelay.${message.id}@${mailbox.split('@')[1] || 'authrelay.invalid'}>` : undefined;
+    return prepareMessage(body, message.size, message.recipients, addMessageId ? { addMessageId } : {});
+  }
+
+  /** Hands an accepted message to the Sent Items clean-up (sentItems: delete); never waits, never fails. */
+  private cleanSentItems(queueId: string, mailbox: string, internetMessageId: string | undefined): void {
+    if (!this.sentItems) return;
+    if (!internetMessageId) return this.sentItems.skipped(queueId, mailbox);
+    this.sentItems.enqueue({ queueId, mailbox, internetMessageId, sentAt: Date.now() });
   }
 
   private warnDuplicate(o: DeliveryOutcome, log: Logger, step: GraphStep): DeliveryOutcome {
@@ -194,6 +256,8 @@ export class GraphTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // Clean-ups still waiting get a short last chance; the HTTP client they use closes after them.
+    await this.sentItems?.close();
     this.deps.http.close();
   }
 }

@@ -12,6 +12,8 @@ export const TABLE_SOURCES = [
   { source: 'entra', heading: '## Entra ID (signing in)' },
   { source: 'graph', heading: '## Microsoft Graph' },
   { source: 'smtp', heading: '## SMTP replies (SMTP AUTH, Direct Send, connector relay)' },
+  { source: 'scan', heading: '## Reports and sign-in logs (the migration scan)' },
+  { source: 'generic', heading: '## Any SMTP server (the smtp upstream, Direct Send, SMTP OAuth)' },
 ] as const;
 
 function cell(s: string): string {
@@ -19,7 +21,16 @@ function cell(s: string): string {
 }
 
 function example(e: CatalogueEntry): string {
+  if (e.source === 'scan') {
+    const x = e.example;
+    return `${x.status}${x.code ? ` ${x.code}` : ''}${x.finding ? ` ${x.finding}` : ''} (${x.operation})`;
+  }
   if (e.source === 'smtp') return e.example.length > 110 ? `${e.example.slice(0, 107)}…` : e.example;
+  if (e.source === 'generic') {
+    const x = e.example;
+    const text = `${x.command ? `${x.command}: ` : ''}${x.response ?? ''}${x.error && !/^\d{3}/.test(x.response ?? '') ? ` (${x.error})` : ''}`;
+    return text.length > 110 ? `${text.slice(0, 107)}…` : text;
+  }
   if (e.source === 'graph') return `${e.example.status}${e.example.code ? ` ${e.example.code}` : ''}${e.example.operation ? ` (${e.example.operation})` : ''}`;
   const x = e.example;
   if (x.notSignedIn) return 'no sign-in stored';
@@ -28,6 +39,7 @@ function example(e: CatalogueEntry): string {
 }
 
 function action(e: CatalogueEntry): string {
+  if (e.source === 'scan') return e.effect;
   if (e.action === 'fail') return 'fail';
   const wait = e.retryAfterMs ? `, waits ${e.retryAfterMs >= 3_600_000 ? `${e.retryAfterMs / 3_600_000} h` : `${e.retryAfterMs / 1000} s`}` : '';
   return e.scope === 'destination' ? `retry (route waits${wait})` : `retry${wait}`;

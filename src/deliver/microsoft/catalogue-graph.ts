@@ -120,6 +120,13 @@ export const GRAPH_ENTRIES: readonly GraphEntry[] = [
     fix: 'Free space in <mailbox> (empty Sent Items and Deleted Items, or an archive policy), or raise its quota: Set-Mailbox -Identity <mailbox> -ProhibitSendQuota 99GB -ProhibitSendReceiveQuota 100GB.',
   }),
   entry({
+    ref: 'graph.ErrorSubmissionQuotaExceeded', action: 'retry', scope: 'message', category: 'quota', retryAfterMs: 24 * 3_600_000,
+    match: { code: 'ErrorSubmissionQuotaExceeded' },
+    example: { status: 403, code: 'ErrorSubmissionQuotaExceeded', message: "The message couldn't be sent because the sender's submission quota was exceeded. Please try again later." },
+    hint: 'The mailbox <mailbox> has reached Exchange Online\'s sending limit (10,000 recipients in any 24 hours); nothing is sent as it, from any route, until the 24 hours have passed.',
+    fix: 'Wait: the limit counts a rolling 24 hours. Keep the route\'s recipientsPerDay below what the mailbox really has left (people sending from it count too), spread devices over more mailboxes, or add a fallback upstream to the route (use: [this, another]).',
+  }),
+  entry({
     ref: 'graph.ApplicationThrottled', action: 'retry', scope: 'message', category: 'throttled',
     match: { status: 429 },
     example: { status: 429, code: 'ApplicationThrottled', message: 'Application is over its MailboxConcurrency limit.' },

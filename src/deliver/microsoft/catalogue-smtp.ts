@@ -121,8 +121,15 @@ export const SMTP_ENTRIES: readonly SmtpEntry[] = [
     ref: 'smtp.5.2.0.SubmissionQuotaExceeded', action: 'retry', scope: 'message', category: 'quota', retryAfterMs: DAY,
     match: /SubmissionQuotaExceeded|\b5\.2\.2\b.*submission quota/i,
     example: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message Cannot submit message. [Hostname=BY5PR12MB4244.namprd12.prod.outlook.com]',
-    hint: 'The mailbox <mailbox> has reached its sending limit (10,000 recipients a day); the relay waits a day before trying again.',
-    fix: 'Lower what this mailbox sends (the route\'s recipientsPerDay keeps the relay under the limit), spread devices over more mailboxes, or use a graph route or High Volume Email for bulk sending.',
+    hint: 'The mailbox <mailbox> has reached its sending limit (10,000 recipients in any 24 hours); nothing is sent as it, from any route, until the 24 hours have passed.',
+    fix: 'Lower what this mailbox sends (the route\'s recipientsPerDay keeps the relay under the limit; people sending from the mailbox count too), spread devices over more mailboxes, or add a fallback upstream to the route (use: [this, another]).',
+  }),
+  entry({
+    ref: 'smtp.5.1.90', action: 'retry', scope: 'message', category: 'quota', retryAfterMs: DAY,
+    match: /\b5\.1\.90\b/,
+    example: "550 5.1.90 Your message can't be sent because you've reached your daily limit for message recipients",
+    hint: 'The mailbox <mailbox> has sent to more recipients in the last 24 hours than Exchange Online allows (10,000); nothing is sent as it until the 24 hours have passed.',
+    fix: 'Wait: the limit counts a rolling 24 hours and cannot be lifted by an administrator. Keep the route\'s recipientsPerDay below what the mailbox really has left (people sending from it count too), spread devices over more mailboxes, or add a fallback upstream to the route (use: [this, another]).',
   }),
   entry({
     ref: 'smtp.4.3.2.sender-thread-limit', action: 'retry', scope: 'message', category: 'throttled', retryAfterMs: 60_000,

@@ -8,13 +8,15 @@
  * and direct-send transports.
  */
 import type { DeliveryOutcome } from '../../core/outcome.js';
-import { explainSmtp, outcomeFrom, type PlaceholderValues } from '../microsoft/catalogue.js';
+import { explainSmtp, fillPlaceholders, outcomeFrom, type PlaceholderValues } from '../microsoft/catalogue.js';
 import { classifySmtpError, classifySmtpReply, enhancedOf, type SmtpErrorLike } from '../smtp/classify.js';
+
+const XOAUTH2_FIX = 'Check in Entra admin center that the app <appId> has the Office 365 Exchange Online application permission SMTP.SendAsApp with admin consent; in Exchange Online PowerShell that its service principal exists (New-ServicePrincipal) with FullAccess to <mailbox> (Add-MailboxPermission), and that SMTP AUTH is on for <mailbox> (Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false).';
 
 /** A reply to a command (MAIL, RCPT, DATA, AUTH...), explained by the catalogue when it knows it. */
 export function outcomeForReply(response: string, command: string, ctx?: PlaceholderValues): DeliveryOutcome {
   const explained = explainSmtp(response, ctx);
-  if (!explained) return classifySmtpReply(response, command);
+  if (!explained) return classifySmtpReply(response, command, ctx);
   const code = Number(/^\d{3}/.exec(response)?.[0] ?? 0);
   const enhanced = enhancedOf(response);
   return outcomeFrom(explained, { ...(code ? { code } : {}), ...(enhanced ? { enhancedCode: enhanced } : {}), response });
@@ -31,23 +33,25 @@ export function outcomeForReply(response: string, command: string, ctx?: Placeho
 export function outcomeForError(e: SmtpErrorLike, afterBody: boolean, ctx?: PlaceholderValues): DeliveryOutcome {
   if (e.code === 'EAUTH') {
     const response = e.response ?? e.message ?? 'authentication failed';
-    const base = e.response ? outcomeForReply(e.response, 'AUTH', ctx) : undefined;
-    if (base?.ref) return { ...base, response, ...(e.responseCode ? { code: e.responseCode } : {}) };
+    // Only Microsoft's own explanations decide here; a generic 535 would name the wrong setting.
+    const microsoft = e.response ? explainSmtp(e.response, ctx) : undefined;
+    const enhanced = e.response ? enhancedOf(e.response) : undefined;
+    const reply = { response, ...(e.responseCode ? { code: e.responseCode } : {}), ...(enhanced ? { enhancedCode: enhanced } : {}) };
+    if (microsoft) return outcomeFrom(microsoft, reply);
     return {
-      ...(base ?? {}),
+      ...reply,
       action: 'retry',
       scope: 'destination',
       category: 'auth',
-      response,
-      ...(e.responseCode ? { code: e.responseCode } : {}),
       hint: 'Microsoft 365 refused the sign-in (AUTH XOAUTH2). Check the app permission SMTP.SendAsApp, the service principal in Exchange and that SMTP AUTH is enabled for the mailbox; messages wait meanwhile.',
+      fix: fillPlaceholders(XOAUTH2_FIX, ctx),
     };
   }
   if (e.responseCode && e.response && !isConnectionCode(e.code)) {
     // The server answered: whatever it said, the outcome is known (no duplicate possible).
     return outcomeForReply(e.response, e.command ?? 'unknown', ctx);
   }
-  const o = classifySmtpError(e, afterBody);
+  const o = classifySmtpError(e, afterBody, ctx);
   // A connection closed with a reply as its last words (421 4.7.66 ...) is explained too.
   const ex = e.response && e.responseCode ? explainSmtp(e.response, ctx) : undefined;
   return ex ? { ...o, category: ex.category, hint: ex.hint, fix: ex.fix, ref: ex.ref } : o;

@@ -43,14 +43,19 @@ export class SessionCache {
 
   /** An idle signed-in session for this mailbox, if one is still good. */
   take(mailbox: string): CachedSession | undefined {
-    const list = this.idle.get(mailbox.toLowerCase());
-    while (list?.length) {
-      const c = list.pop()!;
-      clearTimeout(c.timer);
-      if (this.good(c)) return { session: c.session, tokenExpiresAt: c.tokenExpiresAt };
-      c.session.quit();
+    const key = mailbox.toLowerCase();
+    const list = this.idle.get(key);
+    try {
+      while (list?.length) {
+        const c = list.pop()!;
+        clearTimeout(c.timer);
+        if (this.good(c)) return { session: c.session, tokenExpiresAt: c.tokenExpiresAt };
+        c.session.quit();
+      }
+      return undefined;
+    } finally {
+      this.forgetIfEmpty(key, list);
     }
-    return undefined;
   }
 
   /** Keeps a session for the next message to this mailbox (or closes it when it is spent). */
@@ -67,6 +72,7 @@ export class SessionCache {
       timer: setTimeout(() => {
         const i = list.indexOf(entry);
         if (i >= 0) list.splice(i, 1);
+        this.forgetIfEmpty(key, list);
         entry.session.quit();
       }, this.idleMs),
     };
@@ -89,6 +95,11 @@ export class SessionCache {
       }
     }
     this.idle.clear();
+  }
+
+  /** A mailbox without idle sessions is not kept (mailboxes may come from devices' From headers). */
+  private forgetIfEmpty(key: string, list: Idle[] | undefined): void {
+    if (list && list.length === 0 && this.idle.get(key) === list) this.idle.delete(key);
   }
 
   private good(c: CachedSession): boolean {

@@ -13,8 +13,16 @@
  * are never refused for a burst), get a token (cached and renewed by the
  * token provider), then reuse a signed-in session to that mailbox or open
  * one. Replies are explained by the Microsoft error catalogue.
+ *
+ * With `sentItems: delete` (app credentials only), a message Exchange took
+ * is handed to the Sent Items clean-up (../microsoft/sent-items.ts), which
+ * finds the copy that SMTP AUTH submission leaves in the mailbox's Sent Items
+ * with a Graph token of the same app, by the message id Exchange names in
+ * its 250 reply (`250 2.0.0 OK <id> [Hostname=...]`), or by the message's own
+ * Message-ID field when the reply names none.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { SmtpOauthUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
@@ -22,8 +30,10 @@ import { outcomeForAll, type DeliveryOutcome, type RecipientOutcome } from '../.
 import { TokenError, type AccessToken, type TokenProvider } from '../../identity/entra/token-provider.js';
 import { explainTokenError, type PlaceholderValues } from '../microsoft/catalogue.js';
 import { chooseMailbox, type MailboxChoice } from '../microsoft/mailbox.js';
+import { messageIdOf } from '../microsoft/mime/submission.js';
+import type { SentItemsCleaner, SentItemsCleanupResult } from '../microsoft/sent-items.js';
 import { interrupted, untilAborted } from '../body-transfer.js';
-import type { MailboxPacer } from '../pacing.js';
+import { noteDailyLimit, pacedOutcome, type MailboxPacer } from '../pacing.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { outcomeForError } from './replies.js';
 import { SessionCache, type CachedSession, type SessionCacheOptions } from './session-cache.js';
@@ -38,6 +48,10 @@ export interface SmtpOauthDeps {
   pacer: MailboxPacer;
   /** How signed-in sessions are kept between messages (defaults suit Exchange Online). */
   sessions?: SessionCacheOptions;
+  /** EHLO name: the relay's host name (default: the system's). */
+  hostname?: string;
+  /** The Sent Items clean-up (sentItems: delete), with its own Graph token, client and pacer; closed with the transport. */
+  sentItems?: SentItemsCleaner;
 }
 
 export class SmtpOauthTransport implements Transport {
@@ -64,8 +78,14 @@ export class SmtpOauthTransport implements Transport {
       },
       connectTimeoutMs: cfg.connectTimeout,
       socketTimeoutMs: cfg.timeout,
+      name: deps.hostname ?? hostname(),
     };
     deps.log.info({ upstream: name, host: deps.smtpHost, port: deps.smtpPort, credential: deps.tokens.description }, 'smtp-oauth upstream ready');
+  }
+
+  /** Tells `fn` the result of every Sent Items clean-up (sentItems: delete; the composition root counts them). */
+  observeSentItemsCleanups(fn: (result: SentItemsCleanupResult) => void): void {
+    this.deps.sentItems?.observe(fn);
   }
 
   /** The mailbox that signs in: the delegated user, or the one chosen for the message. */
@@ -84,10 +104,12 @@ export class SmtpOauthTransport implements Transport {
     if (!grant.ok) {
       if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(false));
       ctx.trace?.('paced', { retryAfterMs: grant.retryAfterMs, reason: grant.reason });
-      return outcomeForAll(message.recipients, paced(mailbox, grant.retryAfterMs, grant.reason));
+      return outcomeForAll(message.recipients, pacedOutcome(mailbox, grant));
     }
     try {
-      return await this.send(mailbox, message, ctx);
+      const outcomes = await this.send(mailbox, message, ctx);
+      noteDailyLimit(this.deps.pacer, mailbox, outcomes);
+      return outcomes;
     } finally {
       grant.release();
     }
@@ -123,6 +145,7 @@ export class SmtpOauthTransport implements Transport {
       cached.session.trace = ctx.trace;
       const result = await transfer(cached.session, message, ctx, this.names(mailbox));
       cached.session.trace = undefined;
+      if (result.outcomes.some((o) => o.outcome.action === 'delivered')) this.cleanSentItems(message, mailbox, result.response);
       if (reused && result.untouched) {
         // The server closed the idle session just before this message: try once on a new one.
         cached.session.close();
@@ -166,6 +189,17 @@ export class SmtpOauthTransport implements Transport {
     }
   }
 
+  /** Hands a message Exchange took to the Sent Items clean-up; never waits, never fails. */
+  private cleanSentItems(message: OutboundMessage, mailbox: string, reply: string | undefined): void {
+    const cleaner = this.deps.sentItems;
+    if (!cleaner) return;
+    // Exchange's reply: "250 2.0.0 OK <id> [Hostname=...]"; the id is what the copy's internetMessageId holds.
+    const fromReply = reply ? /^\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3} )?OK (<[^<>\s]+>)/i.exec(reply)?.[1] : undefined;
+    const internetMessageId = fromReply ?? (message.messageIdHeader ? messageIdOf(message.messageIdHeader) : undefined);
+    if (!internetMessageId) return cleaner.skipped(message.id, mailbox);
+    cleaner.enqueue({ queueId: message.id, mailbox, internetMessageId, sentAt: Date.now() });
+  }
+
   /** Values for the catalogue's placeholders in hints and fixes. */
   private names(mailbox: string): PlaceholderValues {
     return { mailbox, upstream: this.name, appId: this.cfg.clientId, tenant: this.cfg.tenant };
@@ -173,14 +207,8 @@ export class SmtpOauthTransport implements Transport {
 
   async close(): Promise<void> {
     this.cache.closeAll();
+    await this.deps.sentItems?.close();
   }
-}
-
-function paced(mailbox: string, retryAfterMs: number, reason: string): DeliveryOutcome {
-  return {
-    action: 'retry', scope: 'message', category: 'paced', retryAfterMs, response: reason,
-    hint: `Held back to stay under Exchange Online's sending limits for ${mailbox} (${reason}); it goes out when the limit allows, nothing was refused.`,
-  };
 }
 
 function noMailbox(name: string): DeliveryOutcome {

@@ -1,6 +1,7 @@
 /**
- * One SMTP client session to a Microsoft 365 host, as promises: connect
- * (greeting, EHLO, STARTTLS), XOAUTH2 login, one or more transactions, quit.
+ * One SMTP client session, as promises: connect (greeting, EHLO, STARTTLS or
+ * TLS from the first byte), XOAUTH2 or password login, one or more
+ * transactions, quit.
  * Built on nodemailer's SMTPConnection, so the protocol code (dot-stuffing,
  * pipelining, per-recipient replies) is nodemailer's; this file adds what the
  * Microsoft transports need on top: the TLS version actually negotiated, a
@@ -8,7 +9,9 @@
  * here, so a token never reaches a trace), and errors that never go unheard
  * (SMTPConnection reports socket failures as events, not through callbacks).
  *
- * Used by the smtp-oauth and direct-send transports.
+ * Used by the smtp-oauth and direct-send transports, and by the smtp
+ * transport for `send-test` and for messages that need SMTPUTF8 (it knows
+ * what the upstream offered in its EHLO before the transaction starts).
  */
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
@@ -26,6 +29,10 @@ export interface SessionOptions {
   servername?: string;
   /** STARTTLS must succeed; fail rather than send in the clear. */
   requireTLS: boolean;
+  /** TLS from the first byte (port-465 style). */
+  secure?: boolean;
+  /** Never STARTTLS, even when offered. */
+  ignoreTLS?: boolean;
   tls: ConnectionOptions;
   /** EHLO name. */
   name?: string;
@@ -35,6 +42,14 @@ export interface SessionOptions {
 }
 
 export type TraceFn = (step: string, detail?: Record<string, unknown>) => void;
+
+/** What MAIL FROM may declare about the message. */
+export interface MailParams {
+  /** Declare BODY=8BITMIME (when the upstream offers it). */
+  eightBit?: boolean;
+  /** Declare SIZE= (when the upstream offers it). */
+  size?: number;
+}
 
 type Callback<T> = (err: Error | null | undefined, value?: T) => void;
 
@@ -52,6 +67,8 @@ export class SmtpSession {
   private failure: Error | undefined;
   private pending: ((err: Error) => void) | undefined;
   private traceFn: TraceFn | undefined;
+  /** The upstream's last EHLO reply (after STARTTLS, the one over TLS). */
+  private ehlo = '';
 
   private constructor(private readonly conn: SMTPConnection) {
     // SMTPConnection emits socket failures as 'error'; without a listener they would crash the process.
@@ -71,8 +88,9 @@ export class SmtpSession {
     const conn: SMTPConnection = new SMTPConnection({
       host: opts.host,
       port: opts.port,
-      secure: false,
+      secure: opts.secure ?? false,
       requireTLS: opts.requireTLS,
+      ...(opts.ignoreTLS ? { ignoreTLS: true } : {}),
       ...(opts.servername ? { servername: opts.servername } : {}),
       tls: { ...opts.tls, ...(opts.servername ? { servername: opts.servername } : {}) },
       ...(opts.name ? { name: opts.name } : {}),
@@ -87,6 +105,7 @@ export class SmtpSession {
     session.traceFn = trace;
     trace?.('connect', { host: opts.host, port: opts.port, ...(opts.servername ? { servername: opts.servername } : {}) });
     await session.op<void>((cb) => conn.connect((err) => cb(err)));
+    session.ehlo = conn.lastServerResponse || '';
     trace?.('tls', session.secure ? { version: session.tlsVersion, cipher: session.cipher } : { version: 'none (plain text)' });
     return session;
   }
@@ -120,6 +139,11 @@ export class SmtpSession {
     return s && typeof s.getCipher === 'function' ? s.getCipher()?.name : undefined;
   }
 
+  /** Whether the upstream offered an ESMTP extension (SMTPUTF8, 8BITMIME, SIZE...) in its EHLO. */
+  offers(extension: string): boolean {
+    return new RegExp(`^\\d{3}[ -]${extension}(\\s|$)`, 'im').test(this.ehlo);
+  }
+
   /** Still connected and not failed. */
   get usable(): boolean {
     return !this.dead && !this.conn.destroyed;
@@ -131,9 +155,19 @@ export class SmtpSession {
     await this.op<boolean>((cb) => this.conn.login({ type: 'OAuth2', user, oauth2, method: 'XOAUTH2' }, (err, ok) => cb(err, ok)));
   }
 
-  /** One transaction: MAIL FROM, RCPT TO for each recipient, DATA with the raw bytes. */
-  async send(sender: string, recipients: string[], raw: Readable): Promise<SMTPConnectionSendInfo> {
-    const info = await this.op<SMTPConnectionSendInfo>((cb) => this.conn.send({ from: sender, to: recipients }, raw, (err, i) => cb(err, i)));
+  /** AUTH PLAIN or LOGIN (the first the upstream offers when no method is given). */
+  async loginPassword(user: string, pass: string, method?: string): Promise<void> {
+    await this.op<boolean>((cb) => this.conn.login({ user, pass, ...(method ? { method } : {}) }, (err, ok) => cb(err, ok)));
+  }
+
+  /**
+   * One transaction: MAIL FROM (with BODY=8BITMIME and SIZE= when asked for
+   * and offered, SMTPUTF8 when an address needs it and it is offered), RCPT TO
+   * for each recipient, DATA with the raw bytes.
+   */
+  async send(sender: string, recipients: string[], raw: Readable, params: MailParams = {}): Promise<SMTPConnectionSendInfo> {
+    const envelope = { from: sender, to: recipients, ...(params.eightBit ? { use8BitMime: true } : {}), ...(params.size ? { size: params.size } : {}) };
+    const info = await this.op<SMTPConnectionSendInfo>((cb) => this.conn.send(envelope, raw, (err, i) => cb(err, i)));
     this.messages++;
     this.lastUsed = Date.now();
     return info;

@@ -4,6 +4,7 @@
  * writer), recipients, first trail events and the device inventory, in a
  * few set-based statements of one transaction.
  */
+import { receivedEvent, routedEvent } from '../trail-events.js';
 import type { DeviceActivity, NewMessage } from '../store.js';
 import type { Tx } from './db.js';
 import { mergeActivity, upsertDeviceActivity } from './inventory.js';
@@ -17,9 +18,6 @@ export interface Accepting {
   chunks: number;
 }
 
-export function routedText(route: string, recipients: string[], rule?: string): string {
-  return `routed to ${route}${rule ? ` (${rule})` : ''}: ${recipients.join(', ')}`;
-}
 
 /**
  * Inserts a group. Answers the ids of messages left out because their
@@ -54,7 +52,7 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
     id: [] as string[], parent: [] as (string | null)[], body: [] as string[], kind: [] as string[], route: [] as (string | null)[],
     sender: [] as string[], size: [] as number[], received: [] as number[], expires: [] as number[], device: [] as (string | null)[],
     ip: [] as string[], origin: [] as string[], subject: [] as (string | null)[], headerFrom: [] as (string | null)[],
-    messageId: [] as (string | null)[], sendAs: [] as (string | null)[], notes: [] as (string | null)[],
+    messageId: [] as (string | null)[], sendAs: [] as (string | null)[], notes: [] as (string | null)[], eightBit: [] as (boolean | null)[],
   };
   const rcpt = { id: [] as string[], idx: [] as number[], address: [] as string[], at: [] as number[] };
   const ev = { id: [] as string[], at: [] as number[], kind: [] as string[], text: [] as string[], data: [] as (string | null)[] };
@@ -63,8 +61,6 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
     const m = g.message;
     if (lost.has(m.id)) continue;
     const o = m.origin;
-    const how = [o.tlsVersion ? `over ${o.tlsVersion}` : 'without TLS', o.authUser ? `as ${o.authUser} (${o.authMechanism})` : 'without AUTH'];
-    const received = `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`;
     const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
     groups.forEach((rg, n) => {
       const id = n === 0 ? m.id : `${m.id}.${n}`;
@@ -84,6 +80,7 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
       msg.headerFrom.push(m.headerFrom ?? null);
       msg.messageId.push(m.messageIdHeader ?? null);
       msg.sendAs.push(m.sendAs ?? null);
+      msg.eightBit.push(m.eightBit ?? null);
       msg.notes.push(m.notes?.length ? JSON.stringify(m.notes) : null);
       rg.recipients.forEach((r, i) => {
         rcpt.id.push(id);
@@ -98,8 +95,12 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
         ev.text.push(text);
         ev.data.push(JSON.stringify(data));
       };
-      event('received', n === 0 ? received : `${received}; split from ${m.id}`, { notes: m.notes ?? [] });
-      if (rg.route !== null) event('routed', routedText(rg.route, rg.recipients, rg.rule), { route: rg.route });
+      const received = receivedEvent(m, n === 0 ? undefined : m.id);
+      event('received', received.text, received.data);
+      if (rg.route !== null) {
+        const routed = routedEvent(rg.route, rg.recipients, rg.rule);
+        event('routed', routed.text, routed.data);
+      }
     });
     if (o.device && (m.kind ?? 'message') === 'message') {
       devices.push({
@@ -110,15 +111,15 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
   }
   if (msg.id.length === 0) return lost;
   await tx.query(`INSERT INTO messages (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at,
-      next_attempt_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+      next_attempt_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit)
     SELECT id, parent_id, body_id, kind, 'incoming', route, sender, size, received_at, expires_at, received_at, received_at,
-      device, client_ip, origin, subject, header_from, message_id_header, send_as, notes
+      device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
-      $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+      $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[])
       AS u(id, parent_id, body_id, kind, route, sender, size, received_at, expires_at, device, client_ip, origin, subject,
-        header_from, message_id_header, send_as, notes)`,
+        header_from, message_id_header, send_as, notes, eight_bit)`,
   [msg.id, msg.parent, msg.body, msg.kind, msg.route, msg.sender, msg.size, msg.received, msg.expires, msg.device, msg.ip,
-    msg.origin, msg.subject, msg.headerFrom, msg.messageId, msg.sendAs, msg.notes]);
+    msg.origin, msg.subject, msg.headerFrom, msg.messageId, msg.sendAs, msg.notes, msg.eightBit]);
   await tx.query(`INSERT INTO recipients (message_id, idx, address, state, updated_at)
       SELECT id, idx, address, 'pending', at FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[]) AS u(id, idx, address, at)`,
   [rcpt.id, rcpt.idx, rcpt.address, rcpt.at]);

@@ -139,4 +139,55 @@ CREATE TABLE pacing_pauses (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'lease tokens: a lease is told apart from a later one of the same owner',
+    sql: `ALTER TABLE messages ADD COLUMN lease_token text;`,
+  },
+  {
+    version: 4,
+    name: 'migration board: tenant scans, the senders each found, ignore marks',
+    sql: `
+CREATE TABLE migration_scans (
+  id bigserial PRIMARY KEY,
+  started_at bigint NOT NULL,
+  finished_at bigint NOT NULL,
+  period text NOT NULL,
+  trigger_kind text NOT NULL,
+  by_whom text NOT NULL,
+  app text NOT NULL,
+  tenant text NOT NULL,
+  app_id text NOT NULL,
+  sources text NOT NULL,
+  concealed boolean NOT NULL,
+  display_concealed_names boolean,
+  report_refresh_date text,
+  report_etag text,
+  sender_count integer NOT NULL
+);
+CREATE INDEX migration_scans_finished ON migration_scans (finished_at);
+CREATE TABLE migration_senders (
+  scan_id bigint NOT NULL REFERENCES migration_scans (id) ON DELETE CASCADE,
+  key text COLLATE "C" NOT NULL,
+  mailbox text,
+  concealed boolean NOT NULL,
+  last_basic_auth bigint,
+  last_basic_auth_precision text,
+  data text NOT NULL,
+  PRIMARY KEY (scan_id, key)
+);
+CREATE INDEX migration_senders_key ON migration_senders (key);
+CREATE TABLE migration_ignores (
+  key text COLLATE "C" PRIMARY KEY,
+  reason text NOT NULL,
+  by_whom text NOT NULL,
+  at bigint NOT NULL
+);
+`,
+  },
+  {
+    version: 5,
+    name: 'eight_bit: whether a message has bytes above 127 (BODY=8BITMIME)',
+    sql: `ALTER TABLE messages ADD COLUMN eight_bit boolean;`,
+  },
 ];

@@ -7,7 +7,7 @@
  * next acquire for that key once their lease has run out.
  */
 import { randomUUID } from 'node:crypto';
-import type { PacingCoordinator, SlotAnswer, SlotRequest } from '../pacing.js';
+import { dailyLimitPause, type BudgetAnswer, type BudgetRequest, type PacingCoordinator, type SlotAnswer, type SlotRequest } from '../pacing.js';
 import type { Db } from './db.js';
 
 const MINUTE = 60_000;
@@ -90,6 +90,34 @@ export class PgPacing implements PacingCoordinator {
       this.startRenewals();
     }
     return answer;
+  }
+
+  async spend(req: BudgetRequest): Promise<BudgetAnswer> {
+    const { key, now, perDay } = req;
+    return this.db.tx(async (tx): Promise<BudgetAnswer> => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, key]);
+      await tx.query('DELETE FROM pacing_starts WHERE key = $1 AND at <= $2', [key, now - DAY]);
+      const used = Number((await tx.query<{ used: string }>('SELECT COALESCE(SUM(recipients), 0)::bigint AS used FROM pacing_starts WHERE key = $1 AND at > $2',
+        [key, now - DAY])).rows[0]!.used);
+      const pause = (await tx.query<{ until: number }>('SELECT until FROM pacing_pauses WHERE key = $1', [key])).rows[0]?.until ?? 0;
+      if (pause > now) return { ok: false, kind: 'paused', waitMs: pause - now, reason: dailyLimitPause(Number(pause)), used };
+      if (req.recipients <= perDay && used + req.recipients > perDay) {
+        const r = await tx.query<{ at: number }>(`SELECT at FROM (
+            SELECT at, SUM(recipients) OVER (ORDER BY at, id) AS freed FROM pacing_starts WHERE key = $1 AND at > $2) s
+          WHERE $3::bigint - freed + $4::bigint <= $5::bigint ORDER BY at LIMIT 1`, [key, now - DAY, used, req.recipients, perDay]);
+        const at = r.rows[0]?.at;
+        if (at !== undefined && at + DAY - now > 0) {
+          return { ok: false, kind: 'quota', waitMs: at + DAY - now, reason: `pacing: at most ${perDay} recipients per day for this mailbox`, used };
+        }
+      }
+      await tx.query('INSERT INTO pacing_starts (key, at, recipients) VALUES ($1, $2, $3)', [key, now, req.recipients]);
+      return { ok: true, used: used + req.recipients };
+    });
+  }
+
+  async spent(key: string, now: number): Promise<number> {
+    const r = await this.db.query<{ used: string }>('SELECT COALESCE(SUM(recipients), 0)::bigint AS used FROM pacing_starts WHERE key = $1 AND at > $2', [key, now - DAY]);
+    return Number(r.rows[0]!.used);
   }
 
   async release(slot: string): Promise<void> {

@@ -2,7 +2,9 @@
  * PostgreSQL spool, shared by several relay nodes. Message state and bodies
  * live in the database (bodies in chunks, see bodies.ts), so any node can
  * deliver any message. Claims take rows with SELECT ... FOR UPDATE SKIP
- * LOCKED and give them a lease (owner and expiry); a node that dies leaves
+ * LOCKED and give them a lease (owner, claim token and expiry); renewing,
+ * routing, finishing and releasing change nothing unless the caller still
+ * holds that lease (see ../store.ts); a node that dies leaves
  * leases that run out, and claim() and recoverActive() of the others take
  * those messages over. Migrations run in init() under an advisory lock
  * (migrate.ts).
@@ -18,22 +20,26 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type {
-  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
+  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, LeaseRef, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
+import { newLeaseToken } from '../lease-token.js';
 import { Db, type PoolOptions } from './db.js';
 import { PgBodies, type PgBodyWriter } from './bodies.js';
 import { applyMigrations, migrationStatus, type MigrationStatus } from './migrate.js';
 import type { Migration } from './migrations.js';
-import { insertEvents, insertGroup, routedText, type Accepting } from './accept.js';
+import { insertEvents, insertGroup, type Accepting } from './accept.js';
+import { routedEvent } from '../trail-events.js';
 import { activityBuckets, countByState, listMessages, readMessage, trailOf, withRecipients } from './listing.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
 import type { MessageRow } from './rows.js';
 import { inspect, type PostgresReport } from './inspect.js';
 import { PgPacing, type PgPacingOptions } from './pacing.js';
+import type { IgnoreMark, MailboxSeen, NewScan, ScanRecord, ScanSummary, SenderHistory } from '../migration-records.js';
+import * as board from './migration-scans.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
-const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit';
 /** The acceptance transaction is durable when it returns, whatever the server's default. */
 const DURABLE = 'BEGIN; SET LOCAL synchronous_commit TO on';
 /** The advisory lock key held while purging bodies. */
@@ -171,21 +177,40 @@ export class PostgresStore implements Store {
         SELECT id FROM messages WHERE ${routeCond}
           AND ((state IN ('incoming', 'deferred') AND next_attempt_at <= $2) OR (state = 'active' AND lease_until < $2))
         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-      UPDATE messages m SET state = 'active', lease_owner = $4, lease_until = $5, updated_at = $2
-      FROM due WHERE m.id = due.id RETURNING m.*`, [req.route, req.now, req.limit, req.owner, req.now + req.leaseMs]);
+      UPDATE messages m SET state = 'active', lease_owner = $4, lease_token = $6, lease_until = $5, updated_at = $2
+      FROM due WHERE m.id = due.id RETURNING m.*`, [req.route, req.now, req.limit, req.owner, req.now + req.leaseMs, newLeaseToken()]);
     const rows = r.rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return withRecipients(this.db, rows);
   }
 
-  async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.query(`UPDATE messages SET lease_until = $1 WHERE id = ANY($2) AND lease_owner = $3 AND state = 'active'`, [now + leaseMs, ids, owner]);
+  async renewLease(leases: LeaseRef[], leaseMs: number, now: number): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const r = await this.db.query<{ id: string }>(`UPDATE messages m SET lease_until = $1
+        FROM unnest($2::text[], $3::text[], $4::text[]) AS l(id, owner, token)
+        WHERE m.id = l.id AND m.lease_owner = l.owner AND m.lease_token = l.token AND m.state = 'active' RETURNING m.id`,
+    [now + leaseMs, leases.map((l) => l.id), leases.map((l) => l.owner), leases.map((l) => l.token)]);
+    return r.rows.map((x) => x.id);
   }
 
-  async assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]> {
+  async releaseLeases(leases: LeaseRef[], now: number): Promise<number> {
+    if (leases.length === 0) return 0;
+    const r = await this.db.query(`UPDATE messages m SET state = CASE WHEN m.attempts = 0 THEN 'incoming' ELSE 'deferred' END,
+        lease_owner = NULL, lease_token = NULL, lease_until = NULL, next_attempt_at = $1, updated_at = $1
+        FROM unnest($2::text[], $3::text[], $4::text[]) AS l(id, owner, token)
+        WHERE m.id = l.id AND m.lease_owner = l.owner AND m.lease_token = l.token AND m.state = 'active'`,
+    [now, leases.map((l) => l.id), leases.map((l) => l.owner), leases.map((l) => l.token)]);
+    return r.rowCount ?? 0;
+  }
+
+  async assignRoutes(lease: LeaseRef, groups: { route: string; recipients: string[]; rule?: string }[], now: number): Promise<string[]> {
+    const id = lease.id;
     return this.db.tx(async (tx) => {
-      const cur = await tx.query<{ lease_owner: string | null }>('SELECT lease_owner FROM messages WHERE id = $1 FOR UPDATE', [id]);
-      if (cur.rows[0]?.lease_owner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
+      const cur = await tx.query<{ lease_owner: string | null; lease_token: string | null; state: string }>(
+        'SELECT lease_owner, lease_token, state FROM messages WHERE id = $1 FOR UPDATE', [id]);
+      const row = cur.rows[0];
+      if (row?.lease_owner !== lease.owner || row.lease_token !== lease.token || row.state !== 'active') {
+        throw new Error(`message ${id} is not leased by ${lease.owner} (its lease was lost)`);
+      }
       // A message split before (and released since) already has parts .1, .2...: new parts take free numbers.
       const taken = new Set((await tx.query<{ id: string }>('SELECT id FROM messages WHERE id LIKE $1', [`${id}.%`])).rows.map((r) => r.id));
       let suffix = 0;
@@ -212,10 +237,11 @@ export class PostgresStore implements Store {
               WHERE r.message_id = $2 AND r.address = u.address AND r.state = 'pending'`, [target, id, g.recipients]);
           event(target, 'split', `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`, null);
         } else {
-          await tx.query(`UPDATE messages SET route = $1, state = 'incoming', lease_owner = NULL, lease_until = NULL,
+          await tx.query(`UPDATE messages SET route = $1, state = 'incoming', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
               next_attempt_at = $2, updated_at = $2 WHERE id = $3`, [g.route, now, id]);
         }
-        event(target, 'routed', routedText(g.route, g.recipients), { route: g.route });
+        const routed = routedEvent(g.route, g.recipients, g.rule);
+        event(target, 'routed', routed.text, routed.data);
         ids.push(target);
       }
       await insertEvents(tx, ev);
@@ -223,22 +249,29 @@ export class PostgresStore implements Store {
     });
   }
 
-  async finishAttempt(id: string, r: AttemptResult): Promise<void> {
+  async finishAttempt(lease: LeaseRef, r: AttemptResult): Promise<boolean> {
+    const id = lease.id;
     // One update per address, the first given (as if applied in order: a finished recipient is not touched again).
     const seen = new Set<string>();
     const updates = r.recipients.filter((u) => !seen.has(u.address) && seen.add(u.address));
     const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
-    await this.db.tx(async (tx) => {
+    return this.db.tx(async (tx) => {
+      // The lease is checked and ended in the same statement (the row stays locked to the end of the
+      // transaction): a result from a lease that was lost changes nothing.
+      const ended = await tx.query(`UPDATE messages SET state = $2, attempts = attempts + 1, next_attempt_at = $3, updated_at = $4,
+          lease_owner = NULL, lease_token = NULL, lease_until = NULL, last_error = $5, finished_at = $6,
+          route = CASE WHEN $9 THEN NULL ELSE route END
+        WHERE id = $1 AND lease_owner = $7 AND lease_token = $8 AND state = 'active'`,
+      [id, r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
+        r.state === 'delivered' || r.state === 'failed' ? r.at : null, lease.owner, lease.token, Boolean(r.unroute && r.state === 'deferred')]);
+      if (!ended.rowCount) return false;
       await tx.query(`UPDATE recipients r SET state = u.state, attempts = r.attempts + 1, updated_at = $2, last = u.last
           FROM unnest($3::text[], $4::text[], $5::text[]) AS u(address, state, last)
           WHERE r.message_id = $1 AND r.address = u.address AND r.state IN ('pending', 'held')`,
       [id, r.at, updates.map((u) => u.address), updates.map((u) => u.state), updates.map((u) => JSON.stringify(u.outcome))]);
-      await tx.query(`UPDATE messages SET state = $2, attempts = attempts + 1, next_attempt_at = $3, updated_at = $4,
-          lease_owner = NULL, lease_until = NULL, last_error = $5, finished_at = $6 WHERE id = $1`,
-      [id, r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
-        r.state === 'delivered' || r.state === 'failed' ? r.at : null]);
       await tx.query(`INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, 'attempt', $3, $4)`,
         [id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients })]);
+      return true;
     });
   }
 
@@ -247,9 +280,22 @@ export class PostgresStore implements Store {
     return r.rows.map((x) => x.route);
   }
 
+  async unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number> {
+    return this.db.tx(async (tx) => {
+      const r = await tx.query<{ id: string }>(`UPDATE messages SET route = NULL, next_attempt_at = $1, updated_at = $1
+          WHERE state IN ('incoming', 'deferred') AND route IS NOT NULL AND ($2::text[] IS NULL OR route = ANY($2)) RETURNING id`, [now, routes ? [...routes] : null]);
+      const ids = r.rows.map((x) => x.id);
+      if (ids.length) {
+        await tx.query(`INSERT INTO events (message_id, at, kind, text, data) SELECT unnest($1::text[]), $2, 'reroute', $3, $4`,
+          [ids, now, `routed again: ${by}`, JSON.stringify({ by })]);
+      }
+      return ids.length;
+    });
+  }
+
   async recoverActive(owner: string, now: number): Promise<number> {
     const r = await this.db.query(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
-        lease_owner = NULL, lease_until = NULL, next_attempt_at = $1, updated_at = $1
+        lease_owner = NULL, lease_token = NULL, lease_until = NULL, next_attempt_at = $1, updated_at = $1
       WHERE state = 'active' AND (lease_owner = $2 OR lease_until < $1)`, [now, owner]);
     return r.rowCount ?? 0;
   }
@@ -349,4 +395,15 @@ export class PostgresStore implements Store {
   devicesSeen(): Promise<DeviceSeen[]> {
     return devicesSeen(this.db);
   }
+
+  // The migration board's records (../migration-records.ts, ./migration-scans.ts).
+  saveScan(scan: NewScan): Promise<number> { return board.saveScan(this.db, scan); }
+  scans(limit: number): Promise<ScanSummary[]> { return board.scans(this.db, limit); }
+  scan(id: number): Promise<ScanRecord | undefined> { return board.scan(this.db, id); }
+  senderHistory(): Promise<SenderHistory[]> { return board.senderHistory(this.db); }
+  setIgnore(mark: IgnoreMark): Promise<void> { return board.setIgnore(this.db, mark); }
+  clearIgnore(key: string): Promise<boolean> { return board.clearIgnore(this.db, key); }
+  ignoreMarks(): Promise<IgnoreMark[]> { return board.ignoreMarks(this.db); }
+  mailboxesSeen(mailboxes: string[]): Promise<MailboxSeen[]> { return board.mailboxesSeen(this.db, mailboxes); }
+  pruneScans(before: number): Promise<number> { return board.pruneScans(this.db, before); }
 }

@@ -74,4 +74,55 @@ CREATE TABLE devices_seen (
     // own so that updating a message's state never rewrites its body.
     sql: `CREATE TABLE bodies (body_id TEXT PRIMARY KEY, data BLOB NOT NULL);`,
   },
+  {
+    version: 3,
+    // The token of the claim that holds a message's lease (see ../lease-token.ts).
+    sql: `ALTER TABLE messages ADD COLUMN lease_token TEXT;`,
+  },
+  {
+    version: 4,
+    // The migration board (../migration-records.ts): tenant scans, the senders each found, ignore marks.
+    sql: `
+CREATE TABLE migration_scans (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  period TEXT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  by_whom TEXT NOT NULL,
+  app TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  concealed INTEGER NOT NULL,
+  display_concealed_names INTEGER,
+  report_refresh_date TEXT,
+  report_etag TEXT,
+  sender_count INTEGER NOT NULL
+);
+CREATE INDEX migration_scans_finished ON migration_scans (finished_at);
+CREATE TABLE migration_senders (
+  scan_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  mailbox TEXT,
+  concealed INTEGER NOT NULL,
+  last_basic_auth INTEGER,
+  last_basic_auth_precision TEXT,
+  data TEXT NOT NULL,
+  PRIMARY KEY (scan_id, key)
+);
+CREATE INDEX migration_senders_key ON migration_senders (key);
+CREATE TABLE migration_ignores (
+  key TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  by_whom TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+`,
+  },
+  {
+    version: 5,
+    // Whether the stored message has bytes above 127 (the transports announce BODY=8BITMIME); NULL for older messages.
+    sql: `ALTER TABLE messages ADD COLUMN eight_bit INTEGER;`,
+  },
 ];

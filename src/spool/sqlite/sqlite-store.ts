@@ -10,21 +10,22 @@ import { mkdirSync, openSync, closeSync, fsync, constants as fsConstants } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
-  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, ListFilter, MessageState,
+  ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, LeaseRef, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
+import { newLeaseToken } from '../lease-token.js';
+import { receivedEvent, routedEvent } from '../trail-events.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
 import { countByState, listMessages, readMessage, trailOf } from './listing.js';
 import { activityBuckets } from './activity.js';
+import type { IgnoreMark, MailboxSeen, NewScan, ScanRecord, ScanSummary, SenderHistory } from '../migration-records.js';
+import * as board from './migration-scans.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
-const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes';
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit';
 
-function routedText(route: string, recipients: string[], rule?: string): string {
-  return `routed to ${route}${rule ? ` (${rule})` : ''}: ${recipients.join(', ')}`;
-}
 
 /**
  * Every Database and Statement made stays referenced for the life of the
@@ -168,17 +169,15 @@ export class SqliteStore implements Store {
   private insertGroup(messages: NewMessage[]): void {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes)
+       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit)
       VALUES (@id, @parentId, @bodyId, @kind, 'incoming', @route, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
-       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes)`);
+       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes, @eightBit)`);
     const insBody = this.q('INSERT INTO bodies (body_id, data) VALUES (?, ?)');
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
     this.db.transaction(() => {
       for (const m of messages) {
         const o = m.origin;
-        const how = [o.tlsVersion ? `over ${o.tlsVersion}` : 'without TLS', o.authUser ? `as ${o.authUser} (${o.authMechanism})` : 'without AUTH'];
-        const received = `received ${m.size} bytes from ${o.device ?? 'relay'} at ${o.clientIp} on listener ${o.listener} ${how.join(' ')}`;
         const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
         const writer = this.writers.get(m.id);
         const body = writer?.inline();
@@ -192,11 +191,14 @@ export class SqliteStore implements Store {
             device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
             subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
             sendAs: m.sendAs ?? null, notes: m.notes?.length ? JSON.stringify(m.notes) : null,
+            eightBit: m.eightBit === undefined ? null : m.eightBit ? 1 : 0,
           });
           g.recipients.forEach((r, i) => insRcpt.run(id, i, r, m.receivedAt));
-          insEvent.run(id, m.receivedAt, 'received', n === 0 ? received : `${received}; split from ${m.id}`, JSON.stringify({ notes: m.notes ?? [] }));
+          const received = receivedEvent(m, n === 0 ? undefined : m.id);
+          insEvent.run(id, m.receivedAt, 'received', received.text, JSON.stringify(received.data));
           if (g.route !== null) {
-            insEvent.run(id, m.receivedAt, 'routed', routedText(g.route, g.recipients, g.rule), JSON.stringify({ route: g.route }));
+            const routed = routedEvent(g.route, g.recipients, g.rule);
+            insEvent.run(id, m.receivedAt, 'routed', routed.text, JSON.stringify(routed.data));
           }
         });
         if (o.device && (m.kind ?? 'message') === 'message') {
@@ -224,24 +226,33 @@ export class SqliteStore implements Store {
        ORDER BY next_attempt_at LIMIT @limit`,
     );
     const update = this.q(
-      `UPDATE messages SET state = 'active', lease_owner = @owner, lease_until = @until, updated_at = @now WHERE id = @id`,
+      `UPDATE messages SET state = 'active', lease_owner = @owner, lease_token = @token, lease_until = @until, updated_at = @now WHERE id = @id`,
     );
+    const token = newLeaseToken();
     const ids = this.db.transaction(() => {
       const rows = select.all({ route: req.route, now: req.now, limit: req.limit }) as { id: string }[];
-      for (const r of rows) update.run({ owner: req.owner, until: req.now + req.leaseMs, now: req.now, id: r.id });
+      for (const r of rows) update.run({ owner: req.owner, token, until: req.now + req.leaseMs, now: req.now, id: r.id });
       return rows.map((r) => r.id);
     }).immediate();
     return ids.map((id) => readMessage(this.q, id)).filter((m): m is QueuedMessage => m !== undefined);
   }
 
-  async renewLease(ids: string[], owner: string, leaseMs: number, now: number): Promise<void> {
-    const stmt = this.q(`UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'active'`);
-    this.db.transaction(() => ids.forEach((id) => stmt.run(now + leaseMs, id, owner)))();
+  /** The condition that the caller still holds the lease (parameters @id, @owner, @token). */
+  private static readonly HELD = `id = @id AND lease_owner = @owner AND lease_token = @token AND state = 'active'`;
+
+  async renewLease(leases: LeaseRef[], leaseMs: number, now: number): Promise<string[]> {
+    const stmt = this.q(`UPDATE messages SET lease_until = @until WHERE ${SqliteStore.HELD}`);
+    return this.db.transaction(() => leases.filter((l) => stmt.run({ ...l, until: now + leaseMs }).changes > 0).map((l) => l.id)).immediate();
   }
 
-  async assignRoutes(id: string, owner: string, groups: { route: string; recipients: string[] }[], now: number): Promise<string[]> {
-    const msg = readMessage(this.q, id);
-    if (!msg || msg.leaseOwner !== owner) throw new Error(`message ${id} is not leased by ${owner}`);
+  async releaseLeases(leases: LeaseRef[], now: number): Promise<number> {
+    const stmt = this.q(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
+        lease_owner = NULL, lease_token = NULL, lease_until = NULL, next_attempt_at = @now, updated_at = @now WHERE ${SqliteStore.HELD}`);
+    return this.db.transaction(() => leases.filter((l) => stmt.run({ ...l, now }).changes > 0).length).immediate();
+  }
+
+  async assignRoutes(lease: LeaseRef, groups: { route: string; recipients: string[]; rule?: string }[], now: number): Promise<string[]> {
+    const id = lease.id;
     const ids: string[] = [];
     // A message split before (and released since) already has parts .1, .2...: new parts take free numbers.
     let suffix = 0;
@@ -250,6 +261,7 @@ export class SqliteStore implements Store {
       return `${id}.${suffix}`;
     };
     this.db.transaction(() => {
+      if (!this.q(`SELECT 1 FROM messages WHERE ${SqliteStore.HELD}`).get(lease)) throw new Error(`message ${id} is not leased by ${lease.owner} (its lease was lost)`);
       groups.forEach((g, n) => {
         const targetId = n === 0 ? id : freeId();
         if (n > 0) {
@@ -261,29 +273,37 @@ export class SqliteStore implements Store {
           this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, NULL)`)
             .run(targetId, now, `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`);
         } else {
-          this.q(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_until = NULL,
+          this.q(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
             next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(g.route, now, now, id);
         }
+        const routed = routedEvent(g.route, g.recipients, g.rule);
         this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'routed', ?, ?)`)
-          .run(targetId, now, routedText(g.route, g.recipients), JSON.stringify({ route: g.route }));
+          .run(targetId, now, routed.text, JSON.stringify(routed.data));
         ids.push(targetId);
       });
     }).immediate();
     return ids;
   }
 
-  async finishAttempt(id: string, r: AttemptResult): Promise<void> {
+  async finishAttempt(lease: LeaseRef, r: AttemptResult): Promise<boolean> {
+    const id = lease.id;
     const updRcpt = this.q(`UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
       WHERE message_id = ? AND address = ? AND state IN ('pending','held')`);
     const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
-    this.db.transaction(() => {
+    return this.db.transaction(() => {
+      // The lease is checked and ended in the same write: a result from a lease that was lost changes nothing.
+      const ended = this.q(`UPDATE messages SET state = @state, attempts = attempts + 1, next_attempt_at = @next, updated_at = @at,
+          lease_owner = NULL, lease_token = NULL, lease_until = NULL, last_error = @lastError, finished_at = @finishedAt,
+          route = CASE WHEN @unroute = 1 THEN NULL ELSE route END WHERE ${SqliteStore.HELD}`)
+        .run({
+          ...lease, state: r.state, next: r.nextAttemptAt, at: r.at, lastError: firstProblem ? JSON.stringify(firstProblem) : null,
+          finishedAt: r.state === 'delivered' || r.state === 'failed' ? r.at : null, unroute: r.unroute && r.state === 'deferred' ? 1 : 0,
+        });
+      if (ended.changes === 0) return false;
       for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
-      this.q(`UPDATE messages SET state = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
-          lease_owner = NULL, lease_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`)
-        .run(r.state, r.nextAttemptAt, r.at, firstProblem ? JSON.stringify(firstProblem) : null,
-          r.state === 'delivered' || r.state === 'failed' ? r.at : null, id);
       this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
         .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients }));
+      return true;
     }).immediate();
   }
 
@@ -292,9 +312,20 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.route);
   }
 
+  async unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number> {
+    const which = routes ? `route IN (SELECT value FROM json_each(@routes))` : 'route IS NOT NULL';
+    const params = { now, text: `routed again: ${by}`, data: JSON.stringify({ by }), routes: JSON.stringify(routes ?? []) };
+    return this.db.transaction(() => {
+      this.q(`INSERT INTO events (message_id, at, kind, text, data)
+          SELECT id, @now, 'reroute', @text, @data FROM messages WHERE state IN ('incoming','deferred') AND ${which}`).run(params);
+      return this.q(`UPDATE messages SET route = NULL, next_attempt_at = @now, updated_at = @now
+          WHERE state IN ('incoming','deferred') AND ${which}`).run(params).changes;
+    }).immediate();
+  }
+
   async recoverActive(owner: string, now: number): Promise<number> {
     const res = this.q(`UPDATE messages SET state = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END,
-        lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, updated_at = ?
+        lease_owner = NULL, lease_token = NULL, lease_until = NULL, next_attempt_at = ?, updated_at = ?
       WHERE state = 'active' AND (lease_owner = ? OR lease_until < ?)`).run(now, now, owner, now);
     return res.changes;
   }
@@ -388,6 +419,17 @@ export class SqliteStore implements Store {
   async devicesSeen(): Promise<DeviceSeen[]> {
     return devicesSeen(this.q);
   }
+
+  // The migration board's records (../migration-records.ts, ./migration-scans.ts).
+  async saveScan(scan: NewScan): Promise<number> { return board.saveScan(this.db, this.q, scan); }
+  async scans(limit: number): Promise<ScanSummary[]> { return board.scans(this.q, limit); }
+  async scan(id: number): Promise<ScanRecord | undefined> { return board.scan(this.q, id); }
+  async senderHistory(): Promise<SenderHistory[]> { return board.senderHistory(this.q); }
+  async setIgnore(mark: IgnoreMark): Promise<void> { board.setIgnore(this.q, mark); }
+  async clearIgnore(key: string): Promise<boolean> { return board.clearIgnore(this.q, key); }
+  async ignoreMarks(): Promise<IgnoreMark[]> { return board.ignoreMarks(this.q); }
+  async mailboxesSeen(mailboxes: string[]): Promise<MailboxSeen[]> { return board.mailboxesSeen(this.q, mailboxes); }
+  async pruneScans(before: number): Promise<number> { return board.pruneScans(this.db, this.q, before); }
 
   /** Removes body files that no message refers to (left by a crash before the commit). */
   async removeOrphanBodies(): Promise<number> {

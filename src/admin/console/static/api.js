@@ -10,6 +10,8 @@ export class ApiError extends Error {
     super(body?.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.error ?? '';
+    /** The whole answer (e.g. the live test's lines of a refused write). */
+    this.body = body ?? null;
     /** The configuration problems of a refused change (400 invalid-config), one sentence each. */
     this.problems = Array.isArray(body?.problems) ? body.problems.map(String) : [];
   }

@@ -1,7 +1,7 @@
 // authrelay console: start-up and the hash router (#/overview, #/messages,
-// #/message/ID, #/devices, #/upstreams, #/diagnostics, #/wizard, #/signin). Pages render into <main>;
+// #/message/ID, #/devices, #/upstreams, #/diagnostics, #/wizard, #/migration, #/signin). Pages render into <main>;
 // a page may refresh itself with every(ms, fn) until the route changes.
-/* global document, window, location, setInterval, clearInterval, URLSearchParams */
+/* global history, document, window, location, setInterval, clearInterval, URLSearchParams */
 import { api, setCsrf } from './api.js';
 import { fill, h } from './dom.js';
 import { preferredLang, setLang, t } from './i18n.js';
@@ -13,6 +13,7 @@ import { renderDevices } from './pages/devices.js';
 import { renderUpstreams } from './pages/upstreams.js';
 import { renderWizard } from './pages/wizard.js';
 import { renderDiagnostics } from './pages/diagnostics.js';
+import { renderMigration } from './pages/migration.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -23,7 +24,7 @@ let signedIn = false;
 
 const routes = {
   overview: renderOverview, messages: renderMessages, message: renderMessage, devices: renderDevices, upstreams: renderUpstreams, wizard: renderWizard,
-  diagnostics: renderDiagnostics,
+  diagnostics: renderDiagnostics, migration: renderMigration,
 };
 
 function parseHash() {
@@ -83,6 +84,11 @@ async function route() {
 }
 
 async function start() {
+  // The setup link printed at start, /setup#TOKEN: the first-start form with the token filled in (the token stays in the browser).
+  if (location.pathname === '/setup') {
+    const token = location.hash.slice(1);
+    history.replaceState(null, '', `/#/signin${token ? `?setup=${encodeURIComponent(token)}` : ''}`);
+  }
   const langSelect = document.getElementById('lang');
   await setLang(preferredLang());
   langSelect.value = document.documentElement.lang;

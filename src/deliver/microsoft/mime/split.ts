@@ -3,15 +3,30 @@
  * message is sent as a draft made from its MIME with the largest
  * attachment-like parts taken out, and those parts are added to the draft
  * one by one (upload sessions or attachment POSTs). The message is streamed
- * through mailsplit several times instead of being held:
- *   1. planSplit: sizes of every leaf part, and which to take out;
+ * several times instead of being held:
+ *   1. planSplit (through mailsplit): sizes of every leaf part, which to
+ *      take out, and where each removed part lies in the message (its bytes
+ *      from the delimiter line before it to the end of its body, and its
+ *      body's bytes);
  *   2. draftStream: the message without those parts (each removed together
  *      with the delimiter line before it, so the multipart stays well formed);
  *   3. partStream: one removed part's decoded bytes, for its upload.
+ * Passes 2 and 3 cut the byte ranges the plan found (byte-ranges.ts) instead
+ * of parsing the message again, when the plan could place every part (its
+ * byte count matched the stored message) and the part's encoding is base64,
+ * 7bit, 8bit or binary; otherwise (quoted-printable, a plan without places)
+ * they go through mailsplit as pass 1 does. The draft of a message whose
+ * kept bytes after its first removed part are few (a scan: a closing
+ * boundary) is the message read up to that part plus those bytes, recorded
+ * by pass 1 (draft-tail.ts). mailsplit handles each line on
+ * its own turn of the event loop, so the chunks it holds live long; they are
+ * fed to it as small copies, so a chunk read from the spool dies young.
  * Everything that is kept is written byte for byte.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Splitter, type MailsplitItem, type MimeNode } from 'mailsplit';
+import { Base64Decode, rangeOf, withoutRanges, type ByteRange } from './byte-ranges.js';
+import { GapRecorder, type DraftTail } from './draft-tail.js';
 import { MAX_HEADER_BYTES } from './header-section.js';
 
 export interface RemovedPart {
@@ -24,17 +39,29 @@ export interface RemovedPart {
   isInline: boolean;
   /** Decoded size in bytes. */
   size: number;
+  /** Where the part lies in the message: from the delimiter line before it (with its line break) to the end of its body. */
+  range?: ByteRange;
+  /** Where its encoded body lies, and its Content-Transfer-Encoding (lower case, '' when absent). */
+  body?: ByteRange & { encoding: string };
 }
 
 export interface SplitPlan {
   /** Exact size of the draft MIME. */
   draftSize: number;
   removed: RemovedPart[];
+  /** Bytes of the message the plan was made from. */
+  total: number;
+  /** The draft as the message's first bytes plus these (when the removed parts allow it: draft-tail.ts). */
+  tail?: DraftTail;
 }
 
 interface Leaf extends RemovedPart {
   /** Bytes this part takes in the message: the delimiter line before it, its header and its body. */
   span: number;
+  /** Offset of the first byte of that span, and of the body. */
+  spanStart: number;
+  bodyStart: number;
+  encoding: string;
   candidate: boolean;
   /** size counts base64 characters until the end of the pass. */
   base64: boolean;
@@ -44,14 +71,30 @@ function splitter(): Splitter {
   return new Splitter({ ignoreEmbedded: true, maxHeadSize: MAX_HEADER_BYTES });
 }
 
+/** Bytes handed to mailsplit at once, each a copy (see the file header). */
+const PIECE = 16 * 1024;
+
+/** The source in small copies, so that the chunk read from the spool is released at once. */
+function smallCopies(): Transform {
+  return new Transform({
+    transform(c: Buffer, _e, cb: TransformCallback) {
+      for (let i = 0; i < c.length; i += PIECE) this.push(Buffer.from(c.subarray(i, i + PIECE)));
+      cb();
+    },
+  });
+}
+
 async function* items(source: Readable): AsyncGenerator<MailsplitItem> {
   const s = splitter();
+  const copies = smallCopies();
   source.on('error', (err) => s.destroy(err));
-  source.pipe(s);
+  copies.on('error', (err) => s.destroy(err));
+  source.pipe(copies).pipe(s);
   try {
     for await (const item of s as AsyncIterable<MailsplitItem>) yield item;
   } finally {
     source.destroy();
+    copies.destroy();
     s.destroy();
   }
 }
@@ -70,6 +113,8 @@ function isNode(item: MailsplitItem): item is MimeNode {
  */
 export async function planSplit(source: Readable, maxDraft: number): Promise<SplitPlan> {
   const leaves: Leaf[] = [];
+  let read = 0;
+  source.on('data', (c: Buffer) => (read += c.length));
   let total = 0;
   let index = -1;
   let pendingDelimiter = 0;
@@ -78,6 +123,7 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
   let base64 = false;
   let counter: Promise<number> | undefined;
   let decoder: Transform | undefined;
+  const gaps = new GapRecorder<Leaf>();
   const finish = async () => {
     if (!current) return;
     if (decoder) {
@@ -91,7 +137,9 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
     if (isNode(item)) {
       await finish();
       index++;
-      const head = item.getHeaders().length;
+      const headBytes = item.getHeaders();
+      const head = headBytes.length;
+      const nodeStart = total;
       total += head;
       if (!item.multipart) {
         const contentId = item.headers.getFirst('content-id')?.trim() || undefined;
@@ -102,9 +150,11 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
           index, name: item.filename || defaultName(type, index), contentType: type,
           ...(contentId ? { contentId: contentId.replace(/^<|>$/g, '') } : {}),
           isInline: item.disposition === 'inline' ? Boolean(contentId) || !item.filename : Boolean(contentId) && parentType === 'multipart/related',
-          size: 0, span: pendingDelimiter + head, candidate: !item.root && !body, base64: item.encoding === 'base64',
+          size: 0, span: pendingDelimiter + head, spanStart: nodeStart - pendingDelimiter, bodyStart: total, encoding: item.encoding || '',
+          candidate: !item.root && !body, base64: item.encoding === 'base64',
         };
         leaves.push(current);
+        if (current.candidate) gaps.startPart(current, pendingDelimiter);
         base64 = current.base64;
         if (!base64 && current.candidate) {
           decoder = item.getDecoder();
@@ -117,11 +167,13 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
           });
         }
       }
+      if (!current?.candidate) gaps.add(headBytes);
       pendingDelimiter = 0;
       previousData = undefined;
       continue;
     }
     total += item.value.length;
+    if (item.type !== 'body' || !current?.candidate) gaps.add(item.value);
     if (item.type === 'data') {
       pendingDelimiter = isDelimiter(item.value) ? item.value.length + lineBreakBefore(item.value, previousData) : 0;
       previousData = item.value;
@@ -139,6 +191,7 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
     }
   }
   await finish();
+  gaps.end();
   // Base64 text: 4 characters carry 3 bytes.
   for (const l of leaves) if (l.base64) l.size = Math.floor((l.size * 3) / 4);
   const removed: Leaf[] = [];
@@ -150,7 +203,16 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
   }
   if (draftSize > maxDraft) throw new SplitError(`the message without its attachments is still ${draftSize} bytes, more than a Graph request can carry`);
   removed.sort((a, b) => a.index - b.index);
-  return { draftSize, removed: removed.map(({ span: _s, candidate: _c, base64: _b, ...r }) => r) };
+  // The places are kept only when mailsplit accounted for every byte read (it always should).
+  const placed = total === read;
+  const tail = placed ? gaps.tail(leaves.filter((l) => l.candidate), new Set(removed), (l) => ({ start: l.spanStart, end: l.spanStart + l.span })) : undefined;
+  return {
+    draftSize, total, ...(tail && tail.prefixEnd + tail.bytes.length === draftSize ? { tail } : {}),
+    removed: removed.map(({ span, spanStart, bodyStart, encoding, candidate: _c, base64: _b, ...r }) => ({
+      ...r,
+      ...(placed ? { range: { start: spanStart, end: spanStart + span }, body: { start: bodyStart, end: spanStart + span, encoding } } : {}),
+    })),
+  };
 }
 
 export class SplitError extends Error {
@@ -179,8 +241,31 @@ function defaultName(type: string, index: number): string {
   return `part${index}.${ext}`;
 }
 
-/** The message without the removed parts, streamed. */
-export function draftStream(source: Readable, removed: readonly Pick<RemovedPart, 'index'>[]): Readable {
+/**
+ * The message without the removed parts, streamed: from its first bytes and
+ * the recorded tail when the plan has one, by the parts' byte ranges when the
+ * plan placed them all (`total`, the plan's byte count, is then checked),
+ * otherwise through mailsplit.
+ */
+export function draftStream(source: Readable, removed: readonly Pick<RemovedPart, 'index' | 'range'>[], total?: number, tail?: DraftTail): Readable {
+  if (tail) return prefixThen(source, tail);
+  const ranges = removed.map((r) => r.range);
+  if (ranges.every((r) => r !== undefined)) return withoutRanges(source, [...ranges].sort((a, b) => a.start - b.start), total);
+  return parsedDraftStream(source, removed);
+}
+
+/** The message's first tail.prefixEnd bytes (the reading stops there), then tail.bytes. */
+function prefixThen(source: Readable, tail: DraftTail): Readable {
+  const head = rangeOf(source, { start: 0, end: tail.prefixEnd });
+  const out = Readable.from((async function* () {
+    yield* head as AsyncIterable<Buffer>;
+    if (tail.bytes.length) yield tail.bytes;
+  })(), { objectMode: false });
+  out.once('close', () => head.destroy());
+  return out;
+}
+
+function parsedDraftStream(source: Readable, removed: readonly Pick<RemovedPart, 'index'>[]): Readable {
   const drop = new Set(removed.map((r) => r.index));
   async function* run(): AsyncGenerator<Buffer> {
     let index = -1;
@@ -217,11 +302,30 @@ export function draftStream(source: Readable, removed: readonly Pick<RemovedPart
   return Readable.from(run(), { objectMode: false });
 }
 
+/** Encodings whose bytes are the content as they are. */
+const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
+
 /**
- * The decoded bytes of one part (by index), streamed. Destroying the result
- * (a reader that gives up half way) stops the reading and releases the source.
+ * The decoded bytes of one part, streamed: a placed base64 or identity part
+ * from its body's byte range (the reading stops at its end), any other by
+ * index through mailsplit. Destroying the result (a reader that gives up half
+ * way) stops the reading and releases the source.
  */
-export function partStream(source: Readable, index: number): Readable {
+export function partStream(source: Readable, part: number | Pick<RemovedPart, 'index' | 'body'>): Readable {
+  if (typeof part === 'number') return parsedPartStream(source, part);
+  const body = part.body;
+  if (body && body.encoding === 'base64') {
+    const text = rangeOf(source, body);
+    const decode = new Base64Decode();
+    text.on('error', (err) => decode.destroy(err));
+    decode.once('close', () => text.destroy());
+    return text.pipe(decode);
+  }
+  if (body && IDENTITY.has(body.encoding)) return rangeOf(source, body);
+  return parsedPartStream(source, part.index);
+}
+
+function parsedPartStream(source: Readable, index: number): Readable {
   const out = new Transform({ transform: (c: Buffer, _e, cb: TransformCallback) => cb(null, c) });
   (async () => {
     let i = -1;

@@ -9,13 +9,16 @@
  *   - raw 8-bit (or ISO-2022-JP) bytes in Subject and in From/To/Cc display
  *     names become RFC 2047 encoded words in their own charset;
  *   - every other field, and the body, stay byte for byte; fields written
- *     anew end in the line break the message uses (CRLF, or a bare LF).
+ *     anew end in the line break the message uses (CRLF, or a bare LF);
+ *   - a message without a Message-ID field gets the one the caller gives
+ *     (`addMessageId`, used when the sent copy is to be found in Sent Items
+ *     by it; otherwise Exchange would make one the relay never learns).
  * Only the header section is held in memory; the body streams through.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { addressKey, parseAddressList, type AddressEntry, type MailboxEntry } from './address-list.js';
 import { repairPhrase, repairUnstructured } from './encoded-words.js';
-import { contentTypeOf, fieldValue, lineBreakOf, readHeaderSection, type RawField } from './header-section.js';
+import { contentTypeOf, fieldValue, lineBreakOf, readHeaderSection, unfoldedValue, type RawField } from './header-section.js';
 
 export interface SubmissionChanges {
   /** Envelope recipients put in the Bcc field. */
@@ -31,6 +34,20 @@ export interface SubmissionChanges {
 export interface PreparedHeader {
   head: Buffer;
   changes: SubmissionChanges;
+  /** The message's Message-ID (`<...>`), as found or as added. */
+  messageId?: string;
+}
+
+export interface PrepareOptions {
+  /** A Message-ID (`<...>`) to add when the message has none. */
+  addMessageId?: string;
+}
+
+/** The `<...>` of a Message-ID field (or its whole trimmed value when it has no angle brackets). */
+export function messageIdOf(value: string): string | undefined {
+  const m = /<[^<>]*>/.exec(value);
+  const id = m ? m[0] : value.trim();
+  return id || undefined;
 }
 
 /**
@@ -38,7 +55,7 @@ export interface PreparedHeader {
  * Fields written anew end in `eol`, the line break the device used (CRLF; a
  * bare LF from some devices).
  */
-export function prepareHeader(fields: RawField[], envelope: readonly string[], eol = lineBreakOf(fields)): PreparedHeader {
+export function prepareHeader(fields: RawField[], envelope: readonly string[], eol = lineBreakOf(fields), opts: PrepareOptions = {}): PreparedHeader {
   const ct = contentTypeOf(fields);
   const line = (text: string) => Buffer.from(eol === '\r\n' ? text : text.replace(/\r\n/g, '\n'), 'latin1');
   const wanted = new Set(envelope.map((r) => addressKey(r)));
@@ -99,13 +116,23 @@ export function prepareHeader(fields: RawField[], envelope: readonly string[], e
     seen.add(key);
     changes.bcc.push(r);
   }
-  if (changes.bcc.length) {
-    // A message without a body may end its last field without a line break: the Bcc field starts on its own line.
+  // A message without a body may end its last field without a line break: a field added starts on its own line.
+  const newLine = () => {
     const last = out[out.length - 1];
     if (last?.length && last[last.length - 1] !== 0x0a) out.push(Buffer.from(eol));
+  };
+  if (changes.bcc.length) {
+    newLine();
     out.push(line(fieldLine('Bcc', changes.bcc.map((a) => Buffer.from(a, 'utf8').toString('latin1')))));
   }
-  return { head: Buffer.concat(out), changes };
+  const found = fields.find((f) => f.name.toLowerCase() === 'message-id');
+  let messageId = found ? messageIdOf(unfoldedValue(found)) : undefined;
+  if (!found && opts.addMessageId) {
+    messageId = opts.addMessageId;
+    newLine();
+    out.push(line(`Message-ID: ${messageId}\r\n`));
+  }
+  return { head: Buffer.concat(out), changes, ...(messageId ? { messageId } : {}) };
 }
 
 /** Repairs raw 8-bit display names in place; true when any changed. */
@@ -161,6 +188,10 @@ export interface PreparedMessage {
   /** Its exact length in bytes. */
   size: number;
   changes: SubmissionChanges;
+  /** The line break the message uses (CRLF, or a bare LF), for fields written anew. */
+  lineBreak: '\r\n' | '\n';
+  /** The Message-ID (`<...>`), as found or as added (PrepareOptions). */
+  messageId?: string;
 }
 
 /**
@@ -168,10 +199,10 @@ export interface PreparedMessage {
  * the stored length; the prepared stream fails if the store holds a different
  * number of bytes (a Content-Length already sent would otherwise be wrong).
  */
-export async function prepareMessage(body: Readable, storedSize: number, envelope: readonly string[]): Promise<PreparedMessage> {
+export async function prepareMessage(body: Readable, storedSize: number, envelope: readonly string[], opts: PrepareOptions = {}): Promise<PreparedMessage> {
   const { fields, rest, lineBreak } = await readHeaderSection(body);
   const oldHead = fields.reduce((n, f) => n + f.raw.length, 0);
-  const { head, changes } = prepareHeader(fields, envelope, lineBreak);
+  const { head, changes, messageId } = prepareHeader(fields, envelope, lineBreak, opts);
   const size = storedSize - oldHead + head.length;
   const guard = new LengthGuard(storedSize - oldHead);
   rest.on('error', (err) => guard.destroy(err));
@@ -182,7 +213,7 @@ export async function prepareMessage(body: Readable, storedSize: number, envelop
   });
   guard.push(head);
   rest.pipe(guard);
-  return { stream: guard, size, changes };
+  return { stream: guard, size, changes, lineBreak, ...(messageId ? { messageId } : {}) };
 }
 
 /** Passes bytes through and fails when their count is not the expected one. */

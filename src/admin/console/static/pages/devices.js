@@ -3,13 +3,14 @@
 // into it (server, port, security, user) ready to copy. Add a device, edit its
 // settings (networks, user, send-as address, allowed From addresses, route),
 // reset its password (shown once, with the settings) or remove it (click
-// twice): these edit the relay's config file and apply at its next restart.
-// The list shows the devices as the file has them, changes that wait for the
-// restart marked.
-/* global location, navigator */
+// twice): these edit the relay's config file, which the relay applies at once.
+// The list shows the devices as the file has them; changes made to the file
+// by hand and not applied yet are marked, with a button that applies them.
+/* global navigator */
 import { api, listeners } from '../api.js';
 import { fill, h, kv, table } from '../dom.js';
 import { t, when } from '../i18n.js';
+import { watchPanel } from './watch.js';
 
 /** The built-in route that keeps messages for inspection (always a valid device route). */
 const CAPTURE = 'capture';
@@ -23,7 +24,7 @@ export async function renderDevices(main, _arg, _params, ctx) {
  * configured devices' cards by name (for what to show after a change).
  */
 async function draw(main, current) {
-  const [{ devices, fileError }, smtp, { upstreams }] = await Promise.all([api('GET', '/devices'), listeners(), api('GET', '/upstreams')]);
+  const [{ devices, fileError, reloadNeeded }, smtp, { upstreams }] = await Promise.all([api('GET', '/devices'), listeners(), api('GET', '/upstreams')]);
   const view = {
     smtp, current, result: h('div', { class: 'device-result' }), cards: new Map(),
     routes: [...new Set([...upstreams.map((u) => u.name), CAPTURE])],
@@ -32,16 +33,42 @@ async function draw(main, current) {
   if (!current()) return view;
   fill(main, h('h1', {}, t('devices.title')),
     fileError ? h('p', { class: 'warning', role: 'alert' }, t('devices.fileError', { message: fileError })) : '',
+    reloadNeeded && !fileError ? applyNotice(view) : '',
     addForm(view), view.result,
-    devices.length ? devices.map((d) => device(d, view)) : h('p', { class: 'notice' }, t('devices.none')));
+    devices.length ? devices.map((d) => device(d, view)) : h('p', { class: 'notice' }, t('devices.none')),
+    unknownCard(view));
   return view;
+}
+
+/** Changes made to the file by hand: a button applies them (POST /reload). */
+function applyNotice(view) {
+  const button = h('button', { type: 'button', class: 'apply-file' }, t('devices.applyNow'));
+  const status = h('span', { role: 'status' });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const r = await api('POST', '/reload');
+      await redrawThen(view, (next) => fill(next.result, h('p', { class: 'notice', 'data-applied': r.configVersion }, t('devices.appliedNow', { message: r.message }))));
+    } catch (err) {
+      button.disabled = false;
+      fill(status, h('span', { class: 'error', role: 'alert' }, err.message));
+    }
+  });
+  return h('p', { class: 'warning reload-needed' }, t('devices.reloadNeeded'), ' ', button, ' ', status);
+}
+
+/** What the relay said about applying a change: applied at once (with the version), or why not. */
+export function appliedNote(answer) {
+  return answer.applied
+    ? h('p', { class: 'notice saved', role: 'status', 'data-applied': answer.configVersion }, t('devices.applied', { version: answer.configVersion }))
+    : h('p', { class: 'warning', role: 'alert' }, t('devices.notApplied', { message: answer.message }));
 }
 
 /** Shows a new password once, with the settings to type into the device. */
 function showPassword(result, answer, smtp) {
   fill(result, h('section', { class: 'card', 'data-new-password': answer.name },
     h('h2', {}, t('devices.newPasswordFor'), ' ', answer.name),
-    h('p', { class: 'notice' }, t('devices.restartNeeded')),
+    appliedNote(answer),
     answer.password ? h('p', {}, `${t('devices.password')}: `, h('code', { class: 'new-password' }, answer.password), ' ', t('devices.shownOnce')) : '',
     settings({ username: answer.username }, smtp, answer.password)));
 }
@@ -101,8 +128,8 @@ function actions(d, view, editor) {
       return;
     }
     try {
-      await api('DELETE', `/devices/${encodeURIComponent(d.name)}`);
-      await view.redraw();
+      const answer = await api('DELETE', `/devices/${encodeURIComponent(d.name)}`);
+      await redrawThen(view, (next) => fill(next.result, appliedNote(answer)));
     } catch (err) {
       failed(view.result, err);
     }
@@ -110,10 +137,18 @@ function actions(d, view, editor) {
   return h('p', { class: 'actions' }, edit, reset, remove);
 }
 
+/** Sessions from addresses that are no known device: what they tried, and why they were refused. */
+function unknownCard(view) {
+  const w = watchPanel('*unknown', view.current);
+  return h('section', { class: 'card device unknown-addresses', 'data-device': '*unknown' },
+    h('h2', {}, t('watch.unknownTitle')), h('p', { class: 'notice' }, t('watch.unknownIntro')), h('p', { class: 'actions' }, w.button), w.panel);
+}
+
 function device(d, view) {
   const seen = d.seen ?? [];
   const editable = d.configured && d.pending !== 'removed';
   const editor = editable ? editForm(d, view) : null;
+  const w = watchPanel(d.name, view.current);
   const card = h('section', { class: 'card device', 'data-device': d.name },
     h('h2', {}, d.name, d.configured ? '' : ` (${t('devices.notConfigured')})`),
     d.pending ? h('p', { class: 'warning pending', 'data-pending': d.pending }, t(`devices.pending.${d.pending}`)) : '',
@@ -124,6 +159,7 @@ function device(d, view) {
     ]),
     editable ? actions(d, view, editor) : '',
     editor ? editor.form : '',
+    h('h3', {}, t('watch.title')), h('p', { class: 'actions' }, w.button), w.panel,
     h('h3', {}, t('devices.seen')),
     seen.length ? table([t('devices.address'), t('devices.auth'), t('message.tls'), t('devices.lastSeen'), t('devices.accepted'), t('devices.rejected'), t('devices.failed')],
       seen.map((x) => ({ cells: [x.clientIp, x.authMechanism ?? t('message.noAuth'), x.tlsVersion ?? t('message.noTls'), when(x.lastSeen), String(x.accepted), String(x.rejected), String(x.failed)] })))
@@ -234,8 +270,9 @@ function editForm(d, view) {
       return;
     }
     save.disabled = true;
+    let answer;
     try {
-      await api('PATCH', `/devices/${encodeURIComponent(d.name)}`, body);
+      answer = await api('PATCH', `/devices/${encodeURIComponent(d.name)}`, body);
     } catch (err) {
       save.disabled = false;
       showErrors(err);
@@ -243,7 +280,8 @@ function editForm(d, view) {
     }
     await redrawThen(view, (next) => {
       const card = next.cards.get(d.name);
-      const saved = h('p', { class: 'notice saved', role: 'status', 'data-saved': d.name }, t('devices.restartNeeded'));
+      const saved = appliedNote(answer);
+      saved.dataset.saved = d.name;
       if (card) {
         card.querySelector('h2').after(saved);
         saved.scrollIntoView({ block: 'nearest' });
@@ -273,11 +311,15 @@ function editForm(d, view) {
 }
 
 function settings(d, smtp, password) {
-  const server = smtp.hostname ?? location.hostname;
   const blocks = smtp.listeners.map((l) => {
+    // The address a device can reach: publicAddress, or this machine's own addresses (never the browser's host name).
+    const [first, ...others] = l.addresses ?? [];
+    const server = first?.address ?? smtp.hostname ?? '?';
     const text = [
-      `${t('devices.server')}: ${server}`, `${t('devices.port')}: ${l.port}`, `${t('devices.security')}: ${t(`tls.${l.tls}`)}`,
+      `${t('devices.server')}: ${server}`, `${t('devices.port')}: ${l.port}`,
+      `${t('devices.security')}: ${t(`tls.${l.tls}`)}${l.tls === 'none' ? '' : ` (${t('devices.tlsFrom', { version: l.minTlsVersion.replace('TLSv', 'TLS ') })})`}`,
       `${t('devices.user')}: ${d.username ?? t('devices.noUserShort')}`, d.username ? `${t('devices.password')}: ${password ?? t('devices.passwordHint')}` : '',
+      d.username && l.tls === 'starttls' && !l.allowInsecureAuth ? t('devices.loginAfterTls') : '',
     ].filter(Boolean).join('\n');
     const pre = h('pre', { class: 'copy', 'data-listener': l.name ?? '' }, text);
     const copy = h('button', { type: 'button', class: 'secondary' }, t('devices.copy'));
@@ -289,7 +331,9 @@ function settings(d, smtp, password) {
         copy.textContent = t('devices.copyFailed');
       }
     });
-    return h('div', {}, h('p', {}, h('strong', {}, l.name ?? `:${l.port}`)), pre, copy);
+    return h('div', {}, h('p', {}, h('strong', {}, l.name ?? `:${l.port}`)), pre, copy,
+      others.length ? h('p', { class: 'hint other-addresses' }, t('devices.otherAddresses', { list: others.map((a) => a.address).join(', ') })) : '',
+      l.loopbackOnly ? h('p', { class: 'warning loopback-only', role: 'alert' }, t('devices.loopbackOnly')) : '');
   });
   return h('div', { class: 'grid' }, blocks);
 }

@@ -26,6 +26,12 @@ export function renderSignIn(main, params, onSignedIn) {
     signInForm.hidden = on;
     toggle.textContent = on ? t('setup.back') : t('setup.link');
   };
+  // The one-time setup link printed at start (/setup#TOKEN) arrives here with the token.
+  const given = params.get('setup');
+  if (given) {
+    token.value = given;
+    showSetup(true);
+  }
   toggle.addEventListener('click', (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -72,6 +78,9 @@ export function renderSignIn(main, params, onSignedIn) {
   api('GET', '/session/methods').then((m) => {
     entra.hidden = !m.entra;
     if (m.setupNeeded && !refused) showSetup(true);
+    // No password exists yet: there is no sign-in to go back to.
+    if (m.setupNeeded) toggle.hidden = true;
+    if (m.setupNeeded && given) newPass.focus();
   }).catch(() => undefined);
   fill(main, h('section', { class: 'card signin' }, h('h1', {}, t('signin.title')), error, signInForm, setupForm, entra, h('p', {}, toggle)));
   password.focus();

@@ -19,13 +19,14 @@ function listing(upstreams) {
       attrs: { 'data-upstream': u.name },
       cells: [u.name, u.type, where(u), u.credential + (u.user ? ` (${u.user})` : ''),
         u.routes.length ? u.routes.map((r) => r ?? t('upstreams.unnamed')).join(', ') : t('upstreams.noRoute'),
-        h('span', {}, badge(u.status.state, t(`upstream.${u.status.state}`)), u.status.pausedUntil ? ` ${t('upstreams.until', { when: when(u.status.pausedUntil) })}` : ''),
+        h('span', {}, badge(u.status.state, t(`upstream.${u.status.state}`)), u.status.pausedUntil ? ` ${t('upstreams.until', { when: when(u.status.pausedUntil) })}` : '',
+          u.status.fallback ? h('small', { class: 'fallback-reason' }, ` ${t('upstreams.fallbackSince', { when: when(u.status.fallback.since), reason: u.status.fallback.reason })}`) : ''),
         String(u.status.inflight), String(u.status.failures), u.status.lastError ?? ''],
     })), { id: 'upstream-list' });
 }
 
-/** The explanation lines of a failed attempt ("what it means", "how to fix it", "reference"). */
-const EXPLAINS = /^\S+\s+(what it means|how to fix it|reference|the upstream may have taken it|the test could not be sent)/;
+/** The explanation lines of a failed attempt ("what it means", "what to do", "reference"). */
+const EXPLAINS = /^\S+\s+(what it means|what to do|how to fix it|reference|the upstream may have taken it|the test could not be sent)/;
 
 function outcome(r) {
   const steps = h('ol', { class: 'trail test-steps' }, r.steps.map((s) => h('li', EXPLAINS.test(s) ? { class: 'explain' } : {}, s)));

@@ -1,13 +1,17 @@
 // authrelay console: the Microsoft 365 setup wizard (the same as `authrelay
 // init`): choose the route, give the tenant, app and mailbox (or domain, or
 // relay host), see the steps to take in Entra ID and Exchange Online, test the
-// credentials live, and get the commented configuration to save. The secret
-// is sent for the test and the check only; the configuration refers to it by
-// an environment variable.
+// credentials live (another SMTP relay is probed: what it offers, its
+// certificate, the TLS mode that works), and get the commented configuration
+// to save or write. Writing is refused when the live test fails, unless the
+// person confirms; a relay without TLS needs the box ticked. The secret is
+// sent for the test and the check only; the configuration refers to it by an
+// environment variable.
 /* global document, navigator, URL, Blob */
 import { api } from '../api.js';
 import { badge, fill, h } from '../dom.js';
 import { t } from '../i18n.js';
+import { probeCard } from './wizard-probe.js';
 
 const ROUTES = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp'];
 const ENTRA = new Set(['graph', 'smtp-oauth', 'smtp-oauth-delegated']);
@@ -31,6 +35,9 @@ export async function renderWizard(main) {
     secretEnv: input('wizard-secret-env', { value: 'M365_CLIENT_SECRET' }),
     domain: input('wizard-domain', { placeholder: 'contoso.com' }),
     relayHost: input('wizard-relay-host', { placeholder: 'contoso-com.mail.protection.outlook.com:25' }),
+    relayTls: h('select', { id: 'wizard-relay-tls' }, ['', 'starttls', 'implicit', 'none'].map((v) => h('option', { value: v }, t(v ? `wizard.relayTls.${v}` : 'wizard.relayTls.auto')))),
+    relayCa: input('wizard-relay-ca', { placeholder: '/etc/authrelay/relay-ca.pem' }),
+    allowNoTls: h('input', { type: 'checkbox', id: 'wizard-allow-no-tls' }),
     authority: input('wizard-authority', { placeholder: 'https://login.microsoftonline.com' }),
     graph: input('wizard-graph-url', { placeholder: 'https://graph.microsoft.com' }),
     ca: input('wizard-ca', { placeholder: '/etc/authrelay/ca.pem' }),
@@ -43,7 +50,14 @@ export async function renderWizard(main) {
   const secretBox = h('div', { class: 'grid', id: 'wizard-secret-box' },
     field(t('wizard.secret'), f.secret, t('wizard.secretHint')), field(t('wizard.secretEnv'), f.secretEnv, t('wizard.secretEnvHint')));
   const domainBox = h('div', { class: 'grid', id: 'wizard-domain-box' }, field(t('wizard.domain'), f.domain));
-  const relayBox = h('div', { class: 'grid', id: 'wizard-relay-box' }, field(t('wizard.relayHost'), f.relayHost));
+  const allowBox = h('p', { id: 'wizard-allow-no-tls-box', class: 'warning', hidden: true }, h('label', {}, f.allowNoTls, ' ', t('wizard.allowNoTls')));
+  const relayBox = h('div', { id: 'wizard-relay-box' },
+    h('div', { class: 'grid' }, field(t('wizard.relayHost'), f.relayHost), field(t('wizard.relayTls'), f.relayTls, t('wizard.relayTlsHint')),
+      field(t('wizard.relayCa'), f.relayCa)), allowBox);
+  const showAllow = (proposedNone) => {
+    allowBox.hidden = !(f.relayTls.value === 'none' || proposedNone === true || f.allowNoTls.checked);
+  };
+  f.relayTls.addEventListener('change', () => showAllow(false));
   const advanced = h('details', { id: 'wizard-advanced' }, h('summary', {}, t('wizard.advanced')),
     h('div', { class: 'grid' }, field(t('wizard.authority'), f.authority), field(t('wizard.graphUrl'), f.graph), field(t('wizard.ca'), f.ca)));
   const extras = h('div', { class: 'grid' }, field(t('wizard.device'), f.device), field(t('wizard.network'), f.network), field(t('wizard.admin'), f.admin));
@@ -77,7 +91,12 @@ export async function renderWizard(main) {
       if (value(f.ca)) b.ca = value(f.ca);
     }
     if (r === 'direct-send') b.domain = value(f.domain);
-    if (r === 'smtp') b.relayHost = value(f.relayHost);
+    if (r === 'smtp') {
+      b.relayHost = value(f.relayHost);
+      if (f.relayTls.value) b.relayTls = f.relayTls.value;
+      if (value(f.relayCa)) b.ca = value(f.relayCa);
+      if (f.allowNoTls.checked) b.allowNoTls = true;
+    }
     if (value(f.device) && value(f.network)) b.device = { name: value(f.device), networks: value(f.network).split(/[\s,]+/).filter(Boolean) };
     if (value(f.admin)) b.admin = value(f.admin);
     for (const k of Object.keys(b)) if (b[k] === '') delete b[k];
@@ -112,9 +131,13 @@ export async function renderWizard(main) {
   run(testButton, testOut, async () => {
     const r = await api('POST', '/wizard/test', answers(true));
     const outcome = !r.tested ? h('p', { class: 'test-outcome', 'data-ok': 'true' }, t('wizard.notTested'))
-      : r.ok ? h('p', { class: 'test-outcome', 'data-ok': 'true' }, badge('delivered', t('wizard.testOk')))
+      : r.ok ? h('p', { class: 'test-outcome', 'data-ok': 'true' }, badge('delivered', r.probe ? t('wizard.testOkRelay') : t('wizard.testOk')))
         : h('p', { class: 'test-outcome error', 'data-ok': 'false', role: 'alert' }, badge('failed', t('wizard.testFailed')));
-    fill(testOut, h('h2', {}, t('wizard.testTitle')), outcome, h('pre', { class: 'copy', id: 'wizard-test-lines' }, r.lines.join('\n')));
+    fill(testOut, h('h2', {}, t('wizard.testTitle')), outcome, r.probe ? probeCard(r.probe) : '',
+      h('pre', { class: 'copy', id: 'wizard-test-lines' }, r.lines.join('\n')));
+    // The proposed TLS mode becomes the choice (the person can still change it).
+    if (r.probe && r.relayTls && !f.relayTls.value) f.relayTls.value = r.relayTls;
+    if (r.probe) showAllow(r.probe.proposal?.downgrade === true);
   });
 
   const configButton = h('button', { type: 'button', id: 'wizard-config-button' }, t('wizard.getConfig'));
@@ -140,14 +163,30 @@ export async function renderWizard(main) {
     });
     const writeOut = h('div', { id: 'wizard-write-result' });
     const write = h('button', { type: 'button', id: 'wizard-write' }, t('wizard.write'));
-    write.addEventListener('click', async () => {
+    const doWrite = async (force) => {
+      fill(writeOut, h('p', { class: 'notice' }, t('wizard.working')));
       try {
-        const w = await api('POST', '/wizard/config', { ...answers(true), write: true });
-        fill(writeOut, h('p', { class: 'notice' }, t('wizard.writtenTo', { file: w.file, backup: w.backup })));
+        const w = await api('POST', '/wizard/config', { ...answers(true), write: true, ...(force ? { force: true } : {}) });
+        fill(writeOut, w.applied
+          ? h('p', { class: 'notice', 'data-applied': w.configVersion }, t('wizard.writtenTo', { file: w.file, backup: w.backup, version: w.configVersion }))
+          : h('p', { class: 'warning', role: 'alert' }, w.message));
       } catch (err) {
-        fill(writeOut, h('p', { class: 'error', role: 'alert' }, err.message));
+        if (err.code === 'live-test-failed') {
+          // Nothing was written: show why, and let the person decide to write anyway.
+          const anyway = h('button', { type: 'button', class: 'secondary', id: 'wizard-write-anyway' }, t('wizard.writeAnyway'));
+          anyway.addEventListener('click', () => doWrite(true));
+          fill(writeOut, h('p', { class: 'error', role: 'alert', id: 'wizard-write-refused' }, t('wizard.writeRefused')),
+            h('pre', { class: 'copy', id: 'wizard-write-lines' }, (err.body?.lines ?? []).join('\n')),
+            h('p', { class: 'notice' }, t('wizard.writeAnywayHint')), anyway);
+        } else if (err.code === 'insecure-upstream') {
+          showAllow(true);
+          fill(writeOut, h('p', { class: 'error', role: 'alert', id: 'wizard-write-refused' }, t('wizard.noTlsNotConfirmed')));
+        } else {
+          fill(writeOut, h('p', { class: 'error', role: 'alert' }, err.message));
+        }
       }
-    });
+    };
+    write.addEventListener('click', () => doWrite(false));
     fill(configOut, h('h2', {}, t('wizard.configTitle')),
       h('p', { class: 'warning' }, t('wizard.notWritten')),
       r.secretChecked ? '' : h('p', { class: 'notice' }, t('wizard.secretNotChecked')),

@@ -1,0 +1,173 @@
+/**
+ * `authrelay migrate scan|status|ignore|unignore|add-device`: the migration
+ * board from the command line, with the same service as the console
+ * (src/migration/service.ts): scan the tenant now, show the board (table,
+ * --json as GET /api/v1/migration answers, or --csv), mark a sender as
+ * ignored with a reason, and add a sender as a device (the config editor
+ * and a reload of the running relay, as `authrelay device add` does), with
+ * the settings to type into the device.
+ */
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { addDevice, editConfigFile, EMBEDDED_DEFAULT_FILE, firstFileText } from '../../config/editor.js';
+import { deviceAddresses } from '../../core/device-addresses.js';
+import { createLogger } from '../../core/log.js';
+import { generatePassword, hashPassword } from '../../identity/password.js';
+import { boardCsv } from '../../migration/board-csv.js';
+import type { Board, BoardRow } from '../../migration/board.js';
+import { suggestDevice, DEVICE_NAME } from '../../migration/device-prefill.js';
+import { MigrationService } from '../../migration/service.js';
+import { SCAN_PERIODS, type ScanPeriod, type ScanRecord } from '../../spool/migration-records.js';
+import { openStore, relayHostname } from '../../spool/open.js';
+import { configPath, formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
+import { applyToRunning } from './reload.js';
+
+export interface MigrateFlags {
+  config?: string | undefined;
+  json?: boolean | undefined;
+  csv?: boolean | undefined;
+  upstream?: string | undefined;
+  period?: string | undefined;
+  reason?: string | undefined;
+  name?: string | undefined;
+}
+
+const USAGE = `usage: authrelay migrate scan [--upstream NAME] [--period D7|D30|D90|D180] [--json]
+       authrelay migrate status [--json|--csv]
+       authrelay migrate ignore MAILBOX --reason TEXT | unignore MAILBOX
+       authrelay migrate add-device MAILBOX [--name NAME]`;
+
+const who = () => `authrelay migrate (${userInfo().username})`;
+
+export async function migrateCommand(sub: string | undefined, args: string[], flags: MigrateFlags): Promise<number> {
+  if (sub === 'add-device') return addAsDevice(need(args[0], 'add-device MAILBOX'), flags);
+  if (!['scan', 'status', 'ignore', 'unignore'].includes(sub ?? '')) throw new UsageError(USAGE);
+  const { config } = loadConfig(flags.config);
+  const store = openStore(config);
+  await store.init();
+  // Log lines go to stderr (warnings only), so stdout stays the answer (--json, --csv).
+  const log = createLogger('warn', process.stderr);
+  const service = new MigrationService({ store, config: () => config, log });
+  try {
+    switch (sub) {
+      case 'scan':
+        return await scan(service, flags);
+      case 'status': {
+        const view = await service.view();
+        if (flags.json) printJson(view);
+        else if (flags.csv) process.stdout.write(boardCsv(view));
+        else process.stdout.write(boardText(view));
+        return 0;
+      }
+      case 'ignore': {
+        const key = need(args[0], 'ignore MAILBOX --reason TEXT');
+        if (!flags.reason) throw new UsageError('say why with --reason TEXT (it is kept with the mark and shown on the board)');
+        const mark = await service.ignore(key, flags.reason, who());
+        process.stdout.write(`${mark.key} is ignored on the board (${mark.reason})\n`);
+        return 0;
+      }
+      default: {
+        const key = need(args[0], 'unignore MAILBOX');
+        const removed = await service.unignore(key, who());
+        process.stdout.write(removed ? `${key} is back on the board\n` : `${key} was not ignored\n`);
+        return removed ? 0 : 1;
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function need(v: string | undefined, what: string): string {
+  if (!v) throw new UsageError(`usage: authrelay migrate ${what}`);
+  return v;
+}
+
+const SOURCE: Record<string, string> = { 'usage-report': 'usage report', 'report-settings': 'report setting', 'sign-ins': 'sign-in logs' };
+
+async function scan(service: MigrationService, flags: MigrateFlags): Promise<number> {
+  if (flags.period !== undefined && !SCAN_PERIODS.includes(flags.period as ScanPeriod)) {
+    throw new UsageError(`--period must be one of ${SCAN_PERIODS.join(', ')}`);
+  }
+  const s = await service.scan({ period: flags.period as ScanPeriod | undefined, upstream: flags.upstream, trigger: 'cli', by: who() });
+  const board = await service.board();
+  const read = s.sources.filter((x) => ['ok', 'not-modified', 'partial'].includes(x.status) && x.source !== 'report-settings').length;
+  if (flags.json) {
+    printJson({ scan: { ...s, startedAt: new Date(s.startedAt).toISOString(), finishedAt: new Date(s.finishedAt).toISOString() }, summary: board.summary });
+    return read > 0 ? 0 : 1;
+  }
+  process.stdout.write(scanText(s));
+  process.stdout.write(`\n${board.summary.text}\n`);
+  if (read === 0) process.stderr.write('authrelay: neither the usage report nor the sign-in logs could be read; see the lines above for what to do\n');
+  return read > 0 ? 0 : 1;
+}
+
+function scanText(s: ScanRecord): string {
+  let out = `Scan ${s.id} of ${s.tenant} with the app of ${s.app} (period ${s.period}), ${formatTime(s.finishedAt)}\n`;
+  for (const x of s.sources) {
+    out += `  ${SOURCE[x.source]!.padEnd(15)} ${x.status.padEnd(12)} ${x.detail}\n`;
+    if (x.fix && x.status !== 'ok') out += `  ${''.padEnd(15)} ${''.padEnd(12)} what to do: ${x.fix}${x.ref ? ` (docs/errors.md: ${x.ref})` : ''}\n`;
+  }
+  if (s.concealed) out += '  The report conceals names: see docs/errors.md, scan.concealed-names, for how to show them.\n';
+  if (s.senders.length === 0) return `${out}\nNo mailbox used basic-auth SMTP AUTH in the period.\n`;
+  out += `\n${s.senders.length} sender(s) used basic-auth SMTP AUTH in the period:\n`;
+  const rows = [['MAILBOX', 'LAST BASIC AUTH', 'SIGN-INS', 'REFUSED', 'FROM ADDRESSES', 'REFUSAL REASONS']];
+  for (const x of s.senders) {
+    rows.push([x.mailbox ?? `${x.key} (concealed)`, lastUse(x.lastBasicAuth, x.lastBasicAuthPrecision), x.inSignIns ? String(x.signIns) : '-',
+      x.inSignIns ? String(x.failures) : '-', x.addresses.map((a) => a.ip).join(' ') || '-',
+      x.failureReasons.map((f) => `${f.errorCode} ${f.reason}`).join('; ') || '-']);
+  }
+  return `${out}${table(rows)}`;
+}
+
+function lastUse(at: number | string | null, precision: 'time' | 'day' | null): string {
+  if (at === null) return '-';
+  const ms = typeof at === 'string' ? Date.parse(at) : at;
+  return precision === 'day' ? `${new Date(ms).toISOString().slice(0, 10)} (day)` : formatTime(ms);
+}
+
+const STATE: Record<BoardRow['state'], string> = { 'basic-auth': 'still on basic auth', moved: 'moved', quiet: 'quiet', ignored: 'ignored' };
+
+export function boardText(b: Board): string {
+  let out = `${b.summary.text}\n`;
+  if (!b.latestScan) return `${out}No scan yet: run authrelay migrate scan.\n`;
+  out += `Latest scan: ${b.latestScan.finishedAt} (${b.latestScan.period}, ${b.latestScan.tenant}); ${b.latestScan.sources.map((s) => `${SOURCE[s.source]} ${s.status}`).join(', ')}\n\n`;
+  const rows = [['MAILBOX', 'STATE', 'LAST BASIC AUTH', 'SIGN-INS', 'FROM ADDRESSES', 'AT AUTHRELAY', 'DEVICES', 'NOTE']];
+  for (const r of b.rows) {
+    const note = r.ignored ? `ignored by ${r.ignored.by}: ${r.ignored.reason}`
+      : r.basicAfterRelay && r.state !== 'moved' ? 'also seen at authrelay: another device may still use the password'
+        : r.addAsDevice ? `authrelay migrate add-device ${r.mailbox}` : '';
+    rows.push([r.mailbox ?? `${r.key} (concealed)`, STATE[r.state], lastUse(r.lastBasicAuth, r.lastBasicAuthPrecision),
+      r.countInPeriod === null ? '-' : String(r.countInPeriod), r.addresses.map((a) => a.ip).join(' ') || '-',
+      r.seenAtRelay ? `${formatTime(Date.parse(r.seenAtRelay.lastSeen))} (${r.seenAtRelay.messages})` : '-', r.devices.join(' ') || '-', note]);
+  }
+  return `${out}${table(rows)}`;
+}
+
+/** "Add as device": a device named after the mailbox, sending as it, with a generated password; then the settings to type in. */
+async function addAsDevice(mailbox: string, flags: MigrateFlags): Promise<number> {
+  if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new UsageError(`"${mailbox}" is not a mailbox address such as scanner@contoso.com`);
+  const existing = configPath(flags.config);
+  const file = existing ?? resolve(EMBEDDED_DEFAULT_FILE);
+  const current = existing ? loadConfig(flags.config).config : undefined;
+  const name = flags.name ?? suggestDevice(mailbox, current?.devices.map((d) => d.name) ?? []).name;
+  if (!DEVICE_NAME.test(name)) throw new UsageError(`"${name}" cannot be a device name (letters, digits, . _ -, starting with a letter or digit)`);
+  const password = generatePassword();
+  const entry = { name, username: name, passwordHash: await hashPassword(password), sendAs: mailbox };
+  const config = editConfigFile(file, (doc) => addDevice(doc, entry), { env: process.env, ...(existing ? {} : { initialText: firstFileText('`authrelay migrate add-device`') }) });
+  process.stdout.write(`added device ${name} sending as ${mailbox} (${file})\n`);
+  if (!existing) process.stdout.write(`There was no configuration file: ${file} was created with the embedded default's settings and this device.\n`);
+  const applied = await applyToRunning(config.dataDir, file, `authrelay migrate add-device (${name})`);
+  process.stdout.write(`${applied.message}\n\nType these into the device (the password is shown once):\n${deviceSettings(config, name, password)}`);
+  return applied.applied || applied.message.startsWith('no relay') ? 0 : 1;
+}
+
+function deviceSettings(config: Config, user: string, password: string): string {
+  const mode: Record<string, string> = { starttls: 'STARTTLS', implicit: 'SSL/TLS (implicit)', none: 'none' };
+  return config.listeners.map((l) => {
+    // The address a device can reach the relay at: publicAddress, or this machine's own addresses (as the console shows).
+    const server = deviceAddresses(config.publicAddress, l.host)[0]?.address ?? relayHostname(config);
+    return `  ${l.name ?? `port ${l.port}`}: SMTP server ${server}, port ${l.port}, security ${mode[l.tls]}, user ${user}, password ${password}\n`;
+  }).join('');
+}

@@ -1,0 +1,41 @@
+/**
+ * Opening the spool named by the configuration: SQLite in dataDir (one node)
+ * or PostgreSQL shared by several nodes. The one place that turns store
+ * settings into a Store, used by the composition root, the CLI and doctor.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../core/log.js';
+import type { Store } from './store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+
+export function openStore(config: Config, log?: Logger): Store {
+  const s = config.store;
+  if (s.type === 'postgres') {
+    return new PostgresStore({
+      url: s.url, poolSize: s.poolSize, applicationName: `authrelay ${leaseOwner(config)}`.slice(0, 63),
+      ...(s.ssl ? { ssl: { rejectUnauthorized: s.ssl.rejectUnauthorized, ...(s.ssl.ca ? { ca: readFileSync(s.ssl.ca, 'utf8') } : {}) } } : {}),
+      ...(log ? { onIdleError: (err: Error) => log.warn({ event: 'store-connection-lost', err: err.message }, `a PostgreSQL connection was lost (${err.message}); it is replaced on next use`) } : {}),
+    });
+  }
+  const dir = join(config.dataDir, 'queue');
+  return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
+}
+
+/**
+ * The owner named in delivery leases. One node (SQLite): the relay's host
+ * name. Several nodes sharing PostgreSQL: store.node, or the system host name
+ * and process id, so that no two live processes share a name.
+ */
+export function leaseOwner(config: Config): string {
+  if (config.store.type === 'postgres') return config.store.node ?? `${osHostname()}:${process.pid}`;
+  return relayHostname(config);
+}
+
+/** The name in the SMTP greeting and Received headers. */
+export function relayHostname(config: Pick<Config, 'hostname'>): string {
+  return config.hostname ?? osHostname();
+}
