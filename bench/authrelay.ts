@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { LOOPBACK, claimDir, killRecorded, onCleanup, orphanedDirs, recordPid } from './lib/proc.js';
-import { statusBytes } from './lib/procfs.js';
+import { treeMemory, type TreeMemory } from './lib/procfs.js';
 
 /** dist/bench/authrelay.js -> dist/src/cli/main.js */
 export const RELAY_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -43,8 +43,10 @@ export interface RelayInstance {
   dir: string;
   /** From spawn() until the "listening" line was read. */
   startupMs: number;
-  /** Peak resident memory of the relay process so far (VmHWM). */
+  /** Peak resident memory of the relay's processes so far (Σ VmHWM over the process and its children). */
   peakRss(): number | undefined;
+  /** Resident memory (Σ VmRSS, and Σ PSS if it runs as several processes) right after it started listening. */
+  startupMemory: TreeMemory;
   /** Last log lines (for diagnostics). */
   recentLog(): string[];
   /** Log lines at warn level or above, and stderr, apart from the expected start-up lines (bounded). */
@@ -159,13 +161,18 @@ export async function startRelay(o: RelayOptions = {}): Promise<RelayInstance> {
   onListening = undefined;
   const startupMs = performance.now() - t0;
   const pid = child.pid as number;
+  const startupMemory = treeMemory([pid]);
 
   return {
     port,
     pid,
     dir,
     startupMs,
-    peakRss: () => statusBytes(pid, 'VmHWM'),
+    startupMemory,
+    peakRss: () => {
+      const m = treeMemory([pid]);
+      return m.processes > 0 ? m.hwmBytes : undefined;
+    },
     recentLog: () => [...recent],
     warnings: () => [...warnings],
     stop: async () => {

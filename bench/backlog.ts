@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { configYaml, startRelay, type RelayInstance, type RelayOptions } from './authrelay.js';
 import { FROM, smtpSource } from './lib/load.js';
 import { LOOPBACK, claimDir, onCleanup, orphanedDirs } from './lib/proc.js';
-import { treeCpuMs } from './lib/procfs.js';
+import { headlineBytes, maxPeak, sampleMemory, treeCpuMs, type MemoryPeak } from './lib/procfs.js';
 import { startSink } from './lib/sink.js';
 import { median } from './report.js';
 import { loadConfigFile } from '../src/config/load.js';
@@ -78,8 +78,9 @@ export interface BacklogRun {
   undelivered: number;
   /** The relay's CPU per message of the load. */
   cpuMsPerMessage: number;
-  /** The relay's peak RSS (VmHWM) at the end. */
+  /** The relay's peak memory during the load: Σ VmHWM (Σ PSS if it runs as several processes). */
   peakRssBytes: number;
+  memory: MemoryPeak;
   /** Connections the down upstream refused during this start (the scheduler trying the queued messages). */
   downConnections: number;
 }
@@ -101,6 +102,8 @@ export interface BacklogSummary {
   startupMs: number | null;
   cpuMsPerMessage: number | null;
   peakRssMB: number | null;
+  /** The largest peak of its runs. */
+  memory: MemoryPeak | undefined;
 }
 
 export interface BacklogResult {
@@ -287,17 +290,23 @@ async function runOnce(o: BacklogOptions, queue: 'empty' | 'backlog', rep: numbe
       await sink.waitFor(o.warmup, o.drainTimeoutMs);
     }
     const cpu0 = treeCpuMs(pid);
+    const sampler = sampleMemory(() => [pid]);
     const t0 = performance.now();
-    const ingest = await smtpSource(relay.port, { ...load, messages: o.messages });
+    const ingest = await smtpSource(relay.port, { ...load, messages: o.messages }).catch((err: unknown) => {
+      sampler.stop();
+      throw err;
+    });
     const target = o.warmup + o.messages;
     const reached = await sink.waitFor(target, o.drainTimeoutMs);
+    const memory = sampler.stop();
     return {
       queue, rep, startupMs: relay.startupMs,
       ingestMsgPerSec: ingest.msgPerSec,
       endToEndMsgPerSec: reached.at === undefined ? null : o.messages / ((reached.at - t0) / 1000),
       undelivered: Math.max(0, target - reached.count),
       cpuMsPerMessage: (treeCpuMs(pid) - cpu0) / o.messages,
-      peakRssBytes: relay.peakRss() ?? 0,
+      peakRssBytes: headlineBytes(memory),
+      memory,
       downConnections: down.connections(),
     };
   } catch (err) {
@@ -321,6 +330,7 @@ function summarise(runs: BacklogRun[], queue: 'empty' | 'backlog'): BacklogSumma
     startupMs: median(rs.map((r) => r.startupMs)),
     cpuMsPerMessage: median(rs.map((r) => r.cpuMsPerMessage)),
     peakRssMB: peak === null ? null : Math.round((peak / 1024 / 1024) * 10) / 10,
+    memory: rs.reduce<MemoryPeak | undefined>((m, r) => maxPeak(m, r.memory), undefined),
   };
 }
 

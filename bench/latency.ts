@@ -8,6 +8,7 @@
  */
 import { smtpSource } from './lib/load.js';
 import { pacedLoad, type PacedResult } from './lib/paced.js';
+import { sampleMemory, type MemoryPeak } from './lib/procfs.js';
 import { startSink } from './lib/sink.js';
 import { startServer, withLogged, type Limits, type Server, type SystemName } from './scenarios.js';
 
@@ -18,6 +19,10 @@ export interface LatencyResult extends PacedResult {
   size: number;
   /** Acknowledged (warm-up included) but not received by smtp-sink within the drain timeout. */
   undelivered: number;
+  /** Peak memory during the paced load. */
+  memory: MemoryPeak;
+  /** Wall time: start, warm-up, paced load, the wait for the sink. */
+  wallS: number;
 }
 
 export interface LatencySpec {
@@ -29,17 +34,24 @@ export interface LatencySpec {
 }
 
 export async function runLatency(system: SystemName, spec: LatencySpec, limits: Limits): Promise<LatencyResult> {
+  const started = performance.now();
   const sink = await startSink();
   let server: Server | undefined;
   try {
     server = await startServer(system, sink.port, limits);
+    const pid = server.pid;
     if (spec.warmup > 0) {
       await smtpSource(server.port, { sessions: spec.sessions, messages: spec.warmup, size: spec.size, timeoutMs: limits.phaseTimeoutMs });
       await sink.waitFor(spec.warmup, limits.drainTimeoutMs);
     }
-    const r = await pacedLoad({ port: server.port, rate: spec.rate, seconds: spec.seconds, size: spec.size });
+    const sampler = sampleMemory(() => [pid]);
+    const r = await pacedLoad({ port: server.port, rate: spec.rate, seconds: spec.seconds, size: spec.size }).catch((err: unknown) => {
+      sampler.stop();
+      throw err;
+    });
+    const memory = sampler.stop();
     const reached = await sink.waitFor(spec.warmup + r.acknowledged, limits.drainTimeoutMs);
-    return { ...r, system, rate: spec.rate, seconds: spec.seconds, size: spec.size, undelivered: Math.max(0, spec.warmup + r.acknowledged - reached.count) };
+    return { ...r, system, rate: spec.rate, seconds: spec.seconds, size: spec.size, undelivered: Math.max(0, spec.warmup + r.acknowledged - reached.count), memory, wallS: (performance.now() - started) / 1000 };
   } catch (err) {
     throw withLogged(err, system, server?.warnings() ?? []);
   } finally {

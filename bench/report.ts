@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { toMB } from './lib/procfs.js';
+import { maxPeak, toMB, type MemoryPeak } from './lib/procfs.js';
 import type { PhaseResult, PhaseSpec, ScenarioResult, SystemName } from './scenarios.js';
 
 export function median(values: number[]): number | null {
@@ -24,6 +24,8 @@ export interface PhaseSummary {
   endToEndMsgPerSec: number | null;
   undelivered: number;
   peakMemoryMB: number | undefined;
+  /** The largest peak over the repetitions (Σ VmHWM; Σ PSS for several processes). */
+  memory: MemoryPeak | undefined;
   cpuMsPerMessage: number | null;
 }
 
@@ -54,6 +56,7 @@ export function summarise(runs: ScenarioResult[], specs: PhaseSpec[]): { phases:
     endToEndMsgPerSec: median(results.flatMap((r) => (r.endToEndMsgPerSec === null ? [] : [r.endToEndMsgPerSec]))),
     undelivered: results.reduce((s, r) => s + r.undelivered, 0),
     peakMemoryMB: toMB(Math.max(...results.map((r) => r.peakMemoryBytes))),
+    memory: results.reduce<MemoryPeak | undefined>((m, r) => maxPeak(m, r.memory), undefined),
     cpuMsPerMessage: median(results.map((r) => r.cpuMsPerMessage)),
   }));
   const names = [...new Set(phases.map((p) => p.phase))];
@@ -106,7 +109,11 @@ export interface SummaryRow {
   area: string;
   load: string;
   authrelay: string;
+  /** authrelay's peak memory in this row (memoryText), '' when none was measured. */
+  authrelayMemory?: string;
   compared: string;
+  /** The compared system's peak memory in this row. */
+  comparedMemory?: string;
   ratio: string;
   target: string;
   /** true/false against the target; undefined when there is no target; a text when it could not be judged. */
@@ -118,8 +125,8 @@ export const verdict = (met: SummaryRow['met']): string => (typeof met === 'stri
 export function summaryTable(rows: SummaryRow[], title: string, notes: string[] = []): Table {
   return {
     title,
-    header: ['area', 'load', 'authrelay', 'compared with', 'ratio', 'target (PRODUCT.md)', 'verdict'],
-    rows: rows.map((r) => [r.area, r.load, r.authrelay, r.compared, r.ratio, r.target, verdict(r.met)]),
+    header: ['area', 'load', 'authrelay', 'authrelay peak memory', 'compared with', 'its peak memory', 'ratio', 'target (PRODUCT.md)', 'verdict'],
+    rows: rows.map((r) => [r.area, r.load, r.authrelay, r.authrelayMemory || '—', r.compared, r.comparedMemory || '—', r.ratio, r.target, verdict(r.met)]),
     notes,
   };
 }

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startRelay, type RelayInstance } from './authrelay.js';
 import { smtpSource } from './lib/load.js';
-import { treeCpuMs } from './lib/procfs.js';
+import { sampleMemory, treeCpuMs, type MemoryPeak } from './lib/procfs.js';
 import { checkPostgresPrerequisites, startPostgres } from './lib/postgres.js';
 import { startSink } from './lib/sink.js';
 import { withLogged } from './scenarios.js';
@@ -33,6 +33,10 @@ export interface ScalingPoint {
   relayCpuMsPerMessage: number;
   /** CPU of the PostgreSQL server per message. */
   databaseCpuMsPerMessage: number | undefined;
+  /** Peak memory of all relay nodes together during the load, and of the PostgreSQL server (all its processes). */
+  relayMemory: MemoryPeak;
+  databaseMemory: MemoryPeak | undefined;
+  wallS: number;
 }
 
 export type ScalingResult =
@@ -62,6 +66,7 @@ function split(total: number, n: number): number[] {
 }
 
 async function point(o: ScalingOptions, nodes: number, url: string, databasePid: number | undefined): Promise<ScalingPoint> {
+  const started = performance.now();
   const sink = await startSink();
   const relays: RelayInstance[] = [];
   try {
@@ -81,9 +86,17 @@ async function point(o: ScalingOptions, nodes: number, url: string, databasePid:
     }
     const cpu0 = relays.reduce((s, r) => s + treeCpuMs(r.pid), 0);
     const db0 = databasePid === undefined ? 0 : treeCpuMs(databasePid);
+    const relayMem = sampleMemory(() => relays.map((r) => r.pid));
+    const dbMem = databasePid === undefined ? undefined : sampleMemory(() => [databasePid]);
     const t0 = performance.now();
-    const ingestMs = await run(o.messages);
+    const ingestMs = await run(o.messages).catch((err: unknown) => {
+      relayMem.stop();
+      dbMem?.stop();
+      throw err;
+    });
     const reached = await sink.waitFor(o.warmup + o.messages, o.drainTimeoutMs);
+    const relayMemory = relayMem.stop();
+    const databaseMemory = dbMem?.stop();
     const cpu = relays.reduce((s, r) => s + treeCpuMs(r.pid), 0) - cpu0;
     const db = databasePid === undefined ? undefined : treeCpuMs(databasePid) - db0;
     return {
@@ -93,6 +106,7 @@ async function point(o: ScalingOptions, nodes: number, url: string, databasePid:
       undelivered: Math.max(0, o.warmup + o.messages - reached.count),
       relayCpuMsPerMessage: cpu / o.messages,
       databaseCpuMsPerMessage: db === undefined ? undefined : db / o.messages,
+      relayMemory, databaseMemory, wallS: (performance.now() - started) / 1000,
     };
   } catch (err) {
     throw withLogged(err, 'relays', relays.flatMap((r) => r.warnings()));

@@ -6,7 +6,7 @@
 import { startRelay } from './authrelay.js';
 import { startPostfix } from './postfix.js';
 import { smtpSource, type LoadSpec } from './lib/load.js';
-import { sampleMax, treeCpuMs } from './lib/procfs.js';
+import { headlineBytes, sampleMemory, treeCpuMs, treeMemory, type MemoryPeak, type TreeMemory } from './lib/procfs.js';
 import { startSink, type CountingSink } from './lib/sink.js';
 
 
@@ -21,8 +21,10 @@ export type SystemName = 'postfix' | 'authrelay';
 export interface Server {
   port: number;
   startupMs: number;
-  /** Postfix: summed PSS of its processes now. authrelay: the relay's peak RSS so far (VmHWM). */
-  memory(): number;
+  /** The root of its process tree (Postfix: master; authrelay: the process started), for memory and CPU. */
+  pid: number;
+  /** Memory right after it accepted connections (Σ RSS; Σ PSS for several processes). */
+  startupMemory: TreeMemory;
   /** CPU time used so far (all its processes), in ms. */
   cpuMs(): number;
   /** Warnings and errors the server logged so far (most recent last, bounded). */
@@ -31,8 +33,8 @@ export interface Server {
 }
 
 export const MEMORY_KIND: Record<SystemName, string> = {
-  postfix: 'PSS summed over master and children, sampled every 200 ms',
-  authrelay: 'VmHWM (peak RSS) of the relay process',
+  postfix: 'PSS summed over master and all its children (the fair figure for many processes: their RSS double-counts shared pages), and Σ VmHWM beside it; sampled every 200 ms, peak counters reset at the start of each measurement',
+  authrelay: 'VmHWM (peak RSS) of the relay process, summed over its processes if it runs several (then also Σ PSS); peak counter reset at the start of each measurement',
 };
 
 export async function startServer(system: SystemName, upstreamPort: number, limits: Limits): Promise<Server> {
@@ -42,7 +44,8 @@ export async function startServer(system: SystemName, upstreamPort: number, limi
     return {
       port: pf.port,
       startupMs: pf.startupMs,
-      memory: () => pf.pss().bytes,
+      pid: pf.pid,
+      startupMemory: treeMemory([pf.pid], 'always'),
       cpuMs: () => treeCpuMs(pf.pid),
       warnings: () => pf.warnings(),
       stop: () => pf.stop(),
@@ -52,7 +55,8 @@ export async function startServer(system: SystemName, upstreamPort: number, limi
   return {
     port: relay.port,
     startupMs: relay.startupMs,
-    memory: () => relay.peakRss() ?? 0,
+    pid: relay.pid,
+    startupMemory: relay.startupMemory,
     cpuMs: () => treeCpuMs(relay.pid),
     warnings: () => relay.warnings(),
     stop: () => relay.stop(),
@@ -75,7 +79,11 @@ export interface PhaseResult extends PhaseSpec {
   endToEndMsgPerSec: number | null;
   /** Acknowledged but not received by the sink within the drain timeout. */
   undelivered: number;
+  /** headlineBytes(memory): Σ PSS for several processes, else the peak RSS. */
   peakMemoryBytes: number;
+  memory: MemoryPeak;
+  /** Wall time of the phase: load and the wait for the sink. */
+  wallMs: number;
   /** Server CPU time (receiving, storing and delivering) per message. */
   cpuMsPerMessage: number;
 }
@@ -93,7 +101,7 @@ export interface Limits {
 /** expectedBefore: messages acknowledged in earlier phases (late deliveries of those never count for this one). */
 async function runPhase(server: Server, sink: CountingSink, spec: PhaseSpec, limits: Limits, expectedBefore: number): Promise<PhaseResult> {
   const target = expectedBefore + spec.messages;
-  const sampler = sampleMax(() => server.memory());
+  const sampler = sampleMemory(() => [server.pid]);
   const cpu0 = server.cpuMs();
   const t0 = performance.now();
   const load: LoadSpec = { sessions: spec.sessions, messages: spec.messages, size: spec.size, timeoutMs: limits.phaseTimeoutMs };
@@ -102,15 +110,17 @@ async function runPhase(server: Server, sink: CountingSink, spec: PhaseSpec, lim
     throw err;
   });
   const reached = await sink.waitFor(target, limits.drainTimeoutMs);
-  const peakMemoryBytes = sampler.stop();
+  const memory = sampler.stop();
   const cpuMsPerMessage = (server.cpuMs() - cpu0) / spec.messages;
   return {
     ...spec,
+    wallMs: performance.now() - t0,
+    memory,
+    peakMemoryBytes: headlineBytes(memory),
     ingestMs: ingest.ms,
     ingestMsgPerSec: ingest.msgPerSec,
     endToEndMsgPerSec: reached.at === undefined ? null : spec.messages / ((reached.at - t0) / 1000),
     undelivered: Math.max(0, target - reached.count),
-    peakMemoryBytes,
     cpuMsPerMessage,
   };
 }
@@ -118,6 +128,7 @@ async function runPhase(server: Server, sink: CountingSink, spec: PhaseSpec, lim
 export interface ScenarioResult {
   system: SystemName;
   startupMs: number;
+  startupMemory: TreeMemory;
   warmup: PhaseResult | undefined;
   phases: PhaseResult[];
   /** What the server logged as warning or error during the scenario (bounded). */
@@ -141,7 +152,7 @@ export async function runScenario(system: SystemName, warmup: PhaseSpec | undefi
       results.push(await runPhase(server, sink, spec, limits, expected));
       expected += spec.messages;
     }
-    return { system, startupMs: server.startupMs, warmup: warm, phases: results, warnings: server.warnings() };
+    return { system, startupMs: server.startupMs, startupMemory: server.startupMemory, warmup: warm, phases: results, warnings: server.warnings() };
   } catch (err) {
     throw withLogged(err, system, server?.warnings() ?? []);
   } finally {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { SystemName } from './scenarios.js';
 
 /** The parts of a run, for --only. */
-export const SCENARIOS = ['ingest', 'backlog', 'reuse', 'memory', 'e2e', 'latency', 'scaling'] as const;
+export const SCENARIOS = ['ingest', 'backlog', 'reuse', 'memory', 'e2e', 'mailboxes', 'latency', 'scaling', 'profile', 'readers'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Peer {
@@ -25,6 +25,8 @@ export interface Settings {
   /** Another relay, pointed at the emulator's proxy, measured end-to-end like authrelay. */
   peer: Peer | undefined;
   printPeerSetup: boolean;
+  /** --quick: small counts everywhere (a check that every part runs, not figures to keep). */
+  quick: boolean;
   reps: number;
   messages: number;
   messagesSingle: number;
@@ -36,6 +38,10 @@ export interface Settings {
   bigMessages: number;
   bigSizeMB: number;
   bigReps: number;
+  /** Legacy readers (bench/readers.ts): concurrent IMAP clients, the message each fetches, repetitions. */
+  readerClients: number;
+  readerSizeMB: number;
+  readerReps: number;
   hugeSizeMB: number;
   concurrency: number;
   phaseTimeoutS: number;
@@ -55,6 +61,17 @@ export interface Settings {
   backlogReps: number;
   /** Messages sent with several per connection (smtp-source -d) in the reuse part; 0 skips it. */
   reuseMessages: number;
+  /** The same through the Graph emulator's proxy, for authrelay and the peer (--peer only); 0 skips it. */
+  peerReuseMessages: number;
+  /** How long the reuse wait goes on with nothing new arriving at Graph before it counts the rest as lost. */
+  idleS: number;
+  /** The multi-mailbox row: mailbox counts, messages per mailbox, extra sendMail time in the emulator. */
+  mailboxCounts: number[];
+  mailboxMessages: number;
+  graphDelayMs: number;
+  /** The CPU profile part: messages of its 20-session load (0 skips it), and `workers` for the relay if set. */
+  profileMessages: number;
+  profileWorkers: number | undefined;
   peerProxyPort: number;
   peerDir: string;
   out: string;
@@ -62,8 +79,20 @@ export interface Settings {
   markdown: string;
 }
 
+/** --quick's defaults: small enough that every part runs in seconds (BENCH_* still override them). */
+const QUICK: Record<string, number> = {
+  BENCH_REPS: 1, BENCH_MESSAGES: 400, BENCH_MESSAGES_SINGLE: 100, BENCH_MESSAGES_1MB: 20, BENCH_WARMUP: 20,
+  BENCH_BIG_MESSAGES: 4, BENCH_BIG_SIZE_MB: 5, BENCH_HUGE_SIZE_MB: 10, BENCH_M365_MESSAGES: 200,
+  BENCH_LATENCY_SECONDS: 3, BENCH_LATENCY_RATE: 50, BENCH_SCALING_NODES: 2, BENCH_SCALING_MESSAGES: 300,
+  BENCH_BACKLOG: 2000, BENCH_BACKLOG_MESSAGES: 300, BENCH_BACKLOG_REPS: 1, BENCH_REUSE_MESSAGES: 400,
+  BENCH_PEER_REUSE_MESSAGES: 200, BENCH_MAILBOX_MESSAGES: 60, BENCH_PROFILE_MESSAGES: 400, BENCH_IDLE_S: 10,
+  BENCH_READER_CLIENTS: 4, BENCH_READER_SIZE_MB: 5, BENCH_READER_REPS: 1,
+};
+let quickRun = false;
+
 function int(name: string, dflt: number, min: number, max: number): number {
   const raw = process.env[name];
+  if (quickRun && QUICK[name] !== undefined && (raw === undefined || raw === '')) return QUICK[name];
   if (raw === undefined || raw === '') return dflt;
   const v = Number(raw);
   if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}`);
@@ -91,7 +120,7 @@ function flag(argv: string[], name: string): string | undefined {
   return undefined;
 }
 
-const KNOWN_FLAGS = ['--help', '--only', '--peer', '--print-peer-setup'];
+const KNOWN_FLAGS = ['--help', '--only', '--peer', '--print-peer-setup', '--quick'];
 
 function checkFlags(argv: string[]): void {
   for (let i = 0; i < argv.length; i++) {
@@ -128,14 +157,24 @@ function today(): string {
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
+function mailboxCounts(): number[] {
+  const raw = process.env.BENCH_MAILBOXES ?? '1,2,4';
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  for (const n of list) if (!Number.isInteger(n) || n < 1 || n > 50) throw new Error(`BENCH_MAILBOXES=${raw}: expected mailbox counts from 1 to 50, e.g. 1,2,4`);
+  return list;
+}
+
 export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
   checkFlags(argv);
+  quickRun = argv.includes('--quick');
   const parts = only(argv);
   const subset = parts.size < SCENARIOS.length ? `-${[...parts].join('+')}` : '';
+  const workers = process.env.BENCH_PROFILE_WORKERS;
   return {
     only: parts,
     peer: peer(argv),
     printPeerSetup: argv.includes('--print-peer-setup'),
+    quick: quickRun,
     reps: int('BENCH_REPS', 3, 1, 20),
     messages: int('BENCH_MESSAGES', 5000, 1, 1_000_000),
     messagesSingle: int('BENCH_MESSAGES_SINGLE', 1000, 0, 1_000_000),
@@ -147,6 +186,9 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     bigMessages: int('BENCH_BIG_MESSAGES', 20, 0, 200),
     bigSizeMB: int('BENCH_BIG_SIZE_MB', 25, 1, 140),
     bigReps: int('BENCH_BIG_REPS', 1, 0, 10),
+    readerClients: int('BENCH_READER_CLIENTS', 20, 0, 200),
+    readerSizeMB: int('BENCH_READER_SIZE_MB', 25, 1, 140),
+    readerReps: int('BENCH_READER_REPS', 3, 1, 10),
     hugeSizeMB: int('BENCH_HUGE_SIZE_MB', 100, 0, 140),
     concurrency: int('BENCH_CONCURRENCY', 20, 1, 200),
     phaseTimeoutS: int('BENCH_PHASE_TIMEOUT_S', 300, 5, 3600),
@@ -164,10 +206,18 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     backlogMessages: int('BENCH_BACKLOG_MESSAGES', 5000, 1, 1_000_000),
     backlogReps: int('BENCH_BACKLOG_REPS', 3, 1, 20),
     reuseMessages: int('BENCH_REUSE_MESSAGES', 5000, 0, 1_000_000),
+    peerReuseMessages: int('BENCH_PEER_REUSE_MESSAGES', 2000, 0, 1_000_000),
+    idleS: int('BENCH_IDLE_S', 30, 1, 3600),
+    mailboxCounts: mailboxCounts(),
+    mailboxMessages: int('BENCH_MAILBOX_MESSAGES', 500, 0, 1_000_000),
+    graphDelayMs: int('BENCH_GRAPH_DELAY_MS', 0, 0, 60_000),
+    profileMessages: int('BENCH_PROFILE_MESSAGES', 5000, 0, 1_000_000),
+    profileWorkers: workers === undefined || workers === '' ? undefined : int('BENCH_PROFILE_WORKERS', 1, 1, 64),
     peerProxyPort: int('BENCH_PEER_PROXY_PORT', 3128, 1, 65535),
     peerDir: process.env.BENCH_PEER_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'authrelay-bench', 'peer-emulator'),
     out: process.env.BENCH_OUT || join(RESULTS, 'latest.json'),
-    markdown: process.env.BENCH_MARKDOWN === 'off' ? '' : process.env.BENCH_MARKDOWN || join(RESULTS, `${today()}${subset}.md`),
+    // A --quick run checks that the parts run; its figures are not kept unless BENCH_MARKDOWN says where.
+    markdown: process.env.BENCH_MARKDOWN === 'off' || (quickRun && !process.env.BENCH_MARKDOWN) ? '' : process.env.BENCH_MARKDOWN || join(RESULTS, `${today()}${subset}.md`),
   };
 }
 
@@ -184,12 +234,25 @@ Options:
                                       Postfix: every message delivered once (zero loss), msg/s
                              memory   20 × 25 MB at once (smtp route, both systems; Graph route), and
                                       one 100 MB message through Graph upload sessions
-                             e2e      smtp-source to the Graph emulator through authrelay (and --peer)
+                             e2e      smtp-source to the Graph emulator through authrelay (and --peer),
+                                      with Graph's bound (4 requests per mailbox ÷ median sendMail time)
+                             mailboxes  end to end with 1, 2, 4 sending mailboxes at once through one
+                                      relay: msg/s, ratio to 1 mailbox, Graph's bound, 429 replies
                              latency  acknowledgement latency at a fixed offered rate, both systems
                              scaling  1, 2, 3 authrelay nodes sharing one PostgreSQL store
-  --peer HOST:PORT         also measure end-to-end through another relay listening there, pointed
-                           at the emulator's forward proxy (see --print-peer-setup)
+                             profile  authrelay under the 20-session ingest with --cpu-prof: CPU ms per
+                                      message per stage (receive, spool, deliver, logging...)
+                             readers  20 IMAP clients each fetching a 25 MB message through the relay
+                                      (IMAP proxy, XOAUTH2 to Dovecot) and straight from Dovecot:
+                                      throughput ratio and the relay's peak RSS
+  --peer HOST:PORT         also measure another relay listening there, pointed at the emulator's
+                           forward proxy (see --print-peer-setup): end to end, and several messages
+                           per connection (loss by distinct Message-ID at Graph); its memory is
+                           read from the process listening on that port (or BENCH_PEER_PID)
   --print-peer-setup       print how to point another relay at the emulator, and exit
+  --quick                  small counts everywhere (1 repetition, a few hundred messages, 3 s of
+                           latency...): checks that every part runs in a few minutes; figures are
+                           not meaningful and no Markdown file is written (BENCH_* still apply)
   --help
 
 Environment (defaults in brackets):
@@ -205,6 +268,9 @@ Environment (defaults in brackets):
   BENCH_BIG_SIZE_MB [25]      their size
   BENCH_BIG_REPS [1]          memory-test repetitions
   BENCH_HUGE_SIZE_MB [100]    the single message through upload sessions (0 skips it)
+  BENCH_READER_CLIENTS [20]   concurrent IMAP clients of the readers part (0 skips it)
+  BENCH_READER_SIZE_MB [25]   the message each of them fetches
+  BENCH_READER_REPS [3]       repetitions of each side (direct and through the relay, alternating); medians
   BENCH_CONCURRENCY [20]      parallel deliveries to the upstream (both systems)
   BENCH_PHASE_TIMEOUT_S [300] longest smtp-source run
   BENCH_DRAIN_TIMEOUT_S [120] longest wait for the upstream to receive everything
@@ -221,6 +287,16 @@ Environment (defaults in brackets):
   BENCH_BACKLOG_REPS [3]      its repetitions (each: empty queue and backlog, alternating order)
   BENCH_REUSE_MESSAGES [5000] messages sent over BENCH_SESSIONS connections, several per connection
                               (0 skips the reuse part)
+  BENCH_PEER_REUSE_MESSAGES [2000] messages with several per connection through the emulator's proxy,
+                              authrelay and the peer (--peer only; 0 skips it)
+  BENCH_IDLE_S [30]           that wait ends when Graph got nothing new for this long (the rest is lost)
+  BENCH_MAILBOXES [1,2,4]     sending mailbox counts of the multi-mailbox row
+  BENCH_MAILBOX_MESSAGES [500] messages per mailbox in each point of it (0 skips the row)
+  BENCH_GRAPH_DELAY_MS [0]    extra time the emulator waits before answering each sendMail in that row
+                              (e.g. 200 for Exchange-like latency; 0: as fast as it can)
+  BENCH_PROFILE_MESSAGES [5000] messages of the CPU profile's 20-session load (0 skips it)
+  BENCH_PROFILE_WORKERS       "workers" setting of the profiled relay (unset: the relay's default)
+  BENCH_PEER_PID              the peer's process id(s), comma-separated, if it cannot be found by its port
   BENCH_PEER_PROXY_PORT [3128] port of the emulator's forward proxy when --peer is given
   BENCH_PEER_DIR [~/.cache/authrelay-bench/peer-emulator]  emulator CA and keys kept for the peer
   BENCH_OUT [bench/results/latest.json]

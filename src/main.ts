@@ -20,6 +20,7 @@ import { ensureCertificate } from './receive/tls.js';
 import { lazyTokenProviders } from './deliver/factory.js';
 import { Scheduler } from './deliver/scheduler.js';
 import { NonDeliveryNotices } from './report/notices.js';
+import { reportLanguageResolver } from './report/report-language.js';
 import type { FailureReporter } from './deliver/scheduler.js';
 import type { TokenProviders } from './identity/entra/providers.js';
 import { HttpClient } from './core/http.js';
@@ -31,14 +32,19 @@ import { expiries, expirySources } from './report/expiry.js';
 import type { ReadinessCheck } from './admin/server.js';
 import type { AdminServer } from './admin/server.js';
 import { TransportRegistry } from './root/transports.js';
-import { buildSnapshot, configVersion, effectiveRoutes, type RelaySnapshot } from './root/snapshot.js';
+import { buildReceive, buildSnapshot, configVersion, effectiveRoutes, type RelaySnapshot } from './root/snapshot.js';
 import { CAPTURE_ROUTE } from './route/rules.js';
 import { deviceAddresses } from './core/device-addresses.js';
+import { say } from './core/trail-texts.js';
 import { Reloader, type ReloadResult } from './root/reload.js';
 import { startAdmin } from './root/admin.js';
 import { ControlServer, controlSocketPath } from './control/server.js';
 import { MigrationService } from './migration/service.js';
 import { MigrationSchedule } from './migration/schedule.js';
+import { ReaderListeners, type BoundReader } from './root/readers.js';
+import { ReaderActivity, teeTelemetry, type ReaderListenerView } from './report/reader-activity.js';
+import { listenerName } from './receive/listener-set.js';
+import type { ListenerConfig } from './config/schema.js';
 
 export type { ReloadResult } from './root/reload.js';
 
@@ -51,8 +57,10 @@ export interface StartSummary {
   deviceAddresses: string[];
   consoleUrl?: string;
   setupLink?: string;
-  /** Where mail goes now, one line per route. */
-  routes: string[];
+  /** The IMAP/POP3 listeners of legacy readers. */
+  readers: { name: string; protocol: string; host: string; port: number; tls: 'none' | 'starttls' | 'implicit'; minTlsVersion: string; upstream: string }[];
+  /** Where mail goes now, one entry per route: which mail, and the upstreams in order (none: held in the queue). */
+  routes: { device: string[]; sender: string[]; recipientDomain: string[]; use: { name: string; type: string }[] }[];
   /** True when every message is held (no upstream yet). */
   holding: boolean;
 }
@@ -60,6 +68,8 @@ export interface StartSummary {
 export interface RunningRelay {
   /** The SMTP listeners as bound now (a reload may add, change or remove some). */
   readonly listeners: BoundListener[];
+  /** The IMAP and POP3 listeners (legacy readers, docs/imap-pop.md) as bound now. */
+  readonly readers: BoundReader[];
   store: Store;
   scheduler: Scheduler;
   metrics: RelayMetrics;
@@ -121,18 +131,12 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     }),
     rates: new RateLimiter(),
   };
+  // The first version's receive part is built now; its transports once the listeners accept (below).
+  const text = opts.configFile && existsSync(opts.configFile) ? readFileSync(opts.configFile, 'utf8') : JSON.stringify(config);
+  const firstVersion = configVersion(1, text, opts.configFile ?? '(embedded default)');
+  const firstReceive = buildReceive(config, firstVersion, shared);
   let current: RelaySnapshot;
-  try {
-    const plan = await registry.plan(config);
-    plan.commit();
-    const text = opts.configFile && existsSync(opts.configFile) ? readFileSync(opts.configFile, 'utf8') : JSON.stringify(config);
-    current = buildSnapshot(config, configVersion(1, text, opts.configFile ?? '(embedded default)'), plan.transports, shared);
-  } catch (err) {
-    // A credential that cannot be loaded (a certificate, a key) stops the start: release what is open.
-    tokens.close();
-    await store.close();
-    throw err;
-  }
+  let planned = false;
   if (Object.keys(config.upstreams).length === 0) {
     log.warn({ event: 'capture-default' },
       'no upstream is configured: every message is held in the queue by the built-in capture route, nothing is delivered. ' +
@@ -140,10 +144,12 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   }
 
   const wake = () => schedulerRef.scheduler?.wake();
+  // notices.language and alerts.language, their defaults from the console's language and this process's locale, resolved once per configuration version.
+  const reportLanguages = reportLanguageResolver(env);
   const notices = new NonDeliveryNotices(store, () => {
     const c = current.config;
     return {
-      toSender: c.notices.toSender, hostname: relayHostname(c), maxLifetimeMs: c.queue.maxLifetime,
+      toSender: c.notices.toSender, hostname: relayHostname(c), maxLifetimeMs: c.queue.maxLifetime, language: reportLanguages(c).notices,
       ...(c.notices.admin ? { admin: c.notices.admin } : {}), ...(c.notices.from ? { from: c.notices.from } : {}),
     };
   }, log, wake);
@@ -157,14 +163,32 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const scheduler = new Scheduler({ store, current: () => current.delivery, reporter, log, owner: leaseOwner(config) });
   schedulerRef.scheduler = scheduler;
 
-  let certificate = await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
+  // A relay whose listeners are all plain SMTP (tls: none) accepts before its self-signed certificate is made
+  // (a first start); it is made right after, for the expiry checks and a reload that adds TLS.
+  const needsCertificate = config.listeners.some((l) => l.tls !== 'none' || l.protocol !== 'smtp');
+  let certificate = needsCertificate ? await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log) : undefined;
   // The live view of sessions: `authrelay device watch`, the console's device page.
   const watch = new SessionWatch();
-  const receive = new ReceiveStage({ store, log, current: () => current.receive, onAccepted: wake, telemetry: metrics, watch });
+  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: wake, telemetry: metrics, watch });
+  // What readers did lately, per device (the console's devices page).
+  const readerActivity = new ReaderActivity();
+  // The IMAP and POP3 listeners of legacy readers: the same lockout and token providers as the rest of the relay.
+  const readers = new ReaderListeners({ log, tokens: getTokens, lockout: shared.lockout, telemetry: teeTelemetry(metrics.readers, readerActivity) });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
-    await receive.listen({ listeners: config.listeners, hostname: relayHostname(config), certificate });
+    await receive.listen({ listeners: smtpListeners(config.listeners), hostname: relayHostname(config), certificate });
+    certificate ??= await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
+    const plan = await readers.plan(config, certificate);
+    plan.commit();
+    plan.announce();
+    // The transports (and the libraries they load) after the listeners accept; deliveries start below.
+    // A credential that cannot be loaded (a certificate, a key) stops the start.
+    const transports = await registry.plan(config);
+    transports.commit();
+    current = buildSnapshot(config, firstVersion, transports.transports, shared, firstReceive);
+    planned = true;
   } catch (err) {
+    await readers.close();
     await receive.close();
     await registry.close();
     tokens.close();
@@ -182,7 +206,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     tokens: () => (tokenProviders?.list() ?? []).map((t) => ({ requests: t.provider.requests, upstreams: t.upstreams })),
   });
   const alerts = new AlertMonitor({
-    current: () => ({ settings: current.config.alerts, hostname: relayHostname(current.config), maxLifetimeMs: current.config.queue.maxLifetime }),
+    current: () => ({ settings: current.config.alerts, hostname: relayHostname(current.config), maxLifetimeMs: current.config.queue.maxLifetime, language: reportLanguages(current.config).alerts }),
     store, log, destinations, expiries: () => expiries(credentials), budgets: () => budgets.list(),
     http: new HttpClient({ maxSockets: 2 }), wake,
     onAlert: (condition, status) => metrics.alert(condition, status),
@@ -204,12 +228,20 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     log, env, configFile: opts.configFile, current: () => current,
     build: async (next, version) => {
       const cert = await ensureCertificate(next.tls, next.dataDir, relayHostname(next), log);
-      const listeners = await receive.plan({ listeners: next.listeners, hostname: relayHostname(next), certificate: cert });
+      const listeners = await receive.plan({ listeners: smtpListeners(next.listeners), hostname: relayHostname(next), certificate: cert });
+      let readerPlan;
+      try {
+        readerPlan = await readers.plan(next, cert);
+      } catch (err) {
+        listeners.abort();
+        throw err;
+      }
       let transports;
       try {
         transports = await registry.plan(next);
       } catch (err) {
         listeners.abort();
+        await readerPlan.abort();
         throw err;
       }
       const snapshot = buildSnapshot(next, version, transports.transports, shared);
@@ -218,20 +250,28 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
         changes: { upstreams: transports.changes },
         abort: async () => {
           listeners.abort();
+          await readerPlan.abort();
           await transports.abort();
         },
         commit: async () => {
           const before = current;
           current = snapshot;
           transports.commit();
-          const listenerChanges = listeners.commit();
+          const smtpChanges = listeners.commit();
           listeners.announce();
+          const readerChanges = readerPlan.commit();
+          readerPlan.announce();
+          const listenerChanges = {
+            added: [...smtpChanges.added, ...readerChanges.added],
+            changed: [...smtpChanges.changed, ...readerChanges.changed],
+            removed: [...smtpChanges.removed, ...readerChanges.removed],
+          };
           certificate = cert;
           credentials = expirySources(next, { pem: cert.cert, source: cert.source });
           log.level = next.log.level;
           alerts.reconfigured();
           let rerouted = 0;
-          if (before.routingKey !== snapshot.routingKey) rerouted = await store.unrouteQueued(Date.now(), `the routes changed in configuration ${version.label}`);
+          if (before.routingKey !== snapshot.routingKey) rerouted = await store.unrouteQueued(Date.now(), say('reroute.configChanged', { version: version.label }));
           wake();
           return { listeners: listenerChanges, rerouted };
         },
@@ -253,10 +293,9 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     },
     status: () => ({
       pid: process.pid, configVersion: current.version.label, configFile: reloader.configFile ?? null,
-      listeners: receive.bound, upstreams: [...current.delivery.transports.keys()],
+      listeners: receive.bound, readers: readers.bound, upstreams: [...current.delivery.transports.keys()],
     }),
   }, log);
-  await control.start();
 
   const readiness = async (): Promise<ReadinessCheck[]> => {
     let store_: ReadinessCheck;
@@ -266,7 +305,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     } catch (err) {
       store_ = { name: 'store', ok: false, detail: `not reachable: ${(err as Error).message}` };
     }
-    const bound = receive.bound.length;
+    const bound = receive.bound.length + readers.bound.length;
     const wanted = current.config.listeners.length;
     return [
       { name: 'listeners', ok: !stopping && bound === wanted, detail: stopping ? 'shutting down' : `${bound} of ${wanted} bound` },
@@ -283,9 +322,12 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       reload: (by, file) => reloader.reload(by, file),
       listeners: () => receive.bound,
       watch,
+      readers: { activity: readerActivity, listeners: () => readers.bound },
       migration,
     })
     : undefined;
+  // Last: a relay whose control socket answers is wholly up (the admin server included).
+  await control.start();
   log.info({ event: 'started', ms: Date.now() - started, upstreams: [...current.delivery.transports.keys()], devices: current.receive.policy.devices.all.length, configVersion: current.version.label },
     `authrelay ready in ${Date.now() - started} ms (configuration ${current.version.label})`);
 
@@ -300,9 +342,12 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     get listeners() {
       return receive.bound;
     },
+    get readers() {
+      return readers.bound;
+    },
     store, scheduler, metrics, alerts, ...(admin?.server ? { admin: admin.server } : {}),
     current: () => current,
-    summary: () => startSummary(current, receive.bound, reloader.configFile, admin),
+    summary: () => startSummary(current, receive.bound, readers.bound, reloader.configFile, admin),
     reload: (by, file) => reloader.reload(by, file),
     // The graceful stop (docs/load-balancer.md): /readyz answers 503 from the first moment and
     // the admin server stays up until the end; no new SMTP connections; sessions finish the
@@ -314,7 +359,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       clearInterval(purge);
       reloader.close();
       await control.close();
-      const [smtp, deliveries] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), alerts.stop(), migrationSchedule.stop()]);
+      const [smtp, deliveries, reading] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), readers.drain(deadline), alerts.stop(), migrationSchedule.stop()]);
       schedulerRunning = false;
       await admin?.close();
       await registry.close();
@@ -322,35 +367,38 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       await store.close();
       const cut = [
         smtp.cutOff ? `${smtp.cutOff} SMTP session(s) cut off with 421 at the deadline` : '',
+        reading.cutOff ? `${reading.cutOff} IMAP/POP3 session(s) cut off at the deadline` : '',
         deliveries.interrupted ? `${deliveries.interrupted} delivery(ies) interrupted at the deadline (retried later)` : '',
       ].filter(Boolean).join('; ');
       log.info({
-        event: 'stopped', ms: Date.now() - begun, sessions: smtp.sessions, sessionsCutOff: smtp.cutOff,
+        event: 'stopped', ms: Date.now() - begun, sessions: smtp.sessions, sessionsCutOff: smtp.cutOff, readerSessions: reading.sessions, readerSessionsCutOff: reading.cutOff,
         deliveries: deliveries.inFlight, deliveriesInterrupted: deliveries.interrupted, deliveriesUnfinished: deliveries.unfinished,
-      }, `authrelay stopped: ${smtp.sessions} SMTP session(s) and ${deliveries.inFlight} delivery(ies) were open${cut ? `; ${cut}` : ', all finished'}`);
+      }, `authrelay stopped: ${smtp.sessions} SMTP session(s)${reading.sessions ? `, ${reading.sessions} IMAP/POP3 session(s)` : ''} and ${deliveries.inFlight} delivery(ies) were open${cut ? `; ${cut}` : ', all finished'}`);
     })()),
   };
 }
 
-function startSummary(snap: RelaySnapshot, bound: BoundListener[], configFile: string | undefined, admin: { url?: string; setupLink?: string } | undefined): StartSummary {
+/** The SMTP listeners, named as in the whole list (an unnamed listener's name holds its index there). */
+function smtpListeners(listeners: readonly ListenerConfig[]): ListenerConfig[] {
+  return listeners.map((l, i) => ({ ...l, name: listenerName(l, i) })).filter((l) => l.protocol === 'smtp');
+}
+
+function startSummary(snap: RelaySnapshot, bound: BoundListener[], readers: ReaderListenerView[], configFile: string | undefined, admin: { url?: string; setupLink?: string } | undefined): StartSummary {
   const c = snap.config;
   const listeners = bound.map((b) => {
     const l = c.listeners.find((x, i) => (x.name ?? `${x.tls}-${x.port || i}`) === b.name);
     return { name: b.name, host: b.host, port: b.port, tls: b.tls, minTlsVersion: l?.minTlsVersion ?? 'TLSv1.2', allowInsecureAuth: l?.allowInsecureAuth ?? false, requireAuth: l?.requireAuth ?? false };
   });
   const types = new Map(Object.entries(c.upstreams).map(([n, u]) => [n, u.type]));
-  const routes = effectiveRoutes(c).map((r) => {
-    const when = [
-      r.when.device?.length ? `from ${r.when.device.join(', ')}` : '', r.when.sender?.length ? `sent by ${r.when.sender.join(', ')}` : '',
-      r.when.recipientDomain?.length ? `to ${r.when.recipientDomain.join(', ')}` : '',
-    ].filter(Boolean).join(' ') || 'all mail';
-    if (r.use.length === 1 && r.use[0] === CAPTURE_ROUTE) return `${when} → held in the queue (no upstream)`;
-    return `${when} → ${r.use.map((u) => `${u} (${types.get(u) ?? 'capture'})`).join(', then ')}`;
-  });
+  const routes = effectiveRoutes(c).map((r) => ({
+    device: r.when.device ?? [], sender: r.when.sender ?? [], recipientDomain: r.when.recipientDomain ?? [],
+    use: r.use.length === 1 && r.use[0] === CAPTURE_ROUTE ? [] : r.use.map((u) => ({ name: u, type: types.get(u) ?? 'capture' })),
+  }));
   const addresses = deviceAddresses(c.publicAddress, listeners[0]?.host).map((a) => a.address);
   return {
     configVersion: snap.version.label, configFile, listeners, deviceAddresses: addresses,
+    readers: readers.map((r) => ({ name: r.name, protocol: r.protocol, host: r.host, port: r.port, tls: r.tls, minTlsVersion: r.minTlsVersion, upstream: r.upstream })),
     ...(admin?.url ? { consoleUrl: admin.url } : {}), ...(admin?.setupLink ? { setupLink: admin.setupLink } : {}),
-    routes, holding: routes.every((r) => r.includes('held in the queue')),
+    routes, holding: routes.every((r) => r.use.length === 0),
   };
 }

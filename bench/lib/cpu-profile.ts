@@ -9,6 +9,11 @@
  * (event loop, timers, I/O callbacks), and V8's own buckets stay apart:
  * "(garbage collector)", "(program)" (native code outside JavaScript, e.g.
  * the SQLite C library and syscalls made synchronously).
+ *
+ * A window (from, to) limits the count to the samples taken within it: the
+ * profiles' times are CLOCK_MONOTONIC microseconds, the clock of
+ * process.hrtime() in every process of the machine (nowUs()), so the harness
+ * can name the window of its load and leave out start-up and warm-up.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,8 +64,29 @@ export interface StageTimes {
   profiles: number;
 }
 
-/** Adds one profile's samples to `into`. */
-export function attribute(profile: CpuProfile, into: Record<string, number>): number {
+/** Now on the profiles' clock (CLOCK_MONOTONIC, µs). */
+export const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** A time window on the profiles' clock (see nowUs). */
+export interface Window {
+  fromUs: number;
+  toUs: number;
+}
+
+/** The time of each sample: startTime plus the deltas up to it. */
+function sampleTimes(profile: CpuProfile): number[] {
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (const d of profile.timeDeltas) {
+    t += d;
+    times.push(t);
+  }
+  return times;
+}
+
+/** Adds one profile's samples (those within the window, if given) to `into`. */
+export function attribute(profile: CpuProfile, into: Record<string, number>, window?: Window): number {
+  const times = window ? sampleTimes(profile) : [];
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) {
@@ -90,6 +116,7 @@ export function attribute(profile: CpuProfile, into: Record<string, number>): nu
   };
   let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    if (window && ((times[i] ?? 0) < window.fromUs || (times[i] ?? 0) > window.toUs)) continue;
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
     const s = stageForNode(profile.samples[i]!);
     if (s === '(idle)') continue;
@@ -99,25 +126,27 @@ export function attribute(profile: CpuProfile, into: Record<string, number>): nu
   return total;
 }
 
-/** Every .cpuprofile in `dir`, attributed by stage. */
-export function stageTimes(dir: string): StageTimes {
+/** Every .cpuprofile in `dir`, attributed by stage (only the samples within the window, if given). */
+export function stageTimes(dir: string, window?: Window): StageTimes {
   const ms: Record<string, number> = {};
   let totalMs = 0;
   let profiles = 0;
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-    totalMs += attribute(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile, ms);
+    totalMs += attribute(JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile, ms, window);
     profiles++;
   }
   return { ms, totalMs, profiles };
 }
 
 /** The heaviest functions (self time), for the details of the report. */
-export function topFunctions(dir: string, n = 15): { name: string; url: string; ms: number }[] {
+export function topFunctions(dir: string, n = 15, window?: Window): { name: string; url: string; ms: number }[] {
   const self = new Map<string, { name: string; url: string; ms: number }>();
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
     const byId = new Map(p.nodes.map((x) => [x.id, x]));
+    const times = window ? sampleTimes(p) : [];
     for (let i = 0; i < p.samples.length; i++) {
+      if (window && ((times[i] ?? 0) < window.fromUs || (times[i] ?? 0) > window.toUs)) continue;
       const node = byId.get(p.samples[i]!)!;
       if (node.callFrame.functionName === '(idle)') continue;
       const url = node.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '$1/');

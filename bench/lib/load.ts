@@ -21,6 +21,8 @@ export interface LoadSpec {
   reuse?: boolean;
   /** Send this pre-formatted message (header and body, LF line ends; smtp-source -F) instead of one of `size`. */
   file?: string;
+  /** Envelope sender and From address (default FROM). */
+  from?: string;
 }
 
 export interface LoadResult {
@@ -30,10 +32,10 @@ export interface LoadResult {
 }
 
 /** The command line, for reports. */
-export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size' | 'reuse' | 'file'>, host = LOOPBACK): string[] {
+export function smtpSourceArgs(port: number, s: Pick<LoadSpec, 'sessions' | 'messages' | 'size' | 'reuse' | 'file' | 'from'>, host = LOOPBACK): string[] {
   return [
     ...(s.reuse ? ['-d'] : []), '-s', String(s.sessions), '-m', String(s.messages), ...(s.file ? ['-F', s.file] : ['-l', String(s.size)]),
-    '-f', FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    '-f', s.from ?? FROM, '-t', TO, `${host.includes(':') ? `[${host}]` : host}:${port}`,
   ];
 }
 

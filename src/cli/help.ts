@@ -45,13 +45,17 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     summary: { en: 'validate the file, show it (secrets hidden), print the JSON Schema', ja: 'ファイルを検証し、(シークレットを伏せて) 表示し、JSON スキーマを出力します' },
   },
   device: {
-    usage: ['device add NAME [--generate-password|--password-stdin] [--username U] [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]...',
+    usage: ['device add NAME [--generate-password|--password-stdin] [--username U] [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]... [--mailbox ADDR]...',
+      'device edit NAME [--mailbox ADDR|none]... [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]...',
       'device list [--json] | remove NAME | passwd NAME [--generate-password|--password-stdin]', 'device watch NAME | --unknown'],
     summary: {
       en: 'manage devices (applied to the running relay at once); watch a device\'s SMTP sessions live',
       ja: 'デバイスを管理します (動作中のリレーにすぐ反映されます)。デバイスの SMTP セッションをその場で見ることもできます',
     },
     details: [{
+      en: '--mailbox (repeatable) makes a reader device: the mailboxes it may open through the IMAP and POP3 listeners (docs/imap-pop.md); device edit --mailbox replaces the list, --mailbox none empties it.',
+      ja: '`--mailbox` (複数指定可) でメールを読む機器になります。IMAP と POP3 のリスナーを通して開けるメールボックスです (docs/imap-pop.md)。`device edit --mailbox` は一覧を置き換え、`--mailbox none` で空にします。',
+    }, {
       en: 'device watch shows the device\'s last SMTP sessions, then each step as it happens, with what a refusal means and what to do.',
       ja: '`device watch` はデバイスの直近の SMTP セッションを表示し、続けて各ステップを起きたときに表示します。拒否されたときは、その意味と対処も示します。',
     }],

@@ -87,11 +87,13 @@ function parseOptions(argv: string[]) {
       // init
       yes: { type: 'boolean', short: 'y' }, force: { type: 'boolean' }, out: { type: 'string' }, cloud: { type: 'string' },
       tenant: { type: 'string' }, 'client-id': { type: 'string' }, 'client-secret-env': { type: 'string' }, 'client-secret-file': { type: 'string' },
-      'cert-file': { type: 'string' }, 'key-file': { type: 'string' }, mailbox: { type: 'string' }, domain: { type: 'string' },
+      'cert-file': { type: 'string' }, 'key-file': { type: 'string' }, mailbox: { type: 'string', multiple: true }, domain: { type: 'string' },
       'dns-server': { type: 'string', multiple: true }, 'relay-host': { type: 'string' }, 'authority-host': { type: 'string' },
       'graph-url': { type: 'string' }, 'smtp-endpoint': { type: 'string' }, ca: { type: 'string' }, 'listen-host': { type: 'string' },
       'starttls-port': { type: 'string' }, 'tls-port': { type: 'string' }, 'legacy-tls-port': { type: 'string' }, admin: { type: 'string' },
       'skip-test': { type: 'boolean' }, 'allow-no-tls': { type: 'boolean' },
+      'imap-port': { type: 'string' }, 'pop3-port': { type: 'string' }, 'reader-tls': { type: 'string' }, 'reader-legacy-tls': { type: 'boolean' },
+      'imap-endpoint': { type: 'string' }, 'pop3-endpoint': { type: 'string' },
       'public-ip': { type: 'string' },
       // serve
       'log-format': { type: 'string' }, debug: { type: 'boolean' },

@@ -49,6 +49,23 @@ export const CLI_TEXT = {
     ja: 'このデータ ディレクトリで動作中のリレーはありません。変更はリレーの起動時に反映されます',
   },
   applied: { en: 'applied to the running relay: {message}', ja: '動作中のリレーに反映しました: {message}' },
+  // the relay's answer to a reload, told from its facts (the relay's own sentence is English)
+  reloadInEffect: { en: 'configuration {version} is in effect: {changes}', ja: '設定 {version} が有効になりました: {changes}' },
+  reloadNothingChanged: { en: 'nothing changed', ja: '変更はありません' },
+  reloadAtRestart: { en: '. {keys} changed and take effect at the next restart', ja: '。{keys} の変更は次回の再起動で有効になります' },
+  reloadRefused: {
+    en: 'the configuration was not reloaded; the running configuration {version} stays: {problems}',
+    ja: '設定は再読み込みされませんでした。動作中の設定 {version} のままです: {problems}',
+  },
+  reloadAdded: { en: '{what} added: {names}', ja: '{what}を追加: {names}' },
+  reloadChanged: { en: '{what} changed: {names}', ja: '{what}を変更: {names}' },
+  reloadRemoved: { en: '{what} removed: {names}', ja: '{what}を削除: {names}' },
+  reloadDevices: { en: 'devices', ja: 'デバイス' },
+  reloadListeners: { en: 'listeners', ja: 'リスナー' },
+  reloadUpstreams: { en: 'upstreams', ja: 'アップストリーム' },
+  reloadRoutes: { en: 'routes changed', ja: 'ルートを変更' },
+  reloadRerouted: { en: '{n} queued message(s) routed again', ja: 'キューのメッセージ {n} 件を振り分け直しました' },
+  reloadOther: { en: 'also changed: {keys}', ja: 'ほかに変更: {keys}' },
   notApplied: { en: 'NOT applied to the running relay: {message}', ja: '動作中のリレーには反映されていません: {message}' },
 
   // device
@@ -64,6 +81,15 @@ export const CLI_TEXT = {
     ja: 'デバイス {name} を追加しました。パスワード: {password} (表示はこの 1 回だけです。デバイスに入力してください)',
   },
   deviceRemoved: { en: 'removed device {name}', ja: 'デバイス {name} を削除しました' },
+  deviceEdited: { en: 'changed device {name}; {changes}', ja: 'デバイス {name} を変更しました。{changes}' },
+  deviceEditNothing: {
+    en: 'nothing to change: give --mailbox ADDR (or none), --network CIDR, --send-as ADDR or --allowed-from PATTERN',
+    ja: '変更する内容がありません。`--mailbox ADDR` (または none)、`--network CIDR`、`--send-as ADDR`、`--allowed-from PATTERN` のいずれかを指定してください',
+  },
+  deviceBadMailbox: {
+    en: '--mailbox: "{value}" is not a mailbox address such as invoices@contoso.com',
+    ja: '`--mailbox`: "{value}" は invoices@contoso.com のようなメールボックスのアドレスではありません',
+  },
   devicePasswordChanged: { en: 'password of {name} changed', ja: '{name} のパスワードを変更しました' },
   devicePasswordGenerated: { en: 'password of {name} changed; the new password is: {password}', ja: '{name} のパスワードを変更しました。新しいパスワード: {password}' },
   deviceFileCreated: {
@@ -115,6 +141,20 @@ export const CLI_TEXT = {
     ja: 'アップストリーム "{name}" は委任されたサインインを使いません。`oauth login` は `delegated: { user: ... }` のある smtp-oauth アップストリーム用です',
   },
   signInFailed: { en: 'sign-in failed: {message}', ja: 'サインインに失敗しました: {message}' },
+  oauthSigningIn: { en: 'Signing in {user} for upstream {name} ({how}).', ja: 'アップストリーム {name} のために {user} でサインインします ({how})。' },
+  oauthWaiting: {
+    en: 'Waiting for the sign-in (the code is valid for {minutes} minutes)...',
+    ja: 'サインインを待っています (コードの有効期間は {minutes} 分です)...',
+  },
+  oauthSignedIn: { en: 'Signed in as {user}.', ja: '{user} としてサインインしました。' },
+  oauthScopes: { en: 'Token scopes: {scopes}', ja: 'トークンのスコープ: {scopes}' },
+  oauthValidUntil: {
+    en: 'Access token valid until {time}; the sign-in is renewed automatically.',
+    ja: 'アクセス トークンの有効期限は {time} です。サインインは自動で更新されます。',
+  },
+  oauthStored: { en: 'Stored encrypted in {file}', ja: '{file} に暗号化して保存しました' },
+  oauthNoneConfigured: { en: 'no Microsoft 365 upstream (graph or smtp-oauth) is configured', ja: 'Microsoft 365 のアップストリーム (graph または smtp-oauth) が設定されていません' },
+  oauthNotSignedIn: { en: 'no; run `authrelay oauth login {name}`', ja: 'いいえ。`authrelay oauth login {name}` を実行してください' },
   noMicrosoftUpstream: { en: 'no Microsoft 365 upstream (graph or smtp-oauth) named "{name}"', ja: '"{name}" という名前の Microsoft 365 アップストリーム (graph または smtp-oauth) はありません' },
 
   // migrate
@@ -131,6 +171,19 @@ export const CLI_TEXT = {
   badDeviceName: {
     en: '"{value}" cannot be a device name (letters, digits, . _ -, starting with a letter or digit)',
     ja: '"{value}" はデバイス名に使えません (英字・数字・. _ - が使え、先頭は英字か数字です)',
+  },
+  migrateIgnored: { en: '{key} is ignored on the board ({reason})', ja: '{key} をボードで無視するようにしました ({reason})' },
+  migrateUnignored: { en: '{key} is back on the board', ja: '{key} をボードに戻しました' },
+  migrateNotIgnored: { en: '{key} was not ignored', ja: '{key} は無視されていませんでした' },
+  migrateWhatToDo: { en: 'what to do: {fix}', ja: '対処: {fix}' },
+  migrateDeviceAdded: { en: 'added device {name} sending as {mailbox} ({file})', ja: '{mailbox} として送信するデバイス {name} を追加しました ({file})' },
+  migrateFileCreated: {
+    en: 'There was no configuration file: {file} was created with the embedded default\'s settings and this device.',
+    ja: '設定ファイルがなかったため、組み込みの既定値とこのデバイスで {file} を作成しました。',
+  },
+  migrateTypeThese: {
+    en: 'Type these into the device (the password is shown once):',
+    ja: 'デバイスに次の内容を入力してください (パスワードの表示はこの 1 回だけです):',
   },
 
   // serve
@@ -150,6 +203,11 @@ export const CLI_TEXT = {
   storeHintOther: { en: 'check store.url and the server', ja: 'store.url とサーバーを確認してください' },
   storeProblem: { en: 'problem: {problem}', ja: '問題: {problem}' },
 
+  storeNoQueue: {
+    en: 'SQLite store: no queue yet at {file} (made when the relay first starts)',
+    ja: 'SQLite ストア: {file} にはまだキューがありません (リレーの初回起動時に作成されます)',
+  },
+
   // doctor (the command; the checks are in doctor/texts.ts)
   doctorConfigInvalid: {
     en: 'the configuration is not valid; nothing else can be checked',
@@ -158,5 +216,44 @@ export const CLI_TEXT = {
   doctorConfigInvalidFix: {
     en: 'Correct the keys named above (authrelay config check shows the same), then run doctor again.',
     ja: '上に示したキーを直してから (`authrelay config check` でも同じ内容を確認できます)、もう一度 doctor を実行してください。',
+  },
+
+  // serve: the start-up summary on a terminal
+  sumRunning: { en: 'authrelay is running: configuration {version}, {file}', ja: 'authrelay が動作中です: 設定 {version}、{file}' },
+  sumNoFile: { en: 'the embedded default (no configuration file)', ja: '組み込みの既定値 (設定ファイルなし)' },
+  sumSmtpAt: { en: '  SMTP for your devices, at {addresses}:', ja: '  デバイスからの SMTP の接続先 ({addresses}):' },
+  sumNoAddress: { en: 'no address of this machine was found', ja: 'このマシンのアドレスが見つかりません' },
+  sumListener: { en: '    port {port}  {tls}; {auth}{require}   (listener {name})', ja: '    ポート {port}  {tls}、{auth}{require}   (リスナー {name})' },
+  sumRequire: { en: '; every device must log in', ja: '、すべてのデバイスにログインが必要' },
+  sumNoTls: { en: 'no TLS', ja: 'TLS なし' },
+  sumStarttls: { en: 'STARTTLS, {version} or newer', ja: 'STARTTLS ({version} 以降)' },
+  sumImplicit: { en: 'TLS from the first byte, {version} or newer', ja: '接続直後から TLS ({version} 以降)' },
+  sumAuthInsecure: { en: 'passwords accepted without TLS', ja: 'TLS なしでもパスワードを受け付けます' },
+  sumAuthStarttls: { en: 'passwords after STARTTLS', ja: 'パスワードは STARTTLS の後' },
+  sumAuthTls: { en: 'passwords over TLS', ja: 'パスワードは TLS 上で' },
+  sumAuthNone: { en: 'no passwords (trusted networks only)', ja: 'パスワードなし (信頼済みネットワークのみ)' },
+  sumLoopbackOnly: {
+    en: '    A device cannot reach 127.0.0.1: set publicAddress to the name or address devices use.',
+    ja: '    デバイスは 127.0.0.1 に接続できません。デバイスが使う名前かアドレスを publicAddress に設定してください。',
+  },
+  sumReaders: { en: '  IMAP and POP3 for legacy readers:', ja: '  従来のメール読み取りアプリ用の IMAP と POP3:' },
+  sumReader: { en: '    port {port}  {protocol}, {tls}; mailboxes opened through {upstream}   (listener {name})', ja: '    ポート {port}  {protocol}、{tls}、メールボックスは {upstream} で開きます   (リスナー {name})' },
+  sumConsole: { en: '  Web console:  {url}', ja: '  Web コンソール:  {url}' },
+  sumFirstStart: { en: '  First start:  open {link} to set the admin password (a one-time link)', ja: '  初回起動:  {link} を開いて管理者パスワードを設定してください (1 回だけ使えるリンク)' },
+  sumWhere: { en: '  Where mail goes:', ja: '  メールの送信先:' },
+  sumAllMail: { en: 'all mail', ja: 'すべてのメール' },
+  sumFrom: { en: 'from {list}', ja: '{list} から' },
+  sumSentBy: { en: 'sent by {list}', ja: '送信者 {list}' },
+  sumTo: { en: 'to {list}', ja: '宛先ドメイン {list}' },
+  sumHeld: { en: '    {when} → held in the queue (no upstream)', ja: '    {when} → キューに保留 (アップストリームなし)' },
+  sumRoute: { en: '    {when} → {upstreams}', ja: '    {when} → {upstreams} で送信' },
+  sumThen: { en: ', then ', ja: '、次に ' },
+  sumHolding: {
+    en: "    Every message is kept in the queue until an upstream is configured: the console's setup wizard, or `{cmd} init`.",
+    ja: '    アップストリームを設定するまで、すべてのメッセージはキューに保持されます。コンソールのセットアップ ウィザードか `{cmd} init` で設定してください。',
+  },
+  sumChange: {
+    en: '  Change the configuration: edit {file}, then `{cmd} reload`; `{cmd} help` lists every command.',
+    ja: '  設定の変更: {file} を編集してから `{cmd} reload` を実行してください。`{cmd} help` ですべてのコマンドを表示できます。',
   },
 } satisfies Record<string, Text>;

@@ -44,7 +44,7 @@ export function firstFileText(by: string): string {
 export function editConfigFile(file: string, change: (doc: Document) => void, opts: EditOptions): Config {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : (opts.initialText ?? NEW_FILE);
   const doc = parseDocument(text);
-  if (doc.errors.length) throw new UserError(`${file}: the file is not valid YAML (${doc.errors[0]!.message}); fix it by hand first`);
+  if (doc.errors.length) throw new UserError({ en: '{file}: the file is not valid YAML ({error}); fix it by hand first', ja: '{file}: ファイルが YAML として正しくありません ({error})。先に手で直してください' }, { file, error: doc.errors[0]!.message });
   if (doc.contents === null) doc.contents = doc.createNode({}) as never;
   change(doc);
   const out = doc.toString();
@@ -64,13 +64,13 @@ export function deviceIndex(doc: Document, name: string): number | undefined {
 /** Like deviceIndex, refusing with a UserError when there is no such device. */
 export function requireDevice(doc: Document, name: string): number {
   const i = deviceIndex(doc, name);
-  if (i === undefined) throw new UserError(`no device named ${name} in the config file`);
+  if (i === undefined) throw new UserError({ en: 'no device named {name} in the config file', ja: '設定ファイルに {name} という名前のデバイスはありません' }, { name });
   return i;
 }
 
 /** Appends a device entry (refused when the name is taken). */
 export function addDevice(doc: Document, entry: Record<string, unknown> & { name: string }): void {
-  if (deviceIndex(doc, entry.name) !== undefined) throw new UserError(`a device named ${entry.name} exists already`);
+  if (deviceIndex(doc, entry.name) !== undefined) throw new UserError({ en: 'a device named {name} exists already', ja: '{name} という名前のデバイスはすでにあります' }, { name: entry.name });
   if (!isSeq(doc.get('devices'))) doc.set('devices', doc.createNode([]));
   doc.addIn(['devices'], doc.createNode(entry));
 }

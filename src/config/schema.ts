@@ -32,6 +32,9 @@ const optionalDuration = () =>
     .transform((v, ctx) => (v === undefined ? undefined : toMs(v, ctx)))
     .describe('A duration such as 30s, 5m, 2h, 5d (a bare number is seconds); absent: off');
 
+/** The language of notices and alert e-mails; absent: chosen at start and at each reload from the relay's locale (report/report-language.ts). */
+const reportLanguage = z.enum(['en', 'ja', 'both']).optional();
+
 const size = (dflt: string) =>
   z
     .union([z.string(), z.number()])
@@ -471,6 +474,7 @@ export const configSchema = z
         toSender: z.boolean().default(true).describe('Send non-delivery notices to the envelope sender when it is a real mailbox'),
         admin: z.string().optional().describe('Address that gets a copy of every non-delivery notice'),
         from: z.string().optional().describe('From address of notices (default MAILER-DAEMON@hostname)'),
+        language: reportLanguage.describe('Language of the human-readable part and the Subject of notices: en, ja or both (Japanese first). Default: both when the relay\'s locale (LC_ALL, LC_MESSAGES, LANG) is Japanese, else en'),
       })
       .strict()
       .prefault({}),
@@ -517,6 +521,7 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        language: reportLanguage.describe('Language of alert e-mails: en, ja or both (Japanese first); the webhook always carries both. Default: notices.language (set or defaulted)'),
         failedMessages: z.boolean().default(true).describe('Alert when a message fails (once per route until no failed message is left on it)'),
         queueDepth: z.number().int().min(1).optional().describe('Alert when more messages than this are waiting'),
         queueAge: optionalDuration().describe('Alert when a message has been waiting longer than this'),

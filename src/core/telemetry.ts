@@ -47,6 +47,8 @@ export interface WatchEvent {
   ref?: string;
   reason?: string;
   fix?: string;
+  /** text, reason and fix in Japanese (the console and the CLI show the one in their language); text only where it is the relay's own words (core/watch-texts.ts). */
+  ja?: { text?: string; reason?: string; fix?: string };
   code?: number;
   data?: Record<string, unknown>;
 }

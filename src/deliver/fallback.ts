@@ -21,6 +21,8 @@ export interface FallbackState {
   since: number;
   /** Why the upstream cannot take mail (the reply, or "down since"). */
   reason: string;
+  /** The same in Japanese (the upstream's own reply reads the same in both). */
+  reasonJa?: string;
   category: string;
   /** When a probe message may be sent to it again. */
   probeAt: number;
@@ -31,14 +33,15 @@ export class FallbackBook {
   private readonly states = new Map<string, FallbackState>();
 
   /** Marks the upstream out; true when it was not out already. */
-  mark(upstream: string, reason: string, category: string, now: number, firstBackoffMs: number): boolean {
+  mark(upstream: string, reason: string, category: string, now: number, firstBackoffMs: number, reasonJa?: string): boolean {
     const was = this.states.get(upstream);
     if (was) {
       was.reason = reason;
+      was.reasonJa = reasonJa;
       was.category = category;
       return false;
     }
-    this.states.set(upstream, { since: now, reason, category, probeAt: now + firstBackoffMs, backoffMs: firstBackoffMs });
+    this.states.set(upstream, { since: now, reason, ...(reasonJa !== undefined ? { reasonJa } : {}), category, probeAt: now + firstBackoffMs, backoffMs: firstBackoffMs });
     return true;
   }
 

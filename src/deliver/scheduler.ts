@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../core/outcome.js';
+import { say, sayBoth, valueBoth, type Say, type SayValue } from '../core/trail-texts.js';
 import { leaseOf, type AttemptResult, type LeaseRef, type QueuedMessage, type RecipientState, type RecipientUpdate, type Store } from '../spool/store.js';
 import type { RouteTable } from '../route/rules.js';
 import type { Transport } from './transport.js';
@@ -111,23 +112,25 @@ export class Scheduler {
     }, 5);
   }
 
-  destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string } }[] {
+  destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string; reasonJa?: string } }[] {
     const names = this.d.current().transports.keys();
     return [...names].map((route) => [route, this.healthOf(route)] as const).map(([route, h]) => {
       const fb = this.fallback.get(route);
       return {
         route, inflight: this.inflight.get(route) ?? 0, pausedUntil: h.pausedUntil, failures: h.failures,
-        ...(h.lastError ? { lastError: h.lastError } : {}), ...(fb ? { fallback: { since: fb.since, reason: fb.reason } } : {}),
+        ...(h.lastError ? { lastError: h.lastError } : {}), ...(fb ? { fallback: { since: fb.since, reason: fb.reason, ...(fb.reasonJa !== undefined ? { reasonJa: fb.reasonJa } : {}) } } : {}),
       };
     });
   }
 
   /** Marks an upstream out (its messages go to the next upstream of their route) and sends its queued messages back to routing. */
-  private async markOut(snap: DeliverySnapshot, name: string, reason: string, category: string, now: number): Promise<void> {
-    if (!this.fallback.mark(name, reason, category, now, snap.options.destinationMinBackoff)) return;
+  private async markOut(snap: DeliverySnapshot, name: string, reasonSaid: SayValue, category: string, now: number): Promise<void> {
+    const both = valueBoth(reasonSaid);
+    const reason = both.en;
+    if (!this.fallback.mark(name, reason, category, now, snap.options.destinationMinBackoff, both.ja)) return;
     this.d.log.warn({ event: 'fallback-started', upstream: name, category, reason },
       `${name} cannot take mail now (${reason}): messages whose route lists another upstream go there; a probe message is sent to ${name} from time to time, and new messages go back to it when one gets through`);
-    const moved = await this.d.store.unrouteQueued(now, `${name} cannot take mail now (${reason}); routed to the next upstream of the route`, [name]);
+    const moved = await this.d.store.unrouteQueued(now, say('reroute.upstreamOut', { upstream: name, reason: reasonSaid }), [name]);
     if (moved) this.wake();
   }
 
@@ -236,7 +239,7 @@ export class Scheduler {
       const h = this.healthOf(name);
       // Down longer than fallbackAfter: its messages go to the next upstream of their route.
       if (!h.available(now) && h.downSince && now - h.downSince >= snap.options.fallbackAfter && !this.fallback.get(name) && snap.routes.hasFallback(name)) {
-        await this.markOut(snap, name, `down since ${new Date(h.downSince).toISOString()}: ${h.lastError ?? 'no answer'}`, 'unavailable', now);
+        await this.markOut(snap, name, say('reroute.downSince', { since: new Date(h.downSince).toISOString(), error: h.lastError ?? say('reroute.noAnswer') }), 'unavailable', now);
       }
       if (!h.available(now)) continue;
       const busy = this.inflight.get(name) ?? 0;
@@ -363,7 +366,11 @@ export class Scheduler {
       else if (outcome.action === 'fail') state = 'failed';
       else if (expired) {
         state = 'failed';
-        o = { ...outcome, action: 'fail', category: 'expired', hint: `Gave up: still undeliverable after the maximum queue lifetime. Last problem: ${outcome.hint ?? outcome.response ?? outcome.category}` };
+        const lastProblem = outcome.response ?? outcome.category;
+        o = {
+          ...outcome, action: 'fail', category: 'expired', hint: `Gave up: still undeliverable after the maximum queue lifetime. Last problem: ${outcome.hint ?? lastProblem}`,
+          ja: { ...outcome.ja, hint: `キューの最大保持期間を過ぎても配送できなかったため、配送を中止しました。最後の問題: ${outcome.ja?.hint ?? outcome.hint ?? lastProblem}` },
+        };
       } else {
         state = 'pending';
         let at = now + messageBackoff(m.attempts + 1, opts);
@@ -378,7 +385,7 @@ export class Scheduler {
       updates.push({ address: recipient, state, outcome: o });
     }
     if (movedFor) {
-      await this.markOut(snap, route, movedFor.response ?? movedFor.hint ?? movedFor.category, movedFor.category, now);
+      await this.markOut(snap, route, movedFor.response ?? (movedFor.hint ? { en: movedFor.hint, ja: movedFor.ja?.hint ?? movedFor.hint } : movedFor.category), movedFor.category, now);
     } else if (h && !destinationDown && outcomes.length > 0) {
       // Any answer that is not about the destination itself (even a 4xx for this message) shows the upstream is up.
       h.succeed();
@@ -394,9 +401,10 @@ export class Scheduler {
     const state: AttemptResult['state'] = states.has('pending') ? 'deferred' : states.has('held') ? 'held' : states.has('failed') ? 'failed' : 'delivered';
     const nextAttemptAt = movedFor ? now : state === 'deferred' ? Math.min(retryAt || now, Math.max(m.expiresAt, now + 1000)) : now;
     const first = updates.find((u) => u.state !== 'delivered')?.outcome ?? updates[0]?.outcome;
-    const summary = describe(route, state, updates, first, nextAttemptAt, now) +
-      (movedFor ? `; ${route} cannot take mail now, so the message goes to the next upstream of its route` : '');
-    const recorded = await this.record(lease, { at: now, durationMs, route, state, nextAttemptAt, recipients: updates, summary, ...(movedFor ? { unroute: true } : {}) });
+    const attempt = describe(route, state, updates, first, nextAttemptAt, now);
+    const said = movedFor ? say('attempt.movedOn', { attempt, route }) : attempt;
+    const summary = sayBoth(said).en;
+    const recorded = await this.record(lease, { at: now, durationMs, route, state, nextAttemptAt, recipients: updates, summary, say: said, ...(movedFor ? { unroute: true } : {}) });
     if (recorded === 'lost') {
       const sent = updates.some((u) => u.state === 'delivered' || u.outcome.possibleDuplicate);
       this.d.log.warn({ event: 'result-discarded', id: m.id, state, route, possibleDuplicate: sent },
@@ -426,16 +434,18 @@ function pendingIn(address: string, updates: RecipientUpdate[]): boolean {
   return updates.some((u) => u.address === address);
 }
 
-function describe(route: string, state: string, updates: RecipientUpdate[], first: DeliveryOutcome | undefined, next: number, now: number): string {
+/** The attempt's trail text: what happened, via which upstream, and the upstream's reply as received (or the failure's category). */
+function describe(route: string, state: string, updates: RecipientUpdate[], first: DeliveryOutcome | undefined, next: number, now: number): Say {
   const n = updates.length;
+  const reply: SayValue = first?.response ?? first?.category ?? say('attempt.error');
   switch (state) {
     case 'delivered':
-      return `delivered to ${n} recipient(s) via ${route}: ${first?.response ?? 'accepted'}`;
+      return say('attempt.delivered', { n, route, reply: first?.response ?? say('attempt.accepted') });
     case 'held':
-      return `held (${route}): ${first?.response ?? first?.category ?? ''}`;
+      return say('attempt.held', { route, reply: first?.response ?? first?.category ?? '' });
     case 'failed':
-      return `failed via ${route}: ${first?.category === 'expired' ? 'expired after the maximum queue lifetime; last reply: ' : ''}${first?.response ?? first?.category ?? 'error'}`;
+      return say(first?.category === 'expired' ? 'attempt.expired' : 'attempt.failed', { route, reply });
     default:
-      return `deferred via ${route}, next try in ${Math.max(1, Math.round((next - now) / 1000))}s: ${first?.response ?? first?.category ?? 'error'}`;
+      return say('attempt.deferred', { route, seconds: Math.max(1, Math.round((next - now) / 1000)), reply });
   }
 }

@@ -5,7 +5,8 @@
  * SMTP upstream the whole conversation). On failure it prints what the
  * upstream's answer means and what to do, from the error catalogue; every
  * refusal has a "what to do" line. Nothing is stored; the relay need not be
- * running.
+ * running. The steps are in `lang` (the CLI's language, or the console's
+ * Accept-Language); the upstream's own answers and traces as they are.
  */
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
@@ -15,6 +16,8 @@ import { createLogger } from '../core/log.js';
 import { newMessageId } from '../core/ids.js';
 import { createTransport, lazyTokenProviders } from './factory.js';
 import { UserError } from '../core/user-error.js';
+import { render, type Lang } from '../core/i18n.js';
+import { SEND_TEST_TEXT as T } from './send-test-text.js';
 
 export interface RouteTestFlags {
   route: string;
@@ -22,13 +25,14 @@ export interface RouteTestFlags {
   from?: string | undefined;
 }
 
-export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: (line: string) => void): Promise<number> {
+export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: (line: string) => void, lang: Lang = 'en'): Promise<number> {
   const upstream = config.upstreams[flags.route];
   if (!upstream) {
     const names = Object.keys(config.upstreams);
-    throw new UserError(`no upstream named "${flags.route}"${names.length ? `; configured: ${names.join(', ')}` : '; none is configured'}`);
+    throw names.length ? new UserError(T.noUpstream, { name: flags.route, names: names.join(', ') }) : new UserError(T.noUpstreamNone, { name: flags.route });
   }
   const step = (s: string) => out(`${new Date().toISOString().slice(11, 19)}  ${s}`);
+  const tr = (text: Parameters<typeof render>[0], values?: Parameters<typeof render>[2]) => render(text, lang, values);
   const routeMailbox = 'mailbox' in upstream ? upstream.mailbox : undefined;
   const relayName = config.hostname ?? hostname();
   const from = flags.from ?? routeMailbox ?? `authrelay-test@${relayName}`;
@@ -45,7 +49,7 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
     tokens.close();
     throw err;
   });
-  step(`route ${flags.route}: ${upstream.type} upstream; test message from ${from} to ${flags.to} (${raw.length} bytes)`);
+  step(tr(T.routeStart, { route: flags.route, type: upstream.type, from, to: flags.to, bytes: raw.length }));
   try {
     const outcomes = await transport.deliver(
       {
@@ -60,25 +64,27 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
     let ok = true;
     for (const { recipient, outcome } of outcomes) {
       if (outcome.action === 'delivered') {
-        step(`${recipient}: accepted by the upstream${outcome.response ? `: ${outcome.response}` : ''}`);
+        step(outcome.response ? tr(T.acceptedSaid, { recipient, response: outcome.response }) : tr(T.accepted, { recipient }));
         continue;
       }
       ok = false;
-      step(`${recipient}: ${outcome.action === 'retry' ? 'not sent (would be retried)' : outcome.action === 'hold' ? 'held' : 'refused'}${outcome.response ? `: ${outcome.response}` : ''}`);
-      if (outcome.hint) step(`  what it means: ${outcome.hint}`);
-      step(`  what to do: ${outcome.fix ?? NO_FIX}`);
-      if (outcome.ref) step(`  reference: ${outcome.ref} (docs/errors.md)`);
-      if (outcome.possibleDuplicate) step('  the upstream may have taken it although it did not confirm; look in the recipient mailbox before sending again');
+      const what = tr(outcome.action === 'retry' ? T.wouldRetry : outcome.action === 'hold' ? T.held : T.refused);
+      step(`${recipient}: ${what}${outcome.response ? `: ${outcome.response}` : ''}`);
+      // The catalogue's Japanese when the entry has one, else its English.
+      const hint = (lang === 'ja' ? outcome.ja?.hint : undefined) || outcome.hint;
+      const fix = (lang === 'ja' ? outcome.ja?.fix : undefined) || outcome.fix;
+      if (hint) step(tr(T.meaning, { hint }));
+      step(tr(T.whatToDo, { fix: fix ?? tr(T.noFix) }));
+      if (outcome.ref) step(tr(T.reference, { ref: outcome.ref }));
+      if (outcome.possibleDuplicate) step(tr(T.possibleDuplicate));
     }
-    if (ok) step('the route works: the upstream accepted the test message');
+    if (ok) step(tr(T.routeWorks));
     return ok ? 0 : 1;
   } finally {
     await transport.close();
     tokens.close();
   }
 }
-
-const NO_FIX = 'Read the upstream\'s answer above and look in its log at this time; docs/errors.md explains the answers the relay knows.';
 
 function formatDetail(d: Record<string, unknown>): string {
   return Object.entries(d)

@@ -8,10 +8,12 @@
 import { isIP } from 'node:net';
 import type { DirectSendUpstreamConfig } from '../config/schema.js';
 import { isMicrosoftMx, MxLookup, type MxTarget } from '../deliver/direct-send/mx.js';
-import { directSendWarnings, foreignMxWarning } from '../deliver/direct-send/warnings.js';
+import { directSendWarningTexts, DIRECT_SEND_TEXT, foreignMxText } from '../deliver/direct-send/warnings-text.js';
+import { asIs, joinTexts, NO_TEXT } from '../core/i18n.js';
 import { checkEndpoint } from './network.js';
 import { checkSpf, spfResolver, suggestSpf } from './spf.js';
 import type { AddCheck } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
 
 export interface DirectSendCheckOptions {
   publicIp: string | undefined;
@@ -26,20 +28,24 @@ export async function checkDirectSend(add: AddCheck, id: string, cfg: DirectSend
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
     add({
-      id: `${id}.mx`, status: 'fail', title: cfg.mx ? `the configured mx ${cfg.mx} does not resolve (${code})` : `no MX host found for ${cfg.domain} (${code})`,
-      detail: (err as Error).message,
-      fix: `Check the domain; its MX record should name <domain-with-dashes>.mail.protection.outlook.com (Microsoft 365 admin center → Settings → Domains → ${cfg.domain} → DNS records), or set mx.`,
+      id: `${id}.mx`, status: 'fail', title: cfg.mx ? both(T.mxConfiguredFail, { mx: cfg.mx, code }) : both(T.mxNotFound, { domain: cfg.domain, code }),
+      detail: asIs((err as Error).message),
+      fix: both(T.mxFailFix, { domain: cfg.domain }),
     });
     return;
   }
-  const how = target.source === 'config' ? 'configured mx' : `MX of ${cfg.domain}`;
+  const configured = target.source === 'config';
+  const found = { domain: cfg.domain, host: target.host, address: target.address };
   if (isMicrosoftMx(target.host) || isIP(target.host)) {
     add({
-      id: `${id}.mx`, status: isMicrosoftMx(target.host) ? 'pass' : 'warn', title: `${how}: ${target.host} (${target.address})`,
-      ...(isMicrosoftMx(target.host) ? {} : { fix: `Direct Send normally goes to Microsoft's host for ${cfg.domain} (<domain-with-dashes>.mail.protection.outlook.com); an address is fine for a test.` }),
+      id: `${id}.mx`, status: isMicrosoftMx(target.host) ? 'pass' : 'warn', title: both(configured ? T.mxConfigured : T.mxOfDomain, found),
+      ...(isMicrosoftMx(target.host) ? {} : { fix: both(T.mxAddressFix, { domain: cfg.domain }) }),
     });
   } else {
-    add({ id: `${id}.mx`, status: 'warn', title: `${how}: ${target.host} is not a *.mail.protection.outlook.com host`, detail: foreignMxWarning(cfg.domain, target.host), fix: `Set mx to ${cfg.domain.replace(/\./g, '-')}.mail.protection.outlook.com if the domain is in Microsoft 365.` });
+    add({
+      id: `${id}.mx`, status: 'warn', title: both(configured ? T.mxConfiguredForeign : T.mxOfDomainForeign, found),
+      detail: foreignMxText(cfg.domain, target.host), fix: both(T.mxForeignFix, { mx: `${cfg.domain.replace(/\./g, '-')}.mail.protection.outlook.com` }),
+    });
   }
   await checkEndpoint(add, {
     id: `${id}.mx`, host: target.address, port: target.port ?? cfg.port,
@@ -47,45 +53,42 @@ export async function checkDirectSend(add: AddCheck, id: string, cfg: DirectSend
     certificateUnchecked: !cfg.rejectUnauthorized,
   });
   await checkSpfRecord(add, id, cfg, o.publicIp);
-  const rejectWarning = directSendWarnings(cfg).find((w) => w.includes('RejectDirectSend'));
-  add({
-    id: `${id}.reject-direct-send`, status: 'warn', title: 'Direct Send stops working if the tenant turns on RejectDirectSend (doctor cannot see this setting)',
-    detail: rejectWarning ?? '',
-    fix: 'Check in Exchange Online PowerShell: Get-OrganizationConfig | Select RejectDirectSend. If True, add an inbound connector for this site\'s public IP, or use a graph or smtp-oauth upstream.',
-  });
+  const rejectWarning = directSendWarningTexts(cfg).find((w) => w === DIRECT_SEND_TEXT.rejectDirectSend);
+  add({ id: `${id}.reject-direct-send`, status: 'warn', title: T.rejectDirectSend, detail: rejectWarning ?? NO_TEXT, fix: T.rejectDirectSendFix });
 }
 
 async function checkSpfRecord(add: AddCheck, id: string, cfg: DirectSendUpstreamConfig, publicIp: string | undefined): Promise<void> {
   const resolver = spfResolver(cfg.dnsServers);
   if (!publicIp) {
-    add({
-      id: `${id}.spf`, status: 'info', title: `SPF of ${cfg.domain} not evaluated: give this site's public IP with --public-ip A.B.C.D`,
-      detail: 'Microsoft 365 treats Direct Send mail as spoofed unless the SPF record of the sender domain includes the public IP address it comes from.',
-    });
+    add({ id: `${id}.spf`, status: 'info', title: both(T.spfNoIp, { domain: cfg.domain }), detail: T.spfNoIpDetail });
     return;
   }
   if (!isIP(publicIp)) {
-    add({ id: `${id}.spf`, status: 'fail', title: `--public-ip ${publicIp} is not an IP address`, fix: 'Give the address the relay\'s mail leaves from (see https://ifconfig.me from this machine), e.g. --public-ip 203.0.113.7' });
+    add({ id: `${id}.spf`, status: 'fail', title: both(T.spfBadIp, { ip: publicIp }), fix: T.spfBadIpFix });
     return;
   }
   const v = await checkSpf(resolver, cfg.domain, publicIp);
   const suggested = suggestSpf(v.record, publicIp);
-  const publish = `Publish this TXT record for ${cfg.domain} (replacing the old SPF record): "${suggested}"`;
-  const detail = [v.record ? `record: "${v.record}"` : `no SPF record at ${cfg.domain}`, v.matched ? `decided by: ${v.matched}` : '', v.reason ?? ''].filter(Boolean).join('\n');
+  const values = { domain: cfg.domain, ip: publicIp, result: v.result, record: suggested };
+  const publish = both(T.spfPublish, values);
+  // The decisive term and the evaluator's reason are SPF's own words (terms, domains), shown as they are.
+  const detail = joinTexts([
+    v.record ? both(T.spfRecord, { record: v.record }) : both(T.spfNoRecord, values),
+    v.matched ? both(T.spfDecidedBy, { matched: v.matched }) : undefined,
+    v.reason ? asIs(v.reason) : undefined,
+  ]);
   switch (v.result) {
     case 'pass':
-      add({ id: `${id}.spf`, status: 'pass', title: `SPF of ${cfg.domain} authorises ${publicIp}`, detail });
+      add({ id: `${id}.spf`, status: 'pass', title: both(T.spfPass, values), detail });
       return;
     case 'unsupported':
     case 'temperror':
-      add({ id: `${id}.spf`, status: 'warn', title: `SPF of ${cfg.domain} could not be evaluated for ${publicIp} (${v.result})`, detail, fix: `Check the record by hand; it must authorise ${publicIp}, e.g. "${suggested}"` });
+      add({ id: `${id}.spf`, status: 'warn', title: both(T.spfUnevaluated, values), detail, fix: both(T.spfUnevaluatedFix, values) });
       return;
     default:
       add({
         id: `${id}.spf`, status: 'fail',
-        title: v.result === 'none' ? `${cfg.domain} has no SPF record: Direct Send mail from ${publicIp} looks spoofed`
-          : v.result === 'permerror' ? `the SPF record of ${cfg.domain} is broken (permerror)`
-            : `SPF of ${cfg.domain} does not authorise ${publicIp} (${v.result})`,
+        title: both(v.result === 'none' ? T.spfNone : v.result === 'permerror' ? T.spfBroken : T.spfFail, values),
         detail, fix: publish,
       });
   }

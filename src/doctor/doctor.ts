@@ -10,7 +10,9 @@ import type { TokenProviders } from '../identity/entra/providers.js';
 import { checkListeners } from './listeners.js';
 import { checkQueue } from './queue-health.js';
 import { Report } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
 import { checkUpstream } from './upstreams.js';
+import { readerNeeds } from './readers.js';
 
 export interface DoctorOptions {
   /** The site's public IP address, to evaluate Direct Send SPF records. */
@@ -43,16 +45,13 @@ export function sendingMailboxes(config: Config, upstream: string): string[] {
 export async function runDoctor(config: Config, opts: DoctorOptions = {}, report = new Report()): Promise<Report> {
   const now = opts.now ?? Date.now();
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  report.section('Configuration')({ id: 'config.valid', status: 'pass', title: `configuration is valid${opts.source ? ` (${opts.source})` : ''}` });
+  report.section(T.sectionConfiguration)({ id: 'config.valid', status: 'pass', title: opts.source === '(embedded default)' ? T.configValidDefault : opts.source ? both(T.configValidFrom, { source: opts.source }) : T.configValid });
 
-  await checkListeners(config, report.section('Listeners'), now);
+  await checkListeners(config, report.section(T.sectionListeners), now);
 
   const names = Object.keys(config.upstreams);
   if (names.length === 0) {
-    report.section('Upstreams')({
-      id: 'upstreams.none', status: 'warn', title: 'no upstream is configured: every message is held by the capture route',
-      fix: 'Add an upstream (see docs/microsoft-365.md and docs/configuration.md) and a route.',
-    });
+    report.section(T.sectionUpstreams)({ id: 'upstreams.none', status: 'warn', title: T.upstreamsNone, fix: T.upstreamsNoneFix });
   }
   // Sign-in with a silent log and without status files or renewal timers: doctor only looks.
   // MSAL is loaded only when a Microsoft 365 upstream is checked.
@@ -64,12 +63,12 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}, report
   try {
     for (const name of names) {
       const up = config.upstreams[name]!;
-      await checkUpstream(report.section(`Upstream ${name} (${up.type})`), name, up, { tokens, publicIp: opts.publicIp, timeoutMs, now, mailboxes: sendingMailboxes(config, name) });
+      await checkUpstream(report.section(both(T.sectionUpstream, { name, type: up.type })), name, up, { tokens, publicIp: opts.publicIp, timeoutMs, now, mailboxes: sendingMailboxes(config, name), readers: readerNeeds(config, name) });
     }
   } finally {
     made?.close();
   }
 
-  await checkQueue(config, report.section('Queue'), now);
+  await checkQueue(config, report.section(T.sectionQueue), now);
   return report;
 }

@@ -9,7 +9,11 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config, ListenerConfig } from '../config/schema.js';
+import { asIs } from '../core/i18n.js';
 import type { AddCheck } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
+import { checkReaderListener, readerGreeting } from './readers.js';
+import { READER_TEXT as R } from './reader-texts.js';
 
 const DAY = 86_400_000;
 
@@ -17,6 +21,7 @@ export async function checkListeners(config: Config, add: AddCheck, now: number)
   for (const l of config.listeners) {
     const name = l.name ?? `${l.tls}-${l.port}`;
     await checkBind(add, `listener.${name}.bind`, name, l);
+    if (l.protocol !== 'smtp') await checkReaderListener(add, `listener.${name}`, name, l, config);
   }
   await checkCertificates(config, add, now);
 }
@@ -32,39 +37,48 @@ function tryBind(host: string, port: number): Promise<string | undefined> {
 async function checkBind(add: AddCheck, id: string, name: string, l: ListenerConfig): Promise<void> {
   const where = `${l.host}:${l.port}`;
   if (l.port === 0) {
-    add({ id, status: 'info', title: `${name}: port 0, the system chooses a free port at start` });
+    add({ id, status: 'info', title: both(T.bindPortZero, { name }) });
     return;
   }
   const code = await tryBind(l.host, l.port);
   if (code === undefined) {
-    add({ id, status: 'pass', title: `${name}: ${where} can be bound` });
+    add({ id, status: 'pass', title: both(T.bindPass, { name, where }) });
+    return;
+  }
+  if (code === 'EADDRINUSE' && l.protocol !== 'smtp') {
+    const protocol = l.protocol === 'imap' ? 'IMAP' : 'POP3';
+    const r = await readerGreeting(l);
+    if (r && /authrelay/i.test(r.greeting)) {
+      const tls = r.tls ? both(R.bindReaderTls, { version: r.tls.version, subject: r.tls.subject }) : '';
+      add({ id, status: 'pass', title: both(R.bindReader, { name, protocol, where }), detail: both(R.bindReaderDetail, { greeting: r.greeting.slice(0, 100), tls }) });
+    } else if (l.proxyProtocol && r === undefined) {
+      add({ id, status: 'info', title: both(T.bindProxy, { name, where }), detail: T.bindProxyDetail });
+    } else {
+      add({
+        id, status: 'fail', title: both(R.bindReaderForeign, { name, protocol, where }),
+        detail: r ? both(T.bindForeignAnswered, { greeting: r.greeting.slice(0, 100) }) : T.bindForeignSilent, fix: both(T.bindForeignFix, { port: l.port }),
+      });
+    }
     return;
   }
   if (code === 'EADDRINUSE') {
     const greeting = await smtpGreeting(l);
     if (greeting?.startsWith('220')) {
-      add({ id, status: 'pass', title: `${name}: a relay is listening on ${where}`, detail: `it greets with "${greeting.slice(0, 100)}"` });
+      add({ id, status: 'pass', title: both(T.bindRelay, { name, where }), detail: both(T.bindRelayDetail, { greeting: greeting.slice(0, 100) }) });
     } else if (l.proxyProtocol && greeting === undefined) {
-      add({
-        id, status: 'info', title: `${name}: ${where} is in use; it closed the doctor's connection without a greeting`,
-        detail: 'This is a proxyProtocol listener: the relay closes connections from addresses that are not in trustedProxies, so this is expected unless this host is a trusted proxy.',
-      });
+      add({ id, status: 'info', title: both(T.bindProxy, { name, where }), detail: T.bindProxyDetail });
     } else {
       add({
-        id, status: 'fail', title: `${name}: ${where} is in use by a program that does not answer SMTP`,
-        detail: greeting ? `it answered "${greeting.slice(0, 100)}"` : 'it did not greet within 5 s',
-        fix: `Find the program with: ss -ltnp 'sport = :${l.port}' and stop it, or give this listener another port.`,
+        id, status: 'fail', title: both(T.bindForeign, { name, where }),
+        detail: greeting ? both(T.bindForeignAnswered, { greeting: greeting.slice(0, 100) }) : T.bindForeignSilent,
+        fix: both(T.bindForeignFix, { port: l.port }),
       });
     }
     return;
   }
   add({
-    id, status: 'fail', title: `${name}: ${where} cannot be bound (${code})`,
-    fix: code === 'EACCES'
-      ? `Ports below 1024 need privileges: run the relay with CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE), or use a port from 1024 up (e.g. 2525) and point devices at it.`
-      : code === 'EADDRNOTAVAIL'
-        ? `${l.host} is not an address of this machine: use one of its addresses, or 0.0.0.0 (all IPv4) or :: (all addresses).`
-        : `Check the listener's host and port (${code}).`,
+    id, status: 'fail', title: both(T.bindFailed, { name, where, code }),
+    fix: code === 'EACCES' ? T.bindFixPrivileged : code === 'EADDRNOTAVAIL' ? both(T.bindFixNotLocal, { host: l.host }) : both(T.bindFixOther, { code }),
   });
 }
 
@@ -126,7 +140,7 @@ async function checkCertificates(config: Config, add: AddCheck, now: number): Pr
   }
   if (selfSigned.length) {
     if (existsSync(generatedFile)) pairs.set(generatedFile, { key: join(config.dataDir, 'tls', 'self-signed.key'), listeners: selfSigned });
-    else add({ id: 'certificate.self-signed', status: 'info', title: `${selfSigned.join(', ')}: a self-signed certificate is made in ${join(config.dataDir, 'tls')} at first start` });
+    else add({ id: 'certificate.self-signed', status: 'info', title: both(T.selfSignedLater, { listeners: selfSigned.join(', '), dir: join(config.dataDir, 'tls') }) });
   }
   for (const [file, { key, listeners }] of pairs) certificateCheck(add, file, key, listeners, file === generatedFile, now);
 }
@@ -138,25 +152,24 @@ function certificateCheck(add: AddCheck, file: string, keyFile: string | undefin
   try {
     cert = new X509Certificate(readFileSync(file));
   } catch (err) {
-    add({ id, status: 'fail', title: `${who}: cannot read the certificate ${file}`, detail: (err as Error).message, fix: 'Point tls.cert (or the listener\'s cert) at a readable PEM certificate file.' });
+    add({ id, status: 'fail', title: both(T.certUnreadable, { who, file }), detail: asIs((err as Error).message), fix: T.certUnreadableFix });
     return;
   }
   const validTo = new Date(cert.validTo);
-  const detail = `${file}: ${cert.subject.replace(/\n/g, ', ')}, valid until ${validTo.toISOString().slice(0, 10)}`;
+  const date = validTo.toISOString().slice(0, 10);
+  const detail = both(T.certDetail, { file, subject: cert.subject.replace(/\n/g, ', '), date });
   if (keyFile) {
     try {
       if (!cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) {
-        add({ id: `${id}.key`, status: 'fail', title: `${who}: the key ${keyFile} does not belong to the certificate`, detail, fix: 'Configure the key that was made together with this certificate.' });
+        add({ id: `${id}.key`, status: 'fail', title: both(T.keyMismatch, { who, file: keyFile }), detail, fix: T.keyMismatchFix });
       }
     } catch (err) {
-      add({ id: `${id}.key`, status: 'fail', title: `${who}: cannot read the key ${keyFile}`, detail: (err as Error).message, fix: 'Point tls.key (or the listener\'s key) at the readable, unencrypted PEM key of the certificate.' });
+      add({ id: `${id}.key`, status: 'fail', title: both(T.keyUnreadable, { who, file: keyFile }), detail: asIs((err as Error).message), fix: T.keyUnreadableFix });
     }
   }
   const left = validTo.getTime() - now;
-  const renew = generated
-    ? 'The self-signed certificate is made again at the next start when it has less than 7 days left: restart the relay.'
-    : 'Get a new certificate and put it in place of the old one, then restart the relay.';
-  if (left <= 0) add({ id, status: 'fail', title: `${who}: the certificate expired on ${validTo.toISOString().slice(0, 10)}`, detail, fix: renew });
-  else if (left < 30 * DAY) add({ id, status: 'warn', title: `${who}: the certificate expires in ${Math.ceil(left / DAY)} days`, detail, fix: renew });
-  else add({ id, status: 'pass', title: `${who}: certificate valid for ${Math.floor(left / DAY)} more days`, detail });
+  const renew = generated ? T.renewSelfSigned : T.renewOwn;
+  if (left <= 0) add({ id, status: 'fail', title: both(T.certExpired, { who, date }), detail, fix: renew });
+  else if (left < 30 * DAY) add({ id, status: 'warn', title: both(T.certExpires, { who, days: Math.ceil(left / DAY) }), detail, fix: renew });
+  else add({ id, status: 'pass', title: both(T.certValid, { who, days: Math.floor(left / DAY) }), detail });
 }

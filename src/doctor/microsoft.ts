@@ -9,13 +9,15 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import type { EntraUpstreamConfig, GraphUpstreamConfig, SmtpOauthUpstreamConfig } from '../config/schema.js';
+import type { EntraAppUpstreamConfig, EntraUpstreamConfig, GraphUpstreamConfig, SmtpOauthUpstreamConfig } from '../config/schema.js';
 import { HttpClient } from '../core/http.js';
-import { explainGraph, explainSmtp, explainTokenError, type PlaceholderValues } from '../deliver/microsoft/catalogue.js';
+import { explainGraph, explainSmtp, explainTokenError, type Explained, type PlaceholderValues } from '../deliver/microsoft/catalogue.js';
 import { SmtpSession } from '../deliver/smtp-oauth/smtp-session.js';
 import type { TokenProviders } from '../identity/entra/providers.js';
 import { TokenError, type AccessToken, type TokenResource } from '../identity/entra/token-provider.js';
+import { asIs, joinTexts, NO_TEXT, type Text } from '../core/i18n.js';
 import type { AddCheck } from './report.js';
+import { both, explained, DOCTOR_TEXT as T } from './texts.js';
 
 const DAY = 86_400_000;
 
@@ -28,34 +30,40 @@ export function placeholders(name: string, cfg: EntraUpstreamConfig): Placeholde
   return { upstream: name, appId: cfg.clientId, tenant: cfg.tenant, ...(mailbox ? { mailbox } : {}) };
 }
 
+/** The catalogue's explanation as a check's detail (its hint and where to read more) and fix. */
+function fromCatalogue(e: Pick<Explained, 'hint' | 'fix' | 'ja' | 'ref'> | undefined, withReference: boolean): { detail: Text; fix: Text | undefined; ref: string | undefined } {
+  const { hint, fix } = explained(e);
+  return {
+    detail: joinTexts([hint, withReference && e?.ref ? both(T.reference, { ref: e.ref }) : undefined]),
+    fix, ref: e?.ref,
+  };
+}
+
 /** Expiry of a certificate credential (a client secret's expiry is not visible outside the app registration). */
-export function checkCredential(add: AddCheck, id: string, cfg: EntraUpstreamConfig, now: number): void {
+export function checkCredential(add: AddCheck, id: string, cfg: EntraAppUpstreamConfig, now: number): void {
   if (cfg.type === 'smtp-oauth' && cfg.delegated) {
-    add({ id: `${id}.credential`, status: 'info', title: `delegated sign-in of ${cfg.delegated.user} (refresh token kept encrypted in the data directory)` });
+    add({ id: `${id}.credential`, status: 'info', title: both(T.delegatedCredential, { user: cfg.delegated.user }) });
     return;
   }
   if (!cfg.certificate) {
-    add({
-      id: `${id}.credential`, status: 'info', title: 'client secret: its expiry date is shown only in the app registration',
-      detail: 'Entra ID answers AADSTS7000222 once it has expired (checked by the token request below).',
-      fix: `Note the expiry date from Entra admin center → App registrations → ${cfg.clientId} → Certificates & secrets, and create the next secret before it.`,
-    });
+    add({ id: `${id}.credential`, status: 'info', title: T.secretInfo, detail: T.secretInfoDetail, fix: both(T.secretInfoFix, { appId: cfg.clientId }) });
     return;
   }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(readFileSync(cfg.certificate.cert));
   } catch (err) {
-    add({ id: `${id}.credential`, status: 'fail', title: `cannot read the certificate ${cfg.certificate.cert}`, detail: (err as Error).message, fix: 'Point certificate.cert at the PEM certificate uploaded to the app registration.' });
+    add({ id: `${id}.credential`, status: 'fail', title: both(T.credCertUnreadable, { file: cfg.certificate.cert }), detail: asIs((err as Error).message), fix: T.credCertUnreadableFix });
     return;
   }
   const until = new Date(cert.validTo);
+  const date = until.toISOString().slice(0, 10);
   const left = until.getTime() - now;
-  const renew = `Make a new key and certificate, upload the certificate to App registrations → ${cfg.clientId} → Certificates & secrets, then point certificate.key and certificate.cert at the new files.`;
-  const detail = `${cfg.certificate.cert}: ${cert.subject.replace(/\n/g, ', ')}, SHA-256 ${cert.fingerprint256}`;
-  if (left <= 0) add({ id: `${id}.credential`, status: 'fail', title: `the sign-in certificate expired on ${until.toISOString().slice(0, 10)}`, detail, fix: renew });
-  else if (left < 30 * DAY) add({ id: `${id}.credential`, status: 'warn', title: `the sign-in certificate expires in ${Math.ceil(left / DAY)} days (${until.toISOString().slice(0, 10)})`, detail, fix: renew });
-  else add({ id: `${id}.credential`, status: 'pass', title: `sign-in certificate valid until ${until.toISOString().slice(0, 10)}`, detail });
+  const renew = both(T.credRenew, { appId: cfg.clientId });
+  const detail = asIs(`${cfg.certificate.cert}: ${cert.subject.replace(/\n/g, ', ')}, SHA-256 ${cert.fingerprint256}`);
+  if (left <= 0) add({ id: `${id}.credential`, status: 'fail', title: both(T.credExpired, { date }), detail, fix: renew });
+  else if (left < 30 * DAY) add({ id: `${id}.credential`, status: 'warn', title: both(T.credExpires, { days: Math.ceil(left / DAY), date }), detail, fix: renew });
+  else add({ id: `${id}.credential`, status: 'pass', title: both(T.credValid, { date }), detail });
 }
 
 /** A token for the resource, or undefined after a failed check was added. */
@@ -65,23 +73,24 @@ export async function checkToken(
   try {
     const provider = tokens.get(name, cfg, resource);
     const token = await provider.getToken(AbortSignal.timeout(timeoutMs));
-    const kind = cfg.type === 'smtp-oauth' && cfg.delegated ? 'scopes (scp)' : 'roles';
     add({
-      id: `${id}.token`, status: 'pass', title: `token for ${resource === 'graph' ? 'Microsoft Graph' : 'Exchange Online SMTP'} issued`,
-      detail: `${provider.description}; ${kind}: ${token.permissions.length ? token.permissions.join(', ') : '(none)'}; valid until ${new Date(token.expiresAt).toISOString()}`,
+      id: `${id}.token`, status: 'pass', title: both(T.tokenIssued, { resource: resource === 'graph' ? 'Microsoft Graph' : 'Exchange Online SMTP' }),
+      detail: both(T.tokenDetail, {
+        provider: provider.description, kind: cfg.type === 'smtp-oauth' && cfg.delegated ? T.kindScopes : T.kindRoles,
+        permissions: token.permissions.length ? token.permissions.join(', ') : T.none, until: new Date(token.expiresAt).toISOString(),
+      }),
     });
     return token;
   } catch (err) {
     if (!(err instanceof TokenError)) {
-      add({ id: `${id}.token`, status: 'fail', title: 'the sign-in credential cannot be used', detail: (err as Error).message, fix: 'Fix the credential files named above (key, certificate, passphrase).' });
+      add({ id: `${id}.token`, status: 'fail', title: T.credentialUnusable, detail: asIs((err as Error).message), fix: T.credentialUnusableFix });
       return undefined;
     }
     const o = explainTokenError(err, placeholders(name, cfg));
-    add({
-      id: `${id}.token`, status: 'fail', title: `token request refused: ${err.message}`,
-      detail: [o.hint, o.ref ? `reference: ${o.ref} in docs/errors.md` : ''].filter(Boolean).join('\n'),
-      fix: o.fix ?? '',
-    });
+    // An error the catalogue does not know keeps the sign-in service's own words in both languages.
+    const ja = { hint: o.ja?.hint ?? o.hint ?? '', fix: o.ja?.fix ?? o.fix ?? '' };
+    const c = fromCatalogue({ hint: o.hint ?? '', fix: o.fix ?? '', ref: o.ref ?? '', ja }, true);
+    add({ id: `${id}.token`, status: 'fail', title: both(T.tokenRefused, { message: err.message }), detail: c.detail, fix: c.fix ?? NO_TEXT, ref: c.ref });
     return undefined;
   }
 }
@@ -91,43 +100,44 @@ const MAIL_READ = ['Mail.ReadBasic.All', 'Mail.ReadBasic', 'Mail.Read', 'Mail.Re
 export async function checkGraphAccess(add: AddCheck, id: string, name: string, cfg: GraphUpstreamConfig, graphUrl: string, token: AccessToken, timeoutMs: number): Promise<void> {
   const ctx = placeholders(name, cfg);
   const perms = token.permissions;
-  if (has(perms, 'Mail.Send')) add({ id: `${id}.mail-send`, status: 'pass', title: 'Mail.Send granted' });
+  if (has(perms, 'Mail.Send')) add({ id: `${id}.mail-send`, status: 'pass', title: T.mailSendGranted });
   else {
-    const e = explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { ...ctx, operation: 'sendMail' });
-    add({ id: `${id}.mail-send`, status: 'fail', title: 'Mail.Send is not in the token: Graph will refuse every message (403 ErrorAccessDenied)', detail: e?.hint ?? '', fix: e?.fix ?? '' });
+    const c = fromCatalogue(explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { ...ctx, operation: 'sendMail' }), false);
+    add({ id: `${id}.mail-send`, status: 'fail', title: T.mailSendMissing, detail: c.detail, fix: c.fix, ref: c.ref });
   }
-  if (has(perms, 'Mail.ReadWrite')) add({ id: `${id}.mail-readwrite`, status: 'pass', title: 'Mail.ReadWrite granted (messages over about 3 MB go as a draft with uploads)' });
+  if (has(perms, 'Mail.ReadWrite')) add({ id: `${id}.mail-readwrite`, status: 'pass', title: T.readWriteGranted });
   else {
-    const e = explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { ...ctx, operation: 'draft' });
-    add({ id: `${id}.mail-readwrite`, status: 'warn', title: 'Mail.ReadWrite is not in the token: messages over about 3 MB will fail', detail: e?.hint ?? '', fix: e?.fix ?? '' });
+    const c = fromCatalogue(explainGraph(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.', { ...ctx, operation: 'draft' }), false);
+    add({ id: `${id}.mail-readwrite`, status: 'warn', title: T.readWriteMissing, detail: c.detail, fix: c.fix, ref: c.ref });
   }
   if (!cfg.mailbox) {
-    add({ id: `${id}.mailbox`, status: 'info', title: 'mailbox probe skipped: the route has no mailbox (messages go as the device\'s sendAs or From address)' });
+    add({ id: `${id}.mailbox`, status: 'info', title: T.mailboxNone });
     return;
   }
+  const mailbox = cfg.mailbox;
   if (!has(perms, ...MAIL_READ)) {
-    add({ id: `${id}.mailbox`, status: 'info', title: `mailbox probe of ${cfg.mailbox} skipped: needs Mail.ReadWrite (or Mail.Read); Mail.Send alone allows no read` });
+    add({ id: `${id}.mailbox`, status: 'info', title: both(T.mailboxNeedsRead, { mailbox }) });
     return;
   }
   const http = new HttpClient({ ...(cfg.ca ? { ca: readFileSync(cfg.ca, 'utf8') } : {}), ...(cfg.proxy ? { proxy: cfg.proxy } : {}) });
   try {
     const res = await http.request({
-      method: 'GET', url: `${graphUrl}/users/${encodeURIComponent(cfg.mailbox)}/mailFolders/drafts?$select=id`,
+      method: 'GET', url: `${graphUrl}/users/${encodeURIComponent(mailbox)}/mailFolders/drafts?$select=id`,
       headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' }, timeoutMs,
     });
     if (res.status === 200) {
-      add({ id: `${id}.mailbox`, status: 'pass', title: `mailbox ${cfg.mailbox} answers through Graph (its Drafts folder was read)` });
+      add({ id: `${id}.mailbox`, status: 'pass', title: both(T.mailboxPass, { mailbox }) });
       return;
     }
     const body = res.json<{ error?: { code?: string; message?: string } }>();
-    const e = explainGraph(res.status, body?.error?.code, body?.error?.message, { ...ctx, operation: 'sendMail' });
+    const c = fromCatalogue(explainGraph(res.status, body?.error?.code, body?.error?.message, { ...ctx, operation: 'sendMail' }), false);
     add({
-      id: `${id}.mailbox`, status: 'fail', title: `mailbox ${cfg.mailbox}: Graph answered ${res.status} ${body?.error?.code ?? ''}`.trim(),
-      detail: [body?.error?.message ?? '', e?.hint ?? ''].filter(Boolean).join('\n'),
-      fix: e?.fix ?? `Check that ${cfg.mailbox} is a mailbox in Exchange Online and that the app may use it.`,
+      id: `${id}.mailbox`, status: 'fail', title: both(T.mailboxFail, { mailbox, status: `${res.status} ${body?.error?.code ?? ''}`.trim() }),
+      detail: joinTexts([body?.error?.message ? asIs(body.error.message) : undefined, c.detail]),
+      fix: c.fix ?? both(T.mailboxFailFix, { mailbox }), ref: c.ref,
     });
   } catch (err) {
-    add({ id: `${id}.mailbox`, status: 'fail', title: `mailbox probe of ${cfg.mailbox} failed: ${(err as Error).message}`, fix: 'See the connection checks of the Graph host above.' });
+    add({ id: `${id}.mailbox`, status: 'fail', title: both(T.mailboxProbeFailed, { mailbox, message: (err as Error).message }), fix: T.mailboxProbeFailedFix });
   } finally {
     http.close();
   }
@@ -136,21 +146,18 @@ export async function checkGraphAccess(add: AddCheck, id: string, name: string, 
 export function checkSmtpPermission(add: AddCheck, id: string, name: string, cfg: SmtpOauthUpstreamConfig, token: AccessToken): boolean {
   if (cfg.delegated) {
     if (has(token.permissions, 'SMTP.Send')) {
-      add({ id: `${id}.smtp-permission`, status: 'pass', title: 'SMTP.Send granted to the signed-in user' });
+      add({ id: `${id}.smtp-permission`, status: 'pass', title: T.smtpSendGranted });
       return true;
     }
-    add({
-      id: `${id}.smtp-permission`, status: 'fail', title: 'SMTP.Send is not among the token\'s scopes',
-      fix: `In Entra admin center → App registrations → ${cfg.clientId} → API permissions → Microsoft Graph → Delegated permissions → SMTP.Send and offline_access; then run: authrelay oauth login ${name}`,
-    });
+    add({ id: `${id}.smtp-permission`, status: 'fail', title: T.smtpSendMissing, fix: both(T.smtpSendMissingFix, { appId: cfg.clientId, name }) });
     return false;
   }
   if (has(token.permissions, 'SMTP.SendAsApp')) {
-    add({ id: `${id}.smtp-permission`, status: 'pass', title: 'SMTP.SendAsApp granted' });
+    add({ id: `${id}.smtp-permission`, status: 'pass', title: T.sendAsAppGranted });
     return true;
   }
-  const e = explainSmtp('535 5.7.3 Authentication unsuccessful', placeholders(name, cfg));
-  add({ id: `${id}.smtp-permission`, status: 'fail', title: 'SMTP.SendAsApp is not in the token: Exchange Online will refuse the sign-in (535 5.7.3)', detail: e?.hint ?? '', fix: e?.fix ?? '' });
+  const c = fromCatalogue(explainSmtp('535 5.7.3 Authentication unsuccessful', placeholders(name, cfg)), false);
+  add({ id: `${id}.smtp-permission`, status: 'fail', title: T.sendAsAppMissing, detail: c.detail, fix: c.fix, ref: c.ref });
   return false;
 }
 
@@ -160,7 +167,7 @@ export async function checkSmtpSignIn(
 ): Promise<void> {
   const mailbox = cfg.delegated?.user ?? cfg.mailbox;
   if (!mailbox) {
-    add({ id: `${id}.smtp-auth`, status: 'info', title: 'SMTP sign-in probe skipped: the route has no mailbox (set mailbox to test it)' });
+    add({ id: `${id}.smtp-auth`, status: 'info', title: T.smtpAuthNoMailbox });
     return;
   }
   let session: SmtpSession | undefined;
@@ -170,14 +177,13 @@ export async function checkSmtpSignIn(
       tls: { minVersion: 'TLSv1.2', ...(cfg.ca ? { ca: [...rootCertificates, readFileSync(cfg.ca, 'utf8')] } : {}) },
     });
     await session.loginXOAuth2(mailbox, token.token);
-    add({ id: `${id}.smtp-auth`, status: 'pass', title: `AUTH XOAUTH2 as ${mailbox} accepted (${session.tlsVersion ?? 'TLS'}); nothing was sent` });
+    add({ id: `${id}.smtp-auth`, status: 'pass', title: both(T.smtpAuthPass, { mailbox, tls: session.tlsVersion ?? 'TLS' }) });
   } catch (err) {
     const response = (err as { response?: string }).response;
-    const e = response ? explainSmtp(response, placeholders(name, cfg)) : undefined;
+    const c = fromCatalogue(response ? explainSmtp(response, placeholders(name, cfg)) : undefined, true);
     add({
-      id: `${id}.smtp-auth`, status: 'fail', title: `AUTH XOAUTH2 as ${mailbox} refused: ${response ?? (err as Error).message}`,
-      detail: [e?.hint ?? '', e?.ref ? `reference: ${e.ref} in docs/errors.md` : ''].filter(Boolean).join('\n'),
-      fix: e?.fix ?? `Check SMTP AUTH for the mailbox: Set-CASMailbox -Identity ${mailbox} -SmtpClientAuthenticationDisabled $false`,
+      id: `${id}.smtp-auth`, status: 'fail', title: both(T.smtpAuthFail, { mailbox, response: response ?? (err as Error).message }),
+      detail: c.detail, fix: c.fix ?? both(T.smtpAuthFailFix, { mailbox }), ref: c.ref,
     });
   } finally {
     session?.quit();

@@ -7,7 +7,9 @@
 import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { asIs, type Text } from '../core/i18n.js';
 import type { AddCheck } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
 
 export interface TlsFacts {
   version: string;
@@ -195,16 +197,16 @@ function replyReader(socket: Socket, timeoutMs: number, where: string): { next()
 }
 
 /** Advice for a connection that failed, by error code. */
-export function connectFix(host: string, port: number, code: string): string {
+export function connectFix(host: string, port: number, code: string): Text {
   switch (code) {
     case 'ECONNREFUSED':
-      return `Nothing accepts connections on ${host}:${port}: check the host and port in the config, and that the server runs.`;
+      return both(T.connectRefused, { host, port });
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return `Allow outbound TCP to ${host}:${port} in the firewall (many networks block port 25 and 587 outbound), or go through a proxy where the upstream supports one.`;
+      return both(T.connectBlocked, { host, port });
     default:
-      return `Check that ${host}:${port} is right and reachable from this machine (${code}).`;
+      return both(T.connectOther, { host, port, code });
   }
 }
 
@@ -226,46 +228,42 @@ export async function checkEndpoint(add: AddCheck, o: EndpointOptions): Promise<
   const where = `${o.host}:${o.port}`;
   try {
     const addresses = await resolveHost(o.host);
-    add({ id: `${o.id}.dns`, status: 'pass', title: isIP(o.host) ? `${o.host} is an address (no DNS lookup)` : `${o.host} resolves to ${addresses.join(', ')}` });
+    add({ id: `${o.id}.dns`, status: 'pass', title: isIP(o.host) ? both(T.dnsAddress, { host: o.host }) : both(T.dnsPass, { host: o.host, addresses: addresses.join(', ') }) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
-    add({
-      id: `${o.id}.dns`, status: 'fail', title: `${o.host} does not resolve (${code})`,
-      fix: `Check the host name in the config and this machine's DNS settings (/etc/resolv.conf); try: getent hosts ${o.host}`,
-    });
+    add({ id: `${o.id}.dns`, status: 'fail', title: both(T.dnsFail, { host: o.host, code }), fix: both(T.dnsFailFix, { host: o.host }) });
     return false;
   }
   try {
     const ms = await tcpConnect(o.host, o.port, o.timeoutMs);
-    add({ id: `${o.id}.tcp`, status: 'pass', title: `TCP connection to ${where} in ${ms} ms` });
+    add({ id: `${o.id}.tcp`, status: 'pass', title: both(T.tcpPass, { where, ms }) });
   } catch (err) {
     const code = (err as ProbeError).code;
-    add({ id: `${o.id}.tcp`, status: 'fail', title: `cannot connect to ${where} (${code})`, detail: (err as Error).message, fix: connectFix(o.host, o.port, code) });
+    add({ id: `${o.id}.tcp`, status: 'fail', title: both(T.tcpFail, { where, code }), detail: asIs((err as Error).message), fix: connectFix(o.host, o.port, code) });
     return false;
   }
   if (o.tls === 'none') {
-    add({ id: `${o.id}.tls`, status: 'warn', title: `no TLS to ${where} (tls: none)`, detail: 'Mail and any password cross the network in the clear.', fix: 'Use tls: starttls or implicit if the server offers it.' });
+    add({ id: `${o.id}.tls`, status: 'warn', title: both(T.noTls, { where }), detail: T.noTlsDetail, fix: T.noTlsFix });
     return true;
   }
   try {
     const t = await tlsProbe({ host: o.host, port: o.port, servername: o.servername, ca: o.ca, mode: o.tls, timeoutMs: o.timeoutMs });
-    const detail = `certificate ${t.subject}, issued by ${t.issuer}, valid until ${t.validTo.toISOString().slice(0, 10)}`;
+    const detail = both(T.tlsDetail, { subject: t.subject, issuer: t.issuer, date: t.validTo.toISOString().slice(0, 10) });
     if (!t.authorized) {
       add({
         id: `${o.id}.tls`, status: o.certificateUnchecked ? 'warn' : 'fail',
-        title: `${t.version} with ${where}, but the certificate is not trusted (${t.authorizationError ?? 'unknown reason'})`, detail,
-        fix: 'If the server uses a private CA, set ca to a PEM file with that CA; a TLS-inspecting proxy or firewall can also cause this. Check the host name matches the certificate.',
+        title: both(T.tlsUntrusted, { version: t.version, where, reason: t.authorizationError ?? T.unknownReason }), detail, fix: T.tlsUntrustedFix,
       });
     } else if (t.version === 'TLSv1' || t.version === 'TLSv1.1') {
-      add({ id: `${o.id}.tls`, status: 'warn', title: `${where} negotiated ${t.version}`, detail, fix: 'The server offers only an old TLS version; Microsoft 365 refuses TLS 1.0/1.1. Update the server to TLS 1.2 or later.' });
+      add({ id: `${o.id}.tls`, status: 'warn', title: both(T.tlsOld, { where, version: t.version }), detail, fix: T.tlsOldFix });
     } else {
-      add({ id: `${o.id}.tls`, status: 'pass', title: `${t.version} with ${where}, certificate trusted`, detail });
+      add({ id: `${o.id}.tls`, status: 'pass', title: both(T.tlsPass, { version: t.version, where }), detail });
     }
   } catch (err) {
     const code = (err as ProbeError).code;
     add({
-      id: `${o.id}.tls`, status: 'fail', title: `TLS with ${where} failed (${code})`, detail: (err as Error).message,
-      fix: code === 'ENOSTARTTLS' ? 'The server does not offer STARTTLS: use the port that does (587 for submission), or tls: implicit on 465.' : `Check that ${where} speaks ${o.tls === 'implicit' ? 'TLS from the first byte' : 'SMTP with STARTTLS'}.`,
+      id: `${o.id}.tls`, status: 'fail', title: both(T.tlsFail, { where, code }), detail: asIs((err as Error).message),
+      fix: code === 'ENOSTARTTLS' ? T.tlsNoStarttlsFix : both(o.tls === 'implicit' ? T.tlsCheckImplicit : T.tlsCheckStarttls, { where }),
     });
     return false;
   }

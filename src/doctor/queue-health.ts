@@ -11,16 +11,22 @@ import { formatDuration } from '../core/units.js';
 import { openStore } from '../spool/open.js';
 import { PostgresStore } from '../spool/postgres/postgres-store.js';
 import type { QueuedMessage } from '../spool/store.js';
+import { asIs, type Lang, type Text } from '../core/i18n.js';
 import type { AddCheck } from './report.js';
+import { both, plural, DOCTOR_TEXT as T } from './texts.js';
 
 const HOUR = 3_600_000;
 const SCAN = 100_000;
+
+const STATE_NAMES: Record<string, Text> = {
+  incoming: T.stateIncoming, active: T.stateActive, deferred: T.stateDeferred, held: T.stateHeld, delivered: T.stateDelivered, failed: T.stateFailed,
+};
 
 export async function checkQueue(config: Config, add: AddCheck, now: number): Promise<void> {
   if (config.store.type === 'sqlite') {
     const file = config.store.path ?? join(config.dataDir, 'queue', 'queue.db');
     if (!existsSync(file)) {
-      add({ id: 'queue.exists', status: 'info', title: `no queue yet at ${file} (made when the relay first starts)` });
+      add({ id: 'queue.exists', status: 'info', title: both(T.queueNone, { file }) });
       return;
     }
   }
@@ -30,60 +36,56 @@ export async function checkQueue(config: Config, add: AddCheck, now: number): Pr
       // Read-only: a schema that is not up to date is reported, not migrated.
       const schema = await store.schemaStatus();
       if (schema.pending.length) {
-        add({
-          id: 'queue.schema', status: 'fail', title: `the PostgreSQL store has ${schema.pending.length} migration(s) pending`,
-          fix: 'Apply them: authrelay store migrate (the relay also applies them when it starts).',
-        });
+        add({ id: 'queue.schema', status: 'fail', title: both(T.queueSchema, { n: schema.pending.length }), fix: T.queueSchemaFix });
         await store.close();
         return;
       }
     } else await store.init();
   } catch (err) {
     add({
-      id: 'queue.store', status: 'fail', title: `the ${config.store.type} store cannot be opened: ${(err as Error).message}`,
-      fix: config.store.type === 'postgres' ? 'See the details with: authrelay store check' : 'Check dataDir and store.path and their permissions.',
+      id: 'queue.store', status: 'fail', title: both(T.storeUnopened, { type: config.store.type, message: (err as Error).message }),
+      fix: config.store.type === 'postgres' ? T.storeUnopenedFixPostgres : T.storeUnopenedFixSqlite,
     });
     await store.close().catch(() => undefined);
     return;
   }
   try {
     const counts = await store.counts();
-    add({ id: 'queue.counts', status: 'info', title: `queue: ${Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ')}` });
+    const listed = (lang: Lang) => Object.entries(counts).map(([s, n]) => both(T.stateCount, { state: STATE_NAMES[s] ?? asIs(s), n })[lang]).join(lang === 'ja' ? '、' : ', ');
+    add({ id: 'queue.counts', status: 'info', title: both(T.queueCounts, { counts: { en: listed('en'), ja: listed('ja') } }) });
     const failed = counts.failed ? await store.list({ states: ['failed'], limit: SCAN }) : [];
     if (failed.length) {
       add({
-        id: 'queue.failed', status: 'fail', title: `${failed.length} failed message${failed.length === 1 ? '' : 's'} waiting (oldest received ${age(failed, now)} ago)`,
-        detail: reasons(failed),
-        fix: 'Fix what made them fail (see: authrelay queue show ID), then send them again: authrelay queue retry --failed (or delete them: authrelay queue delete ID).',
+        id: 'queue.failed', status: 'fail', title: plural(failed.length, T.queueFailedOne, T.queueFailedMany, { age: age(failed, now) }),
+        detail: reasons(failed), fix: T.queueFailedFix,
       });
-    } else add({ id: 'queue.failed', status: 'pass', title: 'no failed messages waiting' });
+    } else add({ id: 'queue.failed', status: 'pass', title: T.queueFailedNone });
 
     const deferred = counts.deferred ? await store.list({ states: ['deferred'], limit: SCAN }) : [];
     const old = deferred.filter((m) => now - m.receivedAt > HOUR);
     if (old.length) {
       add({
-        id: 'queue.deferred', status: 'warn', title: `${old.length} message${old.length === 1 ? '' : 's'} waiting for a retry for over an hour (oldest ${age(old, now)})`,
-        detail: reasons(old),
-        fix: 'See why with: authrelay queue show ID; the route\'s checks above show whether its upstream can be reached. They give up after queue.maxLifetime.',
+        id: 'queue.deferred', status: 'warn', title: plural(old.length, T.queueDeferredOne, T.queueDeferredMany, { age: age(old, now) }),
+        detail: reasons(old), fix: T.queueDeferredFix,
       });
-    } else add({ id: 'queue.deferred', status: 'pass', title: deferred.length ? `${deferred.length} deferred, none older than an hour` : 'no messages waiting for a retry' });
+    } else add({ id: 'queue.deferred', status: 'pass', title: deferred.length ? both(T.queueDeferredRecent, { n: deferred.length }) : T.queueDeferredNone });
 
     const active = counts.active ? await store.list({ states: ['active'], limit: SCAN }) : [];
     const stale = active.filter((m) => m.leaseUntil !== null && m.leaseUntil < now);
     if (stale.length) {
+      const holders = (lang: Lang) => stale.slice(0, 5).map((m) => both(T.leaseHolder, { id: m.id, owner: m.leaseOwner ?? '?' })[lang]).join(', ');
       add({
-        id: 'queue.leases', status: 'warn', title: `${stale.length} message${stale.length === 1 ? '' : 's'} left in delivery with an expired lease`,
-        detail: `${stale.slice(0, 5).map((m) => `${m.id} (held by ${m.leaseOwner ?? '?'})`).join(', ')}`,
-        fix: 'The relay that was delivering them stopped; they go back to the queue when the relay starts. Start it: authrelay serve',
+        id: 'queue.leases', status: 'warn', title: plural(stale.length, T.queueLeasesOne, T.queueLeasesMany),
+        detail: { en: holders('en'), ja: holders('ja') }, fix: T.queueLeasesFix,
       });
     }
     const incoming = counts.incoming ? await store.list({ states: ['incoming'], limit: SCAN }) : [];
     const stuck = incoming.filter((m) => now - m.nextAttemptAt > HOUR);
     if (stuck.length) {
-      add({ id: 'queue.incoming', status: 'warn', title: `${stuck.length} message${stuck.length === 1 ? '' : 's'} due for over an hour without an attempt`, fix: 'Is the relay running? Start it (authrelay serve) and watch its log.' });
+      add({ id: 'queue.incoming', status: 'warn', title: plural(stuck.length, T.queueIncomingOne, T.queueIncomingMany), fix: T.queueIncomingFix });
     }
     if (counts.held) {
-      add({ id: 'queue.held', status: 'info', title: `${counts.held} message${counts.held === 1 ? '' : 's'} held for inspection`, detail: 'authrelay queue list --state held; release one with: authrelay queue release ID' });
+      add({ id: 'queue.held', status: 'info', title: plural(counts.held, T.queueHeldOne, T.queueHeldMany), detail: T.queueHeldDetail });
     }
   } finally {
     await store.close();
@@ -94,13 +96,18 @@ function age(messages: QueuedMessage[], now: number): string {
   return formatDuration(now - Math.min(...messages.map((m) => m.receivedAt)));
 }
 
-/** The most common last problems, with their fix when the catalogue gave one. */
-function reasons(messages: QueuedMessage[]): string {
-  const by = new Map<string, number>();
+/** The most common last problems, with their fix when the catalogue gave one (in Japanese when it has one). */
+function reasons(messages: QueuedMessage[]): Text {
+  const by = new Map<string, { n: number; en: string; ja: string }>();
   for (const m of messages) {
     const e = m.lastError;
-    const key = e ? `${e.response ?? e.category}${e.fix ? ` → ${e.fix}` : ''}` : 'no reply recorded';
-    by.set(key, (by.get(key) ?? 0) + 1);
+    const said = e ? e.response ?? e.category : undefined;
+    const en = said !== undefined ? `${said}${e?.fix ? ` → ${e.fix}` : ''}` : T.noReplyRecorded.en;
+    const ja = said !== undefined ? `${said}${e?.ja?.fix ?? e?.fix ? ` → ${e?.ja?.fix ?? e?.fix}` : ''}` : T.noReplyRecorded.ja;
+    const seen = by.get(en) ?? { n: 0, en, ja };
+    seen.n++;
+    by.set(en, seen);
   }
-  return [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n} × ${k}`).join('\n');
+  const top = [...by.values()].sort((a, b) => b.n - a.n).slice(0, 3);
+  return { en: top.map((r) => `${r.n} × ${r.en}`).join('\n'), ja: top.map((r) => `${r.n} × ${r.ja}`).join('\n') };
 }

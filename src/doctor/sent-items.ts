@@ -13,17 +13,18 @@
  *     (Graph's documented way to read an extended property of a mailFolder);
  *     a `sizeInBytes` field, which Graph has been seen to return, is used
  *     when present. A folder over WARN_ITEMS items or WARN_BYTES is a warning.
- * The texts are in ../deliver/microsoft/sent-items-text.ts (one table, for
- * translation).
+ * The texts are in texts.ts (English and Japanese).
  */
 import { readFileSync } from 'node:fs';
 import type { GraphUpstreamConfig, SmtpOauthUpstreamConfig } from '../config/schema.js';
 import { HttpClient } from '../core/http.js';
-import { grantMailReadWrite, SENT_ITEMS_DOCTOR_TEXT as T } from '../deliver/microsoft/sent-items-text.js';
+import { formatBytes } from '../deliver/microsoft/sent-items-text.js';
+import { asIs, NO_TEXT, type Text } from '../core/i18n.js';
 import type { AccessToken } from '../identity/entra/token-provider.js';
 import type { AddCheck } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
 
-/** A fifth of the 50 GB of an Exchange Online Plan 1 or Business mailbox (see SENT_ITEMS_DOCTOR_TEXT.folderLargeDetail). */
+/** A fifth of the 50 GB of an Exchange Online Plan 1 or Business mailbox (see DOCTOR_TEXT.sentFolderLargeDetail). */
 export const WARN_BYTES = 10 * 1024 ** 3;
 /** The relay's own mark: about a year of 30 scans a day. */
 export const WARN_ITEMS = 10_000;
@@ -54,20 +55,20 @@ export async function checkSentItems(add: AddCheck, c: SentItemsCheck): Promise<
     if (!c.token) {
       // The failed token check says why; nothing more to say here.
     } else if (has(perms, 'Mail.ReadWrite')) {
-      add({ id: `${c.id}.sent-items`, status: 'pass', title: T.readWriteGranted });
+      add({ id: `${c.id}.sent-items`, status: 'pass', title: T.sentReadWriteGranted });
     } else {
-      add({ id: `${c.id}.sent-items`, status: 'fail', title: T.readWriteMissing, detail: T.readWriteMissingDetail, fix: grantMailReadWrite(c.cfg.clientId) });
+      add({ id: `${c.id}.sent-items`, status: 'fail', title: T.sentReadWriteMissing, detail: T.sentReadWriteMissingDetail, fix: both(T.sentGrantReadWrite, { appId: c.cfg.clientId }) });
     }
   } else {
-    add({ id: `${c.id}.sent-items`, status: 'info', title: T.keep });
+    add({ id: `${c.id}.sent-items`, status: 'info', title: T.sentKeep });
   }
   if (!c.token) return;
   if (c.mailboxes.length === 0) {
-    add({ id: `${c.id}.sent-items-size`, status: 'info', title: T.noMailbox });
+    add({ id: `${c.id}.sent-items-size`, status: 'info', title: T.sentNoMailbox });
     return;
   }
   if (!has(perms, ...READ)) {
-    for (const m of c.mailboxes) add({ id: `${c.id}.sent-items-size`, status: 'info', title: T.folderNeedsRead(m) });
+    for (const mailbox of c.mailboxes) add({ id: `${c.id}.sent-items-size`, status: 'info', title: both(T.sentFolderNeedsRead, { mailbox }) });
     return;
   }
   const http = new HttpClient({ ...(c.cfg.ca ? { ca: readFileSync(c.cfg.ca, 'utf8') } : {}), ...(c.cfg.proxy ? { proxy: c.cfg.proxy } : {}) });
@@ -88,23 +89,34 @@ async function folderSize(add: AddCheck, c: SentItemsCheck, http: HttpClient, to
       headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' }, timeoutMs: c.timeoutMs,
     });
   } catch (err) {
-    add({ id, status: 'warn', title: T.folderUnreadable(mailbox, (err as Error).message) });
+    add({ id, status: 'warn', title: both(T.sentFolderUnreadable, { mailbox, status: (err as Error).message }) });
     return;
   }
   const body = res.json<{ totalItemCount?: unknown; sizeInBytes?: unknown; singleValueExtendedProperties?: { id?: unknown; value?: unknown }[]; error?: { code?: string; message?: string } }>();
   if (res.status !== 200 || typeof body?.totalItemCount !== 'number') {
-    add({ id, status: 'warn', title: T.folderUnreadable(mailbox, `Graph answered ${res.status}${body?.error?.code ? ` ${body.error.code}` : ''}`), detail: body?.error?.message ?? '' });
+    const status = both(T.graphAnswered, { status: `${res.status}${body?.error?.code ? ` ${body.error.code}` : ''}` });
+    add({ id, status: 'warn', title: both(T.sentFolderUnreadable, { mailbox, status }), detail: body?.error?.message ? asIs(body.error.message) : NO_TEXT });
     return;
   }
   const items = body.totalItemCount;
   const bytes = sizeOf(body);
   const limit = c.warn ?? { items: WARN_ITEMS, bytes: WARN_BYTES };
   const large = items > limit.items || (bytes !== undefined && bytes > limit.bytes);
+  const values = { mailbox, items: both(items === 1 ? T.sentItemOne : T.sentItemMany, { n: items.toLocaleString('en-US') }), size: sizeText(bytes) };
   if (large) {
-    add({ id, status: 'warn', title: T.folderLarge(mailbox, items, bytes), detail: T.folderLargeDetail(limit.items, limit.bytes), fix: T.folderLargeFix(c.name, c.cfg.sentItems !== 'delete') });
+    add({
+      id, status: 'warn', title: both(T.sentFolderLarge, values),
+      detail: both(T.sentFolderLargeDetail, { maxItems: limit.items.toLocaleString('en-US'), maxSize: formatBytes(limit.bytes) }),
+      fix: c.cfg.sentItems !== 'delete' ? both(T.sentFolderLargeFixKeep, { name: c.name }) : T.sentFolderLargeFixDelete,
+    });
   } else {
-    add({ id, status: 'info', title: T.folder(mailbox, items, bytes), detail: bytes === undefined ? T.folderSizeUnknown : '' });
+    add({ id, status: 'info', title: both(T.sentFolder, values), detail: bytes === undefined ? T.sentFolderSizeUnknown : NO_TEXT });
   }
+}
+
+/** ", 1.2 GB" after the number of items (nothing when the size is not known). */
+function sizeText(bytes: number | undefined): Text {
+  return bytes === undefined ? NO_TEXT : { en: `, ${formatBytes(bytes)}`, ja: `、${formatBytes(bytes).replace(/ bytes$/, ' バイト')}` };
 }
 
 /** sizeInBytes when Graph gave it, else PR_MESSAGE_SIZE_EXTENDED (its id comes back as 'Long 0xe08'; the value is a string). */

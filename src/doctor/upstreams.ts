@@ -12,7 +12,10 @@ import { checkEndpoint } from './network.js';
 import { checkCredential, checkGraphAccess, checkSmtpPermission, checkSmtpSignIn, checkToken } from './microsoft.js';
 import { checkDirectSend } from './direct-send.js';
 import { checkSentItems } from './sent-items.js';
+import { checkMailboxUpstream } from './readers.js';
+import type { MailProtocol } from '../proxy/common/types.js';
 import type { AddCheck } from './report.js';
+import { both, DOCTOR_TEXT as T } from './texts.js';
 
 export interface UpstreamCheckOptions {
   /** Made on first use: MSAL is loaded only when a Microsoft 365 upstream is checked. */
@@ -22,6 +25,8 @@ export interface UpstreamCheckOptions {
   now: number;
   /** The mailboxes this upstream sends as (its mailbox, the sendAs of devices that use it), for the Sent Items checks. */
   mailboxes?: readonly string[];
+  /** exchange-mailbox upstreams: the protocols of the listeners that name it, and the mailboxes the devices may open. */
+  readers?: { protocols: readonly MailProtocol[]; mailboxes: readonly string[] };
 }
 
 function readCa(file: string | undefined): string | undefined {
@@ -37,7 +42,7 @@ export async function checkUpstream(add: AddCheck, name: string, cfg: UpstreamCo
   const id = `upstream.${name}`;
   switch (cfg.type) {
     case 'capture':
-      add({ id: `${id}.capture`, status: 'info', title: 'capture: messages routed here are held in the queue, nothing is delivered' });
+      add({ id: `${id}.capture`, status: 'info', title: T.capture });
       return;
     case 'smtp':
       return checkSmtp(add, id, cfg, o);
@@ -47,6 +52,8 @@ export async function checkUpstream(add: AddCheck, name: string, cfg: UpstreamCo
       return checkSmtpOauth(add, id, name, cfg, o);
     case 'direct-send':
       return checkDirectSendUpstream(add, id, cfg, o);
+    case 'exchange-mailbox':
+      return checkMailboxUpstream(add, id, name, cfg, { tokens: o.tokens, timeoutMs: o.timeoutMs, now: o.now, protocols: o.readers?.protocols ?? [], mailboxes: o.readers?.mailboxes ?? [] });
   }
 }
 
@@ -56,7 +63,7 @@ async function checkSmtp(add: AddCheck, id: string, cfg: SmtpUpstreamConfig, o: 
     timeoutMs: Math.min(o.timeoutMs, cfg.connectTimeout), certificateUnchecked: !cfg.rejectUnauthorized,
   });
   if (!cfg.rejectUnauthorized) {
-    add({ id: `${id}.verify`, status: 'warn', title: 'rejectUnauthorized: false: the upstream\'s certificate is not checked', fix: 'Set ca to the upstream\'s CA instead and remove rejectUnauthorized: false.' });
+    add({ id: `${id}.verify`, status: 'warn', title: T.verifyOff, fix: T.verifyOffFix });
   }
 }
 
@@ -66,14 +73,14 @@ async function checkGraph(add: AddCheck, id: string, name: string, cfg: GraphUps
   const signIn = urlEndpoint(ep.authorityHost);
   const graph = urlEndpoint(ep.graphUrl);
   let reachable = true;
-  if (cfg.proxy) add({ id: `${id}.proxy`, status: 'info', title: `requests go through the proxy ${new URL(cfg.proxy).host}: direct connection checks skipped` });
+  if (cfg.proxy) add({ id: `${id}.proxy`, status: 'info', title: both(T.proxyGraph, { host: new URL(cfg.proxy).host }) });
   else {
     reachable = await checkEndpoint(add, { id: `${id}.sign-in`, ...signIn, tls: 'implicit', ca, timeoutMs: o.timeoutMs });
     if (graph.host !== signIn.host || graph.port !== signIn.port) reachable = (await checkEndpoint(add, { id: `${id}.graph`, ...graph, tls: 'implicit', ca, timeoutMs: o.timeoutMs })) && reachable;
   }
   checkCredential(add, id, cfg, o.now);
   if (!reachable) {
-    add({ id: `${id}.token`, status: 'info', title: 'sign-in and permission checks skipped until the hosts above can be reached' });
+    add({ id: `${id}.token`, status: 'info', title: T.unreachableSkip });
     return;
   }
   const token = await checkToken(add, id, name, cfg, 'graph', await o.tokens(), o.timeoutMs);
@@ -88,12 +95,12 @@ async function checkSmtpOauth(add: AddCheck, id: string, name: string, cfg: Smtp
   const smtpPort = ep.smtpPort ?? cfg.port;
   const timeoutMs = Math.min(o.timeoutMs, cfg.connectTimeout);
   let reachable = cfg.proxy
-    ? (add({ id: `${id}.proxy`, status: 'info', title: `sign-in goes through the proxy ${new URL(cfg.proxy).host}: its connection check is skipped` }), true)
+    ? (add({ id: `${id}.proxy`, status: 'info', title: both(T.proxySignIn, { host: new URL(cfg.proxy).host }) }), true)
     : await checkEndpoint(add, { id: `${id}.sign-in`, ...signIn, tls: 'implicit', ca, timeoutMs });
   reachable = (await checkEndpoint(add, { id: `${id}.smtp`, host: ep.smtpHost, port: smtpPort, tls: 'starttls', ca, timeoutMs })) && reachable;
   checkCredential(add, id, cfg, o.now);
   if (!reachable) {
-    add({ id: `${id}.token`, status: 'info', title: 'sign-in and permission checks skipped until the hosts above can be reached' });
+    add({ id: `${id}.token`, status: 'info', title: T.unreachableSkip });
     return;
   }
   const token = await checkToken(add, id, name, cfg, 'smtp', await o.tokens(), o.timeoutMs);

@@ -9,9 +9,7 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { UserError } from '../core/user-error.js';
-import { AppTokenProvider } from '../identity/entra/app-token-provider.js';
 import { resolveEndpoints } from '../identity/entra/clouds.js';
-import { httpClientFor } from '../identity/entra/msal-config.js';
 import type { TokenProvider } from '../identity/entra/token-provider.js';
 import type { Store } from '../spool/store.js';
 import type { IgnoreMark, ScanPeriod, ScanRecord, ScanSummary, ScanTrigger } from '../spool/migration-records.js';
@@ -76,6 +74,10 @@ export class MigrationService {
       log.warn({ event: 'migration-scan-cloud', cloud: endpoints.cloud },
         `the usage report and sign-in logs are documented for the worldwide cloud only; scanning the ${endpoints.cloud} cloud may be refused`);
     }
+    // MSAL is loaded when a scan runs, not when the relay starts (it is not needed to accept mail).
+    const [{ AppTokenProvider }, { httpClientFor }] = await Promise.all([
+      import('../identity/entra/app-token-provider.js'), import('../identity/entra/msal-config.js'),
+    ]);
     let tokens: TokenProvider & { close(): void };
     try {
       tokens = new AppTokenProvider(app.cfg, 'graph', log);

@@ -7,8 +7,10 @@
  * (a private endpoint, the tests' Dovecot); the token's audience stays the
  * cloud's resource.
  */
+import { readFileSync } from 'node:fs';
+import type { ExchangeMailboxUpstreamConfig } from '../config/schema.js';
 import { CLOUDS, parseHostPort } from '../identity/entra/clouds.js';
-import type { MailProtocol } from './common/types.js';
+import type { MailProtocol, UpstreamTarget } from './common/types.js';
 
 type Cloud = keyof typeof CLOUDS;
 
@@ -35,5 +37,22 @@ export function exchangeMailboxEndpoint(protocol: MailProtocol, cloud: Cloud = '
     host: o?.host ?? MAILBOX_HOSTS[cloud],
     port: o?.port ?? DEFAULT_PORTS[protocol],
     scope: `${CLOUDS[cloud].exchangeResource}/.default`,
+  };
+}
+
+/**
+ * Where an exchange-mailbox upstream opens mailboxes for a protocol: the
+ * cloud's host or the override, its CA bundle, its timeouts, and the token
+ * source given (the relay's token providers, or doctor's).
+ */
+export function mailboxTarget(cfg: ExchangeMailboxUpstreamConfig, protocol: MailProtocol, getToken: UpstreamTarget['getToken']): UpstreamTarget {
+  const endpoint = exchangeMailboxEndpoint(protocol, cfg.cloud, cfg.endpoints[protocol]);
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    ...(cfg.ca ? { ca: readFileSync(cfg.ca, 'utf8') } : {}),
+    connectTimeoutMs: cfg.connectTimeout,
+    loginTimeoutMs: cfg.loginTimeout,
+    getToken,
   };
 }

@@ -41,6 +41,13 @@ export interface ProxyListenerOptions {
   host: string;
   /** 0: the system chooses (tests). */
   port: number;
+  /**
+   * False: binds nothing; every connection comes through accept() from a
+   * listening socket the caller owns (the composition root keeps a port open
+   * across reloads and points it at the listener of the newest settings).
+   * Default true.
+   */
+  bind?: boolean;
   tls: {
     mode: 'none' | 'starttls' | 'implicit';
     /** Required for starttls and implicit (see proxyTlsContext). */
@@ -190,18 +197,18 @@ export async function startProxyListener(o: ProxyListenerOptions): Promise<Proxy
       socket.destroy();
     });
   };
-  const server: Server = createServer(serve);
-  await new Promise<void>((resolve, reject) => {
+  const server: Server | undefined = o.bind === false ? undefined : createServer(serve);
+  if (server) await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
       server.removeListener('error', reject);
       resolve();
     });
   });
-  server.on('error', (err) => o.log.warn({ event: 'proxy-error', listener: o.name, err: err.message }, `listener ${o.name} error: ${err.message}`));
-  const addr = server.address();
+  server?.on('error', (err) => o.log.warn({ event: 'proxy-error', listener: o.name, err: err.message }, `listener ${o.name} error: ${err.message}`));
+  const addr = server?.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  o.log.warn({ event: 'listening', listener: o.name, protocol: o.protocol, host: o.host, port, tls: o.tls.mode, upstream: `${o.upstream.host}:${o.upstream.port}`, ...(o.proxyProtocol ? { proxyProtocol: true } : {}) },
+  if (server) o.log.warn({ event: 'listening', listener: o.name, protocol: o.protocol, host: o.host, port, tls: o.tls.mode, upstream: `${o.upstream.host}:${o.upstream.port}`, ...(o.proxyProtocol ? { proxyProtocol: true } : {}) },
     `listening for ${o.protocol.toUpperCase()} on ${o.host}:${port} (${o.tls.mode === 'implicit' ? 'implicit TLS' : o.tls.mode === 'starttls' ? 'STARTTLS' : 'no TLS'}), logging in to ${o.upstream.host}:${o.upstream.port} for the devices' mailboxes`);
 
   const allEnded = () => new Promise<void>((resolve) => {
@@ -213,7 +220,7 @@ export async function startProxyListener(o: ProxyListenerOptions): Promise<Proxy
     };
     ended.add(check);
   });
-  const closeServer = () => new Promise<void>((r) => server.close(() => r()));
+  const closeServer = () => new Promise<void>((r) => (server ? server.close(() => r()) : r()));
 
   return {
     name: o.name,

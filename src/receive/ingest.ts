@@ -14,6 +14,7 @@ import { LineEndingGuard } from './line-guard.js';
 import { HeaderStage } from './header-stage.js';
 import { addressInHeader, addressesInHeader, displayNameBytes, type HeaderBlock } from './header-block.js';
 import type { ConnectionState, SessionPolicy, Transaction } from './policy.js';
+import { say, sayBoth, type Say } from '../core/trail-texts.js';
 
 export interface IngestContext {
   store: Store;
@@ -63,7 +64,13 @@ export async function ingest(
   const device = txn.device;
   const id = newMessageId();
   const now = Date.now();
+  // Each note in English, and as a trail text (so the message's page can show it in Japanese).
   const notes: string[] = [];
+  const notesSaid: Say[] = [];
+  const note = (s: Say) => {
+    notesSaid.push(s);
+    notes.push(sayBoth(s).en);
+  };
   let refusal: SmtpReply | undefined;
   const mode = ctx.policy.lineEndingMode(state, device);
   // The listener's SIZE is only advertised by smtp-server; a client that does not
@@ -73,7 +80,7 @@ export async function ingest(
   const guard = new LineEndingGuard(mode);
   let headerFrom: string | undefined;
   const headers = new HeaderStage((h) => {
-    const r = editHeaders(h, { state, txn, id, hostname: ctx.hostname, secure, now, notes });
+    const r = editHeaders(h, { state, txn, id, hostname: ctx.hostname, secure, now, note });
     headerFrom = r.headerFrom;
     refusal ??= r.refusal;
   });
@@ -92,9 +99,9 @@ export async function ingest(
     throw refusal;
   }
   const s = guard.stats;
-  if (s.bareLf || s.bareCr || s.nul) notes.push(`normalised line endings (bare LF ${s.bareLf}, bare CR ${s.bareCr}, NUL ${s.nul})`);
-  if (txn.senderRewritten) notes.push(`envelope sender ${txn.originalSender} rewritten to ${txn.sender}`);
-  if (state.proxiedBy) notes.push(`client address ${state.clientIp} from the PROXY protocol header of load balancer ${state.proxiedBy}`);
+  if (s.bareLf || s.bareCr || s.nul) note(say('note.lineEndings', { lf: s.bareLf, cr: s.bareCr, nul: s.nul }));
+  if (txn.senderRewritten) note(say('note.senderRewritten', { from: txn.originalSender, to: txn.sender }));
+  if (state.proxiedBy) note(say('note.proxied', { ip: state.clientIp, lb: state.proxiedBy }));
   const size = await writer.finish();
   const h = headers.headers;
   const message: NewMessage = {
@@ -114,6 +121,7 @@ export async function ingest(
     },
     kind: 'message',
     notes,
+    ...(notesSaid.length ? { notesSaid } : {}),
     ...(ctx.configVersion ? { configVersion: ctx.configVersion } : {}),
     eightBit: guard.eightBit,
     ...(device.sendAs ? { sendAs: device.sendAs } : {}),
@@ -174,7 +182,7 @@ interface EditContext {
   hostname: string;
   secure: boolean;
   now: number;
-  notes: string[];
+  note: (s: Say) => void;
 }
 
 /** Adds the Received trace and applies sender rewriting to the header section. */
@@ -205,14 +213,14 @@ function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; ref
       }
       const display = displayNameBytes(original.raw.subarray(colon + 1));
       h.set('From', display ? Buffer.concat([display, Buffer.from(` <${device.sendAs}>`)]) : device.sendAs);
-      c.notes.push(`From header ${headerFrom} rewritten to ${device.sendAs} (original kept in Reply-To)`);
+      c.note(say('note.fromRewritten', { from: headerFrom, to: device.sendAs }));
       headerFrom = device.sendAs;
     } else {
       refusal = Replies.fromNotAllowed(headerFrom);
     }
   } else if (!headerFrom && device.sendAs) {
     h.set('From', device.sendAs);
-    c.notes.push(`From header missing; set to ${device.sendAs}`);
+    c.note(say('note.fromMissing', { to: device.sendAs }));
     headerFrom = device.sendAs;
   }
   const s = c.state;
@@ -223,7 +231,7 @@ function editHeaders(h: HeaderBlock, c: EditContext): { headerFrom?: string; ref
   const bcc = h.fields.filter((f) => /^(resent-)?bcc$/i.test(f.name));
   if (bcc.length) {
     h.fields = h.fields.filter((f) => !bcc.includes(f));
-    c.notes.push('Bcc header removed (its recipients stay in the envelope)');
+    c.note(say('note.bccRemoved'));
   }
   h.prepend('Received', `from ${helo} ([${s.clientIp}])${tls}\r\n\tby ${c.hostname} (authrelay) with ${proto} id ${c.id};\r\n\t${mailDate(new Date(c.now))}`);
   return { ...(headerFrom ? { headerFrom } : {}), ...(refusal ? { refusal } : {}) };

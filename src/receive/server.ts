@@ -31,6 +31,7 @@ import { parseCidr, type Cidr } from '../core/net.js';
 import { settlesWithin } from '../core/settle.js';
 import { RelaySmtpServer } from './relay-smtp-server.js';
 import { ListenerSet, listenerName, type BoundListener, type ListenerPlan, type NamedListener } from './listener-set.js';
+import { NO_PART, watchText } from '../core/watch-texts.js';
 
 export type { BoundListener } from './listener-set.js';
 
@@ -50,13 +51,17 @@ export interface ReceiveDeps {
 export interface ListenerSettings {
   listeners: readonly ListenerConfig[];
   hostname: string;
-  /** The default certificate (tls.cert/tls.key or the self-signed one). */
-  certificate: CertificatePair;
+  /** The default certificate (tls.cert/tls.key or the self-signed one); not needed when every listener is plain (tls: none). */
+  certificate?: CertificatePair | undefined;
 }
 
-/** The listener's own certificate (cert and key) when it has one, else the default. */
-function listenerCertificate(l: ListenerConfig, fallback: CertificatePair): CertificatePair {
-  if (!l.cert || !l.key) return fallback;
+/** The listener's own certificate (cert and key) when it has one, else the default; none for a plain listener. */
+function listenerCertificate(l: ListenerConfig, fallback: CertificatePair | undefined): CertificatePair | undefined {
+  if (l.tls === 'none') return undefined;
+  if (!l.cert || !l.key) {
+    if (!fallback) throw new Error(`listener ${l.name ?? l.port}: TLS needs a certificate, and none was given`);
+    return fallback;
+  }
   return { cert: readFileSync(l.cert, 'utf8'), key: readFileSync(l.key, 'utf8'), source: l.cert };
 }
 
@@ -101,11 +106,11 @@ export class ReceiveStage {
     const pairs = new Map(named.map((l) => [l.name, listenerCertificate(l, settings.certificate)]));
     const plan = await this.listenerSet.plan(
       named.map((l) => {
-        const pair = pairs.get(l.name)!;
-        const certHash = createHash('sha256').update(pair.cert).update(pair.key).digest('hex');
+        const pair = pairs.get(l.name);
+        const certHash = pair ? createHash('sha256').update(pair.cert).update(pair.key).digest('hex') : 'plain';
         return { listener: l, fingerprint: `${JSON.stringify(l)}|${settings.hostname}|${certHash}` };
       }),
-      (l) => this.createServer(l, settings.hostname, pairs.get(l.name)!),
+      (l) => this.createServer(l, settings.hostname, pairs.get(l.name)),
     );
     const commit = plan.commit.bind(plan);
     let changes: { added: string[]; changed: string[]; removed: string[] } | undefined;
@@ -159,14 +164,14 @@ export class ReceiveStage {
     return result;
   }
 
-  private createServer(l: NamedListener, hostname: string, certificate: CertificatePair): RelaySmtpServer {
+  private createServer(l: NamedListener, hostname: string, certificate: CertificatePair | undefined): RelaySmtpServer {
     const plain = l.tls === 'none';
     const options: SMTPServerOptions = {
       name: hostname,
       // smtp-server greets with "220 <name> ESMTP <banner>".
       banner: 'authrelay ready',
       secure: l.tls === 'implicit',
-      ...listenerTlsOptions(l, certificate),
+      ...(certificate ? listenerTlsOptions(l, certificate) : {}),
       disabledCommands: plain ? (l.allowInsecureAuth ? ['STARTTLS'] : ['STARTTLS', 'AUTH']) : [],
       hideSTARTTLS: plain,
       hidePIPELINING: false,
@@ -190,7 +195,8 @@ export class ReceiveStage {
         if (st) st.tlsVersion = (socket as TLSSocket).getProtocol?.() ?? undefined;
         if (st?.tlsVersion) this.deps.telemetry?.tlsEstablished(l.name, st.tlsVersion);
         const cipher = (socket as TLSSocket).getCipher?.()?.name;
-        this.deps.watch?.event(session.id, { at: Date.now(), kind: 'tls', text: `TLS established: ${st?.tlsVersion ?? 'unknown version'}${cipher ? `, cipher ${cipher}` : ''}`, data: { tlsVersion: st?.tlsVersion, cipher } });
+        const line = watchText('tls', { version: st?.tlsVersion ?? watchText('tls.unknownVersion'), cipher: cipher ? watchText('tls.cipher', { cipher }) : NO_PART });
+        this.deps.watch?.event(session.id, { at: Date.now(), kind: 'tls', text: line.en, ja: { text: line.ja }, data: { tlsVersion: st?.tlsVersion, cipher } });
         cb();
       },
       onAuth: (auth, session, cb) => {
@@ -254,8 +260,12 @@ export class ReceiveStage {
     this.connections.set(session.id, st);
     const now = Date.now();
     this.deps.watch?.begin(session.id, st.clientIp, l.name, st.networkDevice?.name, now);
-    this.deps.watch?.event(session.id, { at: now, kind: 'connect', text: `connected from ${st.clientIp}${proxiedBy ? ` (through load balancer ${proxiedBy})` : ''} to listener ${l.name} (${l.tls === 'implicit' ? 'TLS from the first byte' : l.tls === 'starttls' ? 'STARTTLS offered' : 'no TLS'})` +
-      (st.networkDevice ? `: device ${st.networkDevice.name} by its trusted network` : ''), data: { clientIp: st.clientIp, listener: l.name } });
+    const line = watchText('connect', {
+      ip: st.clientIp, proxy: proxiedBy ? watchText('connect.proxy', { lb: proxiedBy }) : NO_PART, listener: l.name,
+      mode: watchText(l.tls === 'implicit' ? 'connect.implicit' : l.tls === 'starttls' ? 'connect.starttls' : 'connect.none'),
+      trusted: st.networkDevice ? watchText('connect.trusted', { device: st.networkDevice.name }) : NO_PART,
+    });
+    this.deps.watch?.event(session.id, { at: now, kind: 'connect', text: line.en, ja: { text: line.ja }, data: { clientIp: st.clientIp, listener: l.name } });
     if (proxiedBy) this.deps.log.debug({ event: 'proxied', listener: l.name, clientIp: st.clientIp, proxy: proxiedBy }, `session from ${st.clientIp} through proxy ${proxiedBy}`);
     const refusal = st.snapshot.policy.connectRefusal(st, Date.now());
     if (refusal) {
@@ -279,7 +289,8 @@ export class ReceiveStage {
       return cb(result);
     }
     this.deps.watch?.identify(session.id, result.name);
-    this.deps.watch?.event(session.id, { at: Date.now(), kind: 'auth', text: `logged in as ${JSON.stringify(auth.username ?? '')} with AUTH ${auth.method}: device ${result.name}`, data: { method: auth.method, ok: true } });
+    const line = watchText('auth.ok', { user: JSON.stringify(auth.username ?? ''), method: auth.method, device: result.name });
+    this.deps.watch?.event(session.id, { at: Date.now(), kind: 'auth', text: line.en, ja: { text: line.ja }, data: { method: auth.method, ok: true } });
     this.deps.log.info({ event: 'auth', listener: st.listener.name, clientIp: st.clientIp, device: result.name, method: auth.method, tlsVersion: st.tlsVersion }, `device ${result.name} logged in`);
     cb(null, { user: result.name });
   }
@@ -325,7 +336,8 @@ export class ReceiveStage {
         `accepted ${res.id} from ${txn.device.name}${res.routes.length ? ` for ${res.routes.join(', ')}` : ''}`,
       );
       this.deps.telemetry?.messageAccepted(st.listener.name, session.secure ? st.tlsVersion : undefined);
-      this.deps.watch?.event(session.id, { at: Date.now(), kind: 'accepted', text: `message accepted as ${res.id} (${res.size} bytes)${res.routes.length ? `, for ${res.routes.join(', ')}` : ''}`, data: { id: res.id } });
+      const line = watchText('accepted', { id: res.id, size: res.size, routes: res.routes.length ? watchText('accepted.routes', { routes: res.routes.join(', ') }) : NO_PART });
+      this.deps.watch?.event(session.id, { at: Date.now(), kind: 'accepted', text: line.en, ja: { text: line.ja }, data: { id: res.id } });
       this.deps.onAccepted(res.id);
       cb(null, `2.0.0 OK: queued as ${res.id}`);
     } catch (err) {
@@ -355,20 +367,22 @@ export class ReceiveStage {
       reply: (session, code, text) => {
         // 538 comes from smtp-server itself (AUTH before STARTTLS): explained here.
         const e = code === 538 ? explainAuthBeforeTls(this.explainContext(l)) : undefined;
-        watch.event(session, { at: Date.now(), kind: 'reply', text: `${code} ${text}`, code, ...(e ? { ref: e.ref, reason: e.reason, fix: e.fix } : {}) });
+        watch.event(session, { at: Date.now(), kind: 'reply', text: `${code} ${text}`, code, ...(e ? { ref: e.ref, reason: e.reason, fix: e.fix, ja: e.ja } : {}) });
       },
       tlsFailed: (session, clientIp, err) => {
         const e = explainTlsFailure(err.message, this.explainContext(l));
+        const failed = watchText('tls.failed', { reason: tlsReason(err.message) });
         const now = Date.now();
         if (session === undefined) {
           // No session yet (TLS from the first byte): one of its own, so the failure is seen on the device or its address.
           const id = `tls-${now.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
           watch.begin(id, clientIp, l.name, this.deps.current().policy.devices.byAddress(clientIp)?.name, now);
-          watch.event(id, { at: now, kind: 'connect', text: `connected from ${clientIp} to listener ${l.name} (TLS from the first byte)` });
-          watch.event(id, { at: now, kind: 'tls-failed', text: `TLS handshake failed: ${tlsReason(err.message)}`, ref: e.ref, reason: e.reason, fix: e.fix });
+          const connected = watchText('connect', { ip: clientIp, proxy: NO_PART, listener: l.name, mode: watchText('connect.implicit'), trusted: NO_PART });
+          watch.event(id, { at: now, kind: 'connect', text: connected.en, ja: { text: connected.ja } });
+          watch.event(id, { at: now, kind: 'tls-failed', text: failed.en, ref: e.ref, reason: e.reason, fix: e.fix, ja: { text: failed.ja, ...e.ja } });
           watch.end(id, now);
         } else {
-          watch.event(session, { at: now, kind: 'tls-failed', text: `TLS handshake failed: ${tlsReason(err.message)}`, ref: e.ref, reason: e.reason, fix: e.fix });
+          watch.event(session, { at: now, kind: 'tls-failed', text: failed.en, ref: e.ref, reason: e.reason, fix: e.fix, ja: { text: failed.ja, ...e.ja } });
         }
       },
     };
@@ -380,16 +394,20 @@ export class ReceiveStage {
     const device = st.snapshot.policy.devices.byUsername(username);
     if (device) watch.identify(session, device.name);
     const e = r.ref === 'authBeforeTls' ? explainAuthBeforeTls(this.explainContext(st.listener, device?.name)) : explainReply(r, this.explainContext(st.listener, device?.name));
+    const line = watchText('auth.refused', {
+      user: JSON.stringify(username), method, reply: `${r.code} ${r.enhanced} ${r.text}`, unknown: device ? NO_PART : watchText('auth.noDevice'),
+    });
     watch.event(session, {
-      at: Date.now(), kind: 'auth', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, data: { method, ok: false },
-      text: `login as ${JSON.stringify(username)} with AUTH ${method} refused: ${r.code} ${r.enhanced} ${r.text}${device ? '' : ' (no device has this user name)'}`,
+      at: Date.now(), kind: 'auth', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, ja: { text: line.ja, ...e.ja }, data: { method, ok: false },
+      text: line.en,
     });
   }
 
   private refused(st: ConnectionState, r: SmtpReply, fields: Record<string, unknown>): void {
     const dev = st.authDevice ?? st.networkDevice;
     const e = explainReply(r, this.explainContext(st.listener, dev?.name));
-    this.deps.watch?.event(st.id, { at: Date.now(), kind: 'refused', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, text: `refused: ${r.code} ${r.enhanced} ${r.text}`, data: fields });
+    const line = watchText('refused', { reply: `${r.code} ${r.enhanced} ${r.text}` });
+    this.deps.watch?.event(st.id, { at: Date.now(), kind: 'refused', code: r.code, ref: e.ref, reason: e.reason, fix: e.fix, ja: { text: line.ja, ...e.ja }, text: line.en, data: fields });
     const device = st.authDevice ?? st.networkDevice;
     this.deps.log.info({ event: 'refused', listener: st.listener.name, clientIp: st.clientIp, device: device?.name, code: r.code, enhanced: r.enhanced, reason: r.text, ...fields }, `refused: ${r.code} ${r.enhanced} ${r.text}`);
     this.deps.telemetry?.refused(st.listener.name, r.code);

@@ -4,6 +4,11 @@
  * notices. An alert carries names, counts, dates and the upstream's reply;
  * never a password, token, secret or webhook header. The webhook URL may
  * hold a token (chat webhooks do), so logs show only its origin.
+ *
+ * Languages: the webhook JSON keeps its English fields (summary, details) and
+ * always adds `ja: { summary, hint?, fix?, raised? }` with the same texts in
+ * Japanese; the e-mail is written in alerts.language (en, ja or both,
+ * Japanese first), UTF-8 with the Subject in RFC 2047 encoded words.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpClient } from '../core/http.js';
@@ -11,6 +16,9 @@ import type { Logger } from '../core/log.js';
 import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
 import type { Store } from '../spool/store.js';
+import { render, type Lang, type Text } from '../core/i18n.js';
+import { ALERT_MAIL_TEXT as M } from './alert-texts.js';
+import { LANGUAGE_SEPARATOR, languagesOf, type ReportLanguage } from './report-language.js';
 
 export type AlertCondition = 'failed-messages' | 'queue-depth' | 'queue-age' | 'upstream-down' | 'fallback' | 'mailbox-budget' | 'certificate-expiry' | 'secret-expiry';
 
@@ -19,9 +27,19 @@ export interface Alert {
   key: string;
   condition: AlertCondition;
   status: 'firing' | 'resolved';
+  /** In English (the log line and the webhook's summary). */
   summary: string;
+  /** What a person reads, in both languages: the summary, what it means and what to do, and for a resolved alert what was raised. */
+  texts: AlertTexts;
   details: Record<string, unknown>;
   at: number;
+}
+
+export interface AlertTexts {
+  summary: Text;
+  hint?: Text;
+  fix?: Text;
+  raised?: Text;
 }
 
 export interface WebhookSettings {
@@ -42,17 +60,21 @@ export interface ChannelDeps {
   http: HttpClient;
   store: Store;
   maxLifetimeMs: number;
+  /** The language of alert e-mails (alerts.language, its default resolved once per configuration). */
+  language: ReportLanguage;
   /** Tells the scheduler a message was queued. */
   wake: () => void;
   /** Pause before the n-th retry of a webhook POST (default 1s, 2s, 4s...). */
   retryDelayMs?: (n: number) => number;
 }
 
-/** The JSON document POSTed to the webhook. */
+/** The JSON document POSTed to the webhook: the English fields as they always were, and `ja` with the texts in Japanese. */
 export function webhookPayload(alert: Alert, hostname: string): Record<string, unknown> {
+  const t = alert.texts;
   return {
     source: 'authrelay', host: hostname, status: alert.status, condition: alert.condition, key: alert.key,
     summary: alert.summary, details: alert.details, at: new Date(alert.at).toISOString(),
+    ja: { summary: t.summary.ja, ...(t.hint ? { hint: t.hint.ja } : {}), ...(t.fix ? { fix: t.fix.ja } : {}), ...(t.raised ? { raised: t.raised.ja } : {}) },
   };
 }
 
@@ -88,33 +110,21 @@ export async function postWebhook(alert: Alert, hook: WebhookSettings, deps: Cha
 export async function queueAlertEmail(alert: Alert, email: EmailSettings, deps: ChannelDeps): Promise<string> {
   const id = newMessageId();
   const from = email.from ?? `authrelay@${deps.hostname}`;
-  const subject = ascii(`[authrelay] ${alert.status === 'firing' ? 'ALERT' : 'RESOLVED'}: ${alert.summary}`).slice(0, 200);
-  const lines = [
-    alert.status === 'firing' ? `The mail relay ${deps.hostname} needs attention:` : `Resolved on the mail relay ${deps.hostname}:`,
-    '',
-    alert.summary,
-    '',
-    ...Object.entries(alert.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
-    '',
-    `Condition: ${alert.key}`,
-    `Time: ${new Date(alert.at).toISOString()}`,
-    alert.status === 'firing' ? 'You get one message for this condition until it clears.' : '',
-  ].map((l) => wrap(ascii(l))).join('\r\n');
-  const msg = [
-    `From: authrelay alerts <${from}>`,
-    `To: ${email.to.map((t) => `<${t}>`).join(', ')}`,
-    `Subject: ${subject}`,
-    `Date: ${mailDate()}`,
-    `Message-ID: <${id}.alert@${deps.hostname}>`,
-    'Auto-Submitted: auto-generated',
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    lines,
-    '',
-  ].join('\r\n');
+  const { subject, text } = alertEmail(alert, deps.hostname, deps.language);
+  // nodemailer's MIME builder: the Subject as RFC 2047 encoded words, the text in UTF-8 with a transfer encoding that keeps it 7-bit.
+  // Loaded when the first notice or alert is written, not when the relay starts.
+  const { default: MimeNode } = await import('nodemailer/lib/mime-node/index.js');
+  const mail = new MimeNode('text/plain; charset=utf-8', { textEncoding: deps.language === 'en' ? 'Q' : 'B' });
+  mail.setHeader('From', `authrelay alerts <${from}>`);
+  mail.setHeader('To', email.to.map((t) => `<${t}>`).join(', '));
+  mail.setHeader('Subject', subject);
+  mail.setHeader('Date', mailDate());
+  mail.setHeader('Message-ID', `<${id}.alert@${deps.hostname}>`);
+  mail.setHeader('Auto-Submitted', 'auto-generated');
+  if (/[^\t\r\n\x20-\x7e]/.test(text)) mail.setHeader('Content-Transfer-Encoding', deps.language === 'en' ? 'quoted-printable' : 'base64');
+  mail.setContent(text);
   const writer = deps.store.createBody(id);
-  writer.stream.end(Buffer.from(msg, 'latin1'));
+  writer.stream.end(await mail.build());
   const size = await writer.finish();
   const now = Date.now();
   await deps.store.accept({
@@ -124,6 +134,37 @@ export async function queueAlertEmail(alert: Alert, email: EmailSettings, deps: 
   deps.log.info({ event: 'state', id, state: 'incoming', kind: 'alert', key: alert.key, recipients: email.to.length }, `alert e-mail ${id} queued for ${alert.key}`);
   deps.wake();
   return id;
+}
+
+/** The Subject and the text of an alert e-mail: one block per language (Japanese first when both), then the details as data. */
+export function alertEmail(alert: Alert, hostname: string, language: ReportLanguage): { subject: string; text: string } {
+  const langs = languagesOf(language);
+  const firing = alert.status === 'firing';
+  // Each language's summary kept to 160 characters, so that both stay readable in a list of messages.
+  const subject = langs.map((l) => render(firing ? M.subjectFiring : M.subjectResolved, l, { summary: clip(oneLine(alert.texts.summary[l]), 160) }))
+    .join(' / ').replace(/ \/ \[authrelay\] /, ' / ');
+  const blocks = langs.map((l) => alertBlock(alert, hostname, l));
+  // hint, fix and raised are in the blocks above, in the reader's language.
+  const data = Object.entries(alert.details).filter(([k]) => !['hint', 'fix', 'raised'].includes(k))
+    .map(([k, v]) => wrap(`${k}: ${oneLine(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`));
+  return { subject, text: `${blocks.join(LANGUAGE_SEPARATOR)}${data.length ? `\r\n\r\n${data.join('\r\n')}` : ''}\r\n` };
+}
+
+function alertBlock(alert: Alert, hostname: string, lang: Lang): string {
+  const t = alert.texts;
+  const firing = alert.status === 'firing';
+  return [
+    render(firing ? M.headFiring : M.headResolved, lang, { host: hostname }),
+    '',
+    wrap(oneLine(t.summary[lang])),
+    ...(t.hint ? [wrap(render(M.meaning, lang, { hint: oneLine(t.hint[lang]) }))] : []),
+    ...(t.fix ? [wrap(render(M.whatToDo, lang, { fix: oneLine(t.fix[lang]) }))] : []),
+    ...(t.raised ? [wrap(render(M.raised, lang, { summary: oneLine(t.raised[lang]), at: String(alert.details.raisedAt ?? '') }))] : []),
+    '',
+    render(M.condition, lang, { key: alert.key }),
+    render(M.time, lang, { time: new Date(alert.at).toISOString() }),
+    ...(firing ? [render(M.once, lang)] : []),
+  ].join('\r\n');
 }
 
 /** The origin recorded on alert e-mails; failures of those never raise an alert themselves. */
@@ -137,11 +178,15 @@ function originOf(url: string): string {
   }
 }
 
-function ascii(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\t]+/g, ' ');
 }
 
-/** Lines of a mail body stay well under the 998-byte limit. */
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}\u2026` : s;
+}
+
+/** Lines stay well under the 998-byte limit before they are encoded (a reader that shows the decoded text may still care). */
 function wrap(line: string, width = 900): string {
   const parts: string[] = [];
   for (let i = 0; i < line.length; i += width) parts.push(line.slice(i, i + width));

@@ -3,7 +3,10 @@
  * plus failed messages as they fail. Each condition (e.g. "queue-depth",
  * "upstream-down:m365") raises one alert and stays quiet until it clears;
  * clearing sends a "resolved" alert. Alerts go to the log always, and to a
- * webhook and/or an e-mail to the administrator when configured.
+ * webhook and/or an e-mail to the administrator when configured. Every
+ * text exists in English and Japanese (alert-texts.ts): the log and the
+ * webhook's summary in English, the webhook's `ja` in Japanese, the e-mail in
+ * alerts.language.
  */
 import type { Config } from '../config/schema.js';
 import type { RecipientOutcome } from '../core/outcome.js';
@@ -11,7 +14,10 @@ import { formatDuration } from '../core/units.js';
 import type { QueuedMessage, Store } from '../spool/store.js';
 import { queueStats } from './queue-stats.js';
 import type { ExpiryItem } from './expiry.js';
+import { renderBoth, type Text } from '../core/i18n.js';
 import { ALERT_ORIGIN, postWebhook, queueAlertEmail, type Alert, type AlertCondition, type ChannelDeps } from './alert-channels.js';
+import { ALERT_TEXT as T } from './alert-texts.js';
+import type { ReportLanguage } from './report-language.js';
 
 export type AlertSettings = Config['alerts'];
 
@@ -24,9 +30,9 @@ export interface MailboxBudget {
   warnShare: number;
 }
 
-export interface AlertDeps extends Omit<ChannelDeps, 'hostname' | 'maxLifetimeMs'> {
-  /** The current configuration's alert settings, host name and queue lifetime (a reload changes them). */
-  current: () => { settings: AlertSettings; hostname: string; maxLifetimeMs: number };
+export interface AlertDeps extends Omit<ChannelDeps, 'hostname' | 'maxLifetimeMs' | 'language'> {
+  /** The current configuration's alert settings, host name, queue lifetime and e-mail language (alerts.language, its default resolved once per configuration; a reload changes them). */
+  current: () => { settings: AlertSettings; hostname: string; maxLifetimeMs: number; language: ReportLanguage };
   store: Store;
   /** The scheduler's view of each upstream (deliver stage's destinationStatus()). */
   destinations: () => { route: string; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string } }[];
@@ -69,7 +75,7 @@ export class AlertMonitor {
 
   private channel(): ChannelDeps {
     const c = this.d.current();
-    return { ...this.d, hostname: c.hostname, maxLifetimeMs: c.maxLifetimeMs };
+    return { ...this.d, hostname: c.hostname, maxLifetimeMs: c.maxLifetimeMs, language: c.language };
   }
 
   /** Stops checking; alerts being posted are given up (they are in the log). */
@@ -90,10 +96,15 @@ export class AlertMonitor {
     if (!this.d.current().settings.failedMessages || m.origin.listener === ALERT_ORIGIN) return;
     const route = m.route ?? 'unrouted';
     const first = failed[0]?.outcome;
-    this.raise(`failed-messages:${route}`, 'failed-messages', `message ${m.id} failed via ${route}${reason === 'expired' ? ' (expired)' : ''}: ${first?.response ?? first?.category ?? 'error'}`, {
+    const summary = renderBoth(reason === 'expired' ? T.failedExpired : T.failed, { id: m.id, route, reply: first?.response ?? first?.category ?? 'error' });
+    this.raise(`failed-messages:${route}`, 'failed-messages', summary, {
       route, id: m.id, reason, recipients: failed.map((f) => f.recipient), subject: m.subject ?? '',
       category: first?.category, response: first?.response, hint: first?.hint, fix: first?.fix,
       retry: `authrelay queue retry ${m.id}`,
+    }, {
+      // The catalogue's Japanese when it has one; the English otherwise (an upstream's own words).
+      ...(first?.hint ? { hint: { en: first.hint, ja: first.ja?.hint ?? first.hint } } : {}),
+      ...(first?.fix ? { fix: { en: first.fix, ja: first.ja?.fix ?? first.fix } } : {}),
     });
   }
 
@@ -112,18 +123,18 @@ export class AlertMonitor {
     const stats = needQueue ? await queueStats(this.d.store) : undefined;
     if (stats && s.queueDepth !== undefined) {
       if (stats.waiting > s.queueDepth) {
-        this.raise('queue-depth', 'queue-depth', `${stats.waiting} messages are waiting (more than ${s.queueDepth})`, {
+        this.raise('queue-depth', 'queue-depth', renderBoth(T.queueDepth, { waiting: stats.waiting, threshold: s.queueDepth }), {
           waiting: stats.waiting, threshold: s.queueDepth, byRoute: Object.fromEntries(stats.waitingByRoute),
         });
-      } else this.resolve('queue-depth', `${stats.waiting} messages are waiting`);
+      } else this.resolve('queue-depth', renderBoth(T.queueDepthCleared, { waiting: stats.waiting }));
     }
     if (stats && s.queueAge !== undefined) {
       const age = stats.oldestWaitingAt === undefined ? 0 : now - stats.oldestWaitingAt;
       if (age > s.queueAge) {
-        this.raise('queue-age', 'queue-age', `a message has been waiting for ${formatDuration(age)} (more than ${formatDuration(s.queueAge)})`, {
+        this.raise('queue-age', 'queue-age', renderBoth(T.queueAge, { age: formatDuration(age), threshold: formatDuration(s.queueAge) }), {
           oldestSince: new Date(stats.oldestWaitingAt!).toISOString(), threshold: formatDuration(s.queueAge),
         });
-      } else this.resolve('queue-age', 'no message has been waiting too long');
+      } else this.resolve('queue-age', renderBoth(T.queueAgeCleared));
     }
     if (s.upstreamDown !== undefined) this.checkUpstreams(now, s.upstreamDown);
     this.checkFallback();
@@ -132,7 +143,7 @@ export class AlertMonitor {
     for (const key of [...this.active.keys()].filter((k) => k.startsWith('failed-messages:'))) {
       const route = key.slice('failed-messages:'.length);
       const left = await this.d.store.list({ states: ['failed'], ...(route === 'unrouted' ? {} : { route }), limit: 1 });
-      if (left.length === 0) this.resolve(key, `no failed message is left on ${route}`);
+      if (left.length === 0) this.resolve(key, renderBoth(T.failedCleared, { route }));
     }
   }
 
@@ -141,13 +152,13 @@ export class AlertMonitor {
       const key = `upstream-down:${u.route}`;
       if (u.failures === 0) {
         this.downSince.delete(u.route);
-        this.resolve(key, `upstream ${u.route} is reachable again`);
+        this.resolve(key, renderBoth(T.upstreamUp, { route: u.route }));
         continue;
       }
       const since = this.downSince.get(u.route) ?? now;
       this.downSince.set(u.route, since);
       if (now - since >= after) {
-        this.raise(key, 'upstream-down', `upstream ${u.route} has been unavailable for ${formatDuration(now - since)}`, {
+        this.raise(key, 'upstream-down', renderBoth(T.upstreamDown, { route: u.route, duration: formatDuration(now - since) }), {
           route: u.route, since: new Date(since).toISOString(), failures: u.failures, lastError: u.lastError ?? '',
           pausedUntil: new Date(u.pausedUntil).toISOString(),
         });
@@ -161,13 +172,13 @@ export class AlertMonitor {
     for (const u of this.d.destinations()) {
       if (!u.fallback) continue;
       out.add(u.route);
-      this.raise(`fallback:${u.route}`, 'fallback', `running on fallback: ${u.route} cannot take mail (${u.fallback.reason}); messages go to the next upstream of their route`, {
+      this.raise(`fallback:${u.route}`, 'fallback', renderBoth(T.fallback, { route: u.route, reason: u.fallback.reason }), {
         route: u.route, since: new Date(u.fallback.since).toISOString(), reason: u.fallback.reason,
       });
     }
     for (const key of [...this.active.keys()].filter((k) => k.startsWith('fallback:'))) {
       const route = key.slice('fallback:'.length);
-      if (!out.has(route)) this.resolve(key, `back on primary: ${route} takes mail again`);
+      if (!out.has(route)) this.resolve(key, renderBoth(T.fallbackCleared, { route }));
     }
   }
 
@@ -180,14 +191,12 @@ export class AlertMonitor {
       const key = `mailbox-budget:${b.mailbox}`;
       near.add(key);
       const pct = Math.round((b.used / b.limit) * 100);
-      this.raise(key, 'mailbox-budget', b.used >= b.limit
-        ? `${b.mailbox} has used its daily budget (${b.used} of ${b.limit} recipients in the last 24 hours): its messages wait, or go to the next upstream of their route`
-        : `${b.mailbox} has used ${pct} % of its daily budget (${b.used} of ${b.limit} recipients in the last 24 hours)`, {
+      this.raise(key, 'mailbox-budget', renderBoth(b.used >= b.limit ? T.budgetUsed : T.budgetNear, { mailbox: b.mailbox, used: b.used, limit: b.limit, pct }), {
         mailbox: b.mailbox, upstream: b.upstream, used: b.used, limit: b.limit, share: b.warnShare,
       });
     }
     for (const key of [...this.active.keys()].filter((k) => k.startsWith('mailbox-budget:') && !near.has(k))) {
-      this.resolve(key, `${key.slice('mailbox-budget:'.length)} is below its daily budget warning again`);
+      this.resolve(key, renderBoth(T.budgetCleared, { mailbox: key.slice('mailbox-budget:'.length) }));
     }
   }
 
@@ -202,29 +211,34 @@ export class AlertMonitor {
       const condition = e.kind === 'certificate' ? 'certificate-expiry' : 'secret-expiry';
       const key = `${condition}:${e.name}`;
       const left = e.expiresAt - now;
+      const date = new Date(e.expiresAt).toISOString().slice(0, 10);
       if (left < warning) {
-        this.raise(key, condition, left <= 0 ? `${e.name} expired on ${new Date(e.expiresAt).toISOString().slice(0, 10)}` : `${e.name} expires in ${formatDuration(left)}`, {
-          name: e.name, kind: e.kind, expiresAt: new Date(e.expiresAt).toISOString(),
-          fix: e.kind === 'certificate' ? 'Renew the certificate, replace the file and restart the relay' : 'Make a new client secret in Entra ID, put it in the config with its new expiry date, restart the relay',
-        });
-      } else this.resolve(key, `${e.name} is valid until ${new Date(e.expiresAt).toISOString().slice(0, 10)}`);
+        const fix = renderBoth(e.kind === 'certificate' ? T.renewCertificate : T.renewSecret);
+        this.raise(key, condition, left <= 0 ? renderBoth(T.expired, { name: e.name, date }) : renderBoth(T.expires, { name: e.name, left: formatDuration(left) }), {
+          name: e.name, kind: e.kind, expiresAt: new Date(e.expiresAt).toISOString(), fix: fix.en,
+        }, { fix });
+      } else this.resolve(key, renderBoth(T.valid, { name: e.name, date }));
     }
   }
 
-  private raise(key: string, condition: AlertCondition, summary: string, details: Record<string, unknown>): void {
+  /** summary, hint and fix in both languages; details as data (English hint and fix among them, as the webhook always had). */
+  private raise(key: string, condition: AlertCondition, summary: Text, details: Record<string, unknown>, advice: { hint?: Text; fix?: Text } = {}): void {
     if (this.active.has(key)) return;
-    const alert: Alert = { key, condition, status: 'firing', summary, details, at: this.now() };
+    const alert: Alert = { key, condition, status: 'firing', summary: summary.en, texts: { summary, ...advice }, details, at: this.now() };
     this.active.set(key, alert);
-    this.d.log.warn({ event: 'alert', key, condition, status: 'firing' }, `alert: ${summary}`);
+    this.d.log.warn({ event: 'alert', key, condition, status: 'firing' }, `alert: ${summary.en}`);
     this.send(alert);
   }
 
-  private resolve(key: string, summary: string): void {
+  private resolve(key: string, summary: Text): void {
     const was = this.active.get(key);
     if (!was) return;
     this.active.delete(key);
-    const alert: Alert = { key, condition: was.condition, status: 'resolved', summary, details: { raisedAt: new Date(was.at).toISOString(), raised: was.summary }, at: this.now() };
-    this.d.log.info({ event: 'alert', key, condition: was.condition, status: 'resolved' }, `resolved: ${summary}`);
+    const alert: Alert = {
+      key, condition: was.condition, status: 'resolved', summary: summary.en, texts: { summary, raised: was.texts.summary },
+      details: { raisedAt: new Date(was.at).toISOString(), raised: was.summary }, at: this.now(),
+    };
+    this.d.log.info({ event: 'alert', key, condition: was.condition, status: 'resolved' }, `resolved: ${summary.en}`);
     this.send(alert);
   }
 

@@ -11,6 +11,7 @@ import type { AttemptReport, Telemetry } from '../core/telemetry.js';
 import { MESSAGE_STATES, type Store } from '../spool/store.js';
 import { queueStats, type QueueStats } from './queue-stats.js';
 import type { ExpiryItem } from './expiry.js';
+import type { ProxyTelemetry } from '../proxy/common/types.js';
 
 /** What is read at scrape time; set once the stages exist. */
 export interface MetricsSources {
@@ -49,6 +50,9 @@ export class RelayMetrics implements Telemetry {
   private readonly alerts: Counter;
   private readonly draftCleanups: Counter;
   private readonly sentItemsCleanups: Counter;
+  private readonly readerSessions: Counter;
+  private readonly readerFailures: Counter;
+  private readonly readerBytes: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -69,6 +73,12 @@ export class RelayMetrics implements Telemetry {
       name: 'authrelay_sent_items_cleanups_total', registers, labelNames: ['route', 'result'],
       help: 'Copies of sent messages deleted from Sent Items (sentItems: delete), by route and result: deleted, not-found (no copy appeared in time), denied (Graph refused: Mail.ReadWrite missing), failed (errors until the last try), dropped (the queue was full), abandoned (the relay stopped first), no-message-id (nothing to look for)',
     });
+    this.readerSessions = new Counter({
+      name: 'authrelay_reader_sessions_total', registers, labelNames: ['listener', 'protocol', 'result'],
+      help: 'IMAP/POP3 logins of legacy readers, by listener, protocol and result: connected (a connection reached the session), logged-in (the mailbox was opened), refused (wrong password, unknown name, mailbox not allowed), locked-out, upstream-refused (the mailbox server or Entra refused; the fix is in the log), upstream-unavailable (try again later)',
+    });
+    this.readerFailures = new Counter({ name: 'authrelay_reader_upstream_failures_total', help: 'IMAP/POP3 logins the mailbox server or Entra ID refused, by listener, protocol and kind (role-missing, no-permission, not-connected, protocol-disabled, throttled, unreachable, token-failed, ...)', labelNames: ['listener', 'protocol', 'kind'], registers });
+    this.readerBytes = new Counter({ name: 'authrelay_reader_bytes_total', help: 'Bytes relayed by IMAP/POP3 sessions after login, counted when a session ends, by listener, protocol and direction (to-client, to-server)', labelNames: ['listener', 'protocol', 'direction'], registers });
 
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the collect callbacks are called with the metric as `this`
     const self = this;
@@ -196,6 +206,22 @@ export class RelayMetrics implements Telemetry {
   sentItemsCleanup(route: string, result: string): void {
     this.sentItemsCleanups.inc({ route, result });
   }
+
+  /** The IMAP/POP3 proxy's hooks (legacy readers). */
+  readonly readers: ProxyTelemetry = {
+    connected: (listener, protocol) => this.readerSessions.inc({ listener, protocol, result: 'connected' }),
+    tlsEstablished: (listener, version) => this.tlsSessions.inc({ listener, version }),
+    loginRefused: (listener, protocol, reason) => this.readerSessions.inc({ listener, protocol, result: reason === 'locked-out' ? 'locked-out' : 'refused' }),
+    loggedIn: (listener, protocol) => this.readerSessions.inc({ listener, protocol, result: 'logged-in' }),
+    upstreamFailed: (listener, protocol, kind, info) => {
+      this.readerFailures.inc({ listener, protocol, kind });
+      this.readerSessions.inc({ listener, protocol, result: info?.temporary ? 'upstream-unavailable' : 'upstream-refused' });
+    },
+    sessionEnded: (listener, protocol, bytes) => {
+      this.readerBytes.inc({ listener, protocol, direction: 'to-client' }, bytes.toClient);
+      this.readerBytes.inc({ listener, protocol, direction: 'to-server' }, bytes.toUpstream);
+    },
+  };
 
   /** One reading of the queue serves every gauge of a scrape. */
   private queueSnapshot(): Promise<QueueStats | undefined> {

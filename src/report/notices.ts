@@ -4,17 +4,24 @@
  * that is a real mailbox, and/or to the configured admin address. Devices
  * never hear of later failures (their "send complete" means "the relay has
  * it"), so the relay owns telling people. The text part says what happened,
- * what it means and the fix (from the error catalogue); Diagnostic-Code
- * carries the upstream's reply as received.
+ * what it means and the fix (from the error catalogue), in English, Japanese
+ * or both (notices.language; UTF-8, the Subject in RFC 2047 encoded words);
+ * Diagnostic-Code carries the upstream's reply as received. The texts are in
+ * notice-texts.ts.
  */
-import { randomBytes } from 'node:crypto';
+import libmime from 'libmime';
+import { render, type Lang, type Placeholders, type Text } from '../core/i18n.js';
 import type { Logger } from '../core/log.js';
 import type { RecipientOutcome } from '../core/outcome.js';
 import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
 import { isNotifiableSender } from '../core/address.js';
 import type { QueuedMessage, Store } from '../spool/store.js';
+import { entryOf } from '../spool/trail-events.js';
+import { say } from '../core/trail-texts.js';
 import type { FailureReporter } from '../deliver/scheduler.js';
+import { NOTICE_TEXT } from './notice-texts.js';
+import { LANGUAGE_SEPARATOR, languagesOf, type ReportLanguage } from './report-language.js';
 
 export interface NoticeOptions {
   toSender: boolean;
@@ -22,6 +29,8 @@ export interface NoticeOptions {
   from?: string;
   hostname: string;
   maxLifetimeMs: number;
+  /** The language of the text part and the Subject (notices.language, its default resolved once per configuration). */
+  language: ReportLanguage;
 }
 
 export class NonDeliveryNotices implements FailureReporter {
@@ -52,7 +61,7 @@ export class NonDeliveryNotices implements FailureReporter {
     }
     const id = newMessageId();
     const headers = await this.originalHeaders(message);
-    const body = this.compose(id, message, failed, reason, to, headers);
+    const { body, subject } = await this.compose(id, message, failed, reason, to, headers);
     const writer = this.store.createBody(id);
     writer.stream.end(body);
     const size = await writer.finish();
@@ -60,9 +69,10 @@ export class NonDeliveryNotices implements FailureReporter {
     await this.store.accept({
       id, receivedAt: now, expiresAt: now + this.opts.maxLifetimeMs, sender: '', recipients: to, size,
       origin: { device: null, clientIp: '127.0.0.1', listener: 'notice' },
-      kind: 'notice', subject: `Undelivered Mail Returned to Sender`, notes: [`non-delivery notice for ${message.id}`],
+      kind: 'notice', subject, notes: [`non-delivery notice for ${message.id}`],
     });
-    await this.store.addEvent(message.id, { at: now, kind: 'notice', text: `non-delivery notice ${id} queued for ${to.join(', ')}`, data: { noticeId: id } });
+    const queued = entryOf(say('notice', { id, to: to.join(', ') }), { noticeId: id });
+    await this.store.addEvent(message.id, { at: now, kind: 'notice', ...queued });
     this.log.info({ event: 'state', id, state: 'incoming', kind: 'notice', about: message.id, recipients: to.length }, `non-delivery notice ${id} queued about ${message.id}`);
     this.onQueued(id);
   }
@@ -89,84 +99,121 @@ export class NonDeliveryNotices implements FailureReporter {
     }
   }
 
-  private compose(id: string, m: QueuedMessage, failed: RecipientOutcome[], reason: string, to: string[], headers: string): Buffer {
+  private async compose(id: string, m: QueuedMessage, failed: RecipientOutcome[], reason: string, to: string[], headers: string): Promise<{ body: Buffer; subject: string }> {
     const host = this.opts.hostname;
     const from = this.opts.from ?? `MAILER-DAEMON@${host}`;
-    const boundary = `=_authrelay_${randomBytes(8).toString('hex')}`;
-    const ascii = (s: string) => toAscii(s);
-    const lines = (s: string) => s.replace(/\r?\n/g, '\r\n');
-    const explain = failed.map(({ recipient, outcome }) =>
-      [`  <${ascii(recipient)}>`, `    Reply: ${ascii(outcome.response ?? outcome.category)}`, ...explanation(outcome).map((l) => `    ${ascii(l)}`)].join('\r\n')).join('\r\n\r\n');
-    const text = [
-      `This is the authrelay mail relay at ${host}.`,
-      '',
-      reason === 'expired'
-        ? 'Your message could not be delivered within the time the relay keeps trying, and it has been given up for these recipients:'
-        : 'Your message was refused for these recipients and will not be retried:',
-      '',
-      explain,
-      '',
-      ...(failed.some(({ outcome }) => outcome.fix)
-        ? ['If you are not the one who manages this relay or your Microsoft 365 organisation, forward this notice to your IT contact: the fix above is for them.', '']
-        : []),
-      `Queue ID: ${m.id}. Subject: ${ascii(m.subject ?? '(none)')}.`,
-      'The administrator can retry it with: authrelay queue retry ' + m.id,
-    ].join('\r\n');
+    const language = this.opts.language;
+    const original = originalSubject(m.subject);
+    const subject = noticeSubject(language, original);
+    const text = noticeText(language, { host, id: m.id, reason, failed, subject: original });
     const perRcpt = failed.map(({ recipient, outcome }) => [
-      `Final-Recipient: rfc822; ${ascii(recipient)}`,
+      `Final-Recipient: rfc822; ${toAscii(recipient)}`,
       'Action: failed',
       `Status: ${statusOf(outcome.enhancedCode, outcome.code, reason)}`,
-      ...(outcome.response ? [`Diagnostic-Code: smtp; ${ascii(outcome.response).slice(0, 900)}`] : []),
+      ...(outcome.response ? [`Diagnostic-Code: smtp; ${toAscii(outcome.response).slice(0, 900)}`] : []),
       `Last-Attempt-Date: ${mailDate()}`,
     ].join('\r\n')).join('\r\n\r\n');
-    const msg = [
-      `From: Mail Delivery System <${from}>`,
-      // The admin's copy travels in the envelope only: the sender never sees the admin's address.
-      `To: <${to[0]}>`,
-      'Subject: Undelivered Mail Returned to Sender',
-      `Date: ${mailDate()}`,
-      `Message-ID: <${id}.notice@${host}>`,
-      'Auto-Submitted: auto-replied',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/plain; charset=us-ascii',
-      '',
-      text,
-      '',
-      `--${boundary}`,
-      'Content-Type: message/delivery-status',
-      '',
+    // nodemailer's MIME builder: the Subject as RFC 2047 encoded words, the text part in UTF-8 with a transfer encoding that keeps it 7-bit.
+    // Loaded when the first notice or alert is written, not when the relay starts.
+    const { default: MimeNode } = await import('nodemailer/lib/mime-node/index.js');
+    const root = new MimeNode('multipart/report; report-type=delivery-status', { boundaryPrefix: '=_authrelay', textEncoding: language === 'en' ? 'Q' : 'B' });
+    root.setHeader('From', `Mail Delivery System <${from}>`);
+    // The admin's copy travels in the envelope only: the sender never sees the admin's address.
+    root.setHeader('To', `<${to[0]}>`);
+    root.setHeader('Subject', subject);
+    root.setHeader('Date', mailDate());
+    root.setHeader('Message-ID', `<${id}.notice@${host}>`);
+    root.setHeader('Auto-Submitted', 'auto-replied');
+    if (/^[\t\r\n\x20-\x7e]*$/.test(text) && text.split('\r\n').every((l) => l.length < 990)) {
+      // Plain US-ASCII (English, nothing else in it) goes as it is, readable in the raw message as it always was.
+      root.createChild('text/plain').setRaw(`Content-Type: text/plain; charset=us-ascii\r\n\r\n${text}`);
+    } else {
+      root.createChild('text/plain; charset=utf-8')
+        .setHeader('Content-Transfer-Encoding', language === 'en' ? 'quoted-printable' : 'base64')
+        .setContent(text);
+    }
+    // The machine-readable parts go out as they are (US-ASCII status fields; the original header block byte for byte).
+    root.createChild('message/delivery-status').setContent([
       `Reporting-MTA: dns; ${host}`,
       `X-Authrelay-Queue-ID: ${m.id}`,
       `Arrival-Date: ${mailDate(new Date(m.receivedAt))}`,
       '',
       perRcpt,
       '',
-      `--${boundary}`,
-      'Content-Type: text/rfc822-headers',
-      '',
-      lines(headers).replace(/\r\n$/, ''),
-      '',
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
-    return Buffer.from(msg, 'latin1');
+    ].join('\r\n'));
+    root.createChild('text/rfc822-headers').setRaw(Buffer.from(`Content-Type: text/rfc822-headers\r\n\r\n${headers.replace(/\r?\n/g, '\r\n').replace(/\r\n$/, '')}\r\n`, 'latin1'));
+    return { body: await root.build(), subject };
   }
 }
 
-/** "What it means" and "What to do" for one recipient; outcomes without a fix carry one hint that says what to do. */
-function explanation(o: RecipientOutcome['outcome']): string[] {
-  if (!o.fix) return o.hint ? [`What to do: ${o.hint}`] : [];
+/** The original message's Subject, its encoded words decoded (a Japanese device's subject reads as Japanese); undefined when it has none. */
+function originalSubject(raw: string | undefined): string | undefined {
+  if (!raw?.trim()) return undefined;
+  let s = raw;
+  try {
+    s = libmime.decodeWords(raw);
+  } catch {
+    // shown as it came
+  }
+  s = s.replace(/[\r\n\t]+/g, ' ').trim();
+  return s.length > 120 ? `${s.slice(0, 119)}\u2026` : s;
+}
+
+/** The Subject: "Undelivered mail: SUBJECT", in Japanese, or "配信できなかったメール / Undelivered mail: SUBJECT" for both. */
+export function noticeSubject(language: ReportLanguage, original: string | undefined): string {
+  const lead = languagesOf(language).map((l) => NOTICE_TEXT.subject[l]).join(' / ');
+  return original ? `${lead}: ${original}` : lead;
+}
+
+export interface NoticeFacts {
+  host: string;
+  /** The queue id of the failed message. */
+  id: string;
+  reason: string;
+  failed: RecipientOutcome[];
+  subject: string | undefined;
+}
+
+/** The human-readable part: one block per language (Japanese first when both), each complete on its own. */
+export function noticeText(language: ReportLanguage, f: NoticeFacts): string {
+  return languagesOf(language).map((lang) => noticeTextIn(lang, f)).join(LANGUAGE_SEPARATOR) + '\r\n';
+}
+
+function noticeTextIn(lang: Lang, f: NoticeFacts): string {
+  const t = (text: Text, values?: Placeholders) => render(text, lang, values);
+  const explain = f.failed.map(({ recipient, outcome }) =>
+    [`  <${recipient}>`, `    ${t(NOTICE_TEXT.reply, { reply: oneLine(outcome.response ?? outcome.category) })}`, ...explanation(outcome, lang).map((l) => `    ${l}`)].join('\r\n')).join('\r\n\r\n');
   return [
-    ...(o.hint ? [`What it means: ${o.hint}`] : []),
-    `What to do: ${o.fix}`,
-    ...(o.ref ? [`Reference: ${o.ref} (authrelay docs/errors.md)`] : []),
+    t(NOTICE_TEXT.intro, { host: f.host }),
+    '',
+    t(f.reason === 'expired' ? NOTICE_TEXT.expired : NOTICE_TEXT.rejected),
+    '',
+    explain,
+    '',
+    ...(f.failed.some(({ outcome }) => outcome.fix) ? [t(NOTICE_TEXT.forward), ''] : []),
+    t(NOTICE_TEXT.queued, { id: f.id, subject: f.subject ?? t(NOTICE_TEXT.noSubject) }),
+    t(NOTICE_TEXT.retry, { id: f.id }),
+  ].join('\r\n');
+}
+
+/** "What it means" and "What to do" for one recipient, in one language (the catalogue's Japanese when there is one, else its English); outcomes without a fix carry one hint that says what to do. */
+function explanation(o: RecipientOutcome['outcome'], lang: Lang): string[] {
+  const hint = oneLine((lang === 'ja' ? o.ja?.hint : undefined) ?? o.hint);
+  const fix = oneLine((lang === 'ja' ? o.ja?.fix : undefined) ?? o.fix);
+  const t = (text: Text, values: Placeholders) => render(text, lang, values);
+  if (!fix) return hint ? [t(NOTICE_TEXT.whatToDo, { fix: hint })] : [];
+  return [
+    ...(hint ? [t(NOTICE_TEXT.meaning, { hint })] : []),
+    t(NOTICE_TEXT.whatToDo, { fix }),
+    ...(o.ref ? [t(NOTICE_TEXT.reference, { ref: o.ref })] : []),
   ];
 }
 
-/** US-ASCII for the text part: common typography spelled out, anything else as "?". */
+function oneLine(s: string | undefined): string | undefined {
+  return s?.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
+/** US-ASCII for the delivery-status fields: common typography spelled out, anything else as "?". */
 function toAscii(s: string): string {
   return s
     .replace(/\u2192/g, '->')

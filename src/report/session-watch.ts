@@ -17,6 +17,7 @@
  */
 
 import type { SessionWatchSink, WatchEvent } from '../core/telemetry.js';
+import { watchText } from '../core/watch-texts.js';
 
 export type { WatchEvent } from '../core/telemetry.js';
 
@@ -68,14 +69,18 @@ export class SessionWatch implements SessionWatchSink {
     if (!s) return;
     const full: WatchEvent = { ...e, session };
     if (s.events.length < EVENTS_PER_SESSION) s.events.push(full);
-    else if (s.events.length === EVENTS_PER_SESSION) s.events.push({ at: e.at, session, kind: 'reply', text: `(more than ${EVENTS_PER_SESSION} events: the rest of this session is not kept)` });
+    else if (s.events.length === EVENTS_PER_SESSION) {
+      const more = watchText('more', { n: EVENTS_PER_SESSION });
+      s.events.push({ at: e.at, session, kind: 'reply', text: more.en, ja: { text: more.ja } });
+    }
     this.emit(s, full);
   }
 
   end(session: string, at: number): void {
     const s = this.live.get(session);
     if (!s) return;
-    this.event(session, { at, kind: 'close', text: 'connection closed' });
+    const closed = watchText('close');
+    this.event(session, { at, kind: 'close', text: closed.en, ja: { text: closed.ja } });
     s.endedAt = at;
     this.live.delete(session);
   }

@@ -10,15 +10,11 @@ import type { Store } from '../spool/store.js';
 import type { RelayMetrics } from '../report/metrics.js';
 import type { BoundListener } from '../receive/server.js';
 import type { SessionWatch } from '../report/session-watch.js';
+import type { ReaderActivity, ReaderListenerView } from '../report/reader-activity.js';
 import type { MigrationService } from '../migration/service.js';
-import { AdminServer, isLoopback, parseListen, type ReadinessCheck } from '../admin/server.js';
-import { AdminDb } from '../admin/auth/admin-db.js';
-import { AdminAuth } from '../admin/auth/admin-auth.js';
-import { EntraSignIn, defaultRedirectUri } from '../admin/auth/entra-sign-in.js';
-import { apiPlugin, API_PREFIX } from '../admin/api/plugin.js';
 import type { DestinationStatus } from '../admin/api/context.js';
 import type { ReloadResult } from '../core/reload-result.js';
-import { consolePlugin } from '../admin/console/plugin.js';
+import type { AdminServer, ReadinessCheck } from '../admin/server.js';
 
 export interface AdminWiring {
   log: Logger;
@@ -34,6 +30,8 @@ export interface AdminWiring {
   listeners: () => BoundListener[];
   watch: SessionWatch;
   migration: MigrationService;
+  /** The IMAP/POP3 readers: their listeners and what each device read lately. */
+  readers?: { activity: ReaderActivity; listeners: () => ReaderListenerView[] };
 }
 
 export interface StartedAdmin {
@@ -53,6 +51,11 @@ function consoleUrl(host: string, port: number): string {
 
 export async function startAdmin(config: Config, w: AdminWiring): Promise<StartedAdmin> {
   const { log } = w;
+  // Loaded after the SMTP listeners accept: the relay takes mail before the console is ready.
+  const [{ AdminServer, isLoopback, parseListen }, { AdminDb }, { AdminAuth }, { EntraSignIn, defaultRedirectUri }, { apiPlugin, API_PREFIX }, { consolePlugin }] = await Promise.all([
+    import('../admin/server.js'), import('../admin/auth/admin-db.js'), import('../admin/auth/admin-auth.js'),
+    import('../admin/auth/entra-sign-in.js'), import('../admin/api/plugin.js'), import('../admin/console/plugin.js'),
+  ]);
   const server = new AdminServer({ listen: config.admin.listen, log, metrics: w.metrics, readiness: w.readiness });
   const adminDb = new AdminDb(join(config.dataDir, 'admin.db'));
   try {
@@ -67,6 +70,7 @@ export async function startAdmin(config: Config, w: AdminWiring): Promise<Starte
       auth: adminAuth, db: adminDb, store: w.store, config: w.config, destinations: w.destinations, wake: w.wake, log,
       sessionLifetimeMs: config.admin.sessionLifetime, ...(entraSignIn ? { entraSignIn } : {}),
       secureCookies: !isLoopback(parseListen(config.admin.listen).host), configFile: w.configFile, newConfigFile: w.newConfigFile, reload: w.reload, watch: w.watch, migration: w.migration,
+      ...(w.readers ? { readers: w.readers } : {}),
     }, '1'), { prefix: API_PREFIX });
     server.register(consolePlugin({
       auth: adminAuth, hostname: () => w.config().hostname, publicAddress: () => w.config().publicAddress,

@@ -56,19 +56,38 @@ export function effectiveRoutes(config: Config): RouteConfig[] {
   return [{ name: upstreamNames.length === 1 ? 'the only upstream' : 'embedded default', use: [upstreamNames.length === 1 ? upstreamNames[0]! : CAPTURE_ROUTE], when: {} }];
 }
 
-export function buildSnapshot(config: Config, version: ConfigVersion, transports: ReadonlyMap<string, Transport>, shared: SharedState): RelaySnapshot {
-  const routeRules = effectiveRoutes(config);
-  const routes = new RouteTable(routeRules);
+function deviceRoutesOf(config: Config): Map<string, string> {
+  return new Map(config.devices.filter((d) => d.route).map((d) => [d.name, d.route!]));
+}
+
+/**
+ * The receive part of a configuration version: the device registry, the
+ * session policy and the router. The root builds it first at start, so the
+ * SMTP listeners accept before the transports are made, and passes the same
+ * object to buildSnapshot.
+ */
+export function buildReceive(config: Config, version: ConfigVersion, shared: SharedState): ReceiveSnapshot {
+  const routes = new RouteTable(effectiveRoutes(config));
   const devices = new DeviceRegistry(config.devices, { trustLoopback: config.trustLoopback });
-  const deviceRoutes = new Map(config.devices.filter((d) => d.route).map((d) => [d.name, d.route!]));
+  const deviceRoutes = deviceRoutesOf(config);
   const policy = new SessionPolicy(devices, { lockout: shared.lockout, rates: shared.rates, failureDelayMs: config.security.authFailureDelay });
   const router = (i: { device: string; sender: string; recipients: string[] }) =>
     routes.resolve({ device: i.device, sender: i.sender, recipients: i.recipients, ...(deviceRoutes.has(i.device) ? { deviceRoute: deviceRoutes.get(i.device)! } : {}) })
       .map((g) => ({ route: g.route, recipients: g.recipients, rule: g.rule }));
+  return { version: version.label, hostname: relayHostname(config), policy, maxLifetimeMs: config.queue.maxLifetime, router };
+}
+
+export function buildSnapshot(
+  config: Config, version: ConfigVersion, transports: ReadonlyMap<string, Transport>, shared: SharedState,
+  receive: ReceiveSnapshot = buildReceive(config, version, shared),
+): RelaySnapshot {
+  const routeRules = effectiveRoutes(config);
+  const routes = new RouteTable(routeRules);
+  const deviceRoutes = deviceRoutesOf(config);
   return {
     version,
     config,
-    receive: { version: version.label, hostname: relayHostname(config), policy, maxLifetimeMs: config.queue.maxLifetime, router },
+    receive,
     delivery: {
       version: version.label, transports, routes,
       deviceRoute: (d) => (d ? deviceRoutes.get(d) : undefined),

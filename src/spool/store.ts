@@ -14,6 +14,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { DeliveryOutcome } from '../core/outcome.js';
+import type { Actor, Say } from '../core/trail-texts.js';
 import type { MigrationLedger } from './migration-records.js';
 
 export type MessageState = 'incoming' | 'active' | 'deferred' | 'held' | 'delivered' | 'failed';
@@ -53,6 +54,8 @@ export interface NewMessage {
   eightBit?: boolean;
   /** Free-form notes recorded at acceptance (e.g. sender rewritten, line endings normalised). */
   notes?: string[];
+  /** The notes as trail texts, in the same order (kept in the received trail entry, so the notes can be shown in Japanese). */
+  notesSaid?: Say[];
   /**
    * Routes chosen at acceptance. The first group stays on this id, further
    * groups become messages `${id}.1`, `${id}.2`... sharing the body. Without
@@ -148,6 +151,8 @@ export interface AttemptResult {
   nextAttemptAt: number;
   recipients: RecipientUpdate[];
   summary: string;
+  /** The summary's trail text and values (the trail shows it in English or Japanese); without it the summary is shown as it is. */
+  say?: Say;
   /**
    * The pending recipients go back to routing (the route column is cleared,
    * due at nextAttemptAt): their upstream cannot take mail now and the route
@@ -261,7 +266,7 @@ export interface Store extends MigrationLedger {
    * with the new ones. Held, active and finished messages are left alone.
    * Resolves with how many.
    */
-  unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number>;
+  unrouteQueued(now: number, by: Actor, routes?: readonly string[]): Promise<number>;
   /** Returns messages left active by this owner (or with an expired lease) to the queue. */
   recoverActive(owner: string, now: number): Promise<number>;
 
@@ -274,9 +279,9 @@ export interface Store extends MigrationLedger {
   /** Accepted, delivered and failed counts per time bucket, every bucket present (zeros included). */
   activity(query: ActivityQuery): Promise<ActivityBucket[]>;
   /** failed/deferred/held → incoming, failed recipients pending again, new lifetime. */
-  retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean>;
+  retry(id: string, now: number, expiresAt: number, by: Actor): Promise<boolean>;
   /** held → incoming, re-routed on the next pass. */
-  release(id: string, now: number, by: string): Promise<boolean>;
+  release(id: string, now: number, by: Actor): Promise<boolean>;
   remove(id: string): Promise<boolean>;
   /** Deletes bodies of delivered messages finished before the given time. */
   purgeDeliveredBodies(before: number): Promise<number>;

@@ -21,8 +21,8 @@ export interface Auth {
   bearer?: string;
 }
 
-export async function call(relay: TestRelay, method: string, path: string, opts: { auth?: Auth; body?: unknown } = {}): Promise<Call> {
-  const headers: Record<string, string> = {};
+export async function call(relay: TestRelay, method: string, path: string, opts: { auth?: Auth; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.auth?.cookie) headers.cookie = opts.auth.cookie;
   if (opts.auth?.csrf) headers['x-csrf-token'] = opts.auth.csrf;
   if (opts.auth?.bearer) headers.authorization = `Bearer ${opts.auth.bearer}`;

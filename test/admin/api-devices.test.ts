@@ -250,7 +250,7 @@ test('the wizard writes its route into the relay\'s file (devices, listeners and
   assert.match(after, /# the copier on the second floor\n {2}- name: copier/, 'its devices are kept');
   const config = loadConfigFile(file, { env: process.env }).config;
   assert.equal(config.upstreams.relay?.type, 'smtp');
-  assert.deepEqual(config.routes.map((x) => x.use), ['relay']);
+  assert.deepEqual(config.routes.map((x) => x.use), [['relay']], 'a route lists its upstreams in order (the first, then its fallbacks)');
   assert.deepEqual(config.listeners.map((l) => l.port), [0], 'its listeners are kept');
   assert.deepEqual(Object.keys(s.relay.current().config.upstreams), ['relay'], 'the running relay uses it at once');
   const refused = await call(s.handle, 'POST', '/wizard/config', { auth, body: { route: 'smtp', write: true } });

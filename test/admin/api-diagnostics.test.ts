@@ -78,22 +78,27 @@ test('authorization: 401 without sign-in, 403 without CSRF or with a read token;
 test('diagnostics: the upstream on a closed port fails with its fix; the others pass', async () => {
   const r = await call(relay, 'GET', '/diagnostics?publicIp=203.0.113.7', { auth: { cookie: admin.cookie } });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  const checks = r.json.checks as { id: string; section: string; status: string; title: string; fix: string }[];
-  const gone = checks.filter((c) => c.section === 'Upstream gone (smtp)');
+  // Every text comes in both languages (the console shows its own).
+  type Both = { en: string; ja: string };
+  const checks = r.json.checks as { id: string; section: Both; status: string; title: Both; fix: Both; ref?: string }[];
+  const gone = checks.filter((c) => c.section.en === 'Upstream gone (smtp)');
   const failed = gone.filter((c) => c.status === 'fail');
   assert.ok(failed.length >= 1, JSON.stringify(gone));
-  assert.ok(failed.every((c) => c.fix.length > 0), 'each failure says what to do');
+  assert.ok(failed.every((c) => c.fix.en.length > 0 && c.fix.ja.length > 0), 'each failure says what to do, in both languages');
   const tcp = failed.find((c) => c.id === 'upstream.gone.tcp');
   assert.ok(tcp, JSON.stringify(failed));
-  assert.match(tcp.title, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closedPort}`));
-  assert.match(tcp.fix, /check the host and port/);
+  assert.match(tcp.title.en, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closedPort}`));
+  assert.match(tcp.title.ja, new RegExp(`127\\.0\\.0\\.1:${closedPort} に接続できません`));
+  assert.match(tcp.fix.en, /check the host and port/);
+  assert.match(tcp.fix.ja, /設定のホストとポート/);
+  assert.equal(tcp.section.ja, 'アップストリーム gone (smtp)');
   for (const name of ['office', 'strict']) {
-    const mine = checks.filter((c) => c.section === `Upstream ${name} (smtp)`);
+    const mine = checks.filter((c) => c.section.en === `Upstream ${name} (smtp)`);
     assert.ok(mine.length >= 1);
     assert.ok(mine.every((c) => c.status !== 'fail'), JSON.stringify(mine));
   }
-  assert.ok(checks.some((c) => c.section === 'Listeners'));
-  assert.ok(checks.some((c) => c.section === 'Queue'));
+  assert.ok(checks.some((c) => c.section.en === 'Listeners' && c.section.ja === 'リスナー'));
+  assert.ok(checks.some((c) => c.section.en === 'Queue'));
   assert.equal(r.json.counts.fail, checks.filter((c) => c.status === 'fail').length);
 });
 
@@ -125,6 +130,17 @@ test('send-test through a refusing upstream: not ok, with the reply and what it 
   assert.ok(steps.some((s) => s.includes('what it means: ')), JSON.stringify(steps));
   assert.ok(!steps.some((s) => /the route works/.test(s)));
   assert.equal(refusing.received.length, 0);
+});
+
+test('send-test with Accept-Language: ja: the steps in Japanese, the upstream\'s own answer as it is', async () => {
+  const r = await call(relay, 'POST', '/upstreams/strict/test', { auth: admin, body: { to: 'dave@contoso.com' }, headers: { 'accept-language': 'ja,en;q=0.5' } });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.headers.get('content-language'), 'ja');
+  const steps = r.json.steps as string[];
+  assert.match(steps[0]!, /ルート strict: smtp アップストリーム。テスト メッセージの送信者 .*、宛先 dave@contoso\.com/);
+  assert.ok(steps.some((s) => /dave@contoso.com: 拒否されました: .*550.*Relaying denied/.test(s)), JSON.stringify(steps));
+  assert.ok(steps.some((s) => s.includes('  対処: ')), JSON.stringify(steps));
+  assert.ok(!steps.some((s) => s.includes('what to do')), JSON.stringify(steps));
 });
 
 test('send-test through an upstream with a password: the steps, the answers and the log never hold it', async () => {

@@ -105,6 +105,35 @@ test('a wrong secret: the AADSTS7000215 explanation and fix from the catalogue',
   assert.ok(!r.bytes.toString('utf8').includes(wrong));
 });
 
+test('Accept-Language: ja: the steps, the live test\'s lines, the next steps and the refusals in Japanese', async () => {
+  const ja = { 'accept-language': 'ja-JP,ja;q=0.9,en;q=0.5' };
+  const steps = await call(relay, 'POST', '/wizard/steps', { auth, body: graphAnswers(), headers: ja });
+  assert.equal(steps.status, 200, JSON.stringify(steps.json));
+  assert.equal(steps.headers.get('content-language'), 'ja');
+  const all = (steps.json.steps as string[]).join('\n');
+  assert.match(all, /\[API のアクセス許可\] → \[アクセス許可の追加\] → \[Microsoft Graph\] → \[アプリケーションの許可\] で Mail\.Send/);
+  assert.ok(all.includes(`[${c.tenant.domains[0]} に管理者の同意を与えます]`), all);
+  assert.match(all, new RegExp(`New-ManagementRoleAssignment -App ${c.app.clientId} -Role "Application Mail\\.Send"`));
+  assert.equal(steps.json.permissions.optional[0].why, '約 3 MB を超えるメッセージ (大きなスキャン) に必要です');
+
+  const live = await call(relay, 'POST', '/wizard/test', { auth, body: graphAnswers(c.secret), headers: ja });
+  assert.equal(live.json.ok, true, JSON.stringify(live.json));
+  const text = (live.json.lines as string[]).join('\n');
+  assert.match(text, /トークンのアクセス許可 \(roles\): Mail\.Send/);
+  assert.match(text, /✓ Mail\.Send: 付与されています/);
+
+  const config = await call(relay, 'POST', '/wizard/config', { auth, body: graphAnswers(c.secret), headers: ja });
+  assert.equal(config.status, 200, JSON.stringify(config.json));
+  assert.match((config.json.next as string[])[0]!, /^リレーのホストにファイルを保存してください/);
+  assert.equal(config.json.env[0].holds, 'クライアント シークレットの値');
+
+  const missing = await call(relay, 'POST', '/wizard/steps', { auth, body: { route: 'graph', tenant: c.tenant.domains[0]! }, headers: ja });
+  assert.equal(missing.status, 400);
+  assert.match(missing.json.message, /^graph のルートには次の項目も必要です: clientId, mailbox/);
+  const noSecret = await call(relay, 'POST', '/wizard/test', { auth, body: graphAnswers(), headers: ja });
+  assert.match(noSecret.json.message, /ライブ テストには clientSecret が必要です/);
+});
+
 test('Direct Send: the MX host is looked up', async () => {
   const r = await call(relay, 'POST', '/wizard/test', { auth, body: { route: 'direct-send', domain: 'contoso-wizard.test', dnsServers: [dns.address] } });
   assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -172,7 +201,7 @@ test('config: commented YAML that validates, the secret as ${M365_CLIENT_SECRET}
   assert.equal(raw.upstreams.m365!.clientSecret, '${M365_CLIENT_SECRET}');
   const config = validateConfig(raw, { env: { M365_CLIENT_SECRET: c.secret } }, dirname(emu.caFile));
   assert.equal(config.upstreams.m365!.type, 'graph');
-  assert.deepEqual(config.routes.map((x) => x.use), ['m365']);
+  assert.deepEqual(config.routes.map((x) => x.use), [['m365']]);
   assert.equal(config.devices[0]!.name, 'mfp-3f');
 
   const noValue = await call(relay, 'POST', '/wizard/config', { auth, body: { ...graphAnswers(), secretEnv: 'CONTOSO_SECRET' } });

@@ -41,8 +41,8 @@ after(async () => {
 });
 
 /** `authrelay device watch ...args` running; its output so far, and a way to wait for a line. */
-function watch(args: string[]): { child: ChildProcess; out: () => string; waitFor(re: RegExp, timeoutMs?: number): Promise<string> } {
-  const child = spawn(process.execPath, [BIN, 'device', 'watch', ...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+function watch(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; out: () => string; waitFor(re: RegExp, timeoutMs?: number): Promise<string> } {
+  const child = spawn(process.execPath, [BIN, 'device', 'watch', ...args, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -104,4 +104,21 @@ test('device watch --unknown shows a client from an address that is no device, r
   });
   assert.equal(none.code, 2);
   assert.match(none.out, /no device named ghost/);
+});
+
+test('device watch in Japanese (LANG=ja_JP.UTF-8): the relay\'s own lines, the reason and the fix in Japanese; replies as sent', { timeout: 60_000 }, async () => {
+  const env = { ...process.env, LANG: 'ja_JP.UTF-8', LC_ALL: '', LC_MESSAGES: '' };
+  const w = watch(['--unknown'], env);
+  try {
+    await w.waitFor(/-- ライブ: 登録されたデバイスではないアドレス を待っています/);
+    const r = await swaks(relay.ports.modern!, ['--local-interface', '127.0.0.9', '--tls', '--from', 'scan@printer.test', '--to', 'someone@example.com']);
+    assert.notEqual(r.code, 0);
+    await w.waitFor(/127\.0\.0\.9 +127\.0\.0\.9 からリスナー modern に接続しました \(STARTTLS を提示\)/);
+    await w.waitFor(/拒否しました: 530 5\.7\.0 Authentication required: this address is not a known device/);
+    await w.waitFor(/理由: このアドレスは登録されたデバイスではなく、セッションもログインしなかったため、リレーはここからのメールを受け付けません/);
+    await w.waitFor(/対処: デバイスにユーザー名とパスワードを設定する \(SMTP 認証\) か、このアドレスを信頼済みネットワークとしてデバイスを追加してください/);
+    await w.waitFor(/接続を閉じました/);
+  } finally {
+    w.child.kill('SIGINT');
+  }
 });

@@ -155,3 +155,51 @@ test('device add, list, passwd, remove; serve accepts AUTH with the password', {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('device add|edit --mailbox: a reader device\'s mailboxes, shown by list and applied to the running relay at once', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const file = writeConfig(dir, ORIGINAL);
+  try {
+    const add = await cli(['device', 'add', 'erp', '--generate-password', '--mailbox', 'invoices@contoso.example', '--mailbox', 'orders@contoso.example,Invoices@contoso.example', '--config', file]);
+    assert.equal(add.code, 0, add.stderr);
+    const mailboxesOf = (name: string) => (devicesIn(file).find((d) => d.name === name) as DeviceYaml & { mailboxes?: string[] }).mailboxes;
+    assert.deepEqual(mailboxesOf('erp'), ['invoices@contoso.example', 'orders@contoso.example'], 'repeated and comma-separated, each once');
+    const bad = await cli(['device', 'add', 'fax', '--network', '10.0.0.9/32', '--mailbox', 'not-an-address', '--config', file]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--mailbox: "not-an-address" is not a mailbox address/);
+
+    const human = await cli(['device', 'list', '--config', file]);
+    assert.match(human.stdout, /^DEVICE\s+USER\s+NETWORKS\s+SEND AS\s+MAILBOXES/);
+    assert.match(human.stdout, /\nerp\s+erp\s+-\s+-\s+invoices@contoso\.example,orders@contoso\.example\s+\(never seen\)/);
+    assert.match(human.stdout, /\nups\s+-\s+192\.168\.10\.50\/32\s+-\s+-\s+\(never seen\)/);
+
+    const relay = await startRelayProcess(file);
+    try {
+      const edit = await cli(['device', 'edit', 'erp', '--mailbox', 'fax@contoso.example', '--config', file]);
+      assert.equal(edit.code, 0, edit.stderr);
+      assert.match(edit.stdout, /changed device erp; mailboxes: fax@contoso\.example/);
+      assert.match(edit.stdout, /applied to the running relay: configuration 2 .*devices changed: erp/);
+      assert.deepEqual(mailboxesOf('erp'), ['fax@contoso.example']);
+      const json = await cliJson<{ devices: { name: string; mailboxes: string[] }[] }>(['device', 'list', '--config', file]);
+      assert.deepEqual(json.devices.find((d) => d.name === 'erp')!.mailboxes, ['fax@contoso.example']);
+      const cleared = await cli(['device', 'edit', 'erp', '--mailbox', 'none', '--config', file]);
+      assert.equal(cleared.code, 0, cleared.stderr);
+      assert.match(cleared.stdout, /applied to the running relay: configuration 3 /);
+      assert.equal(mailboxesOf('erp'), undefined);
+      const nothing = await cli(['device', 'edit', 'erp', '--config', file]);
+      assert.equal(nothing.code, 2);
+      assert.match(nothing.stderr, /nothing to change: give --mailbox ADDR/);
+      const ghost = await cli(['device', 'edit', 'ghost', '--mailbox', 'a@contoso.example', '--config', file]);
+      assert.equal(ghost.code, 2);
+      assert.match(ghost.stderr, /no device named ghost/);
+      const ja = await cli(['device', 'edit', 'erp', '--mailbox', 'a@contoso.example', '--config', file], { locale: 'ja_JP.UTF-8' });
+      assert.equal(ja.code, 0, ja.stderr);
+      assert.match(ja.stdout, /デバイス erp を変更しました。mailboxes: a@contoso\.example/);
+    } finally {
+      assert.equal((await relay.stop()).code, 0);
+    }
+    assert.ok(readFileSync(file, 'utf8').includes('# the UPS has no password'), 'comments kept');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -56,10 +56,10 @@ describe('store migrate and check', () => {
     assert.match(before.stderr, new RegExp(`problem: ${LAST} migration\\(s\\) pending \\(1: messages, .*\\); apply them with: authrelay store migrate`));
 
     // doctor is read-only: it reports the pending migrations and leaves them.
-    const doctorChecks = async () => (JSON.parse((await cli(['doctor', '--json', '--config', config], { env })).stdout) as { checks: { id: string; status: string; title: string }[] }).checks;
+    const doctorChecks = async () => (JSON.parse((await cli(['doctor', '--json', '--config', config], { env })).stdout) as { checks: { id: string; status: string; title: { en: string; ja: string } }[] }).checks;
     const pending = (await doctorChecks()).find((c) => c.id === 'queue.schema');
     assert.equal(pending?.status, 'fail');
-    assert.match(pending?.title ?? '', new RegExp(`the PostgreSQL store has ${LAST} migration\\(s\\) pending`));
+    assert.match(pending?.title.en ?? '', new RegExp(`the PostgreSQL store has ${LAST} migration\\(s\\) pending`));
 
     const first = await cli(['store', 'migrate', '--config', config], { env });
     assert.equal(first.code, 0, first.stderr);
@@ -81,7 +81,7 @@ describe('store migrate and check', () => {
     assert.match(ok.stdout, /bodies: 0 stored \(0 B\), 0 being received/);
     assert.match(ok.stdout, /\nok\n$/);
     const counted = (await doctorChecks()).find((c) => c.id === 'queue.counts');
-    assert.equal(counted?.title, 'queue: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 0');
+    assert.equal(counted?.title.en, 'queue: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 0');
     const j = await cliJson<CheckJson>(['store', 'check', '--config', config], { env });
     assert.deepEqual([j.ok, j.problems, j.schema.version, j.schema.pending], [true, [], LAST, []]);
   });

@@ -77,6 +77,13 @@ test('Diagnostics: run the checks, see the failing upstream with its fix; Routes
     await page.selectOption('#lang', 'ja');
     await page.click('#nav a[href="#/diagnostics"]');
     await page.locator('#diag-run', { hasText: 'チェックを実行' }).waitFor();
+    await page.click('#diag-run');
+    const goneJa = page.locator('[data-section="アップストリーム gone (smtp)"] li[data-check="upstream.gone.tcp"]');
+    await goneJa.waitFor({ timeout: 30_000 });
+    assert.match(await goneJa.locator('.check-title').innerText(), new RegExp(`127\\.0\\.0\\.1:${closedPort} に接続できません \\(ECONNREFUSED\\)`));
+    assert.match(await goneJa.locator('.check-fix').innerText(), /^対処: .*設定のホストとポート、サーバーが動作していることを確認してください/);
+    assert.equal(await page.locator('[data-section="リスナー"]').count(), 1);
+    assert.match(await page.locator('#diag-summary').innerText(), /失敗 [1-9]\d* 件/);
   } finally {
     await ctx.close();
   }

@@ -12,7 +12,6 @@ import nodemailer from 'nodemailer';
 import { startEmulator } from '../emulator/index.js';
 import { basicAuthTenant, scanUpstream } from '../helpers/m365-migration.js';
 import { startTestRelay, queueIdOf } from '../helpers/relay.js';
-import { startMigrationAdmin } from '../helpers/migration-admin.js';
 import { call, setUpAndSignIn } from '../admin/api-client.js';
 import { launchBrowser, signInInBrowser } from './browser.js';
 
@@ -24,9 +23,9 @@ async function main(): Promise<void> {
   const t = basicAuthTenant(emu);
   const relay = await startTestRelay({
     hostname: 'relay.example.com', publicAddress: 'relay.office.example', upstreams: { m365: scanUpstream(emu, t, t.senders[0]!.mailbox) },
-    routes: [{ use: 'm365' }], migration: { upstream: 'm365' }, admin: { enabled: false }, trustLoopback: false,
+    routes: [{ use: 'm365' }], migration: { upstream: 'm365', schedule: 'off' }, trustLoopback: false,
   }, { file: true });
-  const admin = await startMigrationAdmin(relay, join(relay.dataDir, 'authrelay.yaml'));
+  const admin = { relay };
   const browser = await launchBrowser();
   try {
     const auth = await setUpAndSignIn(admin.relay);
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await browser.close();
-    await admin.close();
     await relay.close();
     await emu.close();
   }

@@ -13,18 +13,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { basicAuthTenant, scanUpstream, type BasicAuthTenant } from '../helpers/m365-migration.js';
 import { startTestRelay, queueIdOf, type TestRelay } from '../helpers/relay.js';
-import { startMigrationAdmin, type MigrationAdmin } from '../helpers/migration-admin.js';
 import { launchBrowser, setUpInBrowser, signInInBrowser, type TestBrowser } from './browser.js';
 
 let emu: Emulator;
 let browser: TestBrowser;
-const open: { relay: TestRelay; admin: MigrationAdmin }[] = [];
+const open: TestRelay[] = [];
 
 before(async () => {
   emu = await startEmulator();
@@ -32,21 +30,18 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
-  for (const o of open) {
-    await o.admin.close();
-    await o.relay.close();
-  }
+  for (const relay of open) await relay.close();
   await emu.close();
 });
 
-async function relayFor(t: BasicAuthTenant): Promise<MigrationAdmin & { smtp: TestRelay }> {
+/** The relay with its own console and API (the migration service as the composition root wires it). */
+async function relayFor(t: BasicAuthTenant): Promise<{ relay: TestRelay; smtp: TestRelay }> {
   const relay = await startTestRelay({
-    upstreams: { m365: scanUpstream(emu, t, t.senders[0]!.mailbox) }, routes: [{ use: 'm365' }], migration: { upstream: 'm365' },
-    admin: { enabled: false }, trustLoopback: false, publicAddress: 'relay.office.example',
+    upstreams: { m365: scanUpstream(emu, t, t.senders[0]!.mailbox) }, routes: [{ use: 'm365' }], migration: { upstream: 'm365', schedule: 'off' },
+    trustLoopback: false, publicAddress: 'relay.office.example',
   }, { file: true });
-  const admin = await startMigrationAdmin(relay, join(relay.dataDir, 'authrelay.yaml'));
-  open.push({ relay, admin });
-  return { ...admin, smtp: relay };
+  open.push(relay);
+  return { relay, smtp: relay };
 }
 
 async function scanNow(page: Page, rows: number): Promise<void> {
@@ -152,7 +147,7 @@ test('Japanese: the board in Japanese; without the Entra ID licence and with con
     const first = open[0]!;
     const phone = await browser.context('ja-JP', { width: 390, height: 844 });
     const p2 = await phone.newPage();
-    await signInInBrowser(p2, first.admin.relay, '#/migration');
+    await signInInBrowser(p2, first, '#/migration');
     await p2.locator('#migration-summary').waitFor();
     assert.match(await p2.locator('#migration-headline').innerText(), /^4 件中 2 件の送信元が移行済み、残り 2 件、期限まであと \d+ 日$/);
     assert.equal(await p2.locator('[data-state="moved"] .state').first().innerText(), '移行済み');

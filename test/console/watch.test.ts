@@ -76,7 +76,7 @@ test('the device card shows a wrong password and a TLS 1.0 client live, with why
   }
 });
 
-test('in Japanese, the same view says why and what to do in its labels', { timeout: 60_000 }, async () => {
+test('in Japanese, the same view says why and what to do, in Japanese', { timeout: 60_000 }, async () => {
   const ctx = await browser.context('ja-JP');
   try {
     const page = await ctx.newPage();
@@ -90,6 +90,12 @@ test('in Japanese, the same view says why and what to do in its labels', { timeo
     const denied = card.locator('.watch-event[data-ref="authFailed"]').last();
     await denied.waitFor();
     assert.match(await denied.innerText(), /理由:[\s\S]*対処:/);
+    // What it means and what to do themselves, in Japanese (receive/explain.ts ja).
+    assert.equal(await denied.locator('.watch-why span').innerText(), 'デバイスが送ったユーザー名またはパスワードが正しくありません。');
+    assert.match(await denied.locator('.watch-fix span').innerText(), /^デバイス mfp のユーザー名とパスワードを、追加したときに表示されたとおりに入力し直してください/);
+    assert.equal(await denied.locator('.watch-fix span').getAttribute('lang'), 'ja');
+    assert.equal(await denied.locator('.watch-text').innerText(), 'AUTH PLAIN による "mfp" としてのログインを拒否しました: 535 5.7.8 Authentication credentials invalid');
+    assert.ok((await card.locator('.watch-event[data-kind="close"] .watch-text').allInnerTexts()).includes('接続を閉じました'));
     await page.screenshot({ path: 'docs/screenshots/device-watch-ja.png', fullPage: false });
   } finally {
     await ctx.close();

@@ -175,6 +175,14 @@ test('the wizard in Japanese', async () => {
     assert.match(probe, /STARTTLS は提供されていません/);
     assert.match(probe, /提案: tls: none/);
     assert.match(probe, /SMTPUTF8 を提供していません/);
+    // The lines the API sends (the live test) come in the console's language too.
+    const lines = await page.locator('#wizard-test-lines').innerText();
+    assert.match(lines, /リレー 127\.0\.0\.1:\d+ を調べています/);
+    assert.match(lines, /STARTTLS: 提供されていません/);
+    assert.ok(!/Looking at the relay|What to do/.test(lines), lines);
+    await page.click('#wizard-steps-button');
+    const steps = await page.locator('#wizard-steps').innerText();
+    assert.match(steps, /Exchange 管理センター → \[メール フロー\] → \[コネクタ\] → \[コネクタの追加\]/);
   } finally {
     await ctx.close();
   }

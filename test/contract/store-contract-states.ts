@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { newMessageId } from '../../src/core/ids.js';
 import type { DeliveryOutcome } from '../../src/core/outcome.js';
 import { MESSAGE_STATES, leaseOf } from '../../src/spool/store.js';
+import { say, trailLine } from '../../src/core/trail-texts.js';
 import {
   DAY, T0, accepted, attempt, bodyFor, deferredOutcome, heldLease, put, read, refused, routeTo, type StoreFixture,
 } from './store-contract.js';
@@ -51,6 +52,41 @@ export function storeStateContract(name: string, run: Run): void {
       await f.store.addEvent(id, { at: T0 + 1, kind: 'notice', text: 'second' });
       const trail = await f.store.trail(id);
       assert.deepEqual(trail.slice(-2).map((e) => [e.text, e.data]), [['first', { n: 1 }], ['second', undefined]]);
+    });
+
+    run('trail entries keep their text key and values: the same entry reads in English and in Japanese; a line without a key reads as written', async (f) => {
+      const id = await put(f.store, { recipients: ['a@contoso.com', 'b@contoso.com'], origin: { device: 'mfp-3f', clientIp: '192.0.2.10', listener: 'main', tlsVersion: 'TLSv1.2', authUser: 'scan', authMechanism: 'PLAIN' } });
+      const [m] = await f.store.claim({ owner: 'router', route: null, limit: 1, leaseMs: 60_000, now: T0 });
+      assert.ok(m);
+      const [, part] = await f.store.assignRoutes(leaseOf(m), [
+        { route: 'relay', recipients: ['a@contoso.com'], rule: 'device mfp-3f' }, { route: 'm365', recipients: ['b@contoso.com'], rule: 'no rule matched' },
+      ], T0);
+      await f.store.claim({ owner: 'n1', route: 'relay', limit: 1, leaseMs: 60_000, now: T0 });
+      await f.store.finishAttempt(await heldLease(f.store, id), {
+        ...attempt(T0 + 100, 'failed', [{ address: 'a@contoso.com', state: 'failed', outcome: refused }]),
+        summary: 'failed via relay: 550 5.1.1 User unknown', say: say('attempt.failed', { route: 'relay', reply: refused.response! }),
+      });
+      assert.equal(await f.store.retry(id, T0 + 200, T0 + 5 * DAY, say('by.api', { name: 'admin' })), true);
+      await f.store.addEvent(id, { at: T0 + 300, kind: 'notice', text: 'an entry written before the trail had keys' });
+      const trail = await f.store.trail(id);
+      const lines = trail.map((e) => [e.kind, trailLine(e)] as const);
+      assert.deepEqual(lines.map(([kind, t]) => [kind, t.en]), [
+        ['received', 'received 467 bytes from mfp-3f at 192.0.2.10 on listener main over TLSv1.2 as scan (PLAIN)'.replace('467', String(m.size))],
+        ['routed', 'routed to relay (device mfp-3f): a@contoso.com'],
+        ['attempt', 'failed via relay: 550 5.1.1 User unknown'],
+        ['retry', 'queued again by admin API (admin)'],
+        ['notice', 'an entry written before the trail had keys'],
+      ]);
+      assert.deepEqual(trail.map((e) => e.text), lines.map(([, t]) => t.en), 'the stored English line is the English rendering');
+      assert.deepEqual(lines.map(([, t]) => t.ja), [
+        `mfp-3f (192.0.2.10) からリスナー main で ${m.size} バイトを受信しました (TLSv1.2 で暗号化、scan として認証 (PLAIN))`,
+        'relay にルーティングしました (デバイス mfp-3f のルート): a@contoso.com',
+        'relay 経由の配送に失敗しました: 550 5.1.1 User unknown',
+        '管理 API (admin) が再送のためにキューに戻しました',
+        'an entry written before the trail had keys',
+      ]);
+      const other = (await f.store.trail(part!)).map((e) => trailLine(e).ja);
+      assert.deepEqual(other.slice(-2), [`${id} から分割しました: 1 件の宛先を m365 にルーティングしました`, 'm365 にルーティングしました (一致するルールなし): b@contoso.com']);
     });
   });
 

@@ -175,17 +175,19 @@ test('doctor: the size of Sent Items of each sending mailbox, and a warning over
     providers.close();
     const run = async (warn?: { items: number; bytes: number }) => {
       const report = new Report();
-      await checkSentItems(report.section('Upstream m365 (graph)'), { id: 'upstream.m365', name: 'm365', cfg, graphUrl: emu.graphUrl, token, mailboxes: [f.c.scanner], timeoutMs: 10_000, ...(warn ? { warn } : {}) });
+      await checkSentItems(report.section({ en: 'Upstream m365 (graph)', ja: 'アップストリーム m365 (graph)' }), { id: 'upstream.m365', name: 'm365', cfg, graphUrl: emu.graphUrl, token, mailboxes: [f.c.scanner], timeoutMs: 10_000, ...(warn ? { warn } : {}) });
       return report.checks.find((c) => c.id === 'upstream.m365.sent-items-size')!;
     };
     const size = emu.sentItems(f.c.scanner).reduce((n, i) => n + i.size, 0);
     const ok = await run();
     assert.equal(ok.status, 'info');
-    assert.equal(ok.title, `Sent Items of ${f.c.scanner}: 3 items, ${size} bytes`);
+    assert.equal(ok.title.en, `Sent Items of ${f.c.scanner}: 3 items, ${size} bytes`);
+    assert.equal(ok.title.ja, `${f.c.scanner} の送信済みアイテム: 3 件、${size} バイト`);
     const large = await run({ items: 2, bytes: 10 ** 9 });
     assert.equal(large.status, 'warn');
-    assert.match(large.title, /is large: 3 items/);
-    assert.match(large.fix, /sentItems: delete/);
+    assert.match(large.title.en, /is large: 3 items/);
+    assert.match(large.fix.en, /sentItems: delete/);
+    assert.match(large.fix.ja, /sentItems: delete/);
   } finally {
     await f.close();
   }

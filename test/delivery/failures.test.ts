@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import type { TestRelay } from '../helpers/relay.js';
 import { allNotices, attemptsOf, mimeParts, noticeAbout, noticesAbout, sendMail, sleep, smtpUpstream, startRelay } from '../helpers/delivery.js';
+import { trailLine } from '../../src/core/trail-texts.js';
 
 async function setup(queue: Record<string, string> = {}): Promise<{ up: TestUpstream; relay: TestRelay; done: () => Promise<void> }> {
   const up = await startUpstream();
-  const relay = await startRelay({ upstreams: { relay: smtpUpstream(up.port) }, notices: { admin: 'postmaster@contoso.com' }, queue });
+  const relay = await startRelay({ upstreams: { relay: smtpUpstream(up.port) }, notices: { admin: 'postmaster@contoso.com', language: 'en' }, queue });
   return { up, relay, done: async () => { await relay.close(); await up.kill(); } };
 }
 
@@ -56,7 +57,7 @@ test('a permanent failure (5xx): failed at once, an RFC 3464 notice to the sende
     assert.ok(got, 'the upstream got the notice with MAIL FROM:<>');
     assert.deepEqual(got.to, ['scanner@contoso.com', 'postmaster@contoso.com']);
     const text = got.data.toString('latin1');
-    assert.match(text, /^To: <scanner@contoso\.com>\r$/m, 'the header names the sender only');
+    assert.match(text, /^To: <?scanner@contoso\.com>?\r$/m, 'the header names the sender only');
     assert.ok(!text.slice(0, text.indexOf('\r\n\r\n')).includes('postmaster@contoso.com'), "the admin's address is not shown to the sender");
     assert.match(text, /^Content-Type: multipart\/report; report-type=delivery-status;/m);
     assert.match(text, /^Auto-Submitted: auto-replied/m);
@@ -73,7 +74,12 @@ test('a permanent failure (5xx): failed at once, an RFC 3464 notice to the sende
     assert.match(original, /^Message-ID: <[^>]+@mfp\.contoso\.com>$/m);
     assert.match(original, /^Received: from .*\r\n\tby relay\.test \(authrelay\)/m);
     assert.ok(!original.includes('Please find the scan'), 'only the headers of the original are returned');
-    assert.match(parts[0]!.body, new RegExp(`Queue ID: ${id}`));
+    // English (notices.language: en in setup()), all US-ASCII: the text part goes as it is.
+    assert.equal(parts[0]!.headers, 'Content-Type: text/plain; charset=us-ascii');
+    const human = parts[0]!.body;
+    assert.match(human, new RegExp(`Queue ID: ${id}\\. Subject: Scan 42\\.`));
+    assert.match(human, /^ {4}Reply: 550 5\.1\.1 <nobody@contoso\.com>: Recipient address rejected: User unknown\r$/m);
+    assert.match(text, /^Subject: Undelivered mail: Scan 42\r$/m);
   } finally {
     await done();
   }
@@ -151,9 +157,11 @@ test('the maximum queue lifetime: a message deferred for too long fails as expir
     assert.equal(last?.action, 'fail');
     assert.equal(last?.category, 'expired');
     assert.match(last?.hint ?? '', /maximum queue lifetime/);
+    assert.match(last?.ja?.hint ?? '', /^キューの最大保持期間を過ぎても配送できなかったため/, 'the meaning in Japanese too');
     assert.equal(last?.response, '452 4.2.2 Mailbox full', 'the last upstream answer is kept');
     const attempts = await attemptsOf(relay, id);
     assert.match(attempts.at(-1)!.text, /expired/);
+    assert.match(trailLine(attempts.at(-1)!).ja, /キューの最大保持期間を過ぎました。最後の応答: 452 4\.2\.2 Mailbox full$/);
     assert.ok(attempts.slice(0, -1).every((a) => a.text.startsWith('deferred')));
     const notice = await noticeAbout(relay, id);
     await relay.waitFor(notice.id, ['delivered']);

@@ -15,6 +15,7 @@
  *    fallback, each message is sent once, and both come back to Graph.
  */
 import { after, before, describe, test } from 'node:test';
+import { trailLine } from '../../src/core/trail-texts.js';
 import assert from 'node:assert/strict';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startTestRelay, queueIdOf, type TestRelay } from '../helpers/relay.js';
@@ -150,6 +151,11 @@ describe('fallback: which refusals move a message', () => {
     for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered'], 30_000)).route, 'second');
     assert.ok(relay.logs.some((l) => l.event === 'fallback-started' && l.upstream === 'first' && /down since/.test(String(l.reason))));
     assert.deepEqual(subjects(fallback).filter((s) => s?.startsWith('down')).sort(), ['down 1', 'down 2']);
+    // Why it is out, in Japanese too (the upstreams page of the Japanese console), and the trail of a message sent back to routing.
+    const out = relay.scheduler.destinationStatus().find((d) => d.route === 'first')?.fallback;
+    assert.match(out?.reasonJa ?? '', /^\S+ から停止中: /, JSON.stringify(out));
+    const rerouted = (await relay.store.trail(ids[0]!)).find((e) => e.kind === 'reroute');
+    if (rerouted) assert.match(trailLine(rerouted).ja, /^ルーティングし直しました: first は現在メールを受け付けられません \(\S+ から停止中: /);
   });
 });
 

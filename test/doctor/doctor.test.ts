@@ -58,11 +58,11 @@ async function doctor(input: ConfigInput, dir: string, publicIp?: string): Promi
 
 function find(checks: Check[], id: string): Check {
   const c = checks.find((x) => x.id === id);
-  assert.ok(c, `no check ${id} in:\n${checks.map((x) => `${x.id} ${x.status} ${x.title}`).join('\n')}`);
+  assert.ok(c, `no check ${id} in:\n${checks.map((x) => `${x.id} ${x.status} ${x.title.en}`).join('\n')}`);
   return c;
 }
 
-const problems = (checks: Check[]) => checks.filter((c) => c.status === 'fail' || c.status === 'warn').map((c) => `${c.id}: ${c.title} | ${c.detail} | ${c.fix}`);
+const problems = (checks: Check[]) => checks.filter((c) => c.status === 'fail' || c.status === 'warn').map((c) => `${c.id}: ${c.title.en} | ${c.detail.en} | ${c.fix.en}`);
 
 async function closedPort(): Promise<number> {
   const s = createServer();
@@ -85,12 +85,13 @@ test('a working Graph and SMTP OAuth setup passes, with the real binary', { time
     'upstream.m365.mail-readwrite', 'upstream.m365.mailbox', 'upstream.mailer.smtp.tls', 'upstream.mailer.token', 'upstream.mailer.smtp-permission',
     'upstream.mailer.smtp-auth', 'queue.exists']) {
     const chk = find(checks, id);
-    assert.ok(chk.status === 'pass' || chk.status === 'info', `${id}: ${chk.status} ${chk.title}`);
+    assert.ok(chk.status === 'pass' || chk.status === 'info', `${id}: ${chk.status} ${chk.title.en}`);
     assert.deepEqual(Object.keys(chk).sort(), ['detail', 'fix', 'id', 'section', 'status', 'title']);
+    for (const k of ['section', 'title', 'detail', 'fix'] as const) assert.deepEqual(Object.keys(chk[k]).sort(), ['en', 'ja'], `${id}.${k} carries both languages`);
   }
-  assert.match(find(checks, 'upstream.m365.token').detail, /roles: Mail\.Send, Mail\.ReadWrite/);
-  assert.match(find(checks, 'upstream.mailer.smtp-auth').title, new RegExp(`AUTH XOAUTH2 as ${c.scanner} accepted`));
-  assert.equal(find(checks, 'upstream.m365.mail-send').section, 'Upstream m365 (graph)');
+  assert.match(find(checks, 'upstream.m365.token').detail.en, /roles: Mail\.Send, Mail\.ReadWrite/);
+  assert.match(find(checks, 'upstream.mailer.smtp-auth').title.en, new RegExp(`AUTH XOAUTH2 as ${c.scanner} accepted`));
+  assert.deepEqual(find(checks, 'upstream.m365.mail-send').section, { en: 'Upstream m365 (graph)', ja: 'アップストリーム m365 (graph)' });
   // The probe read the Drafts folder and sent nothing.
   assert.ok(emu.requests().some((q) => q.method === 'GET' && decodeURIComponent(q.path).endsWith(`/users/${c.scanner}/mailFolders/drafts`) && q.status === 200));
   assert.equal(emu.sent().filter((m) => m.tenantId === c.tenant.id).length, 0);
@@ -112,12 +113,13 @@ test('an app without Mail.Send fails with the permission to grant', { timeout: 6
   const checks = await doctor(input, dir);
   const send = find(checks, 'upstream.m365.mail-send');
   assert.equal(send.status, 'fail');
-  assert.match(send.fix, /Microsoft Graph → Application permissions → Mail\.Send → Grant admin consent/);
-  assert.ok(send.fix.includes(c.app.clientId) && send.fix.includes(c.tenant.domains[0]!), send.fix);
+  assert.match(send.fix.en, /Microsoft Graph → Application permissions → Mail\.Send → Grant admin consent/);
+  assert.ok(send.fix.en.includes(c.app.clientId) && send.fix.en.includes(c.tenant.domains[0]!), send.fix.en);
+  assert.equal(send.ref, 'graph.ErrorAccessDenied');
   assert.equal(find(checks, 'upstream.m365.mail-readwrite').status, 'warn');
   const probe = find(checks, 'upstream.m365.mailbox');
   assert.equal(probe.status, 'info');
-  assert.match(probe.title, /skipped: needs Mail\.ReadWrite/);
+  assert.match(probe.title.en, /skipped: needs Mail\.ReadWrite/);
 });
 
 test('an expired client secret fails with AADSTS7000222 and the fix', { timeout: 60_000 }, async () => {
@@ -127,12 +129,14 @@ test('an expired client secret fails with AADSTS7000222 and the fix', { timeout:
   const checks = await doctor(input, dir);
   const token = find(checks, 'upstream.m365.token');
   assert.equal(token.status, 'fail');
-  assert.match(token.title, /AADSTS7000222/);
+  assert.match(token.title.en, /AADSTS7000222/);
   const expected = explainEntra({ aadsts: 7000222 }, { appId: c.app.clientId, tenant: c.tenant.domains[0]!, upstream: 'm365', mailbox: c.scanner });
   assert.ok(expected);
-  assert.equal(token.fix, expected.fix);
-  assert.match(token.fix, /secret/i);
-  assert.match(token.detail, /entra\.AADSTS7000222/);
+  assert.equal(token.fix.en, expected.fix);
+  assert.equal(token.fix.ja, expected.ja?.fix || expected.fix);
+  assert.match(token.fix.en, /secret/i);
+  assert.match(token.detail.en, /entra\.AADSTS7000222/);
+  assert.equal(token.ref, expected.ref);
   assert.ok(!checks.some((x) => x.id === 'upstream.m365.mail-send'), 'no permission verdict without a token');
 });
 
@@ -149,30 +153,32 @@ test('an SPF record without the public IP fails with the corrected record; with 
 
   const checks = await doctor(input, dir, '203.0.113.7');
   const mx = find(checks, 'upstream.direct.mx');
-  assert.equal(mx.status, 'pass', mx.title);
-  assert.equal(mx.title, `MX of ${domain}: ${mxHost} (127.0.0.1)`);
+  assert.equal(mx.status, 'pass', mx.title.en);
+  assert.equal(mx.title.en, `MX of ${domain}: ${mxHost} (127.0.0.1)`);
+  assert.equal(mx.title.ja, `${domain} の MX: ${mxHost} (127.0.0.1)`);
   assert.equal(find(checks, 'upstream.direct.mx.tcp').status, 'pass');
   // The emulator's certificate is for localhost, not for the MX name: the name check works.
-  assert.match(find(checks, 'upstream.direct.mx.tls').title, /not trusted \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  assert.match(find(checks, 'upstream.direct.mx.tls').title.en, /not trusted \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
   const spf = find(checks, 'upstream.direct.spf');
   assert.equal(spf.status, 'fail');
-  assert.match(spf.title, /does not authorise 203\.0\.113\.7 \(fail\)/);
-  assert.match(spf.detail, /decided by: -all \(in /);
-  assert.ok(spf.fix.includes('"v=spf1 ip4:203.0.113.7 include:spf.protection.outlook.com -all"'), spf.fix);
+  assert.match(spf.title.en, /does not authorise 203\.0\.113\.7 \(fail\)/);
+  assert.match(spf.detail.en, /decided by: -all \(in /);
+  assert.ok(spf.fix.en.includes('"v=spf1 ip4:203.0.113.7 include:spf.protection.outlook.com -all"'), spf.fix.en);
+  assert.ok(spf.fix.ja.includes('"v=spf1 ip4:203.0.113.7 include:spf.protection.outlook.com -all"'), spf.fix.ja);
   assert.equal(find(checks, 'upstream.direct.reject-direct-send').status, 'warn');
   assert.ok(dns.queries.some((q) => q.name === domain && q.type === 'TXT'), 'the SPF lookup went to the configured DNS server');
 
   dns.set(domain, { MX: [{ preference: 0, exchange: mxHost }], TXT: ['v=spf1 ip4:203.0.113.0/24 include:spf.protection.outlook.com -all'] });
   const again = find(await doctor(input, dir, '203.0.113.7'), 'upstream.direct.spf');
-  assert.equal(again.status, 'pass', again.title);
-  assert.match(again.detail, /decided by: ip4:203\.0\.113\.0\/24/);
+  assert.equal(again.status, 'pass', again.title.en);
+  assert.match(again.detail.en, /decided by: ip4:203\.0\.113\.0\/24/);
   // Microsoft's own addresses pass through the include.
   const viaInclude = find(await doctor(input, dir, '40.107.3.4'), 'upstream.direct.spf');
   assert.equal(viaInclude.status, 'pass');
-  assert.match(viaInclude.detail, /via ip4:40\.107\.0\.0\/16 \(in spf\.protection\.outlook\.com\)/);
+  assert.match(viaInclude.detail.en, /via ip4:40\.107\.0\.0\/16 \(in spf\.protection\.outlook\.com\)/);
   const noIp = find(await doctor(input, dir), 'upstream.direct.spf');
   assert.equal(noIp.status, 'info');
-  assert.match(noIp.title, /--public-ip/);
+  assert.match(noIp.title.en, /--public-ip/);
 });
 
 test('an unreachable host fails with a fix, and the binary exits 1', { timeout: 60_000 }, async () => {
@@ -184,8 +190,8 @@ test('an unreachable host fails with a fix, and the binary exits 1', { timeout: 
   const { checks } = JSON.parse(r.stdout) as { checks: Check[] };
   const tcp = find(checks, 'upstream.relay.tcp');
   assert.equal(tcp.status, 'fail');
-  assert.match(tcp.title, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
-  assert.match(tcp.fix, new RegExp(`Nothing accepts connections on 127\\.0\\.0\\.1:${port}: check the host and port`));
+  assert.match(tcp.title.en, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+  assert.match(tcp.fix.en, new RegExp(`Nothing accepts connections on 127\\.0\\.0\\.1:${port}: check the host and port`));
   assert.ok(!checks.some((x) => x.id === 'upstream.relay.tls'), 'no TLS check without a connection');
 
   const bad = writeConfig(dir, 'listeners: [{ port: 25, tls: sometimes }]\n', 'bad.yaml');
@@ -218,17 +224,19 @@ test('a failed message in the queue fails with retry advice; listeners in use ar
     }, dir);
     const failed = find(checks, 'queue.failed');
     assert.equal(failed.status, 'fail');
-    assert.match(failed.title, /^1 failed message waiting/);
-    assert.match(failed.fix, /authrelay queue retry --failed/);
-    assert.match(failed.detail, /1 × .*ErrorAccessDenied.*→ In Entra admin center → App registrations/);
-    assert.equal(find(checks, 'queue.counts').title, 'queue: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 1');
+    assert.match(failed.title.en, /^1 failed message waiting/);
+    assert.match(failed.fix.en, /authrelay queue retry --failed/);
+    assert.match(failed.detail.en, /1 × .*ErrorAccessDenied.*→ In Entra admin center → App registrations/);
+    assert.equal(find(checks, 'queue.counts').title.en, 'queue: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 1');
+    assert.equal(find(checks, 'queue.counts').title.ja, 'キュー: 受信中 0 件、配送中 0 件、再試行待ち 0 件、保留 0 件、配送済み 0 件、失敗 1 件');
 
     const running = find(checks, 'listener.running.bind');
     assert.equal(running.status, 'pass');
-    assert.match(running.title, /a relay is listening on 127\.0\.0\.1:\d+/);
+    assert.match(running.title.en, /a relay is listening on 127\.0\.0\.1:\d+/);
     const taken = find(checks, 'listener.taken.bind');
     assert.equal(taken.status, 'fail');
-    assert.match(taken.fix, /ss -ltnp/);
+    assert.match(taken.fix.en, /ss -ltnp/);
+    assert.match(taken.fix.ja, /ss -ltnp/);
     assert.equal(find(checks, 'listener.free.bind').status, 'pass');
   } finally {
     smtpLike.server.close();

@@ -32,17 +32,17 @@ test('doctor: a proxyProtocol listener is greeted when this host is a trusted pr
       })),
     }, { env: {} }, tmpdir());
     const report = new Report();
-    await checkListeners(config, report.section('listeners'), Date.now());
+    await checkListeners(config, report.section({ en: 'Listeners', ja: 'リスナー' }), Date.now());
     const checks = report.checks;
     const find = (id: string) => checks.find((c) => c.id === id) ?? assert.fail(`no check ${id}: ${JSON.stringify(checks)}`);
     for (const name of ['trusting', 'trusting-plain']) {
       const c = find(`listener.${name}.bind`);
       assert.equal(c.status, 'pass', JSON.stringify(c));
-      assert.match(c.title, /a relay is listening/);
+      assert.match(c.title.en, /a relay is listening/);
     }
     const strict = find('listener.strict.bind');
     assert.equal(strict.status, 'info', JSON.stringify(strict));
-    assert.match(strict.detail ?? '', /not in trustedProxies/);
+    assert.match(strict.detail.en, /not in trustedProxies/);
   } finally {
     await relay.close();
   }

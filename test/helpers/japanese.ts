@@ -26,6 +26,10 @@ export function untranslatedEnglish(text: string): string[] {
   t = t.replace(/\b[\w.+-]+@[\w.-]+\b/g, ' ');
   t = t.replace(/<[A-Za-z][A-Za-z0-9 ._-]*>/g, ' ');
   t = t.replace(/\{[A-Za-z][A-Za-z0-9]*\}/g, ' ');
+  // Names kept in English, before the codes and numbers below take digits out of "Microsoft 365".
+  for (const k of [...KEPT].sort((a, b) => b.length - a.length)) {
+    t = t.replace(new RegExp(`(?<![A-Za-z0-9])${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9])`, 'g'), ' ');
+  }
   // PowerShell lines: Verb-Noun with its parameters, up to the end of the sentence.
   t = t.replace(/\b(?:Get|Set|New|Add|Remove|Enable|Disable|Connect|Test|Grant|Revoke|Update|Install|Import|Export|Start|Stop|Restart)-[A-Za-z]+(?:[^。、\n]*)/g, ' ');
   // authrelay and other commands.
@@ -35,7 +39,6 @@ export function untranslatedEnglish(text: string): string[] {
   t = t.replace(/\b[A-Za-z]+(?:\.[A-Za-z0-9]+)+\b/g, ' ');
   t = t.replace(/\b[A-Z0-9_]{2,}\b/g, ' ');
   t = t.replace(/\b\d[\w.:-]*\b/g, ' ');
-  for (const k of [...KEPT].sort((a, b) => b.length - a.length)) t = t.split(k).join(' ');
   // Microsoft's error codes and names in CamelCase (ErrorSendAsDenied, SubmissionQuotaExceededException).
   t = t.replace(/\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+\b/g, ' ');
   const runs = t.match(/[A-Za-z][A-Za-z'’-]*(?:[ \t]+[A-Za-z][A-Za-z'’-]*){2,}/g) ?? [];

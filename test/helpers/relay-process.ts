@@ -27,9 +27,19 @@ export function writeConfig(dir: string, yamlText: string, name = 'authrelay.yam
   return file;
 }
 
-/** Runs `authrelay ARGS...` to completion. */
-export function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(process.execPath, [BIN, ...args], { timeoutMs: 60_000, ...opts });
+/**
+ * The environment of a test's child process: this one's, in English (the
+ * CLI follows LC_ALL, LC_MESSAGES and LANG; a Japanese locale on the machine
+ * that runs the tests must not change what the tests read).
+ */
+export function englishEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, LANG: 'C', LC_ALL: undefined, LC_MESSAGES: undefined };
+}
+
+/** Runs `authrelay ARGS...` to completion, in English unless `locale` names another (it becomes LANG; LC_ALL and LC_MESSAGES are unset). */
+export function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; locale?: string } = {}): Promise<RunResult> {
+  const { locale, env, ...rest } = opts;
+  return run(process.execPath, [BIN, ...args], { timeoutMs: 60_000, ...rest, env: { ...englishEnv(env), ...(locale ? { LANG: locale } : {}) } });
 }
 
 /** `authrelay ARGS... --json`, parsed; fails with the command's output when it does not exit 0. */
@@ -78,7 +88,7 @@ export interface StartOptions {
 export async function startRelayProcess(configFile: string, opts: StartOptions = {}): Promise<RelayProcess> {
   const argv = [process.execPath, BIN, 'serve', '--config', configFile];
   const cmd = opts.wrap ? [...opts.wrap, ...argv] : argv;
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? englishEnv() });
   const logs: Record<string, unknown>[] = [];
   let out = '';
   let err = '';
@@ -162,14 +172,14 @@ export async function startRelayProcess(configFile: string, opts: StartOptions =
     // A file the relay refuses too: it exits, and that is the answer.
   }
   let bound: { name: string; port: number }[] | undefined;
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   while (!bound) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the relay exited (${child.exitCode ?? child.signalCode}) before it was up\nstderr: ${err}\nstdout: ${out || tail.join('\n')}`);
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the relay was not up within ${opts.timeoutMs ?? 20_000} ms\nstderr: ${err}\nstdout: ${out || tail.join('\n')}`);
+      throw new Error(`the relay was not up within ${opts.timeoutMs ?? 60_000} ms\nstderr: ${err}\nstdout: ${out || tail.join('\n')}`);
     }
     const status = dataDir ? await askRelay<{ listeners: { name: string; port: number }[] }>(dataDir, { cmd: 'status' }, 5_000).catch(() => undefined) : undefined;
     if (status && status.listeners.length >= want) bound = status.listeners;
@@ -180,7 +190,8 @@ export async function startRelayProcess(configFile: string, opts: StartOptions =
   return {
     child,
     ports,
-    port: bound[0]!.port,
+    // A relay with reader listeners only (listeners: 0) has no SMTP port.
+    port: bound[0]?.port ?? 0,
     logs,
     stdout: () => out || tail.join('\n'),
     stderr: () => err,

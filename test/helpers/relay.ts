@@ -66,7 +66,7 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
   // Without a file, the first change from the console writes this relay's own settings (as the embedded default's file would hold the embedded default).
   const relay = await startRelay(config, log, opts.file ? { configFile } : { newConfigFile: { path: configFile, text: `${firstFileText('the console')}${stringify(raw)}` } });
   const port = (name?: string) => {
-    const l = name ? relay.listeners.find((x) => x.name === name) : relay.listeners[0];
+    const l = name ? relay.listeners.find((x) => x.name === name) ?? relay.readers.find((x) => x.name === name) : relay.listeners[0];
     if (!l) throw new Error(`no listener ${name}`);
     return l.port;
   };
@@ -74,6 +74,9 @@ export async function startTestRelay(input: ConfigInput = {}, opts: { dataDir?: 
     ...relay,
     get listeners() {
       return relay.listeners;
+    },
+    get readers() {
+      return relay.readers;
     },
     config,
     dataDir,

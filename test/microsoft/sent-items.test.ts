@@ -137,9 +137,10 @@ describe('sentItems: delete', () => {
       const checks = (await runDoctor(relay.config, { timeoutMs: 10_000 })).checks;
       const check = checks.find((x) => x.id === 'upstream.m365.sent-items');
       assert.equal(check?.status, 'fail', JSON.stringify(check));
-      assert.match(check!.title, /Mail\.ReadWrite is not in the token/);
-      assert.match(check!.fix, /API permissions → Add a permission → Microsoft Graph → Application permissions → Mail\.ReadWrite → Add permissions, then Grant admin consent/);
-      assert.ok(check!.fix.includes(c.app.clientId));
+      assert.match(check!.title.en, /Mail\.ReadWrite is not in the token/);
+      assert.match(check!.fix.en, /API permissions → Add a permission → Microsoft Graph → Application permissions → Mail\.ReadWrite → Add permissions, then Grant admin consent/);
+      assert.ok(check!.fix.en.includes(c.app.clientId));
+      assert.match(check!.fix.ja, /\[API のアクセス許可\] → \[アクセス許可の追加\]/);
     });
   });
 

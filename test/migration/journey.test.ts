@@ -23,20 +23,17 @@ import { stringify } from 'yaml';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { basicAuthTenant, scanUpstream } from '../helpers/m365-migration.js';
 import { startTestRelay, queueIdOf, type TestRelay } from '../helpers/relay.js';
-import { startMigrationAdmin, type MigrationAdmin } from '../helpers/migration-admin.js';
 import { auditActions, call, setUpAndSignIn } from '../admin/api-client.js';
 
 const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 let emu: Emulator;
 let relay: TestRelay;
-let admin: MigrationAdmin;
 const tmp = mkdtempSync(join(tmpdir(), 'authrelay-journey-'));
 
 before(async () => {
   emu = await startEmulator();
 });
 after(async () => {
-  await admin?.close();
   await relay?.close();
   await emu.close();
   rmSync(tmp, { recursive: true, force: true });
@@ -45,7 +42,7 @@ after(async () => {
 /** Runs the CLI as its own process (asynchronously: the emulator in this process must keep answering). */
 function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AUTHRELAY_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AUTHRELAY_CONFIG: '', LANG: 'C', LC_ALL: undefined, LC_MESSAGES: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -69,12 +66,11 @@ test('scan, board, two devices added from the board send through authrelay: 2 of
   const t = basicAuthTenant(emu);
   const alice = `alice@${t.domain}`;
   relay = await startTestRelay({
-    upstreams: { m365: scanUpstream(emu, t, t.senders[0]!.mailbox) }, routes: [{ use: 'm365' }], migration: { upstream: 'm365' },
-    admin: { enabled: false }, trustLoopback: false,
+    upstreams: { m365: scanUpstream(emu, t, t.senders[0]!.mailbox) }, routes: [{ use: 'm365' }], migration: { upstream: 'm365', schedule: 'off' },
+    trustLoopback: false,
   }, { file: true });
   const file = join(relay.dataDir, 'authrelay.yaml');
-  admin = await startMigrationAdmin(relay, file);
-  const api = admin.relay;
+  const api = relay;
   const auth = await setUpAndSignIn(api);
 
   const empty = await call(api, 'GET', '/migration', { auth });

@@ -92,9 +92,10 @@ export function wrap(socket: Socket | TLSSocket): Wire {
 /**
  * Logs in over implicit TLS, selects INBOX and fetches message 1 with
  * BODY.PEEK[], hashing the literal as it streams in. Answers its size and
- * SHA-256.
+ * SHA-256. `login`: another login command instead of LOGIN user password
+ * (e.g. AUTHENTICATE XOAUTH2 straight to the mail server, for the benchmark).
  */
-export async function streamingFetch(port: number, ca: string, user: string, password: string): Promise<{ size: number; sha256: string }> {
+export async function streamingFetch(port: number, ca: string, user: string, password: string, login?: string): Promise<{ size: number; sha256: string }> {
   const socket = await new Promise<TLSSocket>((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, ca }, () => resolve(s));
     s.once('error', reject);
@@ -115,7 +116,7 @@ export async function streamingFetch(port: number, ca: string, user: string, pas
     const onLine = (l: string) => {
       if (step === 0 && l.startsWith('* OK')) {
         step = 1;
-        socket.write(`a1 LOGIN ${q(user)} ${q(password)}\r\n`);
+        socket.write(`a1 ${login ?? `LOGIN ${q(user)} ${q(password)}`}\r\n`);
       } else if (step === 1 && l.startsWith('a1 ')) {
         if (!l.startsWith('a1 OK')) return fail(l);
         step = 2;

@@ -70,6 +70,11 @@ test('webhook: a failed message and a queue over its threshold each alert once, 
     assert.deepEqual(details.recipients, ['nobody@contoso.com']);
     assert.match(String(details.response), /550/);
     assert.equal(details.retry, `authrelay queue retry ${failed}`);
+    // The English fields as they were, and the same texts in Japanese.
+    assert.match(String(alert.body.summary), new RegExp(`^message ${failed} failed via up: 550`));
+    const ja = alert.body.ja as Record<string, unknown>;
+    assert.match(String(ja.summary), new RegExp(`^メッセージ ${failed} を up 経由で配信できませんでした: 550`));
+    assert.equal(typeof ja.fix, 'string');
 
     // A second failure on the same route: the condition is already raised.
     const again = await sendMail(relay, { to: ['nobody@contoso.com'], subject: 'Scan 2' });
@@ -162,7 +167,7 @@ test('e-mail: the alert is queued to the admin address and delivered through the
   const relay = await startRelay({
     upstreams: { up: smtpUpstream(up.port) },
     notices: { toSender: false },
-    alerts: { email: { to: 'it@contoso.com' }, checkInterval: '100ms' },
+    alerts: { email: { to: 'it@contoso.com' }, language: 'en', checkInterval: '100ms' },
   }).catch(async (err: unknown) => {
     await up.close();
     throw err;

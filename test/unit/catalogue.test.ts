@@ -1,6 +1,6 @@
 /**
  * The Microsoft 365 error catalogue stays complete and consistent: every entry
- * documented in docs/errors.md, every example explained by its own entry and
+ * documented in docs/errors.md and docs/ja/errors.md, every example explained by its own entry and
  * by no earlier one, every code named in the catalogue's brief covered, and
  * the explain functions (including unknown and network token errors and the
  * generic SMTP classifier) giving the fix with placeholders filled.
@@ -18,6 +18,7 @@ import { classifySmtpError, classifySmtpReply } from '../../src/deliver/smtp/cla
 import { renderErrorsDoc } from '../../src/deliver/microsoft/catalogue-doc.js';
 
 const docs = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)), 'utf8');
+const docsJa = readFileSync(fileURLToPath(new URL('../../../docs/ja/errors.md', import.meta.url)), 'utf8');
 
 function matches(e: CatalogueEntry, example: CatalogueEntry['example']): boolean {
   if (e.source === 'smtp') return typeof example === 'string' && matchesSmtp(e, example);
@@ -32,7 +33,7 @@ function matches(e: CatalogueEntry, example: CatalogueEntry['example']): boolean
   return matchesEntra(e, example);
 }
 
-test('every entry: unique ref, non-empty hint and fix, listed in docs/errors.md', () => {
+test('every entry: unique ref, non-empty hint and fix, listed in docs/errors.md and docs/ja/errors.md', () => {
   assert.ok(CATALOGUE.length >= 60, `only ${CATALOGUE.length} entries`);
   const refs = new Set<string>();
   for (const e of CATALOGUE) {
@@ -42,13 +43,25 @@ test('every entry: unique ref, non-empty hint and fix, listed in docs/errors.md'
     assert.ok(e.hint.trim().length > 20, `${e.ref}: empty hint`);
     assert.ok(e.fix.trim().length > 20, `${e.ref}: empty fix`);
     assert.ok(docs.includes(`| \`${e.ref}\` |`), `${e.ref} is not in docs/errors.md`);
+    assert.ok(docsJa.includes(`| \`${e.ref}\` |`), `${e.ref} is not in docs/ja/errors.md`);
     if (e.retryAfterMs !== undefined) assert.equal(e.action, 'retry', `${e.ref}: a wait only makes sense for a retry`);
   }
   for (const m of docs.matchAll(/^\| `([a-z]+\.[^`]+)` \|/gm)) assert.ok(refs.has(m[1]!), `docs/errors.md lists ${m[1]}, which the catalogue does not have`);
+  for (const m of docsJa.matchAll(/^\| `([a-z]+\.[^`]+)` \|/gm)) assert.ok(refs.has(m[1]!), `docs/ja/errors.md lists ${m[1]}, which the catalogue does not have`);
 });
 
-test('docs/errors.md shows each entry as the catalogue has it (action, meaning, fix): node scripts/errors-doc.mjs rewrites it', () => {
+test('docs/errors.md and docs/ja/errors.md show each entry as the catalogue has it (action, meaning, fix): node scripts/errors-doc.mjs rewrites them', () => {
   assert.equal(docs, renderErrorsDoc(docs));
+  assert.equal(docsJa, renderErrorsDoc(docsJa, 'ja'));
+  // The Japanese document is the Japanese rendering: Japanese headings, header and actions, the entries' ja.
+  assert.match(docsJa, /^\| ref \| 応答の例 \| 動作 \| 意味 \| 対処 \|$/m);
+  assert.match(docsJa, /^## SMTP の応答 \(SMTP AUTH、Direct Send、コネクタ経由のリレー\)$/m);
+  assert.match(docsJa, /^\| `smtp\.5\.7\.139\.mailbox-disabled` \| .* \| 失敗 \| メールボックス &lt;mailbox&gt; で SMTP AUTH が無効/m);
+  assert.match(docsJa, /^\| `graph\.ErrorSubmissionQuotaExceeded` \| .* \| 再試行 \(24 時間後\) \|/m);
+  assert.match(docsJa, /^\| `graph\.ServiceUnavailable` \| .* \| 再試行 \(ルートが待機\) \|/m);
+  assert.doesNotMatch(docsJa, /\| (retry|fail)[ ,(|]/, 'no English action in the Japanese tables');
+  assert.ok(docs.includes('(ja/errors.md)'), 'docs/errors.md links the Japanese version');
+  assert.ok(docsJa.includes('(../errors.md)'), 'docs/ja/errors.md links the English version');
 });
 
 test('every example is matched by its own entry and by no earlier entry of its source', () => {

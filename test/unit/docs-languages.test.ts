@@ -15,6 +15,7 @@ const PAIRS: [string, string][] = [
   ['README.md', 'README.ja.md'],
   ['docs/getting-started.md', 'docs/ja/getting-started.md'],
   ['docs/devices.md', 'docs/ja/devices.md'],
+  ['docs/imap-pop.md', 'docs/ja/imap-pop.md'],
 ];
 
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');

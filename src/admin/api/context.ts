@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { ReloadResult } from '../../core/reload-result.js';
 import type { SessionWatch } from '../../report/session-watch.js';
+import type { ReaderActivity, ReaderListenerView } from '../../report/reader-activity.js';
 import type { Logger } from '../../core/log.js';
 import type { Store } from '../../spool/store.js';
 import type { MigrationService } from '../../migration/service.js';
@@ -21,7 +22,8 @@ export interface DestinationStatus {
   failures: number;
   lastError?: string;
   /** Set while the upstream cannot take mail and its routes' messages go to the next upstream. */
-  fallback?: { since: number; reason: string };
+  /** reasonJa: the reason in Japanese (the API answers it under localized when Japanese is asked for). */
+  fallback?: { since: number; reason: string; reasonJa?: string };
 }
 
 export interface ApiDeps {
@@ -50,6 +52,8 @@ export interface ApiDeps {
   watch?: SessionWatch;
   /** The migration board and tenant scans (routes-migration.ts); absent: those routes answer 503. */
   migration?: MigrationService;
+  /** The IMAP/POP3 listeners of legacy readers and what each device read lately (the devices page). */
+  readers?: { activity: ReaderActivity; listeners: () => ReaderListenerView[] };
 }
 
 /** Writes one audit entry for the request's caller. */

@@ -28,6 +28,8 @@ const fields = {
   sendAs: { type: 'string', maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' },
   allowedFrom: list,
   route: { type: 'string', minLength: 1, maxLength: 100 },
+  /** The mailboxes the device may read through the IMAP and POP3 listeners (docs/imap-pop.md). */
+  mailboxes: { type: 'array', maxItems: 50, items: { type: 'string', minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' } },
 } as const;
 /** PATCH also takes null for the optional single values: null removes the key. */
 const editFields = {
@@ -45,6 +47,7 @@ interface DeviceBody {
   sendAs?: string;
   allowedFrom?: string[];
   route?: string;
+  mailboxes?: string[];
 }
 
 /** PATCH: null removes sendAs or route. */
@@ -113,6 +116,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (b.sendAs) entry.sendAs = b.sendAs;
     if (b.allowedFrom?.length) entry.allowedFrom = b.allowedFrom;
     if (b.route) entry.route = b.route;
+    if (b.mailboxes?.length) entry.mailboxes = b.mailboxes;
     const r = await apply(req, reply, 'device-add', b.name, (doc) => {
       if (deviceIndex(doc, b.name) !== undefined) throw new Refusal(409, 'exists', `a device named ${b.name} exists already`);
       addDevice(doc, entry as Record<string, unknown> & { name: string });
@@ -127,7 +131,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.patch<{ Params: { name: string }; Body: EditBody }>('/devices/:name', {
     ...access.admin,
     schema: {
-      summary: 'Edit a device in the config file (networks, username, sendAs, allowedFrom, route; an empty list or null removes the key); applied at once by a reload',
+      summary: 'Edit a device in the config file (networks, username, sendAs, allowedFrom, route, mailboxes; an empty list or null removes the key); applied at once by a reload',
       tags: ['devices'], params: nameParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: editFields },
     },
   }, async (req, reply) => {
@@ -135,7 +139,7 @@ export function deviceRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const b = req.body;
     const r = await apply(req, reply, 'device-edit', name, (doc) => {
       const i = indexIn(doc, name);
-      for (const key of ['networks', 'username', 'sendAs', 'allowedFrom', 'route'] as const) {
+      for (const key of ['networks', 'username', 'sendAs', 'allowedFrom', 'route', 'mailboxes'] as const) {
         const v = b[key];
         if (v === undefined) continue;
         if (v === null || (Array.isArray(v) && v.length === 0)) doc.deleteIn(['devices', i, key]);

@@ -2,23 +2,40 @@
  * /api/v1/messages: search the spool (sender, recipient, device, subject,
  * state, received time), one message with its trail and each
  * recipient's outcome (with the catalogue's hint, fix and reference), retry,
- * release, delete, and the stored body as .eml.
+ * release, delete, and the stored body as .eml. Explanations, trail lines and
+ * state names come in the language asked for (Accept-Language) under
+ * `localized`, beside the English fields (see localized.ts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
+import libmime from 'libmime';
 import { MESSAGE_STATES, type MessageState, type QueuedMessage } from '../../spool/store.js';
 import { actorName, principalOf, sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
+import type { Lang } from '../../core/i18n.js';
+import { notesIn, say } from '../../core/trail-texts.js';
+import { answerLang, messageStateLabel, outcomeView, recipientStateLabel, trailView } from './localized.js';
 
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9.]{1,64}$' } } } as const;
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
-export function messageSummary(m: QueuedMessage) {
+/** The Subject as a person reads it: MIME encoded words (=?ISO-2022-JP?B?...?=, =?UTF-8?B?...?=) decoded; stored as the device wrote it. */
+function readableSubject(subject: string | undefined): string | null {
+  if (subject === undefined) return null;
+  try {
+    return libmime.decodeWords(subject);
+  } catch {
+    return subject;
+  }
+}
+
+export function messageSummary(m: QueuedMessage, lang: Lang) {
   return {
     id: m.id, state: m.state, route: m.route, parentId: m.parentId, kind: m.kind ?? 'message', receivedAt: iso(m.receivedAt),
-    device: m.origin.device, sender: m.sender, subject: m.subject ?? null, size: m.size, attempts: m.attempts,
-    recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state })),
-    nextAttemptAt: m.state === 'deferred' ? iso(m.nextAttemptAt) : null, lastError: m.lastError ?? null,
+    device: m.origin.device, sender: m.sender, subject: readableSubject(m.subject), size: m.size, attempts: m.attempts,
+    recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state, localized: recipientStateLabel(r.state, lang) })),
+    nextAttemptAt: m.state === 'deferred' ? iso(m.nextAttemptAt) : null, lastError: outcomeView(m.lastError, lang),
+    localized: messageStateLabel(m.state, lang),
   };
 }
 
@@ -37,7 +54,8 @@ export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
         before: { type: 'string', format: 'date-time', description: 'Only messages received before this time (paging)' },
       } },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
+    const lang = answerLang(req, reply);
     const q = req.query;
     // until is inclusive, before (paging) exclusive: the earlier of the two bounds wins.
     const bounds = [q.before ? Date.parse(q.before) : undefined, q.until ? Date.parse(q.until) + 1 : undefined].filter((b): b is number => b !== undefined);
@@ -47,20 +65,26 @@ export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       ...(q.subject ? { subject: q.subject } : {}), ...(q.since ? { since: Date.parse(q.since) } : {}),
       limit: q.limit, ...(bounds.length ? { before: Math.min(...bounds) } : {}),
     });
-    return { messages: list.map(messageSummary) };
+    return { messages: list.map((m) => messageSummary(m, lang)) };
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id', {
     ...access.read, schema: { summary: 'One message: envelope, origin, recipients with outcomes and explanations, and the trail', tags: ['messages'], params: idParam },
   }, async (req, reply) => {
+    const lang = answerLang(req, reply);
     const m = await deps.store.get(req.params.id);
     if (!m) return notFound(reply, req.params.id);
     const trail = await deps.store.trail(m.id);
+    const summary = messageSummary(m, lang);
+    const notes = notesIn(m.notes ?? [], trail.find((e) => e.kind === 'received')?.data, lang);
     return {
-      ...messageSummary(m), origin: m.origin, headerFrom: m.headerFrom ?? null, messageId: m.messageIdHeader ?? null, sendAs: m.sendAs ?? null,
+      ...summary, localized: { ...summary.localized, notes: notes.notes, notesLang: notes.lang }, origin: m.origin, headerFrom: m.headerFrom ?? null, messageId: m.messageIdHeader ?? null, sendAs: m.sendAs ?? null,
       notes: m.notes ?? [], expiresAt: iso(m.expiresAt), updatedAt: iso(m.updatedAt),
-      recipients: m.recipientRecords.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, updatedAt: iso(r.updatedAt), outcome: r.last ?? null })),
-      trail: trail.map((e) => ({ at: iso(e.at), kind: e.kind, text: e.text, ...(e.data ? { data: e.data } : {}) })),
+      recipients: m.recipientRecords.map((r) => ({
+        address: r.address, state: r.state, attempts: r.attempts, updatedAt: iso(r.updatedAt), outcome: outcomeView(r.last, lang),
+        localized: recipientStateLabel(r.state, lang),
+      })),
+      trail: trail.map((e) => trailView(e, lang, iso)),
     };
   });
 
@@ -77,7 +101,7 @@ export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
         return notFound(reply, id);
       }
       const now = Date.now();
-      const by = `admin API (${actorName(principalOf(req))})`;
+      const by = say('by.api', { name: actorName(principalOf(req)) });
       const ok = action === 'retry' ? await deps.store.retry(id, now, now + deps.config().queue.maxLifetime, by) : await deps.store.release(id, now, by);
       audit(deps, req, `message-${action}`, id, ok ? 'ok' : 'refused', ok ? { from: m.state } : { reason: `state ${m.state}` });
       if (!ok) {

@@ -10,6 +10,8 @@ import { queueStats } from '../../report/queue-stats.js';
 import { CAPTURE_ROUTE } from '../../route/rules.js';
 import { access, type ApiDeps, type DestinationStatus } from './context.js';
 import { devicesInFile } from './routes-devices.js';
+import { answerLang } from './localized.js';
+import type { Lang } from '../../core/i18n.js';
 
 /** Overview activity windows: bucket length and bucket count. */
 const ACTIVITY_RANGES = { '24h': { bucketMinutes: 60, buckets: 24 }, '7d': { bucketMinutes: 360, buckets: 28 } } as const;
@@ -33,13 +35,17 @@ function canonical(v: unknown): string {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-function status(d: DestinationStatus | undefined, now: number) {
+function status(d: DestinationStatus | undefined, now: number, lang: Lang) {
   if (!d) return { state: 'up', inflight: 0, failures: 0, pausedUntil: null, lastError: null, fallback: null };
   const paused = d.pausedUntil > now;
   return {
     state: d.fallback ? 'fallback' : paused ? 'paused' : 'up', inflight: d.inflight, failures: d.failures, pausedUntil: paused ? iso(d.pausedUntil) : null, lastError: d.lastError ?? null,
     // Running on fallback: this upstream cannot take mail, and the messages of routes listing another go there.
-    fallback: d.fallback ? { since: iso(d.fallback.since), reason: d.fallback.reason } : null,
+    // The reason as well in the language asked for (Accept-Language), see localized.ts.
+    fallback: d.fallback ? {
+      since: iso(d.fallback.since), reason: d.fallback.reason,
+      localized: lang === 'ja' && d.fallback.reasonJa !== undefined ? { lang, reason: d.fallback.reasonJa } : { lang: 'en' as Lang, reason: d.fallback.reason },
+    } : null,
   };
 }
 
@@ -62,6 +68,21 @@ export function upstreamFacts(u: UpstreamConfig): Record<string, unknown> {
   }
 }
 
+/** What a reader device (one with mailboxes) did lately over IMAP/POP3: null for a device that reads nothing and never tried. */
+function readerView(deps: ApiDeps, d: DeviceConfig) {
+  const a = deps.readers?.activity.of(d.name);
+  // A refused login names a user, not a device: the device's username or one of its mailboxes.
+  const refusal = deps.readers?.activity.lastRefusal([...(d.username ? [d.username] : []), ...d.mailboxes]);
+  if (!a && !refusal && d.mailboxes.length === 0) return null;
+  const last = [a?.lastError, refusal].filter((e) => e).sort((x, y) => y!.at - x!.at)[0];
+  return {
+    lastLogin: iso(a?.lastLogin ?? undefined), lastMailbox: a?.lastMailbox ?? null, lastProtocol: a?.lastProtocol ?? null, logins: a?.logins ?? 0,
+    bytesToClient: a?.bytesToClient ?? 0, bytesToServer: a?.bytesToServer ?? 0, errors: a?.errors ?? 0,
+    lastError: last ? { ...last, at: iso(last.at) } : null,
+    sessions: (a?.sessions ?? []).map((s) => ({ ...s, startedAt: iso(s.startedAt), endedAt: iso(s.endedAt ?? undefined), open: s.endedAt === null })),
+  };
+}
+
 export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: { range: ActivityRange } }>('/overview', {
     ...access.read,
@@ -71,14 +92,15 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
         range: { type: 'string', enum: Object.keys(ACTIVITY_RANGES), default: '24h', description: 'Activity window: 24h in hourly buckets, 7d in 6-hour buckets' },
       } },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
+    const lang = answerLang(req, reply);
     const now = Date.now();
     const q = await queueStats(deps.store);
     const dest = new Map(deps.destinations().map((d) => [d.route, d]));
     return {
       counts: q.byState, queueDepth: q.waiting, waitingByRoute: Object.fromEntries(q.waitingByRoute),
       oldestWaiting: q.oldestWaitingAt === undefined ? null : { receivedAt: iso(q.oldestWaitingAt), ageSeconds: Math.round((now - q.oldestWaitingAt) / 1000) },
-      upstreams: upstreamNames(deps).map((name) => ({ name, type: typeOf(deps, name), ...status(dest.get(name), now) })),
+      upstreams: upstreamNames(deps).map((name) => ({ name, type: typeOf(deps, name), ...status(dest.get(name), now, lang) })),
       activity: await activity(deps, req.query.range, now),
     };
   });
@@ -99,6 +121,7 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const entry = (d: DeviceConfig, pending: 'added' | 'edited' | 'removed' | null) => ({
       name: d.name, configured: true, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom,
       maxMessageSize: d.maxMessageSize, route: d.route ?? null, pending, seen: inventory(d.name),
+      mailboxes: d.mailboxes, reader: readerView(deps, d),
     });
     const list = inFile
       ? [
@@ -110,6 +133,7 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
       ]
       : running.map((d) => entry(d, null));
     return {
+      readerListeners: deps.readers?.listeners() ?? [],
       reloadNeeded: list.some((d) => d.pending !== null),
       ...(file && 'error' in file ? { fileError: file.error } : {}),
       devices: [
@@ -119,13 +143,14 @@ export function statusRoutes(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
-  app.get('/upstreams', { ...access.read, schema: { summary: 'Upstreams: name, type, where they deliver, live status (never secrets)', tags: ['status'] } }, async () => {
+  app.get('/upstreams', { ...access.read, schema: { summary: 'Upstreams: name, type, where they deliver, live status (never secrets)', tags: ['status'] } }, async (req, reply) => {
+    const lang = answerLang(req, reply);
     const now = Date.now();
     const dest = new Map(deps.destinations().map((d) => [d.route, d]));
     return {
       upstreams: upstreamNames(deps).map((name) => {
         const u = deps.config().upstreams[name];
-        return { name, type: typeOf(deps, name), ...(u ? upstreamFacts(u) : { credential: 'none' }), status: status(dest.get(name), now),
+        return { name, type: typeOf(deps, name), ...(u ? upstreamFacts(u) : { credential: 'none' }), status: status(dest.get(name), now, lang),
           routes: deps.config().routes.filter((r) => r.use.includes(name)).map((r) => r.name ?? null) };
       }),
     };

@@ -11,7 +11,11 @@
  * test first and refuses (409 live-test-failed, nothing written) when it
  * fails, unless the person confirmed (`force: true`); `tls: none` to a relay
  * is written only with `allowNoTls: true`. The secret is never logged,
- * audited or sent back.
+ * audited or sent back. Steps, lines and messages are in the language of
+ * Accept-Language (English unless Japanese is preferred). Route `readers`
+ * (legacy IMAP/POP3 readers) writes the exchange-mailbox upstream, adds its
+ * IMAP/POP3 listeners and the device with its mailboxes, and leaves the
+ * delivery routes as they are.
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { isMap, isSeq, parseDocument } from 'yaml';
@@ -29,8 +33,10 @@ import { probeSmtp, type SmtpProbe } from '../../config/wizard/smtp-probe.js';
 import { neededPermissions, setupSteps } from '../../config/wizard/steps.js';
 import { actorName, principalOf, sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
+import { answerLang } from './localized.js';
+import { WIZARD_TEXT as W, wz } from '../../config/wizard/texts.js';
 
-const ROUTE_KINDS: RouteKind[] = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'hold'];
+const ROUTE_KINDS: RouteKind[] = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'hold', 'readers'];
 const ENTRA_ROUTES = new Set<RouteKind>(['graph', 'smtp-oauth', 'smtp-oauth-delegated']);
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const MAILBOX = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
@@ -60,9 +66,13 @@ export interface WizardBody {
   allowNoTls?: boolean;
   /** Write although the live test failed (the person confirmed). */
   force?: boolean;
-  endpoints?: { authority?: string; graph?: string; smtp?: string };
+  endpoints?: { authority?: string; graph?: string; smtp?: string; imap?: string; pop3?: string };
   ca?: string;
   listeners?: { host?: string; starttlsPort?: number; tlsPort?: number | null; legacyPort?: number | null };
+  /** Route readers: the mailboxes the reader device may open. */
+  mailboxes?: string[];
+  /** Route readers: the IMAP and POP3 listeners (a port, or null for none), their TLS, and TLS 1.0/1.1 on them. */
+  readers?: { imapPort?: number | null; pop3Port?: number | null; tls?: 'implicit' | 'starttls'; legacy?: boolean };
   device?: { name: string; networks: string[] };
   admin?: string;
   /** config only: write the YAML to the relay's config file. */
@@ -92,11 +102,19 @@ const bodySchema = {
       authority: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
       graph: { type: 'string', maxLength: 500, pattern: '^https://[^\\s/]+' },
       smtp: { type: 'string', maxLength: 260, pattern: '^[^\\s:]+:\\d{1,5}$' },
+      imap: { type: 'string', maxLength: 260, pattern: '^[^\\s:]+(:\\d{1,5})?$' },
+      pop3: { type: 'string', maxLength: 260, pattern: '^[^\\s:]+(:\\d{1,5})?$' },
     } },
     ca: { type: 'string', maxLength: 1024, pattern: ABSOLUTE },
     listeners: { type: 'object', additionalProperties: false, properties: {
       host: { type: 'string', minLength: 1, maxLength: 100 }, starttlsPort: port,
-      tlsPort: { anyOf: [port, { type: 'null' }] }, legacyPort: { anyOf: [port, { type: 'null' }] },
+      tlsPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535 }, legacyPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535 },
+    } },
+    mailboxes: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', maxLength: 320, pattern: MAILBOX } },
+    readers: { type: 'object', additionalProperties: false, properties: {
+      // One schema with both types: in anyOf, type coercion would read null as port 0 (or 0 as null).
+      imapPort: { type: ['integer', 'null'], minimum: 0, maximum: 65535 }, pop3Port: { type: ['integer', 'null'], minimum: 0, maximum: 65535 },
+      tls: { type: 'string', enum: ['implicit', 'starttls'] }, legacy: { type: 'boolean' },
     } },
     device: { type: 'object', required: ['name', 'networks'], additionalProperties: false, properties: {
       name: { type: 'string', minLength: 1, maxLength: 100 },
@@ -115,7 +133,7 @@ const bodySchema = {
  * else (devices, listeners, comments) stays. The previous file is kept as
  * FILE.bak. On the embedded default the file starts from `initialText`.
  */
-function mergeWizardConfig(file: string, wizardText: string, upstream: string | undefined, initialText: string | undefined): void {
+function mergeWizardConfig(file: string, wizardText: string, upstream: string | undefined, initialText: string | undefined, readers: boolean): void {
   const made = parseDocument(wizardText);
   if (existsSync(file)) copyFileSync(file, `${file}.bak`);
   editConfigFile(file, (doc) => {
@@ -124,9 +142,24 @@ function mergeWizardConfig(file: string, wizardText: string, upstream: string | 
       if (!isMap(doc.get('upstreams'))) doc.set('upstreams', doc.createNode({}));
       doc.setIn(['upstreams', upstream], node);
     }
-    const routes = made.get('routes', true);
-    if (routes) doc.set('routes', routes);
-    else doc.delete('routes');
+    if (readers) {
+      // Legacy readers add their IMAP/POP3 listeners (replacing the wizard's own of the same name); delivery routes stay as they are.
+      const mine = made.get('listeners');
+      if (!isSeq(doc.get('listeners'))) doc.set('listeners', doc.createNode([]));
+      const theirs = doc.get('listeners');
+      if (isSeq(mine) && isSeq(theirs)) {
+        for (const l of mine.items) {
+          const name = isMap(l) ? l.get('name') : undefined;
+          const at = theirs.items.findIndex((x) => isMap(x) && x.get('name') === name);
+          if (at >= 0) theirs.items[at] = l as never;
+          else theirs.items.push(l as never);
+        }
+      }
+    } else {
+      const routes = made.get('routes', true);
+      if (routes) doc.set('routes', routes);
+      else doc.delete('routes');
+    }
     const admin = made.getIn(['notices', 'admin']);
     if (typeof admin === 'string') doc.setIn(['notices', 'admin'], admin);
     const devices = made.get('devices');
@@ -155,7 +188,7 @@ export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: strin
       ...(l.legacyPort === null || l.legacyPort === undefined ? {} : { legacyPort: l.legacyPort }),
     },
   };
-  if (ENTRA_ROUTES.has(b.route)) {
+  if (ENTRA_ROUTES.has(b.route) || b.route === 'readers') {
     const tenant = need(b.tenant, 'tenant') ?? '';
     const clientId = need(b.clientId, 'clientId') ?? '';
     const secretEnv = b.secretEnv ?? 'M365_CLIENT_SECRET';
@@ -164,7 +197,16 @@ export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: strin
     else if (b.credential === 'certificate') credential = { kind: 'certificate', cert: need(b.certFile, 'certFile') ?? '', key: need(b.keyFile, 'keyFile') ?? '' };
     else credential = { kind: 'secret', ref: `\${${secretEnv}}`, value: b.clientSecret, envName: secretEnv };
     answers.entra = { cloud: b.cloud ?? 'global', tenant, clientId, credential, endpoints: { ...b.endpoints }, ...(b.ca ? { ca: b.ca } : {}) };
-    answers.mailbox = need(b.mailbox, 'mailbox');
+    if (b.route === 'readers') {
+      const r = b.readers ?? {};
+      const imapPort = r.imapPort === null ? undefined : r.imapPort ?? 1993;
+      const pop3Port = r.pop3Port === null ? undefined : r.pop3Port ?? 1995;
+      if (imapPort === undefined && pop3Port === undefined) missing.push('readers.imapPort');
+      answers.readers = {
+        mailboxes: need(b.mailboxes?.length ? b.mailboxes : undefined, 'mailboxes') ?? [], tls: r.tls ?? 'implicit', legacy: r.legacy === true,
+        ...(imapPort !== undefined ? { imapPort } : {}), ...(pop3Port !== undefined ? { pop3Port } : {}),
+      };
+    } else answers.mailbox = need(b.mailbox, 'mailbox');
   } else if (b.route === 'direct-send') {
     answers.directSend = { domain: need(b.domain, 'domain') ?? '', dnsServers: b.dnsServers ?? [] };
   } else if (b.route === 'smtp') {
@@ -193,19 +235,20 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const { answers, missing } = toAnswers(req.body);
     if (missing.length) {
       audit(deps, req, action, req.body.route, 'refused', { reason: `missing ${missing.join(', ')}` });
-      void sendError(reply, 400, 'missing-answers', `the ${req.body.route} route also needs: ${missing.join(', ')}`);
+      void sendError(reply, 400, 'missing-answers', wz(W.apiMissing, answerLang(req, reply), { route: req.body.route, fields: missing.join(', ') }));
       return undefined;
     }
     return answers;
   };
   const auditDetail = (a: InitAnswers) => ({
     route: a.route, ...(a.entra ? { tenant: a.entra.tenant, clientId: a.entra.clientId, credential: a.entra.credential.kind } : {}),
-    ...(a.mailbox ? { mailbox: a.mailbox } : {}), ...(a.directSend ? { domain: a.directSend.domain } : {}), ...(a.relay ? { relay: `${a.relay.host}:${a.relay.port}`, tls: a.relay.tls } : {}),
+    ...(a.mailbox ? { mailbox: a.mailbox } : {}), ...(a.readers ? { mailboxes: a.readers.mailboxes.length, imapPort: a.readers.imapPort ?? null, pop3Port: a.readers.pop3Port ?? null } : {}),
+    ...(a.directSend ? { domain: a.directSend.domain } : {}), ...(a.relay ? { relay: `${a.relay.host}:${a.relay.port}`, tls: a.relay.tls } : {}),
   });
-  const invalid = (reply: FastifyReply, err: unknown) => {
+  const invalid = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
     if (!(err instanceof ConfigError)) throw err;
     return reply.code(400).header('cache-control', 'no-store').send({
-      error: 'invalid-config', message: `the answers do not make a valid configuration: ${err.problems.join('; ')}`, problems: err.problems,
+      error: 'invalid-config', message: wz(W.apiInvalid, answerLang(req, reply), { problems: err.problems.join('; ') }), problems: err.problems,
     });
   };
 
@@ -216,7 +259,8 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const a = answersOf(req, reply, 'wizard-steps');
     if (!a) return reply;
     audit(deps, req, 'wizard-steps', a.route, 'ok', auditDetail(a));
-    return { route: a.route, steps: setupSteps(a), permissions: neededPermissions(a.route) };
+    const lang = answerLang(req, reply);
+    return { route: a.route, steps: setupSteps(a, lang), permissions: neededPermissions(a.route, lang) };
   });
 
   app.post<{ Body: WizardBody }>('/wizard/test', {
@@ -225,9 +269,10 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req, reply) => {
     const a = answersOf(req, reply, 'wizard-test');
     if (!a) return reply;
+    const lang = answerLang(req, reply);
     if (a.entra?.credential.kind === 'secret' && a.entra.credential.value === undefined) {
       audit(deps, req, 'wizard-test', a.route, 'refused', { ...auditDetail(a), reason: 'no client secret' });
-      return sendError(reply, 400, 'missing-answers', 'the live test needs clientSecret (it is used for this test only and never stored)');
+      return sendError(reply, 400, 'missing-answers', wz(W.apiNeedsSecret, lang));
     }
     const secret = req.body.clientSecret;
     const lines: string[] = [];
@@ -235,21 +280,21 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // Another relay: look at it first; its proposal is the tls tested (unless one was chosen).
     let probe: SmtpProbe | undefined;
     if (a.relay && !req.body.relayTls) {
-      say(`Looking at the relay ${a.relay.host}:${a.relay.port} ...`);
+      say(wz(W.lookingAtRelay, lang, { host: a.relay.host, port: a.relay.port }));
       probe = await probeSmtp(probeOptions(a.relay, deps.config()));
-      for (const line of describeProbe(probe)) say(line);
+      for (const line of describeProbe(probe, lang)) say(line);
       if (probe.proposal.tls) a.relay.tls = probe.proposal.tls;
     }
     let config: Config;
     try {
       config = documentFor(a, deps.config().dataDir).config;
     } catch (err) {
-      return invalid(reply, err);
+      return invalid(req, reply, err);
     }
-    const result = await liveTest(a, config, say, { probe });
+    const result = await liveTest(a, config, say, { probe, lang });
     audit(deps, req, 'wizard-test', a.route, 'ok', { ...auditDetail(a), passed: result.ok, tested: result.tested });
     return {
-      ok: result.ok, tested: result.tested, lines, permissions: neededPermissions(a.route),
+      ok: result.ok, tested: result.tested, lines, permissions: neededPermissions(a.route, lang),
       ...(result.probe ? { probe: result.probe, relayTls: a.relay?.tls } : {}),
     };
   });
@@ -260,12 +305,13 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req, reply) => {
     const a = answersOf(req, reply, 'wizard-config');
     if (!a) return reply;
+    const lang = answerLang(req, reply);
     let made: ReturnType<typeof documentFor>;
     try {
       made = documentFor(a, deps.config().dataDir);
     } catch (err) {
       audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
-      return invalid(reply, err);
+      return invalid(req, reply, err);
     }
     const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
     const upstream = UPSTREAM_NAME[a.route];
@@ -276,26 +322,26 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (req.body.write) {
       if (a.relay?.tls === 'none' && !req.body.allowNoTls) {
         audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'tls: none not confirmed' });
-        return sendError(reply, 400, 'insecure-upstream', `tls: none sends mail (and any password) to ${a.relay.host} unencrypted; nothing was written. Confirm it (allowNoTls: true) or choose a relay that offers TLS`);
+        return sendError(reply, 400, 'insecure-upstream', wz(W.apiInsecure, lang, { host: a.relay.host }));
       }
       if (!req.body.force && made.secretChecked) {
         const lines: string[] = [];
         const secretValue = req.body.clientSecret;
-        const tested = await liveTest(a, made.config, (line = '') => lines.push(secretValue ? line.split(secretValue).join('(secret)') : line));
+        const tested = await liveTest(a, made.config, (line = '') => lines.push(secretValue ? line.split(secretValue).join('(secret)') : line), { lang });
         if (!tested.ok) {
           audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'live test failed' });
           return reply.code(409).header('cache-control', 'no-store').send({
-            error: 'live-test-failed', message: 'the live test failed, so nothing was written: fix what it found, or confirm to write the file anyway (force: true)', lines,
+            error: 'live-test-failed', message: wz(W.apiLiveTestFailed, lang), lines,
           });
         }
       }
       try {
-        mergeWizardConfig(file, made.text, upstream, running ? undefined : deps.newConfigFile.text);
+        mergeWizardConfig(file, made.text, upstream, running ? undefined : deps.newConfigFile.text, a.route === 'readers');
       } catch (err) {
         audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
         if (err instanceof ConfigError || err instanceof UserError) {
-          const problems = err instanceof ConfigError ? err.problems : [err.message];
-          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid-config', message: `merged into the relay's configuration, the answers would make it invalid; nothing was written: ${problems.join('; ')}`, problems });
+          const problems = err instanceof ConfigError ? err.problems : [err.text[lang]];
+          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid-config', message: wz(W.apiMergedInvalid, lang, { problems: problems.join('; ') }), problems });
         }
         throw err;
       }
@@ -309,13 +355,14 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
       yaml: made.text, fileName: 'authrelay.yaml', secretChecked: made.secretChecked, written, canWrite: true,
       ...(written ? { file, backup: `${file}.bak` } : {}),
       ...(reload ? { applied: reload.ok, configVersion: reload.version, message: reload.message, ...(reload.problems ? { problems: reload.problems } : {}) } : {}),
-      env: secret?.envName ? [{ name: secret.envName, holds: 'the client secret\'s Value' }] : [],
+      env: secret?.envName ? [{ name: secret.envName, holds: wz(W.envHolds, lang) }] : [],
       next: [
-        'Save the file on the relay\'s host (for example /etc/authrelay/authrelay.yaml, mode 0600, owned by the relay\'s user).',
-        ...(secret?.envName ? [`Set ${secret.envName} to the client secret's Value where the relay runs (e.g. a systemd drop-in readable by root only).`] : []),
-        'Check it: authrelay config check --config FILE',
-        ...(a.route === 'smtp-oauth-delegated' && upstream ? [`Sign the mailbox in: authrelay oauth login ${upstream} --config FILE`] : []),
-        ...(written ? [] : ['Apply it: save it as the relay\'s configuration file, then authrelay reload (or write it from here: the running relay applies it at once).']),
+        wz(W.nextSave, lang),
+        ...(secret?.envName ? [wz(W.nextSetEnv, lang, { env: secret.envName })] : []),
+        wz(W.nextCheck, lang),
+        ...(a.route === 'smtp-oauth-delegated' && upstream ? [wz(W.nextSignIn, lang, { upstream })] : []),
+        ...(a.readers ? [wz(W.nextReaderDevice, lang, { name: a.device?.name ?? 'erp', mailbox: a.readers.mailboxes[0] ?? '<mailbox>' }), wz(W.nextDoctor, lang)] : []),
+        ...(written ? [] : [wz(W.nextApply, lang)]),
       ],
     };
   });

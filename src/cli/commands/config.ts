@@ -1,7 +1,8 @@
 /** `authrelay config check|print|schema`. */
 import { configJsonSchema } from '../../config/load.js';
 import { REDACT_PATHS, redactUrl } from '../../core/log.js';
-import { loadConfig, printJson, UsageError } from '../common.js';
+import { loadConfig, printJson, say, UsageError } from '../common.js';
+import { CLI_TEXT as T, usage } from '../texts.js';
 
 const SECRET_KEYS = new Set(REDACT_PATHS.filter((p) => !p.includes('.')));
 /** Values that are URLs and may carry a user and password (an outbound proxy, the PostgreSQL store). */
@@ -11,9 +12,10 @@ export function configCommand(sub: string | undefined, flags: { config?: string 
   switch (sub) {
     case 'check': {
       const { config, source } = loadConfig(flags.config);
-      process.stdout.write(`${source}: valid. ${config.listeners.length} listener(s), ${config.devices.length} device(s), ` +
-        `${Object.keys(config.upstreams).length} upstream(s), ${config.routes.length} route(s).\n`);
-      if (Object.keys(config.upstreams).length === 0) process.stdout.write('Note: no upstream is configured; messages will be held by the capture route.\n');
+      say(T.configValid, {
+        source, listeners: config.listeners.length, devices: config.devices.length, upstreams: Object.keys(config.upstreams).length, routes: config.routes.length,
+      });
+      if (Object.keys(config.upstreams).length === 0) say(T.configNoUpstream);
       return;
     }
     case 'print': {
@@ -25,7 +27,7 @@ export function configCommand(sub: string | undefined, flags: { config?: string 
       printJson(configJsonSchema());
       return;
     default:
-      throw new UsageError('usage: authrelay config check|print|schema [--config FILE]');
+      throw new UsageError(usage('authrelay config check|print|schema [--config FILE]'));
   }
 }
 

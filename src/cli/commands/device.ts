@@ -13,7 +13,9 @@ import { resolve } from 'node:path';
 import { applyToRunning } from './reload.js';
 import { streamRelay } from '../control-client.js';
 import { openStore } from '../../spool/open.js';
-import { configPath, formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
+import { cliLang, complain, configPath, formatTime, loadConfig, printJson, say, table, tr, UsageError } from '../common.js';
+import { CLI_TEXT as T, usage } from '../texts.js';
+import type { Placeholders, Text } from '../../core/i18n.js';
 
 export interface DeviceFlags {
   config?: string | undefined;
@@ -22,6 +24,8 @@ export interface DeviceFlags {
   network?: string[] | undefined;
   'send-as'?: string | undefined;
   'allowed-from'?: string[] | undefined;
+  /** Reader devices: the mailboxes it may open through the IMAP/POP3 listeners (repeatable; `edit --mailbox none` empties the list). */
+  mailbox?: string[] | undefined;
   'password-stdin'?: boolean | undefined;
   'generate-password'?: boolean | undefined;
   unknown?: boolean | undefined;
@@ -35,11 +39,13 @@ export async function deviceCommand(sub: string | undefined, args: string[], fla
       return watchDevice(args[0] ?? (flags.unknown ? '*unknown' : need(undefined, 'watch NAME (or --unknown for addresses that are no device)')), flags);
     case 'add':
       return add(need(args[0], 'add NAME'), flags);
+    case 'edit':
+      return editDevice(need(args[0], 'edit NAME --mailbox ADDR... | --network CIDR... | --send-as ADDR | --allowed-from PATTERN...'), flags);
     case 'remove':
       return edit(flags, (doc) => {
         const i = requireDevice(doc, need(args[0], 'remove NAME'));
         doc.deleteIn(['devices', i]);
-        return `removed device ${args[0]}`;
+        return [T.deviceRemoved, { name: args[0] }];
       });
     case 'passwd': {
       const name = need(args[0], 'passwd NAME');
@@ -49,13 +55,14 @@ export async function deviceCommand(sub: string | undefined, args: string[], fla
         const i = requireDevice(doc, name);
         if (!doc.getIn(['devices', i, 'username'])) doc.setIn(['devices', i, 'username'], name);
         doc.setIn(['devices', i, 'passwordHash'], hash);
-        return `password of ${name} changed${generated ? `; the new password is: ${password}` : ''}`;
+        return generated ? [T.devicePasswordGenerated, { name, password }] : [T.devicePasswordChanged, { name }];
       });
     }
     default:
-      throw new UsageError('usage: authrelay device add NAME [--username U] [--password-stdin|--generate-password] [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]...\n' +
+      throw new UsageError(usage('authrelay device add NAME [--username U] [--password-stdin|--generate-password] [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]... [--mailbox ADDR]...\n' +
+        '       authrelay device edit NAME [--mailbox ADDR|none]... [--network CIDR]... [--send-as ADDR] [--allowed-from PATTERN]...\n' +
         '       authrelay device list [--json] | remove NAME | passwd NAME [--password-stdin|--generate-password]\n' +
-        '       authrelay device watch NAME|--unknown [--json]   (the device\'s SMTP sessions, live, with the reason and fix of every refusal)');
+        '       authrelay device watch NAME|--unknown [--json]   (the device\'s SMTP sessions, live, with the reason and fix of every refusal)'));
   }
 }
 
@@ -66,7 +73,7 @@ export async function deviceCommand(sub: string | undefined, args: string[], fla
  */
 async function watchDevice(name: string, flags: DeviceFlags): Promise<number> {
   const { config } = loadConfig(flags.config);
-  const label = name === '*unknown' ? 'addresses that are no known device' : `device ${name}`;
+  const label = name === '*unknown' ? tr(T.watchUnknown) : tr(T.watchDevice, { name });
   let announced = false;
   let failed: string | undefined;
   const stream = streamRelay(config.dataDir, { cmd: 'watch', device: name }, (a) => {
@@ -76,27 +83,34 @@ async function watchDevice(name: string, flags: DeviceFlags): Promise<number> {
       return;
     }
     if (a.live) {
-      if (!announced) process.stdout.write(`-- live: waiting for ${label} (Ctrl-C to stop)\n`);
+      if (!announced) say(T.watchLive, { label });
       announced = true;
       return;
     }
-    const e = a.event as { at: number; session: string; kind: string; text: string; reason?: string; fix?: string; device?: string | null; clientIp?: string };
+    const e = a.event as {
+      at: number; session: string; kind: string; text: string; reason?: string; fix?: string; device?: string | null; clientIp?: string;
+      ja?: { text?: string; reason?: string; fix?: string };
+    };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(e)}\n`);
       return;
     }
     const time = new Date(e.at).toISOString().slice(11, 19);
-    process.stdout.write(`${time}  ${e.session.slice(-6)}  ${e.clientIp ?? ''}  ${e.text}\n`);
-    if (e.reason) process.stdout.write(`          why: ${e.reason}\n`);
-    if (e.fix) process.stdout.write(`          fix: ${e.fix}\n`);
+    // The relay's own words and the explanation in this run's language (each event carries both).
+    const ja = cliLang() === 'ja' ? e.ja ?? {} : {};
+    const reason = ja.reason ?? e.reason;
+    const fix = ja.reason ? ja.fix : e.fix;
+    process.stdout.write(`${time}  ${e.session.slice(-6)}  ${e.clientIp ?? ''}  ${ja.text ?? e.text}\n`);
+    if (reason) process.stdout.write(`          ${tr(T.watchWhy)}: ${reason}\n`);
+    if (fix) process.stdout.write(`          ${tr(T.watchFix)}: ${fix}\n`);
   });
-  process.stdout.write(`Sessions of ${label}: the last ones first, then live.\n`);
+  say(T.watchHeader, { label });
   const stop = () => stream.stop();
   process.once('SIGINT', stop);
   const running = await stream.done;
   process.removeListener('SIGINT', stop);
   if (!running) {
-    process.stderr.write(`authrelay: no relay is running on ${config.dataDir} (no control socket there); start it, then watch again\n`);
+    complain(T.watchNotRunning, { dataDir: config.dataDir });
     return 1;
   }
   if (failed) {
@@ -107,7 +121,7 @@ async function watchDevice(name: string, flags: DeviceFlags): Promise<number> {
 }
 
 function need(v: string | undefined, what: string): string {
-  if (!v) throw new UsageError(`usage: authrelay device ${what}`);
+  if (!v) throw new UsageError(usage(`authrelay device ${what}`));
   return v;
 }
 
@@ -118,7 +132,7 @@ async function list(flags: DeviceFlags): Promise<number> {
   const seen = await store.devicesSeen();
   await store.close();
   const devices = config.devices.map((d) => ({
-    name: d.name, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom,
+    name: d.name, username: d.username ?? null, networks: d.networks, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom, mailboxes: d.mailboxes,
     seen: seen.filter((s) => s.device === d.name),
   }));
   const unknown = seen.filter((s) => !config.devices.some((d) => d.name === s.device));
@@ -126,13 +140,16 @@ async function list(flags: DeviceFlags): Promise<number> {
     printJson({ devices, otherActivity: unknown });
     return 0;
   }
-  const rows = [['DEVICE', 'USER', 'NETWORKS', 'SEND AS', 'ADDRESS SEEN', 'AUTH', 'TLS', 'LAST SEEN', 'ACCEPTED', 'REFUSED', 'FAILED']];
+  // The MAILBOXES column when a device reads mail (IMAP/POP3 readers, docs/imap-pop.md).
+  const readers = devices.some((d) => d.mailboxes.length > 0);
+  const col = (...v: string[]) => (readers ? v : []);
+  const rows = [['DEVICE', 'USER', 'NETWORKS', 'SEND AS', ...col('MAILBOXES'), 'ADDRESS SEEN', 'AUTH', 'TLS', 'LAST SEEN', 'ACCEPTED', 'REFUSED', 'FAILED']];
   for (const d of devices) {
-    const base = [d.name, d.username ?? '-', d.networks.join(',') || '-', d.sendAs ?? '-'];
+    const base = [d.name, d.username ?? '-', d.networks.join(',') || '-', d.sendAs ?? '-', ...col(d.mailboxes.join(',') || '-')];
     if (d.seen.length === 0) rows.push([...base, '(never seen)', '', '', '', '', '', '']);
     for (const s of d.seen) rows.push([...base, s.clientIp, s.authMechanism ?? '-', s.tlsVersion ?? '-', formatTime(s.lastSeen), String(s.accepted), String(s.rejected), String(s.failed)]);
   }
-  for (const s of unknown) rows.push([s.device, '-', '-', '-', s.clientIp, s.authMechanism ?? '-', s.tlsVersion ?? '-', formatTime(s.lastSeen), String(s.accepted), String(s.rejected), String(s.failed)]);
+  for (const s of unknown) rows.push([s.device, '-', '-', '-', ...col('-'), s.clientIp, s.authMechanism ?? '-', s.tlsVersion ?? '-', formatTime(s.lastSeen), String(s.accepted), String(s.rejected), String(s.failed)]);
   process.stdout.write(table(rows));
   return 0;
 }
@@ -141,36 +158,76 @@ async function add(name: string, flags: DeviceFlags): Promise<number> {
   const networks = flags.network ?? [];
   const wantsPassword = flags['password-stdin'] || flags['generate-password'] || flags.username !== undefined;
   if (!wantsPassword && networks.length === 0) {
-    throw new UsageError('a device needs a password (--password-stdin or --generate-password) or --network CIDR, or both');
+    throw new UsageError(T.deviceNeedsAuth);
   }
-  let note = '';
+  let shown: string | undefined;
   const entry: Record<string, unknown> = { name };
   if (wantsPassword) {
     const { password, generated } = await readPassword(flags);
     entry.username = flags.username ?? name;
     entry.passwordHash = await hashPassword(password);
-    if (generated) note = `; its password is: ${password} (shown once; type it into the device)`;
+    if (generated) shown = password;
   }
   if (networks.length) entry.networks = networks;
   if (flags['send-as']) entry.sendAs = flags['send-as'];
   if (flags['allowed-from']?.length) entry.allowedFrom = flags['allowed-from'];
+  const mailboxes = mailboxFlags(flags.mailbox, false);
+  if (mailboxes?.length) entry.mailboxes = mailboxes;
   return edit(flags, (doc) => {
     addDevice(doc, entry as Record<string, unknown> & { name: string });
-    return `added device ${name}${note}`;
+    return shown ? [T.deviceAddedPassword, { name, password: shown }] : [T.deviceAdded, { name }];
+  });
+}
+
+const MAILBOX = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** The --mailbox flags as a list (comma-separated values too), each checked; `none` (edit only) empties the list. */
+function mailboxFlags(given: string[] | undefined, noneAllowed: boolean): string[] | undefined {
+  if (given === undefined) return undefined;
+  const list = given.flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
+  if (noneAllowed && list.length === 1 && list[0]!.toLowerCase() === 'none') return [];
+  for (const m of list) if (!MAILBOX.test(m)) throw new UsageError(T.deviceBadMailbox, { value: m });
+  const seen = new Set<string>();
+  return list.filter((m) => !seen.has(m.toLowerCase()) && seen.add(m.toLowerCase()));
+}
+
+/**
+ * `authrelay device edit NAME`: sets what is given (--mailbox, --network,
+ * --allowed-from replace their lists; --send-as its address) and keeps the
+ * rest; `--mailbox none` makes the device read no mailbox.
+ */
+async function editDevice(name: string, flags: DeviceFlags): Promise<number> {
+  const mailboxes = mailboxFlags(flags.mailbox, true);
+  const changes: Record<string, unknown> = {};
+  if (mailboxes !== undefined) changes.mailboxes = mailboxes;
+  if (flags.network !== undefined) changes.networks = flags.network;
+  if (flags['send-as'] !== undefined) changes.sendAs = flags['send-as'];
+  if (flags['allowed-from'] !== undefined) changes.allowedFrom = flags['allowed-from'];
+  if (Object.keys(changes).length === 0) throw new UsageError(T.deviceEditNothing);
+  const shown = Object.entries(changes).map(([k, v]) => `${k}: ${Array.isArray(v) ? (v.length ? v.join(', ') : '[]') : String(v)}`).join('; ');
+  return edit(flags, (doc) => {
+    const i = requireDevice(doc, name);
+    for (const [k, v] of Object.entries(changes)) {
+      if (Array.isArray(v) && v.length === 0) doc.deleteIn(['devices', i, k]);
+      else doc.setIn(['devices', i, k], doc.createNode(v));
+    }
+    return [T.deviceEdited, { name, changes: shown }];
   });
 }
 
 /** Applies an edit to the config file (validated, written atomically), then to the running relay. */
-async function edit(flags: DeviceFlags, change: (doc: Document) => string): Promise<number> {
+async function edit(flags: DeviceFlags, change: (doc: Document) => [Text, Placeholders]): Promise<number> {
   const existing = configPath(flags.config);
   const file = existing ?? resolve(EMBEDDED_DEFAULT_FILE);
-  let message = '';
+  let message: [Text, Placeholders] = [{ en: '', ja: '' }, {}];
   const config = editConfigFile(file, (doc) => { message = change(doc); }, { env: process.env, ...(existing ? {} : { initialText: firstFileText('`authrelay device`') }) });
-  process.stdout.write(`${message} (${file})\n`);
-  if (!existing) process.stdout.write(`There was no configuration file: ${file} was created with the embedded default's settings and this change; the relay reads it from now on.\n`);
-  const applied = await applyToRunning(config.dataDir, file, `authrelay device (${message.split(';')[0]})`);
+  process.stdout.write(`${tr(...message)} (${file})\n`);
+  if (!existing) say(T.deviceFileCreated, { file });
+  // The audit line names the change in English, without a password.
+  const what = message[0].en.split(';')[0]!.replace('{name}', String(message[1].name ?? ''));
+  const applied = await applyToRunning(config.dataDir, file, `authrelay device (${what})`);
   process.stdout.write(`${applied.message}\n`);
-  return applied.applied || applied.message.startsWith('no relay') ? 0 : 1;
+  return applied.applied || !applied.running ? 0 : 1;
 }
 
 async function readPassword(flags: DeviceFlags): Promise<{ password: string; generated: boolean }> {
@@ -181,10 +238,10 @@ async function readPassword(flags: DeviceFlags): Promise<{ password: string; gen
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
     const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-    if (!password) throw new UsageError('no password on standard input');
+    if (!password) throw new UsageError(T.noPasswordOnStdin);
     return { password, generated: false };
   }
-  return { password: await promptHidden('Password for the device: '), generated: false };
+  return { password: await promptHidden(tr(T.devicePasswordPrompt)), generated: false };
 }
 
 function promptHidden(question: string): Promise<string> {

@@ -1,17 +1,30 @@
 /**
  * `authrelay doctor [--json] [--public-ip A.B.C.D]`: checks the configuration,
  * the listeners, every upstream and the queue, and prints each finding with
- * its fix. Exit code 0 when nothing failed (warnings included), 1 otherwise.
+ * its fix in the command line's language (--lang, LC_ALL, LC_MESSAGES, LANG).
+ * `--json` carries every text in both languages ({ en, ja }) and, where a
+ * problem comes from the error catalogue, its `ref`. Exit code 0 when nothing
+ * failed (warnings included), 1 otherwise.
  */
 import { ConfigError } from '../../config/load.js';
 import { runDoctor } from '../../doctor/doctor.js';
 import { Report, renderText } from '../../doctor/report.js';
-import { describeError, loadConfig, printJson } from '../common.js';
+import { DOCTOR_TEXT } from '../../doctor/texts.js';
+import { cliLang, loadConfig, printJson } from '../common.js';
+import { CLI_TEXT as T } from '../texts.js';
 
 export interface DoctorFlags {
   config?: string | undefined;
   json?: boolean | undefined;
   'public-ip'?: string | undefined;
+}
+
+/** A configuration's problems in both languages (the problems themselves name keys and values). */
+function problemsText(err: ConfigError): { en: string; ja: string } {
+  const list = err.problems.map((p) => `\n  - ${p}`).join('');
+  const where = err.file ? `${err.file}: ` : '';
+  const headline = err.problems.length ? T.configInvalid : T.configMissing;
+  return { en: err.message, ja: `${where}${headline.ja}${list}` };
 }
 
 export async function doctorCommand(flags: DoctorFlags): Promise<number> {
@@ -21,13 +34,12 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
     loaded = loadConfig(flags.config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    report.section('Configuration')({
-      id: 'config.valid', status: 'fail', title: 'the configuration is not valid; nothing else can be checked',
-      detail: describeError(err), fix: 'Correct the keys named above (authrelay config check shows the same), then run doctor again.',
+    report.section(DOCTOR_TEXT.sectionConfiguration)({
+      id: 'config.valid', status: 'fail', title: T.doctorConfigInvalid, detail: problemsText(err), fix: T.doctorConfigInvalidFix,
     });
   }
   if (loaded) await runDoctor(loaded.config, { publicIp: flags['public-ip'], source: loaded.source }, report);
   if (flags.json) printJson({ checks: report.checks, summary: report.counts() });
-  else process.stdout.write(renderText(report.checks, process.stdout.isTTY === true));
+  else process.stdout.write(renderText(report.checks, process.stdout.isTTY === true, cliLang()));
   return report.exitCode();
 }

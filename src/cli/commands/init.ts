@@ -7,7 +7,10 @@
  * downgrade to none); tests the credentials live; and writes a commented
  * config file that has been validated first, never one whose live test
  * failed unless told to (--force, or "write anyway" when asked). `--yes`
- * takes every answer from flags (unattended).
+ * takes every answer from flags (unattended). Route `readers` sets up
+ * legacy IMAP/POP3 readers instead (docs/imap-pop.md): the mailboxes, the
+ * IMAP/POP3 listeners, the reader device, the Exchange steps for app-only
+ * access and a live XOAUTH2 login to each mailbox.
  */
 import type { Lang } from '../../core/i18n.js';
 import { randomBytes } from 'node:crypto';
@@ -21,20 +24,24 @@ import { Prompter } from '../init/prompter.js';
 import { askRelayAgain, probeRelay } from '../init/relay-probe.js';
 import type { SmtpProbe } from '../../config/wizard/smtp-probe.js';
 import { setupSteps } from '../../config/wizard/steps.js';
+import { cliLang, complain, describeError, tr } from '../common.js';
+import { INIT_TEXT as T } from '../init/texts.js';
 
 export type { InitFlags } from '../init/answers.js';
 
 export const INIT_USAGE = `usage: authrelay init [--out FILE] [--force]          interactive setup wizard
        authrelay init --yes --route ROUTE [flags]        unattended
 
-routes: graph, smtp-oauth, smtp-oauth-delegated, direct-send, smtp, hold
+routes: graph, smtp-oauth, smtp-oauth-delegated, direct-send, smtp, hold, readers
 flags:  --tenant ID --client-id ID --mailbox ADDR --cloud global|usgov|usgov-dod|china
         --client-secret-env NAME | --client-secret-file PATH | --cert-file PEM --key-file PEM
         --domain DOMAIN [--dns-server HOST[:PORT]]...       (direct-send)
         --relay-host HOST[:PORT] [--ca PEM] [--cert-file PEM --key-file PEM] [--allow-no-tls]   (smtp)
+        --mailbox ADDR... --imap-port N|no --pop3-port N|no --reader-tls implicit|starttls [--reader-legacy-tls]   (readers)
         --listen-host ADDR --starttls-port N --tls-port N|no --legacy-tls-port N|no
         --device NAME [--network CIDR]... [--username USER] --admin ADDR --skip-test
         --authority-host URL --graph-url URL --smtp-endpoint HOST:PORT --ca PEM
+        --imap-endpoint HOST:PORT --pop3-endpoint HOST:PORT
                                   (private clouds and tests: where to sign in and send, extra CA)
         --force         write anyway: replace an existing file, and write although the live test failed
         --allow-no-tls  accept tls: none for a relay that offers no TLS (asked when not given; --yes refuses without it)
@@ -59,7 +66,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
     refuseOverwrite(file, flags.force);
   } catch (err) {
     if (err instanceof FileExistsError) {
-      process.stderr.write(`authrelay: ${err.message}\n`);
+      process.stderr.write(`authrelay: ${describeError(err)}\n`);
       return 1;
     }
     throw err;
@@ -74,11 +81,11 @@ export async function initCommand(flags: InitFlags): Promise<number> {
 
 async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string): Promise<number> {
   if (!p.unattended) {
-    p.say(`authrelay setup: answer each question (Enter takes the value in [brackets]). The config is written to ${file} at the end.\n`);
+    p.say(tr(T.intro, { file }));
   }
   const answers = await gatherAnswers(p, flags, baseDir);
-  p.say('\nWhat to set up in Microsoft 365 for this route:');
-  setupSteps(answers).forEach((s, i) => p.say(`  ${i + 1}. ${s}`));
+  p.say(tr(T.stepsHeading));
+  setupSteps(answers, cliLang()).forEach((s, i) => p.say(`  ${i + 1}. ${s}`));
   p.say();
 
   const password = answers.device?.username ? generatePassword() : undefined;
@@ -97,26 +104,28 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
       config = validateDocument(doc, answers, baseDir);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`authrelay: the answers do not make a valid configuration; nothing was written:${err.problems.map((x) => `\n  - ${x}`).join('')}\n`);
+      process.stderr.write(`authrelay: ${tr(T.notValid)}${err.problems.map((x) => `\n  - ${x}`).join('')}\n`);
       return 1;
     }
-    const result = flags['skip-test'] ? { ok: true, tested: false } : await liveTest(answers, config, (l = '') => p.say(l), { probe });
+    const result = flags['skip-test'] ? { ok: true, tested: false } : await liveTest(answers, config, (l = '') => p.say(l), { probe, lang: cliLang() });
     if (!result.ok && flags.force) {
-      p.say('The live test failed; writing the file anyway (--force). Fix what the test found before the relay starts.');
+      p.say(tr(T.forced));
     } else if (!result.ok) {
       if (p.unattended) {
-        process.stderr.write('authrelay: the live test failed (see above); nothing was written. Fix what it found, or add --force to write the file anyway.\n');
+        complain(T.unattendedFailed);
         return 1;
       }
-      const next = await p.choose('\nThe test failed. What now?', [
-        { value: 'back', label: answers.entra ? 'enter the tenant, client ID and credential again' : answers.relay ? 'enter the relay host and port again' : 'enter the answer again' },
-        { value: 'write', label: answers.relay ? 'write the file anyway (fix the relay or its settings later)' : 'write the file anyway (fix Microsoft 365 later)' },
-        { value: 'quit', label: 'stop without writing anything' },
-      ], { default: 'back' });
+      const next = await p.choose(tr(T.testFailedWhatNow), [
+        ...(answers.readers ? [{ value: 'again' as const, label: tr(T.testAgain) }] : []),
+        { value: 'back', label: tr(answers.entra ? T.againEntra : answers.relay ? T.againRelay : T.againAnswer) },
+        { value: 'write', label: tr(answers.relay ? T.writeAnywayRelay : T.writeAnywayM365) },
+        { value: 'quit', label: tr(T.quit) },
+      ], { default: answers.readers ? 'again' : 'back' });
       if (next === 'quit') {
-        p.say('Nothing was written.');
+        p.say(tr(T.nothingWritten));
         return 1;
       }
+      if (next === 'again') continue;
       if (next === 'back') {
         await askAgain(p, answers, baseDir);
         // Look at the relay again, even at the same address (it may have been fixed meanwhile).
@@ -130,7 +139,7 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
       return 0;
     } catch (err) {
       if (!(err instanceof FileExistsError)) throw err;
-      process.stderr.write(`authrelay: ${err.message}\n`);
+      process.stderr.write(`authrelay: ${describeError(err)}\n`);
       return 1;
     }
   }
@@ -139,11 +148,11 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
 /** After a failed test: the answers the test depends on, with the current ones as defaults. */
 async function askAgain(p: Prompter, a: InitAnswers, baseDir: string): Promise<void> {
   if (a.entra) {
-    a.entra.tenant = await p.ask({ label: 'Directory (tenant) ID or domain', default: a.entra.tenant });
-    a.entra.clientId = await p.ask({ label: 'Application (client) ID', default: a.entra.clientId });
+    a.entra.tenant = await p.ask({ label: tr(T.askTenantAgain), default: a.entra.tenant });
+    a.entra.clientId = await p.ask({ label: tr(T.askClientIdAgain), default: a.entra.clientId });
     if (a.entra.credential.kind !== 'delegated') a.entra.credential = await askCredential(p, {}, baseDir);
   } else if (a.directSend) {
-    a.directSend.domain = await p.ask({ label: 'Your Microsoft 365 domain', default: a.directSend.domain });
+    a.directSend.domain = await p.ask({ label: tr(T.askDomain), default: a.directSend.domain });
   } else if (a.relay) {
     await askRelayAgain(p, a.relay);
   }
@@ -158,19 +167,39 @@ function generatePassword(): string {
 function summary(p: Prompter, a: InitAnswers, written: string[], password: string | undefined, file: string): void {
   const upstream = UPSTREAM_NAME[a.route];
   const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
-  p.say(`\nWrote ${written.join(' and ')}.`);
-  if (secret?.envName) p.say(`Set ${secret.envName} to the client secret value where the relay runs (e.g. systemd: Environment=${secret.envName}=... in a drop-in readable by root only).`);
-  if (secret?.writeFile) p.say(`The client secret is in ${secret.writeFile} (mode 0600); keep it readable by the relay's user only.`);
+  p.say(tr(T.wrote, { files: written.join(tr(T.and)) }));
+  if (secret?.envName) p.say(tr(T.setSecretEnv, { env: secret.envName }));
+  if (secret?.writeFile) p.say(tr(T.secretInFile, { file: secret.writeFile }));
   if (a.device) {
     const d = a.device;
-    p.say(`Device ${d.name}: ${d.networks.length ? `trusted from ${d.networks.join(', ')}` : ''}${d.networks.length && d.username ? '; ' : ''}${d.username ? `user ${d.username}` : ''}`);
-    if (password) p.say(`  Its password is: ${password} (shown once; type it into the device)`);
+    const how = [d.networks.length ? tr(T.trustedFrom, { networks: d.networks.join(', ') }) : '', d.username ? tr(T.userName, { user: d.username }) : ''].filter(Boolean);
+    p.say(tr(T.deviceSummary, { name: d.name, how: how.join(cliLang() === 'ja' ? '、' : '; ') }));
+    if (password) p.say(tr(T.devicePassword, { password }));
+    if (a.readers) readerSummary(p, a, a.readers);
     const l = a.listeners;
-    p.say(`  Device settings: SMTP server = this host, port ${l.starttlsPort} with STARTTLS${l.tlsPort !== undefined ? ` (or port ${l.tlsPort} with SSL/TLS)` : ''}${l.legacyPort !== undefined ? `; old devices: port ${l.legacyPort}` : ''}.`);
+    if (!a.readers) p.say(tr(T.deviceSettings, {
+      port: l.starttlsPort,
+      tls: l.tlsPort !== undefined ? tr(T.deviceSettingsTls, { port: l.tlsPort }) : '',
+      legacy: l.legacyPort !== undefined ? tr(T.deviceSettingsLegacy, { port: l.legacyPort }) : '',
+    }));
   }
-  p.say('Next:');
+  p.say(tr(T.next));
   p.say(`  authrelay config check --config ${file}`);
   if (a.route === 'smtp-oauth-delegated') p.say(`  authrelay oauth login ${upstream} --config ${file}`);
-  if (upstream) p.say(`  authrelay send-test --route ${upstream} --to <your address> --config ${file}`);
+  if (a.readers) p.say(`  authrelay doctor --config ${file}`);
+  else if (upstream) p.say(`  authrelay send-test --route ${upstream} --to ${tr(T.yourAddress)} --config ${file}`);
   p.say(`  authrelay serve --config ${file}`);
+}
+
+/** What the reading program is given: the mailboxes it may open, the ports, the user name. */
+function readerSummary(p: Prompter, a: InitAnswers, r: NonNullable<InitAnswers['readers']>): void {
+  const d = a.device!;
+  p.say(tr(T.readerMailboxes, { mailboxes: r.mailboxes.join(', ') }));
+  const ports = [
+    r.imapPort !== undefined ? tr(T.readerSettingsImap, { port: r.imapPort }) : '',
+    r.pop3Port !== undefined ? tr(T.readerSettingsPop3, { port: r.pop3Port }) : '',
+  ].join('');
+  const user = !d.username ? tr(T.readerSettingsTrusted, { networks: d.networks.join(', ') })
+    : r.mailboxes.length > 1 ? tr(T.readerSettingsMailbox) : tr(T.readerSettingsUser, { user: d.username });
+  p.say(tr(T.readerSettings, { ports, tls: `${r.tls === 'implicit' ? 'SSL/TLS' : 'STARTTLS'}${r.legacy ? ' (TLS 1.0+)' : ''}`, user }));
 }

@@ -20,7 +20,8 @@ import { suggestDevice, DEVICE_NAME } from '../../migration/device-prefill.js';
 import { MigrationService } from '../../migration/service.js';
 import { SCAN_PERIODS, type ScanPeriod, type ScanRecord } from '../../spool/migration-records.js';
 import { openStore, relayHostname } from '../../spool/open.js';
-import { configPath, formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
+import { complain, configPath, formatTime, loadConfig, printJson, say, table, tr, UsageError } from '../common.js';
+import { CLI_TEXT as T, usage } from '../texts.js';
 import { applyToRunning } from './reload.js';
 
 export interface MigrateFlags {
@@ -33,10 +34,10 @@ export interface MigrateFlags {
   name?: string | undefined;
 }
 
-const USAGE = `usage: authrelay migrate scan [--upstream NAME] [--period D7|D30|D90|D180] [--json]
+const USAGE = usage(`authrelay migrate scan [--upstream NAME] [--period D7|D30|D90|D180] [--json]
        authrelay migrate status [--json|--csv]
        authrelay migrate ignore MAILBOX --reason TEXT | unignore MAILBOX
-       authrelay migrate add-device MAILBOX [--name NAME]`;
+       authrelay migrate add-device MAILBOX [--name NAME]`);
 
 const who = () => `authrelay migrate (${userInfo().username})`;
 
@@ -62,15 +63,15 @@ export async function migrateCommand(sub: string | undefined, args: string[], fl
       }
       case 'ignore': {
         const key = need(args[0], 'ignore MAILBOX --reason TEXT');
-        if (!flags.reason) throw new UsageError('say why with --reason TEXT (it is kept with the mark and shown on the board)');
+        if (!flags.reason) throw new UsageError(T.migrateReason);
         const mark = await service.ignore(key, flags.reason, who());
-        process.stdout.write(`${mark.key} is ignored on the board (${mark.reason})\n`);
+        say(T.migrateIgnored, { key: mark.key, reason: mark.reason });
         return 0;
       }
       default: {
         const key = need(args[0], 'unignore MAILBOX');
         const removed = await service.unignore(key, who());
-        process.stdout.write(removed ? `${key} is back on the board\n` : `${key} was not ignored\n`);
+        say(removed ? T.migrateUnignored : T.migrateNotIgnored, { key });
         return removed ? 0 : 1;
       }
     }
@@ -80,7 +81,7 @@ export async function migrateCommand(sub: string | undefined, args: string[], fl
 }
 
 function need(v: string | undefined, what: string): string {
-  if (!v) throw new UsageError(`usage: authrelay migrate ${what}`);
+  if (!v) throw new UsageError(usage(`authrelay migrate ${what}`));
   return v;
 }
 
@@ -88,7 +89,7 @@ const SOURCE: Record<string, string> = { 'usage-report': 'usage report', 'report
 
 async function scan(service: MigrationService, flags: MigrateFlags): Promise<number> {
   if (flags.period !== undefined && !SCAN_PERIODS.includes(flags.period as ScanPeriod)) {
-    throw new UsageError(`--period must be one of ${SCAN_PERIODS.join(', ')}`);
+    throw new UsageError(T.badPeriod, { periods: SCAN_PERIODS.join(', ') });
   }
   const s = await service.scan({ period: flags.period as ScanPeriod | undefined, upstream: flags.upstream, trigger: 'cli', by: who() });
   const board = await service.board();
@@ -99,7 +100,7 @@ async function scan(service: MigrationService, flags: MigrateFlags): Promise<num
   }
   process.stdout.write(scanText(s));
   process.stdout.write(`\n${board.summary.text}\n`);
-  if (read === 0) process.stderr.write('authrelay: neither the usage report nor the sign-in logs could be read; see the lines above for what to do\n');
+  if (read === 0) complain(T.scanReadNothing);
   return read > 0 ? 0 : 1;
 }
 
@@ -107,7 +108,7 @@ function scanText(s: ScanRecord): string {
   let out = `Scan ${s.id} of ${s.tenant} with the app of ${s.app} (period ${s.period}), ${formatTime(s.finishedAt)}\n`;
   for (const x of s.sources) {
     out += `  ${SOURCE[x.source]!.padEnd(15)} ${x.status.padEnd(12)} ${x.detail}\n`;
-    if (x.fix && x.status !== 'ok') out += `  ${''.padEnd(15)} ${''.padEnd(12)} what to do: ${x.fix}${x.ref ? ` (docs/errors.md: ${x.ref})` : ''}\n`;
+    if (x.fix && x.status !== 'ok') out += `  ${''.padEnd(15)} ${''.padEnd(12)} ${tr(T.migrateWhatToDo, { fix: x.fix })}${x.ref ? ` (docs/errors.md: ${x.ref})` : ''}\n`;
   }
   if (s.concealed) out += '  The report conceals names: see docs/errors.md, scan.concealed-names, for how to show them.\n';
   if (s.senders.length === 0) return `${out}\nNo mailbox used basic-auth SMTP AUTH in the period.\n`;
@@ -147,25 +148,25 @@ export function boardText(b: Board): string {
 
 /** "Add as device": a device named after the mailbox, sending as it, with a generated password; then the settings to type in. */
 async function addAsDevice(mailbox: string, flags: MigrateFlags): Promise<number> {
-  if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new UsageError(`"${mailbox}" is not a mailbox address such as scanner@contoso.com`);
+  if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new UsageError(T.notAMailbox, { value: mailbox });
   const existing = configPath(flags.config);
   const file = existing ?? resolve(EMBEDDED_DEFAULT_FILE);
   const current = existing ? loadConfig(flags.config).config : undefined;
   const name = flags.name ?? suggestDevice(mailbox, current?.devices.map((d) => d.name) ?? []).name;
-  if (!DEVICE_NAME.test(name)) throw new UsageError(`"${name}" cannot be a device name (letters, digits, . _ -, starting with a letter or digit)`);
+  if (!DEVICE_NAME.test(name)) throw new UsageError(T.badDeviceName, { value: name });
   const password = generatePassword();
   const entry = { name, username: name, passwordHash: await hashPassword(password), sendAs: mailbox };
   const config = editConfigFile(file, (doc) => addDevice(doc, entry), { env: process.env, ...(existing ? {} : { initialText: firstFileText('`authrelay migrate add-device`') }) });
-  process.stdout.write(`added device ${name} sending as ${mailbox} (${file})\n`);
-  if (!existing) process.stdout.write(`There was no configuration file: ${file} was created with the embedded default's settings and this device.\n`);
+  say(T.migrateDeviceAdded, { name, mailbox, file });
+  if (!existing) say(T.migrateFileCreated, { file });
   const applied = await applyToRunning(config.dataDir, file, `authrelay migrate add-device (${name})`);
-  process.stdout.write(`${applied.message}\n\nType these into the device (the password is shown once):\n${deviceSettings(config, name, password)}`);
-  return applied.applied || applied.message.startsWith('no relay') ? 0 : 1;
+  process.stdout.write(`${applied.message}\n\n${tr(T.migrateTypeThese)}\n${deviceSettings(config, name, password)}`);
+  return applied.applied || !applied.running ? 0 : 1;
 }
 
 function deviceSettings(config: Config, user: string, password: string): string {
   const mode: Record<string, string> = { starttls: 'STARTTLS', implicit: 'SSL/TLS (implicit)', none: 'none' };
-  return config.listeners.map((l) => {
+  return config.listeners.filter((l) => l.protocol === 'smtp').map((l) => {
     // The address a device can reach the relay at: publicAddress, or this machine's own addresses (as the console shows).
     const server = deviceAddresses(config.publicAddress, l.host)[0]?.address ?? relayHostname(config);
     return `  ${l.name ?? `port ${l.port}`}: SMTP server ${server}, port ${l.port}, security ${mode[l.tls]}, user ${user}, password ${password}\n`;

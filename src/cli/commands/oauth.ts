@@ -14,14 +14,15 @@ import { authorityOf } from '../../identity/entra/msal-config.js';
 import { SignInStore } from '../../identity/entra/sign-in-store.js';
 import { readTokenStatus, recordTokenResult, type TokenStatus } from '../../identity/entra/token-status.js';
 import { TokenError } from '../../identity/entra/token-provider.js';
-import { formatTime, loadConfig, printJson, UsageError } from '../common.js';
+import { complain, formatTime, loadConfig, printJson, tr, UsageError } from '../common.js';
+import { CLI_TEXT as T, usage } from '../texts.js';
 
 export interface OauthFlags {
   config?: string | undefined;
   json?: boolean | undefined;
 }
 
-const USAGE = 'usage: authrelay oauth login UPSTREAM [--config FILE]\n       authrelay oauth status [UPSTREAM] [--json] [--config FILE]';
+const USAGE = usage('authrelay oauth login UPSTREAM [--config FILE]\n       authrelay oauth status [UPSTREAM] [--json] [--config FILE]');
 
 export async function oauthCommand(sub: string | undefined, rest: string[], flags: OauthFlags): Promise<number> {
   if (sub === 'login') return login(rest[0], flags);
@@ -37,32 +38,30 @@ async function login(name: string | undefined, flags: OauthFlags): Promise<numbe
   if (!name) throw new UsageError(USAGE);
   const { config } = loadConfig(flags.config);
   const cfg = config.upstreams[name];
-  if (!cfg) throw new UsageError(`no upstream named "${name}"; upstreams: ${Object.keys(config.upstreams).join(', ') || '(none)'}`);
-  if (cfg.type !== 'smtp-oauth' || !cfg.delegated) {
-    throw new UsageError(`upstream "${name}" does not use a delegated sign-in; \`oauth login\` is for smtp-oauth upstreams with \`delegated: { user: ... }\``);
-  }
+  if (!cfg) throw new UsageError(T.noUpstream, { name, names: Object.keys(config.upstreams).join(', ') || tr(T.none) });
+  if (cfg.type !== 'smtp-oauth' || !cfg.delegated) throw new UsageError(T.notDelegated, { name });
   const log = createLogger('warn', process.stderr);
   const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log, signInRenewalMs: 0 });
   const provider = providers.delegated(name, cfg);
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  out(`Signing in ${cfg.delegated.user} for upstream ${name} (${provider.description}).`);
+  out(tr(T.oauthSigningIn, { user: cfg.delegated.user, name, how: provider.description }));
   try {
     const result = await provider.login((p) => {
       out('');
       out(p.message);
       out('');
-      out(`Waiting for the sign-in (the code is valid for ${Math.round(p.expiresInSeconds / 60)} minutes)...`);
+      out(tr(T.oauthWaiting, { minutes: Math.round(p.expiresInSeconds / 60) }));
     });
-    out(`Signed in as ${result.user}.`);
-    out(`Token scopes: ${result.scopes.join(' ')}`);
-    out(`Access token valid until ${formatTime(result.expiresAt)}; the sign-in is renewed automatically.`);
-    out(`Stored encrypted in ${provider.store.file}`);
+    out(tr(T.oauthSignedIn, { user: result.user }));
+    out(tr(T.oauthScopes, { scopes: result.scopes.join(' ') }));
+    out(tr(T.oauthValidUntil, { time: formatTime(result.expiresAt) }));
+    out(tr(T.oauthStored, { file: provider.store.file }));
     recordTokenResult(config.dataDir, { upstream: name, credential: provider.credentialType, description: provider.description }, { expiresAt: result.expiresAt });
     return 0;
   } catch (err) {
     if (err instanceof TokenError) {
       recordTokenResult(config.dataDir, { upstream: name, credential: provider.credentialType, description: provider.description }, { error: err });
-      process.stderr.write(`authrelay: sign-in failed: ${err.message}\n`);
+      complain(T.signInFailed, { message: err.message });
       return 1;
     }
     throw err;
@@ -89,7 +88,7 @@ function status(name: string | undefined, flags: OauthFlags): number {
   let ups = microsoftUpstreams(config);
   if (name) {
     ups = ups.filter(([n]) => n === name);
-    if (ups.length === 0) throw new UsageError(`no Microsoft 365 upstream (graph or smtp-oauth) named "${name}"`);
+    if (ups.length === 0) throw new UsageError(T.noMicrosoftUpstream, { name });
   }
   const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log: createLogger('warn', process.stderr), signInRenewalMs: 0 });
   const rows: UpstreamStatus[] = ups.map(([n, cfg]) => {
@@ -114,7 +113,7 @@ function status(name: string | undefined, flags: OauthFlags): number {
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write('no Microsoft 365 upstream (graph or smtp-oauth) is configured\n');
+    process.stdout.write(`${tr(T.oauthNoneConfigured)}\n`);
     return 0;
   }
   for (const r of rows) {
@@ -126,7 +125,7 @@ function status(name: string | undefined, flags: OauthFlags): number {
     ];
     if (r.signIn) {
       const si = r.signIn;
-      lines.push(`  signed in:    ${si.problem ? si.problem : si.stored && si.user ? `${si.user} (stored ${formatTime(Date.parse(si.savedAt ?? ''))}, refresh token ${si.refreshToken ? 'present' : 'MISSING'}${si.accessTokenExpiresAt ? `, access token until ${formatTime(Date.parse(si.accessTokenExpiresAt))}` : ''})` : `no; run \`authrelay oauth login ${r.upstream}\``}`);
+      lines.push(`  signed in:    ${si.problem ? si.problem : si.stored && si.user ? `${si.user} (stored ${formatTime(Date.parse(si.savedAt ?? ''))}, refresh token ${si.refreshToken ? 'present' : 'MISSING'}${si.accessTokenExpiresAt ? `, access token until ${formatTime(Date.parse(si.accessTokenExpiresAt))}` : ''})` : tr(T.oauthNotSignedIn, { name: r.upstream })}`);
     }
     const e = r.lastError;
     lines.push(`  last error:   ${e ? `${formatTime(Date.parse(e.at))} ${e.message}` : '-'}`);

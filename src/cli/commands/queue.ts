@@ -7,7 +7,9 @@ import { openStore } from '../../spool/open.js';
 import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store, type TrailEvent } from '../../spool/store.js';
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { formatDuration } from '../../core/units.js';
-import { formatTime, loadConfig, printJson, table, UsageError } from '../common.js';
+import { say, trailLine } from '../../core/trail-texts.js';
+import { cliLang, complain, formatTime, loadConfig, printJson, say as sayText, table, tr, UsageError } from '../common.js';
+import { CLI_TEXT as QT, usage } from '../texts.js';
 
 export interface QueueFlags {
   config?: string | undefined;
@@ -36,7 +38,7 @@ export async function queueCommand(sub: string | undefined, args: string[], flag
       case 'delete':
         return await act(store, sub, args, flags, config.queue.maxLifetime);
       default:
-        throw new UsageError('usage: authrelay queue list|show ID|retry ID|retry --failed|release ID|delete ID [--json] [--config FILE]');
+        throw new UsageError(usage('authrelay queue list|show ID|retry ID|retry --failed|release ID|delete ID [--json] [--config FILE]'));
     }
   } finally {
     await store.close();
@@ -44,15 +46,15 @@ export async function queueCommand(sub: string | undefined, args: string[], flag
 }
 
 function need(id: string | undefined, sub: string): string {
-  if (!id) throw new UsageError(`usage: authrelay queue ${sub} ID`);
+  if (!id) throw new UsageError(usage(`authrelay queue ${sub} ID`));
   return id;
 }
 
 async function list(store: Store, f: QueueFlags): Promise<number> {
   const states = (f.state ?? []).flatMap((s) => s.split(',')).filter(Boolean);
-  for (const s of states) if (!MESSAGE_STATES.includes(s as MessageState)) throw new UsageError(`unknown state "${s}"; use ${MESSAGE_STATES.join(', ')}`);
+  for (const s of states) if (!MESSAGE_STATES.includes(s as MessageState)) throw new UsageError(QT.unknownState, { state: s, states: MESSAGE_STATES.join(', ') });
   const limit = Number(f.limit ?? 100);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of messages, 1 or more (not "${f.limit}")`);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(QT.badLimit, { value: f.limit });
   const messages = await store.list({
     ...(states.length ? { states: states as MessageState[] } : {}),
     ...(f.sender ? { sender: f.sender } : {}),
@@ -92,7 +94,7 @@ function summary(m: QueuedMessage): Record<string, unknown> {
 async function show(store: Store, id: string, f: QueueFlags): Promise<number> {
   const m = await store.get(id);
   if (!m) {
-    process.stderr.write(`authrelay: no message ${id} in the queue\n`);
+    complain(QT.noSuchMessage, { id });
     return 1;
   }
   const trail = await store.trail(id);
@@ -147,7 +149,7 @@ function trailLines(trail: TrailEvent[]): string[] {
   const out: string[] = [];
   let previous = '';
   for (const e of trail) {
-    out.push(`    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${e.text}`);
+    out.push(`    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${trailLine(e)[cliLang()]}`);
     if (e.kind !== 'attempt') continue;
     const groups = new Map<string, { recipients: string[]; outcome: DeliveryOutcome }>();
     for (const r of attemptRecipients(e)) {
@@ -177,27 +179,28 @@ function attemptRecipients(e: TrailEvent): { address: string; state?: string; ou
 }
 
 async function act(store: Store, sub: 'retry' | 'release' | 'delete', args: string[], f: QueueFlags, lifetime: number): Promise<number> {
-  if (f.failed && sub !== 'retry') throw new UsageError('--failed goes with retry: authrelay queue retry --failed');
+  if (f.failed && sub !== 'retry') throw new UsageError(QT.failedWithRetry);
   const ids = f.failed ? [...args, ...(await store.list({ states: ['failed'], limit: 100_000 })).map((m) => m.id)] : args;
   if (f.failed && ids.length === 0) {
     if (f.json) printJson([]);
-    else process.stdout.write('no failed messages\n');
+    else sayText(QT.noFailedMessages);
     return 0;
   }
-  if (ids.length === 0) throw new UsageError(`usage: authrelay queue ${sub} ID [ID...]${sub === 'retry' ? '   or: authrelay queue retry --failed' : ''}`);
-  const results: { id: string; ok: boolean; reason?: string }[] = [];
-  const by = `cli (${process.env.USER ?? 'user'})`;
+  if (ids.length === 0) throw new UsageError(usage(`authrelay queue ${sub} ID [ID...]${sub === 'retry' ? '   or: authrelay queue retry --failed' : ''}`));
+  const results: { id: string; ok: boolean; reason?: string; text?: string }[] = [];
+  const by = say('by.cli', { user: process.env.USER ?? 'user' });
   for (const id of ids) {
     const m = await store.get(id);
     if (!m) {
-      results.push({ id, ok: false, reason: 'no such message' });
+      results.push({ id, ok: false, reason: 'no such message', text: tr(QT.queueNoSuchMessage, { id }) });
       continue;
     }
     const now = Date.now();
     const ok = sub === 'retry' ? await store.retry(id, now, now + lifetime, by) : sub === 'release' ? await store.release(id, now, by) : await store.remove(id);
-    results.push(ok ? { id, ok } : { id, ok, reason: `not possible in state ${m.state}` + (sub === 'release' ? ' (only held messages are released)' : sub === 'retry' ? ' (only failed, deferred or held messages with a body are retried)' : ' (a message being delivered cannot be deleted)') });
+    const refused = sub === 'release' ? QT.queueNotInStateRelease : sub === 'retry' ? QT.queueNotInStateRetry : QT.queueNotInStateDelete;
+    results.push(ok ? { id, ok } : { id, ok, reason: `not possible in state ${m.state}` + (sub === 'release' ? ' (only held messages are released)' : sub === 'retry' ? ' (only failed, deferred or held messages with a body are retried)' : ' (a message being delivered cannot be deleted)'), text: tr(refused, { id, state: m.state }) });
   }
-  if (f.json) printJson(results);
-  else for (const r of results) process.stdout.write(r.ok ? `${r.id}: ${sub === 'delete' ? 'deleted' : sub === 'retry' ? 'queued again' : 'released'}\n` : `${r.id}: ${r.reason}\n`);
+  if (f.json) printJson(results.map(({ text: _text, ...r }) => r));
+  else for (const r of results) process.stdout.write(`${r.ok ? tr(sub === 'delete' ? QT.queueDeleted : sub === 'retry' ? QT.queueRetried : QT.queueReleased, { id: r.id }) : r.text}\n`);
   return results.every((r) => r.ok) ? 0 : 1;
 }

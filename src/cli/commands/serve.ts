@@ -13,7 +13,8 @@
 import { createLogger, type LogFormat } from '../../core/log.js';
 import { formatDuration } from '../../core/units.js';
 import { startRelay, type StartSummary } from '../../main.js';
-import { loadConfig, UsageError } from '../common.js';
+import { loadConfig, tr, UsageError } from '../common.js';
+import { CLI_TEXT as T } from '../texts.js';
 import { commandName } from '../command-name.js';
 
 export interface ServeFlags {
@@ -27,6 +28,15 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const { config, source, file } = loadConfig(flags.config);
   const log = createLogger(config.log.level, undefined, format);
   log.info({ event: 'config', source, dataDir: config.dataDir }, `configuration: ${source}`);
+  // Signals are taken from the first moment: one that comes while the relay starts stops it once it is up
+  // (the listeners may already accept; stopping then is the graceful stop).
+  let onSignal: (signal: string) => void;
+  let pending: string | undefined;
+  onSignal = (signal) => {
+    pending ??= signal;
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   let relay;
   try {
     relay = await startRelay(config, log, { configFile: file });
@@ -59,8 +69,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
       exit(1);
     });
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  onSignal = shutdown;
+  if (pending) shutdown(pending);
   // SIGHUP reads the configuration file again (systemd's ExecReload); the result is in the log.
   process.on('SIGHUP', () => {
     if (!stopping) void relay.reload('SIGHUP');
@@ -84,7 +94,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
 function logFormat(flag: string | undefined): LogFormat {
   if (flag === undefined) return process.stdout.isTTY ? 'pretty' : 'json';
   if (flag === 'json' || flag === 'pretty') return flag;
-  throw new UsageError(`--log-format: "${flag}" is not a log format; use json or pretty`);
+  throw new UsageError(T.badLogFormat, { value: flag });
 }
 
 /** Why the start failed, with what to do (a ListenError already says which listener and how to find what holds the port). */
@@ -98,27 +108,40 @@ function startFailure(err: NodeJS.ErrnoException, dataDir: string): string {
   return err.message;
 }
 
-const tlsText = (l: StartSummary['listeners'][number]) => (l.tls === 'none' ? 'no TLS' : l.tls === 'starttls' ? 'STARTTLS' : 'TLS from the first byte') +
-  (l.tls === 'none' ? '' : `, ${l.minTlsVersion.replace('TLSv', 'TLS ')} or newer`);
+type Listening = Pick<StartSummary['listeners'][number], 'tls' | 'minTlsVersion'>;
+const tlsText = (l: Listening) => (l.tls === 'none' ? tr(T.sumNoTls)
+  : tr(l.tls === 'starttls' ? T.sumStarttls : T.sumImplicit, { version: l.minTlsVersion.replace('TLSv', 'TLS ') }));
 
 const authText = (l: StartSummary['listeners'][number]) =>
-  l.allowInsecureAuth ? 'passwords accepted without TLS' : l.tls === 'starttls' ? 'passwords after STARTTLS' : l.tls === 'implicit' ? 'passwords over TLS' : 'no passwords (trusted networks only)';
+  tr(l.allowInsecureAuth ? T.sumAuthInsecure : l.tls === 'starttls' ? T.sumAuthStarttls : l.tls === 'implicit' ? T.sumAuthTls : T.sumAuthNone);
 
-/** The start-up summary for people, on a terminal. */
+/** The start-up summary for people, on a terminal, in the command line's language. */
 export function renderSummary(s: StartSummary): string {
   const cmd = commandName();
-  const lines = ['', `authrelay is running: configuration ${s.configVersion}, ${s.configFile ?? 'the embedded default (no configuration file)'}`, ''];
-  const at = s.deviceAddresses.length ? s.deviceAddresses.join(', ') : 'no address of this machine was found';
-  lines.push(`  SMTP for your devices, at ${at}:`);
-  for (const l of s.listeners) lines.push(`    port ${String(l.port).padEnd(5)}  ${tlsText(l)}; ${authText(l)}${l.requireAuth ? '; every device must log in' : ''}   (listener ${l.name})`);
-  if (!s.deviceAddresses.length) lines.push('    A device cannot reach 127.0.0.1: set publicAddress to the name or address devices use.');
-  if (s.consoleUrl) lines.push('', `  Web console:  ${s.consoleUrl}`);
-  if (s.setupLink) lines.push(`  First start:  open ${s.setupLink} to set the admin password (a one-time link)`);
-  lines.push('', '  Where mail goes:');
-  for (const r of s.routes) lines.push(`    ${r}`);
-  if (s.holding) {
-    lines.push(`    Every message is kept in the queue until an upstream is configured: the console's setup wizard, or \`${cmd} init\`.`);
+  const lines = ['', tr(T.sumRunning, { version: s.configVersion, file: s.configFile ?? tr(T.sumNoFile) }), ''];
+  const at = s.deviceAddresses.length ? s.deviceAddresses.join(', ') : tr(T.sumNoAddress);
+  lines.push(tr(T.sumSmtpAt, { addresses: at }));
+  for (const l of s.listeners) {
+    lines.push(tr(T.sumListener, { port: String(l.port).padEnd(5), tls: tlsText(l), auth: authText(l), require: l.requireAuth ? tr(T.sumRequire) : '', name: l.name }));
   }
-  lines.push('', `  Change the configuration: edit ${s.configFile ?? 'authrelay.yaml'}, then \`${cmd} reload\`; ${cmd} help lists every command.`, '');
+  if (!s.deviceAddresses.length) lines.push(tr(T.sumLoopbackOnly));
+  if (s.readers.length) {
+    lines.push('', tr(T.sumReaders));
+    for (const r of s.readers) lines.push(tr(T.sumReader, { port: String(r.port).padEnd(5), protocol: r.protocol.toUpperCase(), tls: tlsText(r), upstream: r.upstream, name: r.name }));
+  }
+  if (s.consoleUrl) lines.push('', tr(T.sumConsole, { url: s.consoleUrl }));
+  if (s.setupLink) lines.push(tr(T.sumFirstStart, { link: s.setupLink }));
+  lines.push('', tr(T.sumWhere));
+  for (const r of s.routes) {
+    const when = [
+      r.device.length ? tr(T.sumFrom, { list: r.device.join(', ') }) : '', r.sender.length ? tr(T.sumSentBy, { list: r.sender.join(', ') }) : '',
+      r.recipientDomain.length ? tr(T.sumTo, { list: r.recipientDomain.join(', ') }) : '',
+    ].filter(Boolean).join(' ') || tr(T.sumAllMail);
+    lines.push(r.use.length
+      ? tr(T.sumRoute, { when, upstreams: r.use.map((u) => `${u.name} (${u.type})`).join(tr(T.sumThen)) })
+      : tr(T.sumHeld, { when }));
+  }
+  if (s.holding) lines.push(tr(T.sumHolding, { cmd }));
+  lines.push('', tr(T.sumChange, { file: s.configFile ?? 'authrelay.yaml', cmd }), '');
   return `${lines.join('\n')}\n`;
 }

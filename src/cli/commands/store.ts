@@ -13,9 +13,10 @@ import { redactUrl } from '../../core/log.js';
 import { openStore } from '../../spool/open.js';
 import { PostgresStore } from '../../spool/postgres/postgres-store.js';
 import type { PostgresReport } from '../../spool/postgres/inspect.js';
-import { loadConfig, printJson, UsageError } from '../common.js';
+import { complain, loadConfig, printJson, tr, UsageError } from '../common.js';
+import { CLI_TEXT as T, usage } from '../texts.js';
 
-const USAGE = 'usage: authrelay store migrate|check [--config FILE] [--json]';
+const USAGE = usage('authrelay store migrate|check [--config FILE] [--json]');
 
 export async function storeCommand(sub: string | undefined, flags: { config?: string | undefined; json?: boolean | undefined }): Promise<number> {
   if (sub !== 'migrate' && sub !== 'check') throw new UsageError(USAGE);
@@ -71,7 +72,7 @@ async function check(store: PostgresStore, where: string, json: boolean): Promis
     process.stdout.write('ok\n');
     return 0;
   }
-  for (const p of problems) process.stderr.write(`authrelay: problem: ${p}\n`);
+  for (const p of problems) complain(T.storeProblem, { problem: p });
   return 1;
 }
 
@@ -94,18 +95,18 @@ function problemsOf(r: PostgresReport): string[] {
 /** A connection failure, with what to check. */
 function unreachable(where: string, err: Error): string {
   const code = (err as Error & { code?: string }).code;
-  const hint = code === '28P01' || code === '28000' ? 'check the user name and password in store.url'
-    : code === '3D000' ? 'create the database (createdb -E UTF8 NAME) or fix its name in store.url'
-      : code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /timeout/i.test(err.message) ? 'check the host and port in store.url and that PostgreSQL runs and accepts connections from this host'
-        : 'check store.url and the server';
-  return `cannot use the PostgreSQL store at ${where}: ${err.message || code}; ${hint}`;
+  const hint = code === '28P01' || code === '28000' ? T.storeHintLogin
+    : code === '3D000' ? T.storeHintDatabase
+      : code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /timeout/i.test(err.message) ? T.storeHintConnect
+        : T.storeHintOther;
+  return tr(T.storeUnreachable, { where, error: err.message || code, hint: tr(hint) });
 }
 
 async function sqlite(sub: 'migrate' | 'check', config: Config, json: boolean): Promise<number> {
   const file = (config.store.type === 'sqlite' ? config.store.path : undefined) ?? join(config.dataDir, 'queue', 'queue.db');
   if (sub === 'check' && !existsSync(file)) {
     if (json) printJson({ store: 'sqlite', file, ok: true, exists: false });
-    else process.stdout.write(`SQLite store: no queue yet at ${file} (made when the relay first starts)\nok\n`);
+    else process.stdout.write(`${tr(T.storeNoQueue, { file })}\nok\n`);
     return 0;
   }
   // Opening the SQLite store applies its migrations.

@@ -6,11 +6,13 @@
  * A secret is read without echo when standard input is a terminal. A
  * command-line flag answers its question without asking; with `--yes`
  * nothing is asked: defaults are taken and missing answers are collected
- * so that one usage error can name every missing flag.
+ * so that one usage error can name every missing flag. Its own words follow
+ * the command line's language (tr of common.ts).
  */
 import { createInterface, type Interface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { UsageError } from '../common.js';
+import { tr, UsageError } from '../common.js';
+import { INIT_TEXT as T } from './texts.js';
 
 export interface Question {
   /** Shown to the user, e.g. "Directory (tenant) ID". */
@@ -62,7 +64,7 @@ export class Prompter {
     this.output = new MutableOutput(out);
     this.rl = createInterface({ input, output: this.output, terminal: input.isTTY === true });
     this.rl.on('SIGINT', () => {
-      out.write('\nStopped; nothing was written.\n');
+      out.write(tr(T.stopped));
       process.exit(130);
     });
     this.lines = this.rl[Symbol.asyncIterator]();
@@ -90,11 +92,11 @@ export class Prompter {
       return '';
     }
     for (;;) {
-      const suffix = q.default !== undefined && q.default !== '' ? ` [${q.default}]` : q.optional ? ' (empty: none)' : '';
+      const suffix = q.default !== undefined && q.default !== '' ? ` [${q.default}]` : q.optional ? tr(T.emptyNone) : '';
       const raw = (await this.readLine(`${q.label}${suffix}: `, q.hidden === true)).trim();
       const value = raw === '' ? q.default ?? '' : raw;
       if (value === '' && !q.optional) {
-        this.say('  An answer is needed here.');
+        this.say(tr(T.answerNeeded));
         continue;
       }
       const problem = value === '' ? undefined : q.check?.(value);
@@ -119,11 +121,11 @@ export class Prompter {
       choices.forEach((c, i) => this.say(`  ${i + 1}) ${c.value.padEnd(12)} ${c.label}`));
     }
     const answer = await this.ask({
-      label: `Your choice (1-${choices.length} or a name)`,
+      label: tr(T.yourChoice, { n: choices.length }),
       flag: opts.flag,
       given: opts.given,
       default: opts.default,
-      check: (v) => (pick(v) ? undefined : `choose one of ${names.join(', ')}`),
+      check: (v) => (pick(v) ? undefined : tr(T.chooseOneOf, { names: names.join(', ') })),
     });
     return pick(answer) ?? (answer as T);
   }
@@ -134,7 +136,7 @@ export class Prompter {
       label: `${label} (y/n)`,
       flag: opts.flag,
       default: opts.default ? 'y' : 'n',
-      check: (v) => (/^(y|yes|n|no)$/i.test(v) ? undefined : 'answer y or n'),
+      check: (v) => (/^(y|yes|n|no)$/i.test(v) ? undefined : tr(T.answerYesNo)),
     });
     return /^y/i.test(answer);
   }
@@ -152,7 +154,7 @@ export class Prompter {
     if (echoOff) this.output!.muted = true;
     try {
       const next = await this.lines!.next();
-      if (next.done) throw new UsageError('standard input ended before every question was answered; nothing was written');
+      if (next.done) throw new UsageError(T.inputEnded);
       return next.value;
     } finally {
       if (echoOff) {

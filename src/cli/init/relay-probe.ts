@@ -14,6 +14,8 @@ import { describeProbe } from '../../config/wizard/smtp-probe-proposal.js';
 import { probeSmtp, type SmtpProbe } from '../../config/wizard/smtp-probe.js';
 import type { InitFlags } from './answers.js';
 import type { Prompter } from './prompter.js';
+import { cliLang, complain, tr } from '../common.js';
+import { INIT_TEXT as T } from './texts.js';
 
 export type RelayChoice = { probe: SmtpProbe } | { exit: number };
 
@@ -21,33 +23,32 @@ export type RelayChoice = { probe: SmtpProbe } | { exit: number };
 export async function probeRelay(p: Prompter, flags: InitFlags, a: InitAnswers, baseDir: string): Promise<RelayChoice> {
   for (;;) {
     const r = a.relay!;
-    p.say(`Looking at the relay ${r.host}:${r.port} ...`);
+    p.say(tr(T.lookingAtRelay, { host: r.host, port: r.port }));
     const probe = await probeSmtp({ host: r.host, port: r.port, helo: hostname(), ...(r.ca ? { ca: readFileSync(resolve(baseDir, r.ca), 'utf8') } : {}) });
-    for (const line of describeProbe(probe)) p.say(line);
+    for (const line of describeProbe(probe, cliLang())) p.say(line);
     const tls = probe.proposal.tls;
     // Nothing answered: the live test says so, and the failed test is handled there.
     if (!tls) return { probe };
     if (!probe.proposal.downgrade || flags['allow-no-tls']) {
       r.tls = tls;
-      if (tls === 'none') p.say('  Writing tls: none (--allow-no-tls): mail to this relay is not encrypted.');
+      if (tls === 'none') p.say(tr(T.writingNoTls));
       return { probe };
     }
     if (p.unattended) {
-      process.stderr.write(`authrelay: ${r.host}:${r.port} offers no TLS, so mail (and any password) would cross the network unencrypted; nothing was written. `
-        + 'Add --allow-no-tls to write tls: none anyway (on a network you trust), or use a relay that offers STARTTLS or TLS.\n');
+      complain(T.noTlsRefused, { host: r.host, port: r.port });
       return { exit: 1 };
     }
-    const next = await p.choose(`\n${r.host}:${r.port} offers no TLS: mail (and a password, if one is set) would cross the network unencrypted. What now?`, [
-      { value: 'back', label: 'enter another relay host and port' },
-      { value: 'none', label: 'write tls: none anyway (only on a network you trust)' },
-      { value: 'quit', label: 'stop without writing anything' },
+    const next = await p.choose(tr(T.noTlsWhatNow, { host: r.host, port: r.port }), [
+      { value: 'back', label: tr(T.anotherRelay) },
+      { value: 'none', label: tr(T.writeNoTls) },
+      { value: 'quit', label: tr(T.quit) },
     ], { default: 'back' });
     if (next === 'none') {
       r.tls = 'none';
       return { probe };
     }
     if (next === 'quit') {
-      p.say('Nothing was written.');
+      p.say(tr(T.nothingWritten));
       return { exit: 1 };
     }
     await askRelayAgain(p, r);
@@ -56,6 +57,6 @@ export async function probeRelay(p: Prompter, flags: InitFlags, a: InitAnswers, 
 
 /** The relay's host and port once more, the current ones as defaults. */
 export async function askRelayAgain(p: Prompter, r: NonNullable<InitAnswers['relay']>): Promise<void> {
-  r.host = await p.ask({ label: 'Relay host', default: r.host });
-  r.port = Number(await p.ask({ label: 'Relay port', default: String(r.port), check: (v) => (/^\d+$/.test(v) && Number(v) > 0 && Number(v) <= 65535 ? undefined : 'a port number') }));
+  r.host = await p.ask({ label: tr(T.askRelayHostAgain), default: r.host });
+  r.port = Number(await p.ask({ label: tr(T.askRelayPortAgain), default: String(r.port), check: (v) => (/^\d+$/.test(v) && Number(v) > 0 && Number(v) <= 65535 ? undefined : tr(T.checkRelayPort)) }));
 }

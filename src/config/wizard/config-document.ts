@@ -12,17 +12,20 @@ import { Document, isMap, isScalar, type Node, type Pair } from 'yaml';
 import { validateConfig } from '../load.js';
 import type { Config } from '../schema.js';
 import type { InitAnswers } from './answers.js';
+import { UserError } from '../../core/user-error.js';
+import { WIZARD_TEXT } from './texts.js';
 
 /** Names of the upstream each route writes. */
 export const UPSTREAM_NAME: Record<InitAnswers['route'], string | undefined> = {
-  graph: 'm365', 'smtp-oauth': 'm365', 'smtp-oauth-delegated': 'm365', 'direct-send': 'm365-direct', smtp: 'relay', hold: undefined,
+  graph: 'm365', 'smtp-oauth': 'm365', 'smtp-oauth-delegated': 'm365', 'direct-send': 'm365-direct', smtp: 'relay', hold: undefined, readers: 'exchange',
 };
 
-export class FileExistsError extends Error {}
+/** The file is there already (its message in both languages: `text`). */
+export class FileExistsError extends UserError {}
 
 /** Refuses to go on when a file would be overwritten without --force. */
 export function refuseOverwrite(file: string, force: boolean | undefined): void {
-  if (existsSync(file) && !force) throw new FileExistsError(`${file} exists already; nothing was written. Use --force to replace it or --out FILE to write another file`);
+  if (existsSync(file) && !force) throw new FileExistsError(WIZARD_TEXT.fileExists, { file });
 }
 
 /** The commented document for these answers; `passwordHash` is the first device's (when it has a user name). */
@@ -38,16 +41,33 @@ export function buildDocument(a: InitAnswers, passwordHash: string | undefined, 
   ].join('\n');
 
   set(doc, ['dataDir'], './data', 'Where the queue, the listeners\' certificate and sign-in state are kept (relative to this file).');
-  set(doc, ['listeners'], listeners(a), 'Where devices connect. A self-signed certificate is made in dataDir unless tls.cert and tls.key are set.');
-  const legacyIndex = a.listeners.legacyPort !== undefined ? listeners(a).length - 1 : -1;
-  if (legacyIndex >= 0) comment(doc, ['listeners', legacyIndex, 'minTlsVersion'], 'accepts TLS 1.0 and 1.1 (weak ciphers allowed here only): for old devices that cannot do TLS 1.2', 'line');
+  if (a.readers) {
+    set(doc, ['listeners'], readerListeners(a), 'Where reading programs log in (IMAP, POP3) with the device\'s password; a self-signed certificate is made in dataDir unless tls.cert and tls.key are set. No SMTP listener: add one to send mail too (docs/configuration.md).');
+    if (a.readers.legacy) readerListeners(a).forEach((_, i) => comment(doc, ['listeners', i, 'minTlsVersion'], 'accepts TLS 1.0 and 1.1 (weak ciphers allowed here only): for old programs that cannot do TLS 1.2', 'line'));
+  } else {
+    set(doc, ['listeners'], listeners(a), 'Where devices connect. A self-signed certificate is made in dataDir unless tls.cert and tls.key are set.');
+    const legacyIndex = a.listeners.legacyPort !== undefined ? listeners(a).length - 1 : -1;
+    if (legacyIndex >= 0) comment(doc, ['listeners', legacyIndex, 'minTlsVersion'], 'accepts TLS 1.0 and 1.1 (weak ciphers allowed here only): for old devices that cannot do TLS 1.2', 'line');
+  }
   if (a.device) {
     const d: Record<string, unknown> = { name: a.device.name };
     if (a.device.username && passwordHash) Object.assign(d, { username: a.device.username, passwordHash });
     if (a.device.networks.length) d.networks = a.device.networks;
-    set(doc, ['devices'], [d], 'Devices that may send. Add more with `authrelay device add NAME`; only password hashes are stored.');
+    if (a.readers) d.mailboxes = a.readers.mailboxes;
+    set(doc, ['devices'], [d], a.readers
+      ? 'Reader devices: each opens only the mailboxes listed for it. Add more with `authrelay device add NAME --mailbox ADDR`; only password hashes are stored.'
+      : 'Devices that may send. Add more with `authrelay device add NAME`; only password hashes are stored.');
   }
-  if (upstream) {
+  if (upstream && a.readers) {
+    set(doc, ['upstreams', upstream], upstreamNode(a), 'Exchange Online mailboxes opened for the reader devices (app-only XOAUTH2; not a delivery route).');
+    comment(doc, ['upstreams'], 'Upstreams: where the relay connects.', 'before', true);
+    if (secret) {
+      comment(doc, ['upstreams', upstream, 'clientSecret'], secret.envName
+        ? `the secret's Value, read from the environment variable ${secret.envName}`
+        : 'the secret\'s Value, read from this file (keep it mode 0600)', 'line');
+    }
+    doc.commentBefore += '\n Legacy readers only (docs/imap-pop.md): no SMTP listener and no delivery route.';
+  } else if (upstream) {
     set(doc, ['upstreams', upstream], upstreamNode(a), 'Where the mail goes.');
     comment(doc, ['upstreams'], 'Upstreams: how mail leaves the relay.', 'before', true);
     if (secret) {
@@ -56,7 +76,7 @@ export function buildDocument(a: InitAnswers, passwordHash: string | undefined, 
         : 'the secret\'s Value, read from this file (keep it mode 0600)', 'line');
     }
     if (a.relay?.tls === 'none') comment(doc, ['upstreams', upstream, 'tls'], 'no TLS: the relay offers none, so mail crosses the network unencrypted (accepted at setup)', 'line');
-    if (a.entra?.endpoints.authority || a.entra?.endpoints.graph || a.entra?.endpoints.smtp) {
+    if (a.entra?.endpoints.authority || a.entra?.endpoints.graph || a.entra?.endpoints.smtp || a.entra?.endpoints.imap || a.entra?.endpoints.pop3) {
       comment(doc, ['upstreams', upstream, 'endpoints'], 'Where to sign in and send instead of the cloud\'s hosts (private clouds, tests).', 'before');
     }
     const routes = a.route === 'direct-send'
@@ -80,18 +100,33 @@ function listeners(a: InitAnswers): Record<string, unknown>[] {
   return out;
 }
 
+function readerListeners(a: InitAnswers): Record<string, unknown>[] {
+  const r = a.readers!;
+  const host = a.listeners.host;
+  const tls = r.tls;
+  const legacy = r.legacy ? { minTlsVersion: 'TLSv1' } : {};
+  const out: Record<string, unknown>[] = [];
+  const names = tls === 'implicit' ? { imap: 'imaps', pop3: 'pop3s' } : { imap: 'imap', pop3: 'pop3' };
+  if (r.imapPort !== undefined) out.push({ name: names.imap, protocol: 'imap', host, port: r.imapPort, tls, ...legacy, upstream: UPSTREAM_NAME.readers });
+  if (r.pop3Port !== undefined) out.push({ name: names.pop3, protocol: 'pop3', host, port: r.pop3Port, tls, ...legacy, upstream: UPSTREAM_NAME.readers });
+  return out;
+}
+
 function upstreamNode(a: InitAnswers): Record<string, unknown> {
   if (a.entra) {
     const e = a.entra;
-    const u: Record<string, unknown> = { type: a.route === 'graph' ? 'graph' : 'smtp-oauth' };
+    const u: Record<string, unknown> = { type: a.route === 'graph' ? 'graph' : a.route === 'readers' ? 'exchange-mailbox' : 'smtp-oauth' };
     if (e.cloud !== 'global') u.cloud = e.cloud;
     Object.assign(u, { tenant: e.tenant, clientId: e.clientId });
     if (e.credential.kind === 'secret') u.clientSecret = e.credential.ref;
     if (e.credential.kind === 'certificate') u.certificate = { key: e.credential.key, cert: e.credential.cert };
     if (e.credential.kind === 'delegated') u.delegated = { user: a.mailbox };
-    if (Object.keys(e.endpoints).length) u.endpoints = { ...e.endpoints };
+    // Each upstream type takes its own hosts: sign-in and Graph/SMTP for delivery, sign-in and IMAP/POP3 for readers.
+    const keys = a.route === 'readers' ? ['authority', 'imap', 'pop3'] as const : ['authority', 'graph', 'smtp'] as const;
+    const endpoints = Object.fromEntries(keys.filter((k) => e.endpoints[k]).map((k) => [k, e.endpoints[k]]));
+    if (Object.keys(endpoints).length) u.endpoints = endpoints;
     if (e.ca) u.ca = e.ca;
-    if (a.route !== 'smtp-oauth-delegated') u.mailbox = a.mailbox;
+    if (a.route !== 'smtp-oauth-delegated' && a.route !== 'readers') u.mailbox = a.mailbox;
     return u;
   }
   if (a.directSend) {

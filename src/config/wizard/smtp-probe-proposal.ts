@@ -5,10 +5,12 @@
  * mechanisms where the relay would sign in, what stops the proposal from
  * working (an untrusted certificate, a name it does not carry) with what to
  * do, and notes. describeProbe() and checkSettings() give the lines
- * `authrelay init` prints and the console shows; the console also renders
- * the structured result in Japanese.
+ * `authrelay init` prints and the console shows, in the reader's language
+ * (texts.ts); the console also renders the structured result itself.
  */
+import type { Lang, Text } from '../../core/i18n.js';
 import type { SmtpProbe } from './smtp-probe.js';
+import { WIZARD_TEXT as T, wz, type WizardValues } from './texts.js';
 
 export type ProbeTls = 'starttls' | 'implicit' | 'none';
 
@@ -28,10 +30,12 @@ export interface Proposal {
   /** AUTH mechanisms offered where the relay would sign in (over TLS when there is TLS). */
   authMethods: string[];
   problem?: ProbeProblem;
-  /** The problem in words, with its details. */
+  /** The problem in words, with its details (English). */
   detail?: string;
-  /** What to do about the problem. */
+  /** What to do about the problem (English). */
   fix?: string;
+  /** detail and fix in both languages. */
+  text?: { detail: Text; fix: Text };
   warnings: ProbeNote[];
   /** Largest message the upstream takes (SIZE), in bytes. */
   maxSize?: number;
@@ -39,17 +43,23 @@ export interface Proposal {
   ok: boolean;
 }
 
-const CONNECT_FIX = 'Check the host name and port (a port-465 server needs TLS from the first byte; 25 and 587 use STARTTLS), that the upstream runs, and that a firewall lets this machine out (internet providers often block outbound port 25).';
+function both(text: Text, values?: WizardValues): Text {
+  return { en: wz(text, 'en', values), ja: wz(text, 'ja', values) };
+}
+
+/** detail and fix of a problem, in both languages and (for API answers as they were) in English. */
+function problemOf(problem: ProbeProblem, detail: Text, fix: Text): Pick<Proposal, 'problem' | 'detail' | 'fix' | 'text'> {
+  return { problem, detail: detail.en, fix: fix.en, text: { detail, fix } };
+}
 
 export function proposeSettings(p: SmtpProbe): Proposal {
   if (!p.connected) {
     const reached = p.greeting !== undefined;
-    return {
-      downgrade: false, authMethods: [], warnings: [], ok: false,
-      problem: reached ? 'no-greeting' : 'unreachable',
-      detail: reached ? `${p.host}:${p.port} did not greet (${p.error ?? p.greeting})` : `nothing answered at ${p.host}:${p.port} (${p.error ?? 'no greeting'})`,
-      fix: CONNECT_FIX,
-    };
+    const said = p.error ?? p.greeting;
+    const detail = reached ? both(T.probeNoGreeting, { host: p.host, port: p.port, said })
+      : said ? both(T.probeUnreachable, { host: p.host, port: p.port, said })
+        : { en: wz(T.probeUnreachable, 'en', { host: p.host, port: p.port, said: T.probeNoGreetingWord.en }), ja: wz(T.probeUnreachable, 'ja', { host: p.host, port: p.port, said: T.probeNoGreetingWord.ja }) };
+    return { downgrade: false, authMethods: [], warnings: [], ok: false, ...problemOf(reached ? 'no-greeting' : 'unreachable', detail, T.probeConnectFix) };
   }
   const tls: ProbeTls = p.connected === 'implicit' ? 'implicit' : p.starttls ? 'starttls' : 'none';
   const secure = tls === 'implicit' ? p.implicit : tls === 'starttls' ? p.starttls : undefined;
@@ -65,94 +75,96 @@ export function proposeSettings(p: SmtpProbe): Proposal {
     ...(ehlo?.size ? { maxSize: ehlo.size } : {}),
   };
   const cert = secure?.certificate;
+  const pick = (value: string | undefined, otherwise: Text): Text => (value ? { en: value, ja: value } : otherwise);
   if (secure && !secure.ok) {
-    Object.assign(proposal, {
-      ok: false, problem: 'tls-failed', detail: `the TLS handshake failed (${secure.error ?? 'unknown error'})`,
-      fix: 'The upstream may only speak old TLS versions or ciphers, or its TLS is broken: ask its administrator. Writing tls: none instead would send mail unencrypted.',
-    });
+    const error = pick(secure.error, T.probeUnknownError);
+    Object.assign(proposal, { ok: false, ...problemOf('tls-failed', { en: wz(T.probeTlsFailed, 'en', { error: error.en }), ja: wz(T.probeTlsFailed, 'ja', { error: error.ja }) }, T.probeTlsFailedFix) });
   } else if (cert && cert.expired) {
-    Object.assign(proposal, {
-      ok: false, problem: 'expired', detail: `the upstream's certificate expired on ${cert.validTo.slice(0, 10)}`,
-      fix: 'Renew the certificate on the upstream; the relay sends nothing over a connection with an expired certificate.',
-    });
+    Object.assign(proposal, { ok: false, ...problemOf('expired', both(T.probeExpired, { date: cert.validTo.slice(0, 10) }), T.probeExpiredFix) });
   } else if (cert && !cert.trusted) {
-    Object.assign(proposal, {
-      ok: false, problem: 'untrusted', detail: `the upstream's certificate is not trusted (${cert.trustError ?? 'unknown issuer'}; issued by ${cert.issuer || 'unknown'})`,
-      fix: cert.selfSigned
-        ? 'Trust the upstream\'s own certificate: give its PEM file as the CA certificate (authrelay init --ca FILE; the upstream\'s ca: setting), or give the upstream a certificate from a public or your private CA.'
-        : 'Give the certificate of the CA that issued it as a PEM file (authrelay init --ca FILE; the upstream\'s ca: setting). Leave certificate checking on.',
-    });
+    const error = pick(cert.trustError, T.probeUnknownIssuer);
+    const issuer = pick(cert.issuer, T.probeUnknown);
+    const detail = { en: wz(T.probeUntrusted, 'en', { error: error.en, issuer: issuer.en }), ja: wz(T.probeUntrusted, 'ja', { error: error.ja, issuer: issuer.ja }) };
+    Object.assign(proposal, { ok: false, ...problemOf('untrusted', detail, cert.selfSigned ? T.probeUntrustedSelfSignedFix : T.probeUntrustedFix) });
   } else if (cert && !cert.hostnameMatch) {
-    Object.assign(proposal, {
-      ok: false, problem: 'hostname', detail: `the certificate does not name ${p.host} (it names ${cert.names.join(', ') || cert.subject})`,
-      fix: `Connect by a name the certificate carries${cert.names[0] ? ` (${cert.names[0]})` : ''}, or set servername: to that name in the upstream.`,
-    });
+    const detail = both(T.probeHostname, { host: p.host, names: cert.names.join(', ') || cert.subject });
+    Object.assign(proposal, { ok: false, ...problemOf('hostname', detail, cert.names[0] ? both(T.probeHostnameFixNamed, { name: cert.names[0] }) : T.probeHostnameFix) });
   }
   return proposal;
 }
 
-const NOTES: Record<ProbeNote, string> = {
-  'no-tls': 'The upstream offers neither STARTTLS nor TLS on connect: mail (and a password, if one is set) would cross the network unencrypted.',
-  'no-auth': 'It offers no AUTH: it must accept the relay by its address (its relay settings, a connector).',
-  'auth-after-tls': 'It offers AUTH only after STARTTLS (good: a password never crosses in the clear).',
-  'no-smtputf8': 'It does not offer SMTPUTF8: messages to or from addresses such as müller@ or 山田@ will fail there with the reason (all other mail is fine).',
-  'no-8bitmime': 'It does not offer 8BITMIME: 8-bit messages go out as they are, without BODY=8BITMIME.',
+const NOTES: Record<ProbeNote, Text> = {
+  'no-tls': T.noteNoTls,
+  'no-auth': T.noteNoAuth,
+  'auth-after-tls': T.noteAuthAfterTls,
+  'no-smtputf8': T.noteNoSmtputf8,
+  'no-8bitmime': T.noteNo8bitmime,
 };
 
-export function noteText(note: ProbeNote): string {
-  return NOTES[note];
+export function noteText(note: ProbeNote, lang: Lang = 'en'): string {
+  return NOTES[note][lang];
 }
 
-function offers(e: SmtpProbe['ehlo']): string {
-  return e?.lines.length ? e.lines.join(', ') : '(nothing)';
+function offers(e: SmtpProbe['ehlo'], lang: Lang): string {
+  return e?.lines.length ? e.lines.join(', ') : wz(T.probeNothing, lang);
 }
 
-/** The probe in lines, as `authrelay init` prints them (English). */
-export function describeProbe(p: SmtpProbe): string[] {
+/** The probe in lines, as `authrelay init` prints them (in the reader's language; the server's own words as they are). */
+export function describeProbe(p: SmtpProbe, lang: Lang = 'en'): string[] {
   const out: string[] = [];
+  const pr = p.proposal;
+  const detail = pr.text?.detail[lang] ?? pr.detail;
+  const fix = pr.text?.fix[lang] ?? pr.fix;
   if (!p.connected) {
-    out.push(`  ✗ ${p.proposal.detail ?? `nothing answered at ${p.host}:${p.port}`}`);
-    if (p.proposal.fix) out.push(`    What to do: ${p.proposal.fix}`);
+    out.push(`  ✗ ${detail ?? wz(T.probeNothingAnswered, lang, { host: p.host, port: p.port })}`);
+    if (fix) out.push(wz(T.probeWhatToDo, lang, { fix }));
     return out;
   }
-  out.push(`  Greeting (${p.connected === 'implicit' ? 'TLS from the first byte' : 'in the clear'}): ${p.greeting?.split('\n')[0] ?? ''}`);
-  out.push(`  Offers: ${offers(p.ehlo)}`);
+  out.push(wz(T.probeGreeting, lang, { mode: wz(p.connected === 'implicit' ? T.probeModeImplicit : T.probeModePlain, lang), text: p.greeting?.split('\n')[0] ?? '' }));
+  out.push(wz(T.probeOffers, lang, { list: offers(p.ehlo, lang) }));
   const tls = p.connected === 'implicit' ? p.implicit : p.starttls;
-  if (p.connected === 'plain') out.push(p.starttls ? `  STARTTLS: ${p.starttls.ok ? `✓ ${p.starttls.version} ${p.starttls.cipher}` : `✗ ${p.starttls.error}`}` : '  STARTTLS: not offered');
+  if (p.connected === 'plain') out.push(p.starttls ? `  STARTTLS: ${p.starttls.ok ? `✓ ${p.starttls.version} ${p.starttls.cipher}` : `✗ ${p.starttls.error}`}` : wz(T.probeStarttlsNone, lang));
   else out.push(`  TLS: ✓ ${p.implicit?.version} ${p.implicit?.cipher}`);
-  if (p.starttls?.ehlo) out.push(`  Offers over TLS: ${offers(p.starttls.ehlo)}`);
+  if (p.starttls?.ehlo) out.push(wz(T.probeOffersTls, lang, { list: offers(p.starttls.ehlo, lang) }));
   const cert = tls?.certificate;
   if (cert) {
-    out.push(`  Certificate: ${cert.subject}; issued by ${cert.issuer}; valid ${cert.validFrom.slice(0, 10)} to ${cert.validTo.slice(0, 10)}${cert.names.length ? `; names ${cert.names.join(', ')}` : ''}`);
-    out.push(`    ${cert.trusted ? '✓ trusted' : `✗ not trusted (${cert.trustError})`}; ${cert.hostnameMatch ? `✓ names ${p.host}` : `✗ does not name ${p.host}`}`);
+    out.push(wz(T.probeCertificate, lang, {
+      subject: cert.subject, issuer: cert.issuer, from: cert.validFrom.slice(0, 10), to: cert.validTo.slice(0, 10),
+      names: cert.names.length ? wz(T.probeCertNames, lang, { names: cert.names.join(', ') }) : '',
+    }));
+    const trusted = cert.trusted ? wz(T.probeTrusted, lang) : wz(T.probeNotTrusted, lang, { error: cert.trustError });
+    const named = wz(cert.hostnameMatch ? T.probeNamesHost : T.probeNotNamesHost, lang, { host: p.host });
+    out.push(`    ${trusted}${lang === 'ja' ? '、' : '; '}${named}`);
   }
-  const pr = p.proposal;
-  out.push(`  Proposed: tls: ${pr.tls}${pr.authMethods.length ? `; AUTH ${pr.authMethods.join(' ')} offered (add upstreams.relay.auth if the upstream wants a sign-in)` : ''}${pr.maxSize ? `; messages up to ${Math.floor(pr.maxSize / 1_048_576)} MB` : ''}`);
-  for (const w of pr.warnings) out.push(`  ${w === 'auth-after-tls' ? '-' : '!'} ${noteText(w)}`);
+  out.push(wz(T.probeProposed, lang, {
+    tls: pr.tls,
+    auth: pr.authMethods.length ? wz(T.probeProposedAuth, lang, { methods: pr.authMethods.join(' ') }) : '',
+    size: pr.maxSize ? wz(T.probeProposedSize, lang, { mb: Math.floor(pr.maxSize / 1_048_576) }) : '',
+  }));
+  for (const w of pr.warnings) out.push(`  ${w === 'auth-after-tls' ? '-' : '!'} ${noteText(w, lang)}`);
   if (pr.problem) {
-    out.push(`  ✗ ${pr.detail}`);
-    if (pr.fix) out.push(`    What to do: ${pr.fix}`);
+    out.push(`  ✗ ${detail}`);
+    if (fix) out.push(wz(T.probeWhatToDo, lang, { fix }));
   }
   return out;
 }
 
 /** What the settings about to be written will do with this upstream: ok, and the lines that say so. */
-export function checkSettings(p: SmtpProbe, s: { tls: ProbeTls; rejectUnauthorized?: boolean }): { ok: boolean; lines: string[] } {
+export function checkSettings(p: SmtpProbe, s: { tls: ProbeTls; rejectUnauthorized?: boolean }, lang: Lang = 'en'): { ok: boolean; lines: string[] } {
   const where = `${p.host}:${p.port}`;
-  if (!p.connected) return { ok: false, lines: [`  ✗ the relay cannot reach ${where} (${p.error ?? 'no greeting'}).`] };
+  if (!p.connected) return { ok: false, lines: [wz(T.settingsUnreachable, lang, { where, said: p.error ?? wz(T.probeNoGreetingWord, lang) })] };
   const pr = p.proposal;
   const checkCert = s.rejectUnauthorized !== false;
   const certOnly = pr.problem === 'untrusted' || pr.problem === 'hostname' || pr.problem === 'expired';
   if (s.tls === pr.tls && (pr.ok || (!checkCert && certOnly))) {
-    const unchecked = !pr.ok ? ' (the certificate is not checked: rejectUnauthorized is off)' : '';
-    return { ok: true, lines: [`  ✓ the relay can deliver to ${where} with tls: ${s.tls}${unchecked}.`] };
+    return { ok: true, lines: [wz(pr.ok ? T.settingsOk : T.settingsOkUnchecked, lang, { where, tls: s.tls })] };
   }
   if (s.tls === 'none' && p.connected === 'plain') {
-    return { ok: true, lines: [`  ✓ the relay can deliver to ${where} with tls: none.`, `  ! The upstream offers ${pr.tls === 'starttls' ? 'STARTTLS' : 'TLS'}; tls: ${pr.tls} would protect the mail.`] };
+    return { ok: true, lines: [wz(T.settingsOk, lang, { where, tls: 'none' }), wz(T.settingsNoneButOffered, lang, { offer: pr.tls === 'starttls' ? 'STARTTLS' : 'TLS', tls: pr.tls })] };
   }
   // The problem and what to do were said with the probe (describeProbe) just before.
-  if (s.tls === pr.tls) return { ok: false, lines: [`  ✗ tls: ${s.tls} will not work yet: ${pr.detail}.`] };
-  const why = s.tls === 'starttls' ? (p.connected === 'implicit' ? 'it speaks TLS from the first byte' : 'it does not offer STARTTLS')
-    : s.tls === 'implicit' ? 'it greets in the clear on this port' : 'it speaks TLS from the first byte';
-  return { ok: false, lines: [`  ✗ tls: ${s.tls} will not work with ${where}: ${why}. Use tls: ${pr.tls}.`] };
+  if (s.tls === pr.tls) return { ok: false, lines: [wz(T.settingsNotYet, lang, { tls: s.tls, detail: pr.text?.detail[lang] ?? pr.detail })] };
+  const why = s.tls === 'starttls' ? (p.connected === 'implicit' ? T.whyImplicit : T.whyNoStarttls)
+    : s.tls === 'implicit' ? T.whyPlain : T.whyImplicit;
+  return { ok: false, lines: [wz(T.settingsWrongMode, lang, { tls: s.tls, where, why: wz(why, lang), proposed: pr.tls })] };
 }

@@ -1,82 +1,92 @@
 /**
  * The steps to take in Entra ID and Exchange Online for each route, with
- * the tenant, app and mailbox filled in, as `authrelay init` prints them.
- * The wording follows docs/microsoft-365.md and the error catalogue's fixes.
+ * the tenant, app and mailbox filled in, as `authrelay init` prints them and
+ * the console's wizard shows them, in the reader's language (texts.ts).
+ * The wording follows docs/microsoft-365.md (docs/imap-pop.md for legacy
+ * readers) and the error catalogue's fixes.
  */
+import type { Lang } from '../../core/i18n.js';
 import type { InitAnswers } from './answers.js';
+import { WIZARD_TEXT as T, wz } from './texts.js';
 
 /** Numbered steps (each a paragraph; commands on their own indented lines). */
-export function setupSteps(a: InitAnswers): string[] {
+export function setupSteps(a: InitAnswers, lang: Lang = 'en'): string[] {
   const app = a.entra?.clientId ?? '<appId>';
   const tenant = a.entra?.tenant ?? '<tenant>';
   const mailbox = a.mailbox ?? '<mailbox>';
-  const register = `In the Entra admin center (entra.microsoft.com): App registrations → New registration (single tenant). ` +
-    `Its Overview shows the Application (client) ID (${app}) and the Directory (tenant) ID (or use ${tenant}).`;
-  const secretStep = a.entra?.credential.kind === 'certificate'
-    ? 'App registration → Certificates & secrets → Certificates → Upload certificate: the .crt/.pem file (never the key).'
-    : 'App registration → Certificates & secrets → New client secret. Copy its Value (shown once), not the Secret ID. Note when it expires and make the next one before then.';
-  const casMailbox = `Allow SMTP AUTH for the mailbox (Exchange Online PowerShell):\n    Set-CASMailbox -Identity ${mailbox} -SmtpClientAuthenticationDisabled $false\n` +
-    '  Security defaults block SMTP AUTH altogether.';
-  const servicePrincipal = `Register the app's service principal in Exchange Online (Connect-ExchangeOnline first); the object ID is the Enterprise application's, not the App registration's:\n` +
-    `    New-ServicePrincipal -AppId ${app} -ObjectId <enterprise app object id> -DisplayName authrelay`;
+  const v = { app, tenant, mailbox };
+  const register = wz(T.register, lang, v);
+  const secretStep = wz(a.entra?.credential.kind === 'certificate' ? T.uploadCertificate : T.newSecret, lang);
+  const casMailbox = wz(T.allowSmtpAuth, lang, v);
+  const servicePrincipal = wz(T.servicePrincipal, lang, v);
   switch (a.route) {
     case 'graph':
-      return [
-        register,
-        secretStep,
-        `API permissions → Add a permission → Microsoft Graph → Application permissions → Mail.Send (and Mail.ReadWrite for messages over about 3 MB) → Grant admin consent for ${tenant}.`,
-        'Limit the mailboxes the app may send as (RBAC for Applications). ' + servicePrincipal + '\n' +
-          `    New-ManagementScope -Name "authrelay mailboxes" -RecipientRestrictionFilter "PrimarySmtpAddress -eq '${mailbox}'"\n` +
-          `    New-ManagementRoleAssignment -App ${app} -Role "Application Mail.Send" -CustomResourceScope "authrelay mailboxes"\n` +
-          '  Then remove the Mail.Send grant of step 3 in Entra ID (it allows every mailbox); the role assignment scoped to these mailboxes takes its place.\n' +
-          `  Check it: Test-ServicePrincipalAuthorization -Identity ${app} -Resource ${mailbox}`,
-      ];
+      return [register, secretStep, wz(T.graphPermission, lang, v), wz(T.graphRbac, lang, { ...v, servicePrincipal })];
     case 'smtp-oauth':
-      return [
-        register,
-        secretStep,
-        `API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp → Grant admin consent for ${tenant}.`,
-        servicePrincipal,
-        `Let it use the mailbox:\n    Add-MailboxPermission -Identity ${mailbox} -User <service principal id> -AccessRights FullAccess\n` +
-          `  Or, with RBAC for Applications instead (and without the permission of step 3):\n` +
-          `    New-ManagementScope -Name "authrelay mailboxes" -RecipientRestrictionFilter "PrimarySmtpAddress -eq '${mailbox}'"\n` +
-          `    New-ManagementRoleAssignment -App ${app} -Role "Application SMTP.SendAsApp" -CustomResourceScope "authrelay mailboxes"`,
-        casMailbox,
-      ];
+      return [register, secretStep, wz(T.smtpPermission, lang, v), servicePrincipal, wz(T.smtpMailboxAccess, lang, v), casMailbox];
     case 'smtp-oauth-delegated':
-      return [
-        register,
-        'App registration → Authentication → Allow public client flows → Yes (device code sign-in; no secret is used).',
-        `API permissions → Add a permission → Microsoft Graph → Delegated permissions → SMTP.Send and offline_access → Grant admin consent for ${tenant}.`,
-        casMailbox,
-        `After writing the config, sign the mailbox in once: authrelay oauth login m365 (open the address shown, enter the code, sign in as ${mailbox}).`,
-      ];
+      return [register, wz(T.publicClient, lang), wz(T.delegatedPermission, lang, v), casMailbox, wz(T.delegatedSignIn, lang, v)];
     case 'direct-send': {
       const domain = a.directSend?.domain ?? '<domain>';
-      return [
-        `SPF: the SPF record of every sender domain (${domain}) must include this site's public IP address:\n    v=spf1 ip4:<your public IP> include:spf.protection.outlook.com -all`,
-        'Check that the tenant allows Direct Send (Exchange Online PowerShell):\n    Get-OrganizationConfig | Format-List RejectDirectSend\n' +
-          '  When it is True, add an inbound connector for this site\'s public IP (Exchange admin center → Mail flow → Connectors) or choose a graph or smtp-oauth route.',
-        `Only mailboxes in your own domains can be reached; route other recipients to a graph, smtp-oauth or smtp upstream (routes: - when: { recipientDomain: [...] }).`,
-        'Outbound port 25 to the MX host must be open (many internet providers block it).',
-      ];
+      return [wz(T.directSpf, lang, { domain }), wz(T.directReject, lang), wz(T.directInternal, lang), wz(T.directPort25, lang)];
     }
     case 'smtp':
       return [
-        'For an Exchange Online inbound connector: Exchange admin center → Mail flow → Connectors → Add a connector, from "Your organization\'s email server" to "Office 365".',
-        a.relay?.clientCert
-          ? 'Identify the relay by certificate: enter the certificate\'s subject name (a domain accepted in your tenant) in the connector.'
-          : 'Identify the relay by its public IP address in the connector (a static IP is needed).',
-        `Relay host: ${a.relay?.host ?? '<host>'} port ${a.relay?.port ?? 25} (for Exchange Online: your MX host, <domain-with-dashes>.mail.protection.outlook.com, port 25).`,
+        wz(T.connectorAdd, lang),
+        wz(a.relay?.clientCert ? T.connectorCertificate : T.connectorIp, lang),
+        wz(T.relayHost, lang, { host: a.relay?.host ?? '<host>', port: a.relay?.port ?? 25 }),
       ];
     case 'hold':
-      return ['Nothing to set up: messages are kept in the queue (see `authrelay queue list`) until an upstream is added.'];
+      return [wz(T.holdNothing, lang)];
+    case 'readers':
+      return readersSteps(a, lang, register, secretStep);
   }
 }
 
+/** The placeholder for the Enterprise application's object id until it is known (the live test reads it from the token). */
+export const OBJECT_ID_PLACEHOLDER = '<enterprise app object id>';
+
+/** The application permissions the readers' listeners need: IMAP.AccessAsApp for IMAP, POP.AccessAsApp for POP3. */
+export function readerRoles(a: InitAnswers): string[] {
+  const r = a.readers;
+  return [...(r?.imapPort !== undefined ? ['IMAP.AccessAsApp'] : []), ...(r?.pop3Port !== undefined ? ['POP.AccessAsApp'] : [])];
+}
+
+/** The Exchange Online lines for app-only IMAP/POP access, one per line, with the ids filled in where known (docs/imap-pop.md). */
+export function readerCommands(app: string, objectId: string | undefined, mailboxes: readonly string[]): { servicePrincipal: string; mailboxes: string[] } {
+  const oid = objectId ?? OBJECT_ID_PLACEHOLDER;
+  return {
+    servicePrincipal: `New-ServicePrincipal -AppId ${app} -ObjectId ${oid} -DisplayName "authrelay readers"`,
+    mailboxes: mailboxes.map((m) => `Add-MailboxPermission -Identity ${m} -User ${oid} -AccessRights FullAccess`),
+  };
+}
+
+function readersSteps(a: InitAnswers, lang: Lang, register: string, secretStep: string): string[] {
+  const app = a.entra?.clientId ?? '<appId>';
+  const tenant = a.entra?.tenant ?? '<tenant>';
+  const mailboxes = a.readers?.mailboxes.length ? a.readers.mailboxes : ['<mailbox>'];
+  const roles = readerRoles(a);
+  const indent = (lines: string[]) => lines.map((l) => `    ${l}`).join('\n');
+  const cas = mailboxes.flatMap((m) => [
+    `Get-CASMailbox -Identity ${m} | Format-List ImapEnabled,PopEnabled`,
+    `Set-CASMailbox -Identity ${m}${a.readers?.imapPort !== undefined ? ' -ImapEnabled $true' : ''}${a.readers?.pop3Port !== undefined ? ' -PopEnabled $true' : ''}`,
+  ]);
+  return [
+    register,
+    secretStep,
+    wz(T.readersPermission, lang, { roles: (roles.length ? roles : ['IMAP.AccessAsApp', 'POP.AccessAsApp']).join(lang === 'ja' ? '、' : ', '), tenant }),
+    wz(T.readersObjectId, lang, { app }),
+    wz(T.readersServicePrincipal, lang, { app, objectId: OBJECT_ID_PLACEHOLDER }),
+    wz(T.readersMailboxAccess, lang, { commands: indent(readerCommands(app, undefined, mailboxes).mailboxes) }),
+    wz(T.readersCasMailbox, lang, { commands: indent(cas) }),
+    wz(T.readersWait, lang),
+  ];
+}
+
 /** The application permissions a route's token should carry, and the ones that only matter sometimes. */
-export function neededPermissions(route: InitAnswers['route']): { required: string[]; optional: { name: string; why: string }[] } {
-  if (route === 'graph') return { required: ['Mail.Send'], optional: [{ name: 'Mail.ReadWrite', why: 'needed for messages over about 3 MB (large scans)' }] };
+export function neededPermissions(route: InitAnswers['route'], lang: Lang = 'en'): { required: string[]; optional: { name: string; why: string }[] } {
+  if (route === 'graph') return { required: ['Mail.Send'], optional: [{ name: 'Mail.ReadWrite', why: wz(T.whyReadWrite, lang) }] };
   if (route === 'smtp-oauth') return { required: ['SMTP.SendAsApp'], optional: [] };
+  if (route === 'readers') return { required: ['IMAP.AccessAsApp', 'POP.AccessAsApp'], optional: [] };
   return { required: [], optional: [] };
 }

@@ -19,8 +19,11 @@ export interface Explained {
   /**
    * hint and fix in Japanese, with the same <placeholders>; Microsoft's screens
    * and settings named as Microsoft's Japanese UI names them, commands as they are.
+   * Every catalogue entry has it (EntryBase) and the explain functions always
+   * fill it; it is optional here only for explanations built outside the
+   * catalogue (src/doctor/microsoft.ts passes one without it).
    */
-  ja?: { hint: string; fix: string };
+  ja: { hint: string; fix: string };
   /** wait before retrying, e.g. quota until tomorrow */
   retryAfterMs?: number;
 }
@@ -56,7 +59,10 @@ export interface GraphExample {
   message?: string;
 }
 
-interface EntryBase extends Explained {
+/** An explanation from the catalogue: always in both languages (test/unit/catalogue-ja.test.ts checks the Japanese). */
+export type CatalogueExplained = Explained & { ja: { hint: string; fix: string } };
+
+interface EntryBase extends CatalogueExplained {
   /** Which answer it explains: the sign-in (Entra), Graph, an Exchange Online SMTP reply, the migration scan, or any SMTP server's reply. */
   source: CatalogueSource;
 }
@@ -110,7 +116,7 @@ export interface ScanEntry extends EntryBase {
   /** What it does to the scan, for docs/errors.md (e.g. "the scan goes on with the report alone"). */
   effect: string;
   /** hint, fix and effect in Japanese (docs/ja/errors.md shows the effect). */
-  ja?: { hint: string; fix: string; effect: string };
+  ja: { hint: string; fix: string; effect: string };
 }
 
 /**

@@ -14,7 +14,7 @@ import { SMTP_ENTRIES } from './catalogue-smtp.js';
 import { SCAN_ENTRIES } from './catalogue-scan.js';
 import { GENERIC_ENTRIES } from './catalogue-generic.js';
 import type {
-  CatalogueEntry, EntraEntry, EntraExample, Explained, GenericAnswer, GenericEntry, GraphEntry, GraphOperation, ScanEntry, ScanFinding, ScanOperation, SmtpEntry,
+  CatalogueEntry, CatalogueExplained, EntraEntry, EntraExample, Explained, GenericAnswer, GenericEntry, GraphEntry, GraphOperation, ScanEntry, ScanFinding, ScanOperation, SmtpEntry,
 } from './catalogue-types.js';
 
 export type {
@@ -38,13 +38,13 @@ export function fillPlaceholders(text: string, values: PlaceholderValues = {}): 
 }
 
 /** The entry's explanation with the placeholders filled, in English and in Japanese. */
-function filled(entry: CatalogueEntry, ctx: PlaceholderValues | undefined): Explained {
+function filled(entry: CatalogueEntry, ctx: PlaceholderValues | undefined): CatalogueExplained {
   const { ref, action, scope, category, hint, fix, ja, retryAfterMs } = entry;
   return {
     ref, action, scope, category,
     hint: fillPlaceholders(hint, ctx),
     fix: fillPlaceholders(fix, ctx),
-    ...(ja ? { ja: { hint: fillPlaceholders(ja.hint, ctx), fix: fillPlaceholders(ja.fix, ctx) } } : {}),
+    ja: { hint: fillPlaceholders(ja.hint, ctx), fix: fillPlaceholders(ja.fix, ctx) },
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   };
 }

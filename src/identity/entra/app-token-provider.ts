@@ -5,7 +5,7 @@
  * when a new token is needed, so MSAL is always asked to skip its own cache.
  */
 import { ConfidentialClientApplication } from '@azure/msal-node';
-import type { EntraUpstreamConfig } from '../../config/schema.js';
+import type { EntraAppUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { TokenResource } from './token-provider.js';
 import { TokenError } from './token-provider.js';
@@ -17,7 +17,7 @@ import { MsalTokenProvider, type TokenEvents } from './msal-token-provider.js';
 
 type CredentialType = 'client secret' | 'certificate';
 
-function credentialSetup(cfg: EntraUpstreamConfig, log: Logger): { credentialType: CredentialType; setup: MsalSetup } {
+function credentialSetup(cfg: EntraAppUpstreamConfig, log: Logger): { credentialType: CredentialType; setup: MsalSetup } {
   if (cfg.certificate) return { credentialType: 'certificate', setup: msalConfiguration(cfg, { certificate: loadCertificate(cfg.certificate) }, log) };
   if (cfg.clientSecret !== undefined) return { credentialType: 'client secret', setup: msalConfiguration(cfg, { clientSecret: cfg.clientSecret }, log) };
   throw new TokenError('an app token needs clientSecret or certificate', {});
@@ -29,7 +29,7 @@ export class AppTokenProvider extends MsalTokenProvider {
   readonly scope: string;
   private readonly app: ConfidentialClientApplication;
 
-  constructor(cfg: EntraUpstreamConfig, resource: TokenResource, log: Logger, events: TokenEvents = {}) {
+  constructor(cfg: EntraAppUpstreamConfig, resource: TokenResource, log: Logger, events: TokenEvents = {}) {
     const { credentialType, setup } = credentialSetup(cfg, log);
     super(setup, events);
     const endpoints = resolveEndpoints(cfg);

@@ -6,7 +6,7 @@
  * The transports factory asks it with `get(upstream, cfg, resource)`.
  */
 import { createHash } from 'node:crypto';
-import type { EntraUpstreamConfig, SmtpOauthUpstreamConfig } from '../../config/schema.js';
+import type { EntraAppUpstreamConfig, SmtpOauthUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { TokenProvider, TokenResource } from './token-provider.js';
 import { AppTokenProvider } from './app-token-provider.js';
@@ -37,7 +37,7 @@ export class TokenProviders {
   constructor(private readonly deps: TokenProvidersDeps) {}
 
   /** The provider for this upstream's app and resource (created on first use, then shared). */
-  get(upstream: string, cfg: EntraUpstreamConfig, resource: TokenResource): TokenProvider {
+  get(upstream: string, cfg: EntraAppUpstreamConfig, resource: TokenResource): TokenProvider {
     const key = providerKey(upstream, cfg, resource);
     const existing = this.byKey.get(key);
     if (existing) {
@@ -98,7 +98,7 @@ export class TokenProviders {
 }
 
 /** What makes two upstreams share a token. A secret only enters as a hash (never kept in clear here). */
-function providerKey(upstream: string, cfg: EntraUpstreamConfig, resource: TokenResource): string {
+function providerKey(upstream: string, cfg: EntraAppUpstreamConfig, resource: TokenResource): string {
   if (cfg.type === 'smtp-oauth' && cfg.delegated) return `delegated\0${upstream}`;
   const endpoints = resolveEndpoints(cfg);
   const credential = cfg.certificate

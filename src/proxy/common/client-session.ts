@@ -61,6 +61,8 @@ export class ClientSession {
   private loginFailures = 0;
   private pipe: BytePipe | undefined;
   private readonly aborter = new AbortController();
+  /** The device and mailbox once logged in (for telemetry at the end). */
+  private opened: { device: string; mailbox: string; at: number } | undefined;
   tlsVersion: string | undefined;
   closed = false;
 
@@ -160,8 +162,8 @@ export class ClientSession {
     const decision = await s.policy.authenticate({ ...a, protocol, clientIp: this.clientIp, secure: this.secure });
     if (!decision.ok) {
       this.loginFailures += 1;
-      s.telemetry?.loginRefused?.(s.listener, protocol, decision.reason);
       const username = loggableName(a.user);
+      s.telemetry?.loginRefused?.(s.listener, protocol, decision.reason, { ...this.info(), user: username, detail: decision.detail });
       this.log.warn({
         event: 'proxy-auth-failed', username, ...(a.authzid ? { authzid: loggableName(a.authzid) } : {}), mechanism: a.mechanism,
         reason: decision.reason, detail: decision.detail, locked: decision.locked,
@@ -172,7 +174,9 @@ export class ClientSession {
     const opened = await openUpstream(s.upstream, this.protocol.upstream, decision.mailbox, this.aborter.signal);
     if (!opened.ok) {
       const explained = explainFailure(opened.failure, { protocol, mailbox: decision.mailbox, upstream: upstreamName, ...(opened.token ? { token: opened.token } : {}) });
-      s.telemetry?.upstreamFailed?.(s.listener, protocol, explained.kind);
+      s.telemetry?.upstreamFailed?.(s.listener, protocol, explained.kind, {
+        ...this.info(), device: decision.device, mailbox: decision.mailbox, summary: explained.summary, fix: explained.fix, temporary: explained.temporary,
+      });
       const level = explained.temporary ? 'warn' : 'error';
       this.log[level]({
         event: 'proxy-upstream-failed', device: decision.device, mailbox: decision.mailbox, upstream: upstreamName, kind: explained.kind,
@@ -180,7 +184,8 @@ export class ClientSession {
       }, `${explained.summary} Fix: ${explained.fix.join(' ; ')}`);
       return { ok: false, refused: 'upstream', explained, close: !explained.temporary && this.loginFailures + 1 >= s.maxLoginFailures };
     }
-    s.telemetry?.loggedIn?.(s.listener, protocol, decision.device);
+    this.opened = { device: decision.device, mailbox: decision.mailbox, at: Date.now() };
+    s.telemetry?.loggedIn?.(s.listener, protocol, decision.device, { ...this.info(), device: decision.device, mailbox: decision.mailbox });
     this.log.info({ event: 'proxy-login', device: decision.device, mailbox: decision.mailbox, via: decision.via, mechanism: a.mechanism, tlsVersion: this.tlsVersion, upstream: upstreamName, upstreamTls: opened.session.tlsVersion },
       `device ${decision.device} opened ${decision.mailbox} by ${protocol.toUpperCase()} through ${upstreamName}`);
     return { ok: true, upstream: opened.session, device: decision.device, mailbox: decision.mailbox };
@@ -208,7 +213,9 @@ export class ClientSession {
     const clientLeftover = this.reader.detach();
     this.pipe = startBytePipe(this.socket, upstream.socket, { clientLeftover, upstreamLeftover: upstream.leftover, idleTimeoutMs: this.settings.sessionIdleTimeoutMs });
     const result = await this.pipe.done;
-    this.settings.telemetry?.sessionEnded?.(this.settings.listener, this.protocol.protocol, { toClient: result.toClient, toUpstream: result.toUpstream });
+    this.settings.telemetry?.sessionEnded?.(this.settings.listener, this.protocol.protocol, { toClient: result.toClient, toUpstream: result.toUpstream }, {
+      ...this.info(), endedBy: result.endedBy, durationMs: this.opened ? Date.now() - this.opened.at : 0,
+    });
     return result;
   }
 
@@ -221,6 +228,14 @@ export class ClientSession {
   shutDown(): void {
     if (this.pipe) this.pipe.stop();
     else this.end(this.protocol.farewell('shutdown'));
+  }
+
+  private info(): { session: string; clientIp: string; device?: string; mailbox?: string; tlsVersion?: string } {
+    return {
+      session: this.id, clientIp: this.clientIp,
+      ...(this.opened ? { device: this.opened.device, mailbox: this.opened.mailbox } : {}),
+      ...(this.tlsVersion ? { tlsVersion: this.tlsVersion } : {}),
+    };
   }
 
   private newReader(): LineReader {

@@ -115,12 +115,24 @@ export interface ExplainedFailure {
   temporary: boolean;
 }
 
-/** Told as sessions happen (metrics); counts and names only, never content or secrets. Every hook is optional and must not throw. */
+/** Which session a telemetry event is about (for the console's reader sessions); names only, never secrets. */
+export interface ProxySessionInfo {
+  session: string;
+  clientIp: string;
+  /** Set once the login policy has named the device. */
+  device?: string;
+  mailbox?: string;
+  /** The user name as it may be logged (loggableName), on refusals. */
+  user?: string;
+  tlsVersion?: string;
+}
+
+/** Told as sessions happen (metrics, the console); counts and names only, never content or secrets. Every hook is optional and must not throw. */
 export interface ProxyTelemetry {
   connected?(listener: string, protocol: MailProtocol): void;
   tlsEstablished?(listener: string, tlsVersion: string): void;
-  loginRefused?(listener: string, protocol: MailProtocol, reason: LoginRefusalReason): void;
-  loggedIn?(listener: string, protocol: MailProtocol, device: string): void;
-  upstreamFailed?(listener: string, protocol: MailProtocol, kind: UpstreamFailureKind): void;
-  sessionEnded?(listener: string, protocol: MailProtocol, bytes: { toClient: number; toUpstream: number }): void;
+  loginRefused?(listener: string, protocol: MailProtocol, reason: LoginRefusalReason, info?: ProxySessionInfo & { detail: string }): void;
+  loggedIn?(listener: string, protocol: MailProtocol, device: string, info?: ProxySessionInfo & { mailbox: string }): void;
+  upstreamFailed?(listener: string, protocol: MailProtocol, kind: UpstreamFailureKind, info?: ProxySessionInfo & { summary: string; fix: string[]; temporary: boolean }): void;
+  sessionEnded?(listener: string, protocol: MailProtocol, bytes: { toClient: number; toUpstream: number }, info?: ProxySessionInfo & { endedBy: string; durationMs: number }): void;
 }

@@ -23,13 +23,14 @@ import type {
   ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, LeaseRef, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
+import type { Actor } from '../../core/trail-texts.js';
 import { newLeaseToken } from '../lease-token.js';
 import { Db, type PoolOptions } from './db.js';
 import { PgBodies, type PgBodyWriter } from './bodies.js';
 import { applyMigrations, migrationStatus, type MigrationStatus } from './migrate.js';
 import type { Migration } from './migrations.js';
 import { insertEvents, insertGroup, type Accepting } from './accept.js';
-import { routedEvent } from '../trail-events.js';
+import { releaseEvent, rerouteEvent, retryEvent, routedEvent, splitEvent } from '../trail-events.js';
 import { activityBuckets, countByState, listMessages, readMessage, trailOf, withRecipients } from './listing.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
 import type { MessageRow } from './rows.js';
@@ -235,7 +236,8 @@ export class PostgresStore implements Store {
           await tx.query(`UPDATE recipients r SET message_id = $1, idx = u.n - 1
               FROM unnest($3::text[]) WITH ORDINALITY AS u(address, n)
               WHERE r.message_id = $2 AND r.address = u.address AND r.state = 'pending'`, [target, id, g.recipients]);
-          event(target, 'split', `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`, null);
+          const split = splitEvent(id, g.recipients.length, g.route);
+          event(target, 'split', split.text, split.data);
         } else {
           await tx.query(`UPDATE messages SET route = $1, state = 'incoming', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
               next_attempt_at = $2, updated_at = $2 WHERE id = $3`, [g.route, now, id]);
@@ -270,7 +272,7 @@ export class PostgresStore implements Store {
           WHERE r.message_id = $1 AND r.address = u.address AND r.state IN ('pending', 'held')`,
       [id, r.at, updates.map((u) => u.address), updates.map((u) => u.state), updates.map((u) => JSON.stringify(u.outcome))]);
       await tx.query(`INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, 'attempt', $3, $4)`,
-        [id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients })]);
+        [id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients, ...(r.say ? { say: r.say } : {}) })]);
       return true;
     });
   }
@@ -280,14 +282,15 @@ export class PostgresStore implements Store {
     return r.rows.map((x) => x.route);
   }
 
-  async unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number> {
+  async unrouteQueued(now: number, by: Actor, routes?: readonly string[]): Promise<number> {
     return this.db.tx(async (tx) => {
       const r = await tx.query<{ id: string }>(`UPDATE messages SET route = NULL, next_attempt_at = $1, updated_at = $1
           WHERE state IN ('incoming', 'deferred') AND route IS NOT NULL AND ($2::text[] IS NULL OR route = ANY($2)) RETURNING id`, [now, routes ? [...routes] : null]);
       const ids = r.rows.map((x) => x.id);
       if (ids.length) {
+        const e = rerouteEvent(by);
         await tx.query(`INSERT INTO events (message_id, at, kind, text, data) SELECT unnest($1::text[]), $2, 'reroute', $3, $4`,
-          [ids, now, `routed again: ${by}`, JSON.stringify({ by })]);
+          [ids, now, e.text, JSON.stringify(e.data)]);
       }
       return ids.length;
     });
@@ -325,24 +328,26 @@ export class PostgresStore implements Store {
     return activityBuckets(this.db, query);
   }
 
-  async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {
+  async retry(id: string, now: number, expiresAt: number, by: Actor): Promise<boolean> {
     return this.db.tx(async (tx) => {
       const r = await tx.query(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = $1, updated_at = $1,
           expires_at = $2, finished_at = NULL WHERE id = $3 AND state IN ('failed', 'deferred', 'held') AND body_present`, [now, expiresAt, id]);
       if (r.rowCount === 0) return false;
       await tx.query(`UPDATE recipients SET state = 'pending', updated_at = $1 WHERE message_id = $2 AND state IN ('failed', 'held')`, [now, id]);
-      await tx.query(`INSERT INTO events (message_id, at, kind, text) VALUES ($1, $2, 'retry', $3)`, [id, now, `queued again by ${by}`]);
+      const e = retryEvent(by);
+      await tx.query(`INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, 'retry', $3, $4)`, [id, now, e.text, JSON.stringify(e.data)]);
       return true;
     });
   }
 
-  async release(id: string, now: number, by: string): Promise<boolean> {
+  async release(id: string, now: number, by: Actor): Promise<boolean> {
     return this.db.tx(async (tx) => {
       const r = await tx.query(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = $1, updated_at = $1
           WHERE id = $2 AND state = 'held'`, [now, id]);
       if (r.rowCount === 0) return false;
       await tx.query(`UPDATE recipients SET state = 'pending', updated_at = $1 WHERE message_id = $2 AND state = 'held'`, [now, id]);
-      await tx.query(`INSERT INTO events (message_id, at, kind, text) VALUES ($1, $2, 'release', $3)`, [id, now, `released by ${by}`]);
+      const e = releaseEvent(by);
+      await tx.query(`INSERT INTO events (message_id, at, kind, text, data) VALUES ($1, $2, 'release', $3, $4)`, [id, now, e.text, JSON.stringify(e.data)]);
       return true;
     });
   }

@@ -13,8 +13,9 @@ import type {
   ActivityBucket, ActivityQuery, AttemptResult, BodyWriter, ClaimRequest, DeviceActivity, DeviceSeen, LeaseRef, ListFilter, MessageState,
   NewMessage, QueuedMessage, Store, TrailEvent,
 } from '../store.js';
+import type { Actor } from '../../core/trail-texts.js';
 import { newLeaseToken } from '../lease-token.js';
-import { receivedEvent, routedEvent } from '../trail-events.js';
+import { receivedEvent, releaseEvent, rerouteEvent, retryEvent, routedEvent, splitEvent } from '../trail-events.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
@@ -270,8 +271,9 @@ export class SqliteStore implements Store {
             .run(targetId, g.route, now, now, id);
           const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
-          this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, NULL)`)
-            .run(targetId, now, `split from ${id}: ${g.recipients.length} recipient(s) routed to ${g.route}`);
+          const split = splitEvent(id, g.recipients.length, g.route);
+          this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, ?)`)
+            .run(targetId, now, split.text, JSON.stringify(split.data));
         } else {
           this.q(`UPDATE messages SET route = ?, state = 'incoming', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
             next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(g.route, now, now, id);
@@ -302,7 +304,7 @@ export class SqliteStore implements Store {
       if (ended.changes === 0) return false;
       for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
       this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
-        .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients }));
+        .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients, ...(r.say ? { say: r.say } : {}) }));
       return true;
     }).immediate();
   }
@@ -312,9 +314,10 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.route);
   }
 
-  async unrouteQueued(now: number, by: string, routes?: readonly string[]): Promise<number> {
+  async unrouteQueued(now: number, by: Actor, routes?: readonly string[]): Promise<number> {
     const which = routes ? `route IN (SELECT value FROM json_each(@routes))` : 'route IS NOT NULL';
-    const params = { now, text: `routed again: ${by}`, data: JSON.stringify({ by }), routes: JSON.stringify(routes ?? []) };
+    const e = rerouteEvent(by);
+    const params = { now, text: e.text, data: JSON.stringify(e.data), routes: JSON.stringify(routes ?? []) };
     return this.db.transaction(() => {
       this.q(`INSERT INTO events (message_id, at, kind, text, data)
           SELECT id, @now, 'reroute', @text, @data FROM messages WHERE state IN ('incoming','deferred') AND ${which}`).run(params);
@@ -355,25 +358,27 @@ export class SqliteStore implements Store {
     return activityBuckets(this.q, query);
   }
 
-  async retry(id: string, now: number, expiresAt: number, by: string): Promise<boolean> {
+  async retry(id: string, now: number, expiresAt: number, by: Actor): Promise<boolean> {
     return this.db.transaction(() => {
       const res = this.q(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?,
           expires_at = ?, finished_at = NULL WHERE id = ? AND state IN ('failed','deferred','held') AND body_present = 1`)
         .run(now, now, expiresAt, id);
       if (res.changes === 0) return false;
       this.q(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state IN ('failed','held')`).run(now, id);
-      this.q(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'retry', ?)`).run(id, now, `queued again by ${by}`);
+      const e = retryEvent(by);
+      this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'retry', ?, ?)`).run(id, now, e.text, JSON.stringify(e.data));
       return true;
     }).immediate();
   }
 
-  async release(id: string, now: number, by: string): Promise<boolean> {
+  async release(id: string, now: number, by: Actor): Promise<boolean> {
     return this.db.transaction(() => {
       const res = this.q(`UPDATE messages SET state = 'incoming', route = NULL, next_attempt_at = ?, updated_at = ?
           WHERE id = ? AND state = 'held'`).run(now, now, id);
       if (res.changes === 0) return false;
       this.q(`UPDATE recipients SET state = 'pending', updated_at = ? WHERE message_id = ? AND state = 'held'`).run(now, id);
-      this.q(`INSERT INTO events (message_id, at, kind, text) VALUES (?, ?, 'release', ?)`).run(id, now, `released by ${by}`);
+      const e = releaseEvent(by);
+      this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'release', ?, ?)`).run(id, now, e.text, JSON.stringify(e.data));
       return true;
     }).immediate();
   }

@@ -1,7 +1,9 @@
 // authrelay console: calls to /api/v1 with fetch. The session cookie rides
 // along by itself; state-changing calls add the session's CSRF token. A 401
-// sends the browser to the sign-in page.
+// sends the browser to the sign-in page. Every call asks for the console's
+// language (Accept-Language), so explanations and trail lines come in it.
 /* global fetch, location, URLSearchParams */
+import { lang } from './i18n.js';
 
 let csrf = '';
 
@@ -23,7 +25,7 @@ export function setCsrf(token) {
 
 /** api('GET', '/overview') → the JSON answer; throws ApiError. */
 export async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
+  const headers = { accept: 'application/json', 'accept-language': lang() };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   const res = await fetch(`/api/v1${path}`, {

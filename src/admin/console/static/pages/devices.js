@@ -6,6 +6,9 @@
 // twice): these edit the relay's config file, which the relay applies at once.
 // The list shows the devices as the file has them; changes made to the file
 // by hand and not applied yet are marked, with a button that applies them.
+// A reader device (one with mailboxes, docs/imap-pop.md) also shows what it
+// read over IMAP/POP3: last login, mailbox, bytes, sessions, the last error
+// and its fix, and the settings to type into the reading program.
 /* global navigator */
 import { api, listeners } from '../api.js';
 import { fill, h, kv, table } from '../dom.js';
@@ -24,9 +27,9 @@ export async function renderDevices(main, _arg, _params, ctx) {
  * configured devices' cards by name (for what to show after a change).
  */
 async function draw(main, current) {
-  const [{ devices, fileError, reloadNeeded }, smtp, { upstreams }] = await Promise.all([api('GET', '/devices'), listeners(), api('GET', '/upstreams')]);
+  const [{ devices, fileError, reloadNeeded, readerListeners }, smtp, { upstreams }] = await Promise.all([api('GET', '/devices'), listeners(), api('GET', '/upstreams')]);
   const view = {
-    smtp, current, result: h('div', { class: 'device-result' }), cards: new Map(),
+    smtp, current, readerListeners: readerListeners ?? [], result: h('div', { class: 'device-result' }), cards: new Map(),
     routes: [...new Set([...upstreams.map((u) => u.name), CAPTURE])],
     redraw: () => draw(main, current),
   };
@@ -165,9 +168,79 @@ function device(d, view) {
       seen.map((x) => ({ cells: [x.clientIp, x.authMechanism ?? t('message.noAuth'), x.tlsVersion ?? t('message.noTls'), when(x.lastSeen), String(x.accepted), String(x.rejected), String(x.failed)] })))
       : h('p', { class: 'notice' }, t('devices.neverSeen')),
     h('h3', {}, t('devices.settings')),
-    settings(d, view.smtp));
+    settings(d, view.smtp),
+    d.reader ? readerSection(d, view) : '');
   if (d.configured) view.cards.set(d.name, card);
   return card;
+}
+
+/** What a failure or refusal kind means, in the console's language (the fix's commands are shown as they are). */
+const KIND = {
+  'role-missing': () => t('devices.readerKind.roleMissing'),
+  'no-permission': () => t('devices.readerKind.noPermission'),
+  'auth-failed': () => t('devices.readerKind.authFailed'),
+  'not-connected': () => t('devices.readerKind.notConnected'),
+  'protocol-disabled': () => t('devices.readerKind.protocolDisabled'),
+  throttled: () => t('devices.readerKind.throttled'),
+  unreachable: () => t('devices.readerKind.unreachable'),
+  'token-failed': () => t('devices.readerKind.tokenFailed'),
+  'protocol-error': () => t('devices.readerKind.protocolError'),
+  'bad-credentials': () => t('devices.readerKind.badCredentials'),
+  'mailbox-not-allowed': () => t('devices.readerKind.mailboxNotAllowed'),
+  'choose-mailbox': () => t('devices.readerKind.chooseMailbox'),
+  'invalid-user': () => t('devices.readerKind.invalidUser'),
+  'locked-out': () => t('devices.readerKind.lockedOut'),
+};
+
+const PROTOCOL = { imap: 'IMAP', pop3: 'POP3' };
+
+function megabytes(n) {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+}
+
+/**
+ * A reader device (one with mailboxes): what it may open, its last login and
+ * the mailbox opened, bytes read, its sessions (open ones first) and the last
+ * error with what to do; then the settings to type into the reading program.
+ */
+function readerSection(d, view) {
+  const r = d.reader;
+  const e = r.lastError;
+  const commands = (e?.fix ?? []).filter((f) => /^(New|Add|Set|Get)-[A-Za-z]+ /.test(f));
+  return h('section', { class: 'reader', 'data-reader': d.name },
+    h('h3', {}, t('devices.reader.title')),
+    kv([
+      [t('devices.reader.mailboxes'), d.mailboxes?.length ? d.mailboxes.join(', ') : t('devices.reader.noMailboxes')],
+      [t('devices.reader.lastLogin'), r.lastLogin ? `${when(r.lastLogin)} (${PROTOCOL[r.lastProtocol] ?? ''})` : t('devices.reader.never')],
+      [t('devices.reader.lastMailbox'), r.lastMailbox ?? undefined],
+      [t('devices.reader.logins'), String(r.logins)],
+      [t('devices.reader.bytes'), t('devices.reader.bytesValue', { read: megabytes(r.bytesToClient), sent: megabytes(r.bytesToServer) })],
+      [t('devices.reader.errors'), String(r.errors)],
+    ]),
+    e ? h('div', { class: 'warning reader-error', 'data-kind': e.kind },
+      h('p', {}, h('strong', {}, t('devices.reader.lastError')), ' ', t('devices.reader.lastErrorAt', { when: when(e.at), listener: e.listener, protocol: PROTOCOL[e.protocol] ?? e.protocol, address: e.clientIp })),
+      h('p', {}, (KIND[e.kind] ?? (() => e.kind))(), e.mailbox ? ` (${e.mailbox})` : ''),
+      commands.length ? h('div', {}, h('p', {}, t('devices.reader.fix')), commands.map((c) => h('pre', { class: 'copy reader-fix' }, c))) : '') : '',
+    h('h4', {}, t('devices.reader.sessions')),
+    r.sessions.length
+      ? table([t('devices.reader.protocol'), t('devices.reader.listener'), t('devices.address'), t('devices.reader.lastMailbox'), t('message.tls'), t('devices.reader.started'), t('devices.reader.ended'), t('devices.reader.bytes')],
+        r.sessions.map((x) => ({ cells: [PROTOCOL[x.protocol] ?? x.protocol, x.listener, x.clientIp, x.mailbox ?? '', x.tlsVersion ?? t('message.noTls'), when(x.startedAt), x.open ? t('devices.reader.open') : when(x.endedAt), x.open ? '' : megabytes(x.bytesToClient)] })))
+      : h('p', { class: 'notice' }, t('devices.reader.noSessions')),
+    d.mailboxes?.length && view.readerListeners.length ? readerSettings(d, view) : '');
+}
+
+/** The settings to type into a reading program, per IMAP/POP3 listener. */
+function readerSettings(d, view) {
+  const server = view.smtp.listeners[0]?.addresses?.[0]?.address ?? view.smtp.hostname ?? '?';
+  return h('div', { class: 'grid reader-settings' }, view.readerListeners.map((l) => {
+    const text = [
+      `${l.protocol === 'pop3' ? t('devices.reader.serverPop3') : t('devices.reader.serverImap')}: ${server}`, `${t('devices.port')}: ${l.port}`,
+      `${t('devices.security')}: ${t(`tls.${l.tls}`)}${l.tls === 'none' ? '' : ` (${t('devices.tlsFrom', { version: l.minTlsVersion.replace('TLSv', 'TLS ') })})`}`,
+      d.username ? t('devices.reader.userForms', { user: d.username, mailbox: d.mailboxes[0] }) : t('devices.reader.userMailbox', { mailbox: d.mailboxes[0] }),
+      t('devices.reader.passwordNote'),
+    ].join('\n');
+    return h('div', {}, h('p', {}, h('strong', {}, l.name)), h('pre', { class: 'copy', 'data-reader-listener': l.name }, text));
+  }));
 }
 
 /** "a, b c\nd" → ['a', 'b', 'c', 'd'] */
@@ -189,7 +262,7 @@ function field(key, label, input, hint) {
 }
 
 /** The API names a field either as devices[N].field… (invalid-config) or as body/field… (a request it refused). */
-const PROBLEM = /^(?:devices\[\d+\]\.|body\/)(networks|username|sendAs|allowedFrom|route)\b(?:[^:\s]*:\s*|\/?\S*\s)(.*)$/s;
+const PROBLEM = /^(?:devices\[\d+\]\.|body\/)(networks|username|sendAs|allowedFrom|route|mailboxes)\b(?:[^:\s]*:\s*|\/?\S*\s)(.*)$/s;
 
 /**
  * The edit form of a configured device, prefilled with its settings as the
@@ -215,6 +288,9 @@ function editForm(d, view) {
     route: field('route', t('message.route'),
       h('select', { name: 'route' }, h('option', { value: '' }, t('devices.routeDefault')),
         routeNames.map((n) => h('option', { value: n, selected: n === d.route }, n))), t('devices.routeHint')),
+    mailboxes: field('mailboxes', t('devices.reader.mailboxes'),
+      h('input', { name: 'mailboxes', value: (d.mailboxes ?? []).join(', '), placeholder: 'invoices@contoso.com', autocomplete: 'off', spellcheck: 'false' }),
+      t('devices.reader.mailboxesHint')),
   };
   const status = h('div', { class: 'form-status', role: 'alert' });
   const save = h('button', { type: 'submit', class: 'save-device' }, t('devices.save'));
@@ -224,13 +300,14 @@ function editForm(d, view) {
     Object.values(fields).map((f) => f.el), status, h('p', { class: 'actions' }, save, cancel));
   let toggleButton = null;
 
-  const before = { networks: d.networks ?? [], username: d.username ?? null, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom ?? [], route: d.route ?? null };
+  const before = { networks: d.networks ?? [], username: d.username ?? null, sendAs: d.sendAs ?? null, allowedFrom: d.allowedFrom ?? [], route: d.route ?? null, mailboxes: d.mailboxes ?? [] };
   const values = () => ({
     networks: splitList(fields.networks.input.value),
     ...(fields.username ? { username: fields.username.input.value.trim() } : {}),
     sendAs: fields.sendAs.input.value.trim() || null,
     allowedFrom: splitList(fields.allowedFrom.input.value),
     route: fields.route.input.value || null,
+    mailboxes: splitList(fields.mailboxes.input.value),
   });
   const clearErrors = () => {
     fill(status);

@@ -1,9 +1,17 @@
 // authrelay console: Diagnostics — runs the doctor's checks against the
 // running relay (listeners and certificates, each upstream, the queue) on
-// request, and shows them grouped by section, each with its mark and its fix.
+// request, and shows them grouped by section, each with its mark and its fix,
+// in the console's language (the API gives every text as { en, ja }).
 import { api, query } from '../api.js';
 import { fill, h } from '../dom.js';
-import { t } from '../i18n.js';
+import { lang, t } from '../i18n.js';
+
+/** A doctor text in the console's language (a plain string as it is). */
+function say(text) {
+  if (text === null || text === undefined) return '';
+  if (typeof text === 'string') return text;
+  return text[lang()] || text.en || '';
+}
 
 /** The colour classes of the console's state badges, per check status. */
 const MARK_CLASS = { pass: 'state-up', warn: 'state-held', fail: 'state-failed', info: 'state-pending' };
@@ -13,18 +21,21 @@ function mark(status) {
 }
 
 function check(c) {
-  return h('li', { class: 'check', 'data-check': c.id, 'data-status': c.status },
-    mark(c.status), ' ', h('strong', { class: 'check-title' }, c.title),
-    c.detail ? h('pre', { class: 'check-detail' }, c.detail) : null,
-    c.fix ? h('p', { class: 'check-fix explain' }, h('strong', {}, t('diag.fix')), ' ', c.fix) : null);
+  const detail = say(c.detail);
+  const fix = say(c.fix);
+  return h('li', { class: 'check', 'data-check': c.id, 'data-status': c.status, ...(c.ref ? { 'data-ref': c.ref } : {}) },
+    mark(c.status), ' ', h('strong', { class: 'check-title' }, say(c.title)),
+    detail ? h('pre', { class: 'check-detail' }, detail) : null,
+    fix ? h('p', { class: 'check-fix explain' }, h('strong', {}, t('diag.fix')), ' ', fix) : null);
 }
 
 function results(r) {
   const sections = [];
   for (const c of r.checks) {
     const last = sections.at(-1);
-    if (last && last.title === c.section) last.checks.push(c);
-    else sections.push({ title: c.section, checks: [c] });
+    const title = say(c.section);
+    if (last && last.title === title) last.checks.push(c);
+    else sections.push({ title, checks: [c] });
   }
   return [
     h('p', { id: 'diag-summary', class: r.counts.fail ? 'error' : 'notice' },

@@ -1,6 +1,8 @@
 // authrelay console: one message — envelope, size, origin, each recipient's
 // outcome with the upstream's reply, what it means, what to do and the
 // catalogue reference; the trail; retry, release, delete and download .eml.
+// Explanations and trail lines come from the API in the console's language
+// (`localized`); what exists only in English is marked lang="en".
 /* global location */
 import { api } from '../api.js';
 import { badge, fill, h, kv } from '../dom.js';
@@ -30,10 +32,10 @@ export async function renderMessage(main, id, _params, ctx) {
       ])),
       h('h2', {}, t('message.recipients')),
       h('div', { id: 'recipients' }, m.recipients.map(recipient)),
-      m.notes.length ? h('section', { class: 'card' }, h('h2', {}, t('message.notes')), h('ul', {}, m.notes.map((n) => h('li', {}, typeof n === 'string' ? n : JSON.stringify(n))))) : null,
+      m.notes.length ? h('section', { class: 'card' }, h('h2', {}, t('message.notes')), h('ul', { id: 'notes', lang: m.localized?.notesLang ?? 'en' },
+        (m.localized?.notes ?? m.notes).map((n) => h('li', {}, typeof n === 'string' ? n : JSON.stringify(n))))) : null,
       h('h2', {}, t('message.trail')),
-      h('ol', { class: 'trail', id: 'trail' }, m.trail.map((e) => h('li', { 'data-kind': e.kind },
-        h('time', { datetime: e.at }, when(e.at)), h('strong', {}, t(`trail.${e.kind}`) === `trail.${e.kind}` ? e.kind : t(`trail.${e.kind}`)), ' — ', e.text))));
+      h('ol', { class: 'trail', id: 'trail' }, m.trail.map(trailEntry)));
   };
   await draw();
   // Settled messages change only by an action here (which redraws); the others are watched.
@@ -42,18 +44,27 @@ export async function renderMessage(main, id, _params, ctx) {
 
 const SETTLED = ['delivered', 'failed', 'held'];
 
+function trailEntry(e) {
+  const kind = t(`trail.${e.kind}`) === `trail.${e.kind}` ? (e.localized?.kind ?? e.kind) : t(`trail.${e.kind}`);
+  const line = e.localized ?? { lang: 'en', text: e.text };
+  return h('li', { 'data-kind': e.kind },
+    h('time', { datetime: e.at }, when(e.at)), h('strong', {}, kind), ' — ', h('span', { class: 'line', lang: line.lang }, line.text));
+}
+
 function recipient(r) {
   const o = r.outcome;
+  // The explanation in the console's language (English when the catalogue has no Japanese for it yet).
+  const x = o?.localized ?? { lang: 'en', hint: o?.hint, fix: o?.fix, ref: o?.ref };
   return h('section', { class: 'card recipient', 'data-address': r.address },
     h('p', {}, h('strong', {}, r.address), ' ', badge(r.state, t(`rstate.${r.state}`)), ' ', h('span', { class: 'notice' }, t('message.tries', { n: r.attempts }))),
     o ? kv([
       [t('message.reply'), o.response ?? [o.code, o.enhancedCode].filter(Boolean).join(' ')],
       [t('message.category'), o.category],
     ]) : h('p', { class: 'notice' }, t('message.noAttempt')),
-    o && (o.hint || o.fix || o.ref) ? h('div', { class: 'explain' },
-      o.hint ? h('p', { class: 'hint' }, h('strong', {}, t('message.means')), ' ', o.hint) : null,
-      o.fix ? h('p', { class: 'fix' }, h('strong', {}, t('message.todo')), ' ', o.fix) : null,
-      o.ref ? h('p', { class: 'ref' }, h('strong', {}, t('message.ref')), ' ', h('code', {}, o.ref), ' ', h('span', { class: 'notice' }, t('message.refWhere'))) : null) : null);
+    o && (x.hint || x.fix || x.ref) ? h('div', { class: 'explain' },
+      x.hint ? h('p', { class: 'hint' }, h('strong', {}, t('message.means')), ' ', h('span', { lang: x.lang }, x.hint)) : null,
+      x.fix ? h('p', { class: 'fix' }, h('strong', {}, t('message.todo')), ' ', h('span', { lang: x.lang }, x.fix)) : null,
+      x.ref ? h('p', { class: 'ref' }, h('strong', {}, t('message.ref')), ' ', h('code', {}, x.ref), ' ', h('span', { class: 'notice' }, t('message.refWhere'))) : null) : null);
 }
 
 function actions(m, status, redraw) {

@@ -20,7 +20,7 @@ function listing(upstreams) {
       cells: [u.name, u.type, where(u), u.credential + (u.user ? ` (${u.user})` : ''),
         u.routes.length ? u.routes.map((r) => r ?? t('upstreams.unnamed')).join(', ') : t('upstreams.noRoute'),
         h('span', {}, badge(u.status.state, t(`upstream.${u.status.state}`)), u.status.pausedUntil ? ` ${t('upstreams.until', { when: when(u.status.pausedUntil) })}` : '',
-          u.status.fallback ? h('small', { class: 'fallback-reason' }, ` ${t('upstreams.fallbackSince', { when: when(u.status.fallback.since), reason: u.status.fallback.reason })}`) : ''),
+          u.status.fallback ? h('small', { class: 'fallback-reason' }, ` ${t('upstreams.fallbackSince', { when: when(u.status.fallback.since), reason: u.status.fallback.localized?.reason ?? u.status.fallback.reason })}`) : ''),
         String(u.status.inflight), String(u.status.failures), u.status.lastError ?? ''],
     })), { id: 'upstream-list' });
 }

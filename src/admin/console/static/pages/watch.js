@@ -2,11 +2,12 @@
 // addresses that are no known device), the last SMTP sessions with every
 // step, then each new step as it happens (server-sent events from
 // /api/v1/devices/NAME/watch). A refusal or a failed TLS handshake shows
-// what it means and what to do. Passwords never appear.
+// what it means and what to do, in the console's language (each event carries
+// both). Passwords never appear.
 /* global EventSource */
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
-import { t, when } from '../i18n.js';
+import { lang, t, when } from '../i18n.js';
 
 /** The "watch sessions" button and panel of one device ('*unknown': addresses that are no device). */
 export function watchPanel(name, current) {
@@ -58,10 +59,14 @@ export function watchPanel(name, current) {
 function eventItem(e) {
   const time = new Date(e.at).toLocaleTimeString();
   const problem = Boolean(e.reason);
+  // The relay's own words in the console's language; commands and replies as they were sent.
+  const ja = lang() === 'ja' && e.ja ? e.ja : {};
+  const text = ja.text ?? e.text;
+  const x = ja.reason ? { reason: ja.reason, fix: ja.fix, lang: 'ja' } : { reason: e.reason, fix: e.fix, lang: 'en' };
   return h('li', { class: `watch-event kind-${e.kind}${problem ? ' problem' : ''}`, 'data-kind': e.kind, ...(e.ref ? { 'data-ref': e.ref } : {}) },
     h('span', { class: 'watch-time' }, time), ' ',
     h('span', { class: 'watch-session-id' }, String(e.session).slice(-6)), ' ',
-    h('code', { class: 'watch-text' }, e.text),
-    e.reason ? h('p', { class: 'watch-why' }, h('strong', {}, t('watch.why')), ' ', e.reason) : '',
-    e.fix ? h('p', { class: 'watch-fix' }, h('strong', {}, t('watch.fix')), ' ', e.fix) : '');
+    h('code', { class: 'watch-text', ...(ja.text ? { lang: 'ja' } : {}) }, text),
+    x.reason ? h('p', { class: 'watch-why' }, h('strong', {}, t('watch.why')), ' ', h('span', { lang: x.lang }, x.reason)) : '',
+    x.fix ? h('p', { class: 'watch-fix' }, h('strong', {}, t('watch.fix')), ' ', h('span', { lang: x.lang }, x.fix)) : '');
 }

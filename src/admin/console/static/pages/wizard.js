@@ -6,15 +6,17 @@
 // to save or write. Writing is refused when the live test fails, unless the
 // person confirms; a relay without TLS needs the box ticked. The secret is
 // sent for the test and the check only; the configuration refers to it by an
-// environment variable.
+// environment variable. Legacy readers (IMAP/POP3 programs reading Exchange
+// Online mailboxes) get the Exchange steps for app-only access, their
+// mailboxes and listeners, and a live test that logs in to each mailbox.
 /* global document, navigator, URL, Blob */
 import { api } from '../api.js';
 import { badge, fill, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { probeCard } from './wizard-probe.js';
 
-const ROUTES = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp'];
-const ENTRA = new Set(['graph', 'smtp-oauth', 'smtp-oauth-delegated']);
+const ROUTES = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'readers'];
+const ENTRA = new Set(['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'readers']);
 
 const input = (id, attrs = {}) => h('input', { id, name: id, autocomplete: 'off', ...attrs });
 const field = (label, el, hint) => h('label', { class: 'field' }, label, el, hint ? h('small', {}, hint) : '');
@@ -44,9 +46,22 @@ export async function renderWizard(main) {
     device: input('wizard-device', { placeholder: 'mfp-3f' }),
     network: input('wizard-network', { placeholder: '192.168.10.0/24' }),
     admin: input('wizard-admin', { type: 'email', placeholder: 'it@contoso.com' }),
+    mailboxes: input('wizard-mailboxes', { placeholder: 'invoices@contoso.com, fax@contoso.com' }),
+    imapPort: input('wizard-imap-port', { type: 'number', min: 0, max: 65535, value: '1993' }),
+    pop3Port: input('wizard-pop3-port', { type: 'number', min: 0, max: 65535, value: '1995' }),
+    readerTls: h('select', { id: 'wizard-reader-tls' }, ['implicit', 'starttls'].map((v) => h('option', { value: v }, t(`wizard.readerTls.${v}`)))),
+    readerLegacy: h('input', { type: 'checkbox', id: 'wizard-reader-legacy' }),
+    imapEndpoint: input('wizard-imap-endpoint', { placeholder: 'outlook.office365.com:993' }),
+    pop3Endpoint: input('wizard-pop3-endpoint', { placeholder: 'outlook.office365.com:995' }),
   };
   const entraBox = h('div', { class: 'grid', id: 'wizard-entra' },
-    field(t('wizard.cloud'), f.cloud), field(t('wizard.tenant'), f.tenant), field(t('wizard.clientId'), f.clientId), field(t('wizard.mailbox'), f.mailbox));
+    field(t('wizard.cloud'), f.cloud), field(t('wizard.tenant'), f.tenant), field(t('wizard.clientId'), f.clientId));
+  const mailboxBox = h('div', { class: 'grid', id: 'wizard-mailbox-box' }, field(t('wizard.mailbox'), f.mailbox));
+  const readersBox = h('div', { id: 'wizard-readers-box' },
+    h('div', { class: 'grid' }, field(t('wizard.mailboxes'), f.mailboxes, t('wizard.mailboxesHint'))),
+    h('div', { class: 'grid' }, field(t('wizard.imapPort'), f.imapPort, t('wizard.portHint')), field(t('wizard.pop3Port'), f.pop3Port, t('wizard.portHint')),
+      field(t('wizard.readerTls'), f.readerTls)),
+    h('p', {}, h('label', {}, f.readerLegacy, ' ', t('wizard.readerLegacy'))));
   const secretBox = h('div', { class: 'grid', id: 'wizard-secret-box' },
     field(t('wizard.secret'), f.secret, t('wizard.secretHint')), field(t('wizard.secretEnv'), f.secretEnv, t('wizard.secretEnvHint')));
   const domainBox = h('div', { class: 'grid', id: 'wizard-domain-box' }, field(t('wizard.domain'), f.domain));
@@ -59,14 +74,18 @@ export async function renderWizard(main) {
   };
   f.relayTls.addEventListener('change', () => showAllow(false));
   const advanced = h('details', { id: 'wizard-advanced' }, h('summary', {}, t('wizard.advanced')),
-    h('div', { class: 'grid' }, field(t('wizard.authority'), f.authority), field(t('wizard.graphUrl'), f.graph), field(t('wizard.ca'), f.ca)));
+    h('div', { class: 'grid' }, field(t('wizard.authority'), f.authority), field(t('wizard.graphUrl'), f.graph), field(t('wizard.ca'), f.ca),
+      field(t('wizard.imapEndpoint'), f.imapEndpoint), field(t('wizard.pop3Endpoint'), f.pop3Endpoint)));
   const extras = h('div', { class: 'grid' }, field(t('wizard.device'), f.device), field(t('wizard.network'), f.network), field(t('wizard.admin'), f.admin));
 
   const route = () => routeChoice.querySelector('input[name="wizard-route"]:checked')?.value ?? 'graph';
   const showFor = () => {
     const r = route();
     entraBox.hidden = !ENTRA.has(r);
-    secretBox.hidden = !(r === 'graph' || r === 'smtp-oauth');
+    mailboxBox.hidden = !ENTRA.has(r) || r === 'readers';
+    readersBox.hidden = r !== 'readers';
+    for (const el of [f.graph, f.imapEndpoint, f.pop3Endpoint]) el.closest('label').hidden = (el === f.graph) === (r === 'readers');
+    secretBox.hidden = !(r === 'graph' || r === 'smtp-oauth' || r === 'readers');
     advanced.hidden = !ENTRA.has(r);
     domainBox.hidden = r !== 'direct-send';
     relayBox.hidden = r !== 'smtp';
@@ -79,16 +98,25 @@ export async function renderWizard(main) {
     const r = route();
     const b = { route: r };
     if (ENTRA.has(r)) {
-      Object.assign(b, { cloud: f.cloud.value, tenant: value(f.tenant), clientId: value(f.clientId), mailbox: value(f.mailbox) });
+      Object.assign(b, { cloud: f.cloud.value, tenant: value(f.tenant), clientId: value(f.clientId) });
+      if (r !== 'readers') b.mailbox = value(f.mailbox);
       if (r !== 'smtp-oauth-delegated') {
         if (value(f.secretEnv)) b.secretEnv = value(f.secretEnv);
         if (withSecret && f.secret.value) b.clientSecret = f.secret.value;
       }
       const endpoints = {};
       if (value(f.authority)) endpoints.authority = value(f.authority);
-      if (value(f.graph)) endpoints.graph = value(f.graph);
+      if (value(f.graph) && r !== 'readers') endpoints.graph = value(f.graph);
+      if (value(f.imapEndpoint) && r === 'readers') endpoints.imap = value(f.imapEndpoint);
+      if (value(f.pop3Endpoint) && r === 'readers') endpoints.pop3 = value(f.pop3Endpoint);
       if (Object.keys(endpoints).length) b.endpoints = endpoints;
       if (value(f.ca)) b.ca = value(f.ca);
+    }
+    if (r === 'readers') {
+      const mailboxes = value(f.mailboxes).split(/[\s,]+/).filter(Boolean);
+      if (mailboxes.length) b.mailboxes = mailboxes;
+      const port = (el) => (value(el) === '' ? null : Number(value(el)));
+      b.readers = { imapPort: port(f.imapPort), pop3Port: port(f.pop3Port), tls: f.readerTls.value, legacy: f.readerLegacy.checked };
     }
     if (r === 'direct-send') b.domain = value(f.domain);
     if (r === 'smtp') {
@@ -198,7 +226,7 @@ export async function renderWizard(main) {
 
   fill(main, h('h1', {}, t('wizard.title')), h('p', { class: 'notice' }, t('wizard.intro')),
     routeChoice,
-    h('div', { class: 'card' }, h('h2', {}, t('wizard.answersTitle')), entraBox, secretBox, domainBox, relayBox, advanced,
+    h('div', { class: 'card' }, h('h2', {}, t('wizard.answersTitle')), entraBox, mailboxBox, secretBox, readersBox, domainBox, relayBox, advanced,
       h('h2', {}, t('wizard.extrasTitle')), extras),
     h('div', { class: 'actions' }, stepsButton, testButton, configButton),
     stepsOut, testOut, configOut);
