@@ -44,6 +44,10 @@ async function send(relay: TestRelay, from: string, to: string[], subject: strin
 
 const subjects = (up: TestUpstream) => up.received.map((r) => /Subject: (.*)\r\n/.exec(r.data.toString('latin1'))?.[1]);
 
+/** How long the emulator's tokens live: a permission change shows once the tokens in use have run out; long enough
+ * that a token is not already expired when a request carrying it arrives on a busy machine. */
+const TOKEN_SECONDS = 5;
+
 describe('fallback: Graph permission withdrawn mid-stream, then restored', () => {
   let emu: Emulator;
   let c: Contoso;
@@ -53,7 +57,7 @@ describe('fallback: Graph permission withdrawn mid-stream, then restored', () =>
   before(async () => {
     emu = await startEmulator();
     // Short tokens: a permission withdrawn shows in the next token, as in Entra ID once the cached token has expired.
-    emu.tokenLifetimeSeconds = 2;
+    emu.tokenLifetimeSeconds = TOKEN_SECONDS;
     c = contoso(emu);
     dumps = mkdtempSync(join(tmpdir(), 'authrelay-sink-'));
     sink = await startSmtpSink(['-d', `${dumps}/m.`]);
@@ -80,7 +84,7 @@ describe('fallback: Graph permission withdrawn mid-stream, then restored', () =>
     assert.equal(sentByGraph(), 3);
 
     emu.app(c.app.clientId).graphRoles = ['Mail.ReadWrite'];
-    await new Promise((r) => setTimeout(r, 2_200)); // the cached token (with Mail.Send) runs out
+    await new Promise((r) => setTimeout(r, TOKEN_SECONDS * 1000 + 500)); // the cached token (with Mail.Send) runs out
     const during = [];
     for (let i = 0; i < 5; i++) during.push(await send(relay, c.scanner, [c.alice], `during ${i}`));
     for (const id of during) assert.equal((await relay.waitFor(id, ['delivered'], 30_000)).route, 'relay', id);
@@ -96,7 +100,7 @@ describe('fallback: Graph permission withdrawn mid-stream, then restored', () =>
 
     // Restored: a probe message goes to Graph, gets through, and new messages follow it.
     emu.app(c.app.clientId).graphRoles = ['Mail.Send', 'Mail.ReadWrite'];
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, TOKEN_SECONDS * 1000 + 500));
     const afterIds = [];
     for (let i = 0; i < 4; i++) {
       afterIds.push(await send(relay, c.scanner, [c.alice], `after ${i}`));
@@ -206,7 +210,7 @@ describe('fallback: two nodes on one PostgreSQL store', () => {
   const relays: TestRelay[] = [];
   before(async () => {
     emu = await startEmulator();
-    emu.tokenLifetimeSeconds = 2;
+    emu.tokenLifetimeSeconds = TOKEN_SECONDS;
     c = contoso(emu);
     dumps = mkdtempSync(join(tmpdir(), 'authrelay-sink-'));
     sink = await startSmtpSink(['-d', `${dumps}/m.`]);
@@ -234,7 +238,7 @@ describe('fallback: two nodes on one PostgreSQL store', () => {
     const sentByGraph = () => emu.requests().filter((r) => r.service === 'graph' && r.path.endsWith('/sendMail') && r.status === 202).length;
 
     emu.app(c.app.clientId).graphRoles = ['Mail.ReadWrite'];
-    await new Promise((r) => setTimeout(r, 2_200));
+    await new Promise((r) => setTimeout(r, TOKEN_SECONDS * 1000 + 500));
     const during: string[] = [];
     for (let i = 0; i < 10; i++) during.push(await send(i % 2 ? b : a, c.scanner, [c.alice], `pg during ${i}`));
     for (const id of during) assert.equal((await a.waitFor(id, ['delivered'], 60_000)).route, 'relay', id);
@@ -246,7 +250,7 @@ describe('fallback: two nodes on one PostgreSQL store', () => {
     for (const f of out) assert.match(f.reason, /ErrorAccessDenied/);
 
     emu.app(c.app.clientId).graphRoles = ['Mail.Send', 'Mail.ReadWrite'];
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, TOKEN_SECONDS * 1000 + 500));
     const afterIds: string[] = [];
     for (let i = 0; i < 8; i++) {
       afterIds.push(await send(i % 2 ? b : a, c.scanner, [c.alice], `pg after ${i}`));
