@@ -73,3 +73,13 @@ export function redactUrl(url: string): string {
     .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1…@')
     .replace(/([?&](?:authtoken|access_token|token|sig|code|client_secret|password)=)[^&#]*/gi, '$1…');
 }
+
+/**
+ * The logger for the lines that say where the relay listens: they are info, and
+ * they show at every level short of silent (supervisors, scripts and people wait
+ * for them, also with log.level warn).
+ */
+export function announcer(log: Logger): Logger {
+  if (log.isLevelEnabled('info') || log.level === 'silent') return log;
+  return log.child({}, { level: 'info' });
+}

@@ -25,7 +25,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
-import type { Logger } from '../core/log.js';
+import { announcer, type Logger } from '../core/log.js';
 import { ipInCidrs, normaliseIp, type Cidr } from '../core/net.js';
 import { settlesWithin } from '../core/settle.js';
 import { readProxyHeader } from '../receive/proxy-protocol.js';
@@ -208,7 +208,7 @@ export async function startProxyListener(o: ProxyListenerOptions): Promise<Proxy
   server?.on('error', (err) => o.log.warn({ event: 'proxy-error', listener: o.name, err: err.message }, `listener ${o.name} error: ${err.message}`));
   const addr = server?.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  if (server) o.log.warn({ event: 'listening', listener: o.name, protocol: o.protocol, host: o.host, port, tls: o.tls.mode, upstream: `${o.upstream.host}:${o.upstream.port}`, ...(o.proxyProtocol ? { proxyProtocol: true } : {}) },
+  if (server) announcer(o.log).info({ event: 'listening', listener: o.name, protocol: o.protocol, host: o.host, port, tls: o.tls.mode, upstream: `${o.upstream.host}:${o.upstream.port}`, ...(o.proxyProtocol ? { proxyProtocol: true } : {}) },
     `listening for ${o.protocol.toUpperCase()} on ${o.host}:${port} (${o.tls.mode === 'implicit' ? 'implicit TLS' : o.tls.mode === 'starttls' ? 'STARTTLS' : 'no TLS'}), logging in to ${o.upstream.host}:${o.upstream.port} for the devices' mailboxes`);
 
   const allEnded = () => new Promise<void>((resolve) => {

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication, type SMTPServerAddress } from 'smtp-server';
 import type { ListenerConfig } from '../config/schema.js';
-import type { Logger } from '../core/log.js';
+import { announcer, type Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import type { Store } from '../spool/store.js';
 import { listenerTlsOptions, type CertificatePair } from './tls.js';
@@ -125,8 +125,8 @@ export class ReceiveStage {
   private announce(names: string[], settings: ListenerSettings): void {
     for (const b of this.bound.filter((x) => names.includes(x.name))) {
       const l = settings.listeners.find((x, i) => listenerName(x, i) === b.name)!;
-      // At warn, so that it shows at every log level: supervisors and scripts wait for this line.
-      this.deps.log.warn(
+      // Info, shown at every log level: supervisors and scripts wait for this line.
+      announcer(this.deps.log).info(
         {
           event: 'listening', listener: b.name, host: l.host, port: b.port, tls: l.tls, minTlsVersion: l.minTlsVersion, requireAuth: l.requireAuth,
           ...(l.proxyProtocol ? { proxyProtocol: true, trustedProxies: l.trustedProxies } : {}),

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Config, DeviceConfig, ExchangeMailboxUpstreamConfig, ListenerConfig } from '../config/schema.js';
-import type { Logger } from '../core/log.js';
+import { announcer, type Logger } from '../core/log.js';
 import { parseCidr, type Cidr } from '../core/net.js';
 import type { Lockout } from '../identity/lockout.js';
 import type { TokenProviders } from '../identity/entra/providers.js';
@@ -210,12 +210,12 @@ export class ReaderListeners {
     return changes;
   }
 
-  /** Says where each of these listeners listens (at warn: supervisors and scripts wait for "listening" lines). */
+  /** Says where each of these listeners listens (info, shown at every level: supervisors and scripts wait for "listening" lines). */
   announce(names: string[]): void {
     for (const e of [...this.entries.values()].filter((x) => names.includes(x.listener.name))) {
       const l = e.listener;
       const tls = l.tls === 'implicit' ? 'implicit TLS' : l.tls === 'starttls' ? (l.protocol === 'pop3' ? 'STLS' : 'STARTTLS') : 'no TLS';
-      this.deps.log.warn({
+      announcer(this.deps.log).info({
         event: 'listening', listener: l.name, protocol: l.protocol, host: l.host, port: e.port, tls: l.tls, minTlsVersion: l.minTlsVersion,
         upstream: l.upstream, server: e.server, requireAuth: l.requireAuth, ...(l.proxyProtocol ? { proxyProtocol: true, trustedProxies: l.trustedProxies } : {}),
       }, `listening for ${l.protocol.toUpperCase()} on ${l.host}:${e.port} (${tls}${l.tls === 'none' ? '' : `, TLS ${l.minTlsVersion} or newer`}` +
