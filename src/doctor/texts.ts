@@ -399,8 +399,8 @@ export const DOCTOR_TEXT = {
   queueHeldOne: { en: '{n} message held for inspection', ja: '確認のために保留されているメッセージが {n} 件あります' },
   queueHeldMany: { en: '{n} messages held for inspection', ja: '確認のために保留されているメッセージが {n} 件あります' },
   queueHeldDetail: {
-    en: 'authrelay queue list --state held; release one with: authrelay queue release ID',
-    ja: '一覧: `authrelay queue list --state held`、保留の解除: `authrelay queue release ID`',
+    en: 'authrelay queue list --state held; release one with: authrelay queue release <message id from the list>',
+    ja: '一覧: `authrelay queue list --state held`、保留の解除: `authrelay queue release <一覧のメッセージ ID>`',
   },
   noReplyRecorded: { en: 'no reply recorded', ja: '応答の記録なし' },
 

@@ -7,7 +7,7 @@ import { openStore } from '../../spool/open.js';
 import { MESSAGE_STATES, type MessageState, type QueuedMessage, type Store, type TrailEvent } from '../../spool/store.js';
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { formatDuration } from '../../core/units.js';
-import { say, trailLine } from '../../core/trail-texts.js';
+import { labelOf, MESSAGE_STATE_TEXTS, notesIn, RECIPIENT_STATE_TEXTS, say, TRAIL_KIND_TEXTS, trailLine } from '../../core/trail-texts.js';
 import { cliLang, complain, formatTime, loadConfig, printJson, say as sayText, table, tr, UsageError } from '../common.js';
 import { CLI_TEXT as QT, usage } from '../texts.js';
 
@@ -104,26 +104,31 @@ async function show(store: Store, id: string, f: QueueFlags): Promise<number> {
     return 0;
   }
   const o = m.origin;
+  const lang = cliLang();
+  const notes = m.notes?.length ? notesIn(m.notes, trail.find((e) => e.kind === 'received')?.data, lang).notes : [];
   const out: string[] = [
-    `Message ${m.id}${m.parentId ? ` (split from ${m.parentId})` : ''}`,
-    `  State:      ${m.state}${m.state === 'deferred' ? `, next try ${formatTime(m.nextAttemptAt)}` : ''}`,
-    `  Received:   ${formatTime(m.receivedAt)} from ${o.device ?? '(relay)'} at ${o.clientIp} on ${o.listener}` +
-      `${o.tlsVersion ? ` over ${o.tlsVersion}` : ' without TLS'}${o.authUser ? `, AUTH ${o.authMechanism} as ${o.authUser}` : ''}`,
-    `  Sender:     ${m.sender || '<>'}`,
-    `  From:       ${m.headerFrom ?? '-'}`,
-    `  Subject:    ${m.subject ?? '-'}`,
-    `  Size:       ${m.size} bytes`,
-    `  Route:      ${m.route ?? '(not routed yet)'}`,
-    `  Attempts:   ${m.attempts}; gives up ${formatTime(m.expiresAt)} (in ${formatDuration(Math.max(0, m.expiresAt - Date.now()))})`,
-    ...(m.notes?.length ? [`  Notes:      ${m.notes.join('; ')}`] : []),
+    tr(QT.qsMessage, { id: m.id, split: m.parentId ? tr(QT.qsSplit, { parent: m.parentId }) : '' }),
+    tr(QT.qsState, { state: labelOf(MESSAGE_STATE_TEXTS, m.state)[lang], next: m.state === 'deferred' ? tr(QT.qsNextTry, { at: formatTime(m.nextAttemptAt) }) : '' }),
+    tr(QT.qsReceived, {
+      at: formatTime(m.receivedAt), device: o.device ?? tr(QT.qsRelay), ip: o.clientIp, listener: o.listener,
+      tls: o.tlsVersion ? tr(QT.qsOverTls, { version: o.tlsVersion }) : tr(QT.qsNoTls),
+      auth: o.authUser ? tr(QT.qsAuth, { mechanism: o.authMechanism, user: o.authUser }) : '',
+    }),
+    tr(QT.qsSender, { sender: m.sender || '<>' }),
+    tr(QT.qsFrom, { from: m.headerFrom ?? '-' }),
+    tr(QT.qsSubject, { subject: m.subject ?? '-' }),
+    tr(QT.qsSize, { size: m.size }),
+    tr(QT.qsRoute, { route: m.route ?? tr(QT.qsNotRouted) }),
+    tr(QT.qsAttempts, { attempts: m.attempts, at: formatTime(m.expiresAt), left: formatDuration(Math.max(0, m.expiresAt - Date.now())) }),
+    ...(notes.length ? [tr(QT.qsNotes, { notes: notes.join('; ') })] : []),
     '',
-    '  Recipients:',
+    tr(QT.qsRecipients),
     ...m.recipientRecords.flatMap((r) => [
-      `    ${r.address}  ${r.state}${r.last ? `  ${r.last.response ?? r.last.category}` : ''}`,
+      `    ${r.address}  ${labelOf(RECIPIENT_STATE_TEXTS, r.state)[lang]}${r.last ? `  ${r.last.response ?? r.last.category}` : ''}`,
       ...(r.last && r.state !== 'delivered' ? explanation(r.last, '      ') : []),
     ]),
     '',
-    '  Trail:',
+    tr(QT.qsTrail),
     ...trailLines(trail),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
@@ -136,11 +141,15 @@ async function show(store: Store, id: string, f: QueueFlags): Promise<number> {
  * docs/errors.md); older ones carry one hint that says what to do.
  */
 function explanation(o: DeliveryOutcome, indent: string): string[] {
-  if (!o.fix) return o.hint ? [`${indent}what to do: ${o.hint}`] : [];
+  // The catalogue's Japanese when the reader reads Japanese and the entry has it.
+  const ja = cliLang() === 'ja' ? o.ja : undefined;
+  const hint = ja?.hint || o.hint;
+  const fix = ja?.fix || o.fix;
+  if (!fix) return hint ? [`${indent}${tr(QT.qsToDo, { fix: hint })}`] : [];
   return [
-    ...(o.hint ? [`${indent}what it means: ${o.hint}`] : []),
-    `${indent}what to do: ${o.fix}`,
-    ...(o.ref ? [`${indent}see: ${o.ref} in docs/errors.md`] : []),
+    ...(hint ? [`${indent}${tr(QT.qsMeans, { hint })}`] : []),
+    `${indent}${tr(QT.qsToDo, { fix })}`,
+    ...(o.ref ? [`${indent}${tr(QT.qsSee, { ref: o.ref })}`] : []),
   ];
 }
 
@@ -149,7 +158,7 @@ function trailLines(trail: TrailEvent[]): string[] {
   const out: string[] = [];
   let previous = '';
   for (const e of trail) {
-    out.push(`    ${formatTime(e.at)}  ${e.kind.padEnd(8)} ${trailLine(e)[cliLang()]}`);
+    out.push(`    ${formatTime(e.at)}  ${labelOf(TRAIL_KIND_TEXTS, e.kind)[cliLang()].padEnd(8)} ${trailLine(e)[cliLang()]}`);
     if (e.kind !== 'attempt') continue;
     const groups = new Map<string, { recipients: string[]; outcome: DeliveryOutcome }>();
     for (const r of attemptRecipients(e)) {
@@ -161,7 +170,7 @@ function trailLines(trail: TrailEvent[]): string[] {
     }
     const key = [...groups.keys()].join('|');
     if (key && key === previous) {
-      out.push('      (same replies and explanation as the attempt before)');
+      out.push(tr(QT.qsSame));
       continue;
     }
     previous = key;

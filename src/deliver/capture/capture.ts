@@ -3,6 +3,7 @@
  * It is the embedded default route: nothing leaves the relay until an
  * upstream is configured and the messages are released.
  */
+import { commandName } from '../../core/command-name.js';
 import { outcomeForAll, type RecipientOutcome } from '../../core/outcome.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 
@@ -13,11 +14,13 @@ export class CaptureTransport implements Transport {
   constructor(readonly name: string) {}
 
   async deliver(message: OutboundMessage, _ctx: DeliveryContext): Promise<RecipientOutcome[]> {
+    const cmd = commandName();
     return outcomeForAll(message.recipients, {
       action: 'hold',
       category: 'captured',
       response: `held by capture route "${this.name}"`,
-      hint: 'No upstream delivers this route yet. Configure one under upstreams and routes, then run `authrelay queue release ID`.',
+      hint: `No upstream delivers this route yet. Configure one under upstreams and routes (the console's setup wizard, or \`${cmd} init\`), then run \`${cmd} queue release ${message.id}\`.`,
+      ja: { hint: `このルートで配送するアップストリームがまだありません。upstreams と routes で設定してから (コンソールのセットアップ ウィザード、または \`${cmd} init\`)、\`${cmd} queue release ${message.id}\` を実行してください。` },
     });
   }
 
