@@ -9,7 +9,24 @@ import { relayTrickIn } from '../core/address.js';
 import { normaliseIp } from '../core/net.js';
 import { DeviceRegistry, fromAllowed, bareLineEndingPolicy, type Device } from '../identity/devices.js';
 import { Lockout, RateLimiter } from '../identity/lockout.js';
-import type { ReceiveSnapshot } from './snapshot.js';
+import type { RouteAssignment } from '../spool/store.js';
+
+
+/**
+ * What an SMTP session works under, taken from the relay's current
+ * configuration snapshot when it connects and kept until it ends: a reload
+ * in the middle of a session changes nothing for it.
+ */
+export interface ReceiveSnapshot {
+  /** The configuration version, recorded with every message accepted under it. */
+  readonly version: string;
+  /** Name in the greeting and the Received field. */
+  readonly hostname: string;
+  readonly policy: SessionPolicy;
+  readonly maxLifetimeMs: number;
+  /** Chooses upstreams at acceptance (the route stage's pure function), so a message is stored routed in the same commit. */
+  readonly router?: (input: { device: string; sender: string; recipients: string[] }) => RouteAssignment[];
+}
 
 export interface ConnectionState {
   readonly id: string;

@@ -9,8 +9,63 @@
  * (texts.ts); the console also renders the structured result itself.
  */
 import type { Lang, Text } from '../../core/i18n.js';
-import type { SmtpProbe } from './smtp-probe.js';
 import { WIZARD_TEXT as T, wz, type WizardValues } from './texts.js';
+
+
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  /** DNS names and addresses the certificate is for. */
+  names: string[];
+  selfSigned: boolean;
+  expired: boolean;
+  /** Trusted by the system's CAs and the given ones (as the transport will check it). */
+  trusted: boolean;
+  /** Why not, as OpenSSL says it (e.g. DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED). */
+  trustError?: string;
+  /** It names the host (or servername). */
+  hostnameMatch: boolean;
+  hostnameError?: string;
+}
+
+export interface TlsInfo {
+  /** The handshake worked. */
+  ok: boolean;
+  version?: string;
+  cipher?: string;
+  certificate?: CertificateInfo;
+  /** Why the handshake or the session over it failed. */
+  error?: string;
+}
+
+export interface EhloInfo {
+  /** The capability lines (without the host line). */
+  lines: string[];
+  starttls: boolean;
+  auth: string[];
+  size?: number;
+  eightBitMime: boolean;
+  smtpUtf8: boolean;
+}
+
+export interface SmtpProbe {
+  host: string;
+  port: number;
+  /** How the upstream answered with a greeting: in the clear, or after TLS from the first byte. */
+  connected?: 'plain' | 'implicit';
+  greeting?: string;
+  /** The EHLO answer in the clear (plain), or over TLS from the first byte (implicit). */
+  ehlo?: EhloInfo;
+  /** STARTTLS, when the plain EHLO offered it: the handshake, and EHLO again over TLS. */
+  starttls?: TlsInfo & { ehlo?: EhloInfo };
+  /** TLS from the first byte, when it was tried. */
+  implicit?: TlsInfo;
+  /** Why no greeting came (DNS, refused, timeout, a refusal instead of 220). */
+  error?: string;
+  proposal: Proposal;
+}
 
 export type ProbeTls = 'starttls' | 'implicit' | 'none';
 

@@ -61,8 +61,7 @@
  */
 import type { Logger } from '../../core/log.js';
 import type { HttpResponse } from '../../core/http.js';
-import type { GraphCaller } from './graph-draft.js';
-import { GraphNoAnswer, graphError } from './graph-outcomes.js';
+import { GraphNoAnswer, graphError, type GraphCaller } from './graph-outcomes.js';
 
 /** The marker field, lower case (see the file header). */
 export const MARKER_FIELD = 'x-authrelay-queue-id';

@@ -22,22 +22,14 @@ import type { HttpResponse } from '../../core/http.js';
 import { base64Length, base64Of } from '../microsoft/mime/base64-stream.js';
 import { draftStream, partStream, planSplit, type RemovedPart, type SplitPlan } from '../microsoft/mime/split.js';
 import { MARKER_FIELD, type DraftJanitor } from './graph-cleanup.js';
-import { GraphNoAnswer, sendMayHaveHappened, type GraphStep } from './graph-outcomes.js';
+import { GraphNoAnswer, sendMayHaveHappened, type GraphCaller, type GraphStep } from './graph-outcomes.js';
 
 /** Smallest attachment an upload session takes (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize below). */
 export const UPLOAD_SESSION_MIN = 3 * 1024 * 1024;
 /** Upload chunk: a multiple of 320 KiB, under Outlook's 4 MB per PUT. */
 export const UPLOAD_CHUNK = 5 * 320 * 1024;
 
-export interface GraphCaller {
-  /**
-   * One Graph request; resolves with any answer, throws GraphNoAnswer (with the step) when none came.
-   * A stream body is destroyed once the request is over. `signal` replaces the attempt's (clean-up requests have their own).
-   */
-  call(step: GraphStep, req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number; auth?: boolean }, signal?: AbortSignal): Promise<HttpResponse>;
-  /** Opens the prepared message (header rewritten) again. */
-  open(): Promise<Readable>;
-}
+export type { GraphCaller } from './graph-outcomes.js';
 
 /** A step that did not succeed: its answer, for the outcome. */
 export class DraftStepFailed extends Error {

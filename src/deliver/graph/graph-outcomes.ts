@@ -7,6 +7,7 @@
  * request went out) is an uncertain outcome: retried, and marked as a
  * possible duplicate. Every outcome is classified by the step that failed.
  */
+import type { Readable } from 'node:stream';
 import { HttpError, retryAfterMs, type HttpResponse } from '../../core/http.js';
 import type { DeliveryOutcome } from '../../core/outcome.js';
 import { explainGraph, outcomeFrom, type GraphOperation, type PlaceholderValues } from '../microsoft/catalogue.js';
@@ -112,4 +113,15 @@ export function outcomeForHttpError(err: HttpError, step: GraphStep): DeliveryOu
 
 export function interrupted(): DeliveryOutcome {
   return { action: 'retry', scope: 'message', category: 'interrupted', hint: 'The delivery was interrupted (the relay is stopping or the attempt took too long); it is tried again.' };
+}
+
+/** How the draft path and its clean-up reach Graph (graph.ts makes one per attempt). */
+export interface GraphCaller {
+  /**
+   * One Graph request; resolves with any answer, throws GraphNoAnswer (with the step) when none came.
+   * A stream body is destroyed once the request is over. `signal` replaces the attempt's (clean-up requests have their own).
+   */
+  call(step: GraphStep, req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number; auth?: boolean }, signal?: AbortSignal): Promise<HttpResponse>;
+  /** Opens the prepared message (header rewritten) again. */
+  open(): Promise<Readable>;
 }
