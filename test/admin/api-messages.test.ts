@@ -60,7 +60,8 @@ test('a refused message: search, details with the reply, .eml bytes, retry to de
     const retry = await call(relay, 'POST', `/messages/${id}/retry`, { auth });
     assert.equal(retry.status, 200);
     await relay.waitFor(id, ['delivered']);
-    assert.equal(up.received.length, 1);
+    // The sender's non-delivery notice may go through the same upstream once it accepts again: count Bob's copies.
+    assert.equal(up.received.filter((r) => r.to.includes('bob@contoso.com')).length, 1);
     assert.ok((await relay.store.trail(id)).some((e) => e.kind === 'retry' && /admin API \(admin\)/.test(e.text)), 'the trail says who retried');
     assert.equal((await call(relay, 'POST', `/messages/${id}/retry`, { auth })).status, 409, 'a delivered message is not retried');
 
