@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The authrelay command line. */
+import { setCommandName } from '../core/command-name.js';
 import { parseArgs } from 'node:util';
 import { cliLang, describeError, setCliLang, UsageError } from './common.js';
 import { UserError } from '../core/user-error.js';
@@ -22,6 +23,7 @@ function langFlag(argv: string[]): string | undefined {
 async function main(argv: string[]): Promise<number> {
   const flag = langFlag(argv);
   setCliLang(langFromEnv(process.env, flag !== undefined && langOfLocale(flag) ? flag : undefined));
+  setCommandName(process.env.AUTHRELAY_COMMAND);
   if (flag !== undefined && !['en', 'ja'].includes(flag)) throw new UsageError(T.badLang, { value: flag });
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
     process.stdout.write(`authrelay ${version()}\n`);
