@@ -43,8 +43,11 @@ import { MigrationService } from './migration/service.js';
 import { MigrationSchedule } from './migration/schedule.js';
 import { ReaderListeners, type BoundReader } from './root/readers.js';
 import { ReaderActivity, teeTelemetry, type ReaderListenerView } from './report/reader-activity.js';
-import { listenerName } from './receive/listener-set.js';
-import type { ListenerConfig } from './config/schema.js';
+import { smtpListenersOf } from './receive/listener-set.js';
+import { ReceiveWorkers } from './root/workers.js';
+import { workerCount } from './root/worker-ipc.js';
+import { availableParallelism } from 'node:os';
+import type { Server } from 'node:net';
 
 export type { ReloadResult } from './root/reload.js';
 
@@ -173,10 +176,11 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   // What readers did lately, per device (the console's devices page).
   const readerActivity = new ReaderActivity();
   // The IMAP and POP3 listeners of legacy readers: the same lockout and token providers as the rest of the relay.
+  let workers: ReceiveWorkers | undefined;
   const readers = new ReaderListeners({ log, tokens: getTokens, lockout: shared.lockout, telemetry: teeTelemetry(metrics.readers, readerActivity) });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
-    await receive.listen({ listeners: smtpListeners(config.listeners), hostname: relayHostname(config), certificate });
+    await receive.listen({ listeners: smtpListenersOf(config.listeners), hostname: relayHostname(config), certificate });
     certificate ??= await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
     const plan = await readers.plan(config, certificate);
     plan.commit();
@@ -187,7 +191,19 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     transports.commit();
     current = buildSnapshot(config, firstVersion, transports.transports, shared, firstReceive);
     planned = true;
+    // Receive on every core (workers > 1): more processes accept on the same sockets.
+    const count = workerCount(config.workers, availableParallelism());
+    if (count > 1) {
+      workers = new ReceiveWorkers({
+        log, lockout: shared.lockout, rates: shared.rates, telemetry: metrics, watch, wake,
+        sockets: () => new Map(receive.bound.map((b) => [b.name, receive.socketOf(b.name)]).filter((e): e is [string, Server] => e[1] !== undefined)),
+      });
+      await workers.start(count - 1, { config, version: firstVersion, certificate });
+      log.info({ event: 'workers', workers: count, pids: [process.pid, ...workers.pids] },
+        `receiving SMTP in ${count} processes (workers: ${config.workers}): this one (pid ${process.pid}) and ${workers.pids.map((p) => `pid ${p}`).join(', ')}`);
+    }
   } catch (err) {
+    workers?.kill();
     await readers.close();
     await receive.close();
     await registry.close();
@@ -228,7 +244,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     log, env, configFile: opts.configFile, current: () => current,
     build: async (next, version) => {
       const cert = await ensureCertificate(next.tls, next.dataDir, relayHostname(next), log);
-      const listeners = await receive.plan({ listeners: smtpListeners(next.listeners), hostname: relayHostname(next), certificate: cert });
+      const listeners = await receive.plan({ listeners: smtpListenersOf(next.listeners), hostname: relayHostname(next), certificate: cert });
       let readerPlan;
       try {
         readerPlan = await readers.plan(next, cert);
@@ -259,6 +275,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
           transports.commit();
           const smtpChanges = listeners.commit();
           listeners.announce();
+          await workers?.update({ config: next, version, certificate: cert }, listeners.openedNames);
           const readerChanges = readerPlan.commit();
           readerPlan.announce();
           const listenerChanges = {
@@ -293,7 +310,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     },
     status: () => ({
       pid: process.pid, configVersion: current.version.label, configFile: reloader.configFile ?? null,
-      listeners: receive.bound, readers: readers.bound, upstreams: [...current.delivery.transports.keys()],
+      listeners: receive.bound, readers: readers.bound, upstreams: [...current.delivery.transports.keys()], workers: [process.pid, ...(workers?.pids ?? [])],
     }),
   }, log);
 
@@ -359,7 +376,10 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       clearInterval(purge);
       reloader.close();
       await control.close();
-      const [smtp, deliveries, reading] = await Promise.all([receive.drain(deadline), scheduler.stop(deadline - Date.now()), readers.drain(deadline), alerts.stop(), migrationSchedule.stop()]);
+      const [own, others, deliveries, reading] = await Promise.all([
+        receive.drain(deadline), workers?.drain(deadline) ?? { sessions: 0, cutOff: 0 }, scheduler.stop(deadline - Date.now()), readers.drain(deadline), alerts.stop(), migrationSchedule.stop(),
+      ]);
+      const smtp = { sessions: own.sessions + others.sessions, cutOff: own.cutOff + others.cutOff };
       schedulerRunning = false;
       await admin?.close();
       await registry.close();
@@ -378,10 +398,6 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   };
 }
 
-/** The SMTP listeners, named as in the whole list (an unnamed listener's name holds its index there). */
-function smtpListeners(listeners: readonly ListenerConfig[]): ListenerConfig[] {
-  return listeners.map((l, i) => ({ ...l, name: listenerName(l, i) })).filter((l) => l.protocol === 'smtp');
-}
 
 function startSummary(snap: RelaySnapshot, bound: BoundListener[], readers: ReaderListenerView[], configFile: string | undefined, admin: { url?: string; setupLink?: string } | undefined): StartSummary {
   const c = snap.config;

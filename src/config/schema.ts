@@ -429,6 +429,13 @@ export const configSchema = z
       .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
       .describe("The name or address (or several) devices use to reach the relay, shown in the console's device settings, `device add` and at start-up. Default: this machine's own addresses and host name"),
     dataDir: z.string().default('./data').describe('Where the queue, certificates and state are kept'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(32)])
+      .default(1)
+      .describe(
+        'How many processes receive SMTP: 1 (one process does everything), a number, or auto (one per CPU core, at most 8). ' +
+        'The extra processes share the listening sockets and the store; deliveries, the console and the counts of failed logins stay in the main process (docs/architecture.md). Applies at the next start',
+      ),
     shutdownTimeout: duration('30s').describe(
       'On SIGTERM/SIGINT: how long open SMTP sessions may take to finish their current message and deliveries in flight may take to finish; then sessions get 421 and deliveries are interrupted (retried later)',
     ),

@@ -29,12 +29,31 @@ interface Counter {
   lockedUntil: number;
 }
 
-export class Lockout {
+/**
+ * What a login check needs of the failure counts: the Lockout itself, or in
+ * a receive worker process (workers > 1) the primary's Lockout over IPC
+ * (root/worker-ipc.ts), so that every process counts the same failures.
+ */
+export interface LoginLimits {
+  begin(keys: string[]): Promise<() => void>;
+  isLocked(keys: string[], now: number): boolean;
+  fail(keys: string[], now: number): boolean | Promise<boolean>;
+  succeed(keys: string[]): void;
+}
+
+/** What the per-device message rate needs: the RateLimiter, or the primary's over IPC. */
+export interface MessageRates {
+  take(key: string, limit: { messages: number; per: number }, now: number): number | Promise<number>;
+}
+
+export class Lockout implements LoginLimits {
   private readonly counters: ExpiringMap<string, Counter>;
   /** Password checks in flight per key. */
   private readonly inFlight = new Map<string, number>();
   private waiting: (() => void)[] = [];
   private readonly settings: () => LockoutOptions;
+  /** Told of every key that becomes locked (the receive workers keep a copy of the locks). */
+  onLock: ((key: string, until: number) => void) | undefined;
 
   constructor(opts: LockoutOptions | (() => LockoutOptions)) {
     this.settings = typeof opts === 'function' ? opts : () => opts;
@@ -92,6 +111,7 @@ export class Lockout {
         c.lockedUntil = now + this.opts.lockMs;
         c.failures = [];
         locked = true;
+        this.onLock?.(k, c.lockedUntil);
       }
       this.counters.set(k, c, now);
     }
@@ -121,7 +141,7 @@ interface RateWindow {
 }
 
 /** Per-device message rate: a sliding window of acceptance times (a key's window is dropped once it is empty). */
-export class RateLimiter {
+export class RateLimiter implements MessageRates {
   private readonly windows = new ExpiringMap<string, RateWindow>((w, now) => (w.times.at(-1) ?? -Infinity) <= now - w.per);
 
   /** Returns 0 if allowed (and counts it), else the milliseconds until a slot frees. */

@@ -41,6 +41,11 @@ export function listenerName(l: ListenerConfig, index: number): string {
   return l.name ?? `${l.tls}-${l.port || index}`;
 }
 
+/** The SMTP listeners of a configuration, named as in the whole list (an unnamed listener's name holds its index there). */
+export function smtpListenersOf(listeners: readonly ListenerConfig[]): NamedListener[] {
+  return listeners.map((l, i) => ({ ...l, name: listenerName(l, i) })).filter((l) => l.protocol === 'smtp');
+}
+
 /** A port that cannot be bound, said so that a person can act on it. */
 export class ListenError extends UserError {
   constructor(readonly listener: NamedListener, readonly code: string, cause: string) {
@@ -68,7 +73,17 @@ export class ListenerSet {
   private readonly retired = new Set<RelaySmtpServer>();
   private closed = false;
 
-  constructor(private readonly log: Logger) {}
+  /**
+   * In a receive worker process: the listening socket of a listener, bound
+   * by the primary and passed over IPC, taken instead of binding one.
+   */
+  constructor(private readonly log: Logger, private readonly adopt?: (l: NamedListener) => Server) {}
+
+  /** The listening socket of a listener (the primary passes it on to its receive workers). */
+  socketOf(name: string): Server | undefined {
+    for (const e of this.entries.values()) if (e.listener.name === name) return e.socket;
+    return undefined;
+  }
 
   /** The listeners as bound now, in configuration order. */
   get bound(): BoundListener[] {
@@ -147,12 +162,19 @@ export class ListenerSet {
   }
 
   private open(key: string, listener: NamedListener, fingerprint: string, server: RelaySmtpServer): Promise<Entry> {
-    const socket = createServer();
+    const adopted = this.adopt?.(listener);
+    const socket = adopted ?? createServer();
     const entry: Entry = { key, listener, fingerprint, socket, port: listener.port, server };
     socket.on('connection', (s: Socket) => {
       // Handed to the listener's current server; smtp-server's own (never listening) net.Server takes it from there.
       entry.server.server.emit('connection', s);
     });
+    if (adopted) {
+      adopted.on('error', (err: Error) => this.log.warn({ event: 'smtp-error', listener: listener.name, err: err.message }, `listener ${listener.name}: ${err.message}`));
+      const addr = adopted.address();
+      entry.port = typeof addr === 'object' && addr ? addr.port : listener.port;
+      return Promise.resolve(entry);
+    }
     return new Promise<Entry>((resolve, reject) => {
       socket.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(listener, err.code ?? 'ERROR', err.message)));
       socket.listen(listener.port, listener.host, () => {
@@ -216,6 +238,11 @@ export class ListenerPlan {
   private done = false;
 
   constructor(private readonly set: ListenerSet, private readonly next: Planned[], private readonly opened: Entry[]) {}
+
+  /** The listeners this plan binds a new socket for (added, or moved to another address or port). */
+  get openedNames(): string[] {
+    return this.opened.map((e) => e.listener.name);
+  }
 
   commit(): { added: string[]; changed: string[]; removed: string[] } {
     this.done = true;

@@ -8,7 +8,7 @@ import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import { relayTrickIn } from '../core/address.js';
 import { normaliseIp } from '../core/net.js';
 import { DeviceRegistry, fromAllowed, bareLineEndingPolicy, type Device } from '../identity/devices.js';
-import { Lockout, RateLimiter } from '../identity/lockout.js';
+import type { LoginLimits, MessageRates } from '../identity/lockout.js';
 import type { RouteAssignment } from '../spool/store.js';
 
 
@@ -58,9 +58,9 @@ export interface Transaction {
 
 export interface PolicyOptions {
   /** Failed-login counts: shared by every configuration version (a reload does not reset a lockout). */
-  lockout: Lockout;
+  lockout: LoginLimits;
   /** Device message rates: shared likewise. */
-  rates: RateLimiter;
+  rates: MessageRates;
   failureDelayMs: number;
 }
 
@@ -108,7 +108,7 @@ export class SessionPolicy {
           state.authMechanism = method;
           return device;
         }
-        locked = this.opts.lockout.fail(keys, Date.now());
+        locked = await this.opts.lockout.fail(keys, Date.now());
       }
     } finally {
       end();
@@ -124,7 +124,7 @@ export class SessionPolicy {
     return state.networkDevice;
   }
 
-  mailFrom(state: ConnectionState, sender: string, declaredSize: number, secure: boolean, now: number): SmtpReply | Transaction {
+  async mailFrom(state: ConnectionState, sender: string, declaredSize: number, secure: boolean, now: number): Promise<SmtpReply | Transaction> {
     if (state.listener.requireTls && !secure) return Replies.tlsRequired();
     const device = this.device(state);
     if (!device) return state.listener.requireAuth ? Replies.authRequired() : Replies.senderDenied();
@@ -137,7 +137,7 @@ export class SessionPolicy {
       rewritten = true;
     }
     if (device.rateLimit) {
-      const wait = this.opts.rates.take(device.name, device.rateLimit, now);
+      const wait = await this.opts.rates.take(device.name, device.rateLimit, now);
       if (wait > 0) return Replies.rateLimited(Math.ceil(wait / 1000));
     }
     const txn: Transaction = { device, originalSender: sender, sender: finalSender, senderRewritten: rewritten };

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
+import type { Server } from 'node:net';
 import { type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication, type SMTPServerAddress } from 'smtp-server';
 import type { ListenerConfig } from '../config/schema.js';
 import { announcer, type Logger } from '../core/log.js';
@@ -45,6 +46,8 @@ export interface ReceiveDeps {
   telemetry?: ReceiveTelemetry;
   /** The live view of sessions (`authrelay device watch`, the console). */
   watch?: SessionWatchSink;
+  /** In a receive worker process: the listening socket the main process bound for a listener (else the stage binds its own). */
+  adopt?: (l: NamedListener) => Server;
 }
 
 /** What the listeners of one configuration version are made of. */
@@ -80,7 +83,12 @@ export class ReceiveStage {
   private drained = false;
 
   constructor(private readonly deps: ReceiveDeps) {
-    this.listenerSet = new ListenerSet(deps.log);
+    this.listenerSet = new ListenerSet(deps.log, deps.adopt);
+  }
+
+  /** A listener's listening socket (passed on to the receive workers). */
+  socketOf(name: string): Server | undefined {
+    return this.listenerSet.socketOf(name);
   }
 
   /** The listeners as bound now. */
@@ -298,12 +306,16 @@ export class ReceiveStage {
   private onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const st = this.state(session);
     const size = Number(((address.args || {}) as Record<string, string>).SIZE ?? 0) || 0;
-    const r = st.snapshot.policy.mailFrom(st, address.address ?? '', size, session.secure, Date.now());
-    if (r instanceof SmtpReply) {
-      this.refused(st, r, { sender: address.address });
-      return cb(r);
-    }
-    cb();
+    st.snapshot.policy.mailFrom(st, address.address ?? '', size, session.secure, Date.now()).then((r) => {
+      if (r instanceof SmtpReply) {
+        this.refused(st, r, { sender: address.address });
+        return cb(r);
+      }
+      cb();
+    }, (err: unknown) => {
+      this.deps.log.error({ event: 'mail-from-error', err }, 'could not check a sender');
+      cb(new SmtpReply(451, '4.3.0', 'Temporary failure; please try again'));
+    });
   }
 
   private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {

@@ -36,7 +36,7 @@ export interface ReloaderDeps {
 }
 
 /** Settings read once at start: a change is reported, and applies after a restart. */
-const AT_START: (keyof Config)[] = ['dataDir', 'store', 'admin', 'secretKey'];
+const AT_START: (keyof Config)[] = ['dataDir', 'store', 'admin', 'secretKey', 'workers'];
 /** Live settings besides devices, listeners, upstreams and routes, named when they change. */
 const LIVE: (keyof Config)[] = ['hostname', 'tls', 'trustLoopback', 'queue', 'notices', 'alerts', 'security', 'log', 'shutdownTimeout'];
 

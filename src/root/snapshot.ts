@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { DeviceRegistry } from '../identity/devices.js';
-import type { Lockout, RateLimiter } from '../identity/lockout.js';
+import type { LoginLimits, MessageRates } from '../identity/lockout.js';
 import { SessionPolicy } from '../receive/policy.js';
 import type { ReceiveSnapshot } from '../receive/snapshot.js';
 import type { DeliverySnapshot } from '../deliver/scheduler.js';
@@ -40,8 +40,8 @@ export interface RelaySnapshot {
 
 /** Counters that outlive configuration versions. */
 export interface SharedState {
-  lockout: Lockout;
-  rates: RateLimiter;
+  lockout: LoginLimits;
+  rates: MessageRates;
 }
 
 export function configVersion(seq: number, text: string, source: string): ConfigVersion {

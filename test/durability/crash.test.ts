@@ -26,9 +26,10 @@ const SEED = Number(process.env.AUTHRELAY_CRASH_SEED ?? Date.now() % 1_000_000);
 /** Kills under load: 6 in the bounded run, 30 in the full reliability suite (RELIABILITY_FULL=1). */
 const KILLS = process.env.RELIABILITY_FULL === '1' ? 30 : 6;
 
-function configText(dataDir: string, port: number, upstreamPort: number): string {
+function configText(dataDir: string, port: number, upstreamPort: number, workers = 1): string {
   return `# crash test
 hostname: relay.test
+workers: ${workers}
 dataDir: ${dataDir}
 listeners: [{ name: main, host: 127.0.0.1, port: ${port}, tls: none }]
 upstreams: { up: { type: smtp, host: 127.0.0.1, port: ${upstreamPort}, tls: none, concurrency: 8, connectTimeout: 2s } }
@@ -124,13 +125,14 @@ async function checkEnd(t: { diagnostic(s: string): void; name: string }, crashe
   });
 }
 
-test('SIGKILL at random moments under continuous load: every acknowledged message is delivered', { timeout: 600_000 }, async (t) => {
+// With one process, and with two receiving (workers: 2; the kill hits the main process, the worker ends with it).
+for (const workers of [1, 2]) test(`SIGKILL at random moments under continuous load: every acknowledged message is delivered (workers: ${workers})`, { timeout: 600_000 }, async (t) => {
   const rand = prng(SEED);
   const dir = tempDir('authrelay-crash-');
   const up = await startUpstream();
   up.dataDelayMs = 20; // deliveries take a moment, so kills also find messages active
   const port = await freePort();
-  const config = writeConfig(dir, configText(join(dir, 'data'), port, up.port));
+  const config = writeConfig(dir, configText(join(dir, 'data'), port, up.port, workers));
   const crasher = new Crasher(config);
   await crasher.start();
   const load = startLoad(port, 6, rand);

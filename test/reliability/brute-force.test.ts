@@ -69,7 +69,8 @@ async function attempt(port: number, ip: string, user: string, pass: string, met
   }
 }
 
-describe('brute force against SMTP AUTH', () => {
+// With one process, and with two receiving (workers: 2): the counts are kept once, in the main process.
+for (const workers of [1, 2]) describe(`brute force against SMTP AUTH (workers: ${workers})`, () => {
   let relay: HostileRelay;
   let sink: WireSink;
   let port: number;
@@ -80,6 +81,7 @@ describe('brute force against SMTP AUTH', () => {
       ['mfp', 'mfp2', 'mfp3', 'mfp4', 'scanner2', 'app'].map(async (u) => `  - { name: dev-${u}, username: ${u}, passwordHash: "${await hashPassword(`right-${u}`)}" }`),
     );
     relay = await startHostileRelay(`trustLoopback: false
+workers: ${workers}
 listeners:
   - { name: plain, host: 127.0.0.1, port: 0, tls: none, allowInsecureAuth: true, maxClients: 400 }
 devices:

@@ -1,0 +1,231 @@
+/**
+ * A receive worker process (`workers` > 1): the receive stage alone, on the
+ * listening sockets the main process bound and passed over IPC, storing what
+ * it accepts through its own connection to the store. Everything else (the
+ * scheduler, deliveries, the admin server, metrics, the session watch, the
+ * failed-login counts) stays in the main process; see worker-ipc.ts.
+ *
+ * It is started by the main process (root/workers.ts) and never on its own:
+ * without an IPC channel it exits. It ignores SIGINT, SIGTERM and SIGHUP (a
+ * terminal's Ctrl-C reaches the whole process group): the main process stops
+ * it with `drain`, and when the main process is gone (the IPC channel closes)
+ * it closes its listening sockets at once and finishes the messages in
+ * progress before it exits.
+ */
+import type { Server, Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../core/log.js';
+import { deepFreeze } from '../config/load.js';
+import { openStore } from '../spool/open.js';
+import type { Store } from '../spool/store.js';
+import { ReceiveStage } from '../receive/server.js';
+import { smtpListenersOf } from '../receive/listener-set.js';
+import type { ReceiveSnapshot } from '../receive/snapshot.js';
+import type { LoginLimits, MessageRates } from '../identity/lockout.js';
+import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
+import { relayHostname } from '../spool/open.js';
+import { buildReceive } from './snapshot.js';
+import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
+
+if (!process.send) {
+  process.stderr.write('receive-worker: started without the main process (it is run by `authrelay serve` when workers > 1)\n');
+  process.exit(2);
+}
+
+// ---- the channel to the main process: one batch per event-loop turn ----
+let queue: FromWorker[] = [];
+let scheduled = false;
+function send(item: FromWorker): void {
+  queue.push(item);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flush);
+}
+function flush(): void {
+  scheduled = false;
+  if (!queue.length || !process.connected) return;
+  const batch: Batch = { t: 'batch', items: queue };
+  queue = [];
+  process.send!(batch);
+}
+
+let nextCall = 1;
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+function call<T>(c: WorkerCall): Promise<T> {
+  const id = nextCall++;
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    send({ t: 'call', id, call: c });
+  });
+}
+
+// ---- the main process's counters, seen from here ----
+/** Locks as the main process set them (copied here as they are set): the connect-time check reads them. */
+const locks = new Map<string, number>();
+function noteLocks(entries: [string, number][]): void {
+  const now = Date.now();
+  for (const [k, until] of entries) {
+    if (until > now) locks.set(k, until);
+    else locks.delete(k);
+  }
+  if (locks.size > 10_000) for (const [k, until] of locks) if (until <= now) locks.delete(k);
+}
+const loginLimits: LoginLimits = {
+  async begin(keys) {
+    const r = await call<{ ticket: number; locks: [string, number][] }>({ m: 'begin', keys });
+    noteLocks(r.locks);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      send({ t: 'call', id: 0, call: { m: 'end', ticket: r.ticket } });
+    };
+  },
+  isLocked: (keys, now) => keys.some((k) => (locks.get(k) ?? 0) > now),
+  async fail(keys) {
+    const r = await call<{ locked: boolean; locks: [string, number][] }>({ m: 'fail', keys });
+    noteLocks(r.locks);
+    return r.locked;
+  },
+  succeed: (keys) => send({ t: 'call', id: 0, call: { m: 'succeed', keys } }),
+};
+const rates: MessageRates = { take: (key, limit) => call<number>({ m: 'take', key, limit }) };
+
+const telemetry = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'telemetry', m, a }) }) as ReceiveTelemetry;
+const watch = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'watch', m, a }) }) as SessionWatchSink;
+
+// ---- the receive stage ----
+/**
+ * Listening sockets passed for the configuration being applied. A passed
+ * socket accepts at once; connections it takes before the listener's SMTP
+ * server is attached are held and handed over right after.
+ */
+const sockets = new Map<string, { socket: Server; held: Socket[]; hold: (s: Socket) => void }>();
+function received(name: string, socket: Server): void {
+  const held: Socket[] = [];
+  const hold = (s: Socket) => {
+    s.on('error', () => undefined);
+    held.push(s);
+  };
+  socket.on('connection', hold);
+  sockets.get(name)?.socket.close();
+  sockets.set(name, { socket, held, hold });
+}
+let log: Logger | undefined;
+let store: Store | undefined;
+let stage: ReceiveStage | undefined;
+let snapshot: ReceiveSnapshot | undefined;
+let stopping: Promise<void> | undefined;
+let worker = 0;
+
+/** Log lines go to the main process, which writes them where its own go. */
+function logger(level: string): Logger {
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      send({ t: 'log', line: chunk.toString('utf8') });
+      cb();
+    },
+  });
+  return createLogger(level, out).child({ worker });
+}
+
+async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
+  const next = deepFreeze(msg.config);
+  worker = msg.worker;
+  const shared = { lockout: loginLimits, rates };
+  const receive = buildReceive(next, msg.version, shared);
+  if (!stage) {
+    log = logger(next.log.level);
+    store = openStore(next, log);
+    await store.init();
+    const s = store;
+    stage = new ReceiveStage({
+      store: s, log, current: () => snapshot!, telemetry, watch,
+      onAccepted: () => send({ t: 'wake' }),
+      adopt: (l) => {
+        const passed = sockets.get(l.name);
+        if (!passed) throw new Error(`listener ${l.name}: the main process passed no socket`);
+        passed.socket.removeListener('connection', passed.hold);
+        return passed.socket;
+      },
+    });
+  }
+  log!.level = next.log.level;
+  // The first version is in effect from the first connection (the passed sockets accept during the plan).
+  snapshot ??= receive;
+  const plan = await stage.plan({ listeners: smtpListenersOf(next.listeners), hostname: relayHostname(next), certificate: msg.certificate });
+  snapshot = receive;
+  plan.commit();
+  for (const [name, passed] of sockets) {
+    if (stage.socketOf(name) === passed.socket) for (const s of passed.held) passed.socket.emit('connection', s);
+    else {
+      // Passed and not taken (the listener was not opened here after all): closed, with what it held.
+      passed.socket.close();
+      for (const s of passed.held) s.destroy();
+    }
+  }
+  sockets.clear();
+}
+
+function stop(deadline: number): Promise<void> {
+  return (stopping ??= (async () => {
+    const result = stage ? await stage.drain(deadline) : { sessions: 0, cutOff: 0 };
+    await store?.close();
+    send({ t: 'drained', ...result });
+    flush();
+    // The last batch is written before the channel closes.
+    await new Promise((r) => setTimeout(r, 50));
+    process.exit(0);
+  })());
+}
+
+process.on('message', (msg: ToWorker, handle?: unknown) => {
+  switch (msg.t) {
+    case 'socket':
+      received(msg.name, handle as Server);
+      return;
+    case 'config': {
+      const first = !stage;
+      apply(msg).then(
+        () => send(first ? { t: 'ready', ports: Object.fromEntries(stage!.bound.map((b) => [b.name, b.port])) } : { t: 'applied', version: msg.version.label }),
+        (err: unknown) => {
+          send({ t: 'failed', error: (err as Error).message });
+          if (first) {
+            flush();
+            setTimeout(() => process.exit(1), 50);
+          }
+        },
+      );
+      return;
+    }
+    case 'reply': {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.error) p?.reject(new Error(msg.error));
+      else p?.resolve(msg.value);
+      return;
+    }
+    case 'locks':
+      noteLocks(msg.entries);
+      return;
+    case 'drain':
+      void stop(msg.deadline);
+      return;
+  }
+});
+
+// The main process is gone (killed, or stopped at once): this process ends at once too. Messages it
+// acknowledged are in the store; a session cut here had no 250 yet, and its client sends again. It does
+// not finish them: a relay started again would clear unfinished bodies from the spool meanwhile.
+process.on('disconnect', () => {
+  process.exit(stopping ? 0 : 1);
+});
+// Now that messages are listened for, the main process may send the sockets and the configuration.
+send({ t: 'hello' });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+process.on('uncaughtException', (err) => {
+  log?.error({ event: 'uncaught', err }, `receive worker ${worker}: ${err.message}`);
+});
+process.on('unhandledRejection', (err) => {
+  log?.error({ event: 'unhandled-rejection', err }, `receive worker ${worker}: ${(err as Error)?.message ?? String(err)}`);
+});

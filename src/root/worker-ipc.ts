@@ -1,0 +1,61 @@
+/**
+ * What the relay's main process and its receive workers (`workers` > 1,
+ * docs/architecture.md "Receive on every core") say to each other over the
+ * IPC channel of child_process.fork.
+ *
+ * The main process binds every listening socket and passes each to the
+ * workers with the `socket` message; all of them accept on it, the kernel
+ * handing each connection to one. A worker runs the receive stage on its own
+ * store connection and tells the main process what the single places of the
+ * relay need: wake the scheduler, count metrics, feed the session watch, and
+ * the log lines. Failed-login counts and device message rates stay in the
+ * main process, asked for with `call` (a guesser gets no more attempts for
+ * there being several processes); locks are copied to every worker as they
+ * are set, for the connect-time check.
+ *
+ * A worker sends at most one `batch` per turn of its event loop. Its first
+ * is `hello`, once it listens for messages: a message (and a listening
+ * socket) sent before would reach no one, so nothing is sent before it.
+ */
+import type { Config } from '../config/schema.js';
+import type { CertificatePair } from '../receive/tls.js';
+import type { ConfigVersion } from './snapshot.js';
+
+/** Main process → worker. A `socket` message carries the listening socket as its handle. */
+export type ToWorker =
+  | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number }
+  | { t: 'socket'; name: string }
+  | { t: 'reply'; id: number; value?: unknown; error?: string }
+  | { t: 'locks'; entries: [string, number][] }
+  | { t: 'drain'; deadline: number };
+
+/** Calls a worker makes to the main process's Lockout and RateLimiter. */
+export type WorkerCall =
+  | { m: 'begin'; keys: string[] }
+  | { m: 'end'; ticket: number }
+  | { m: 'fail'; keys: string[] }
+  | { m: 'succeed'; keys: string[] }
+  | { m: 'take'; key: string; limit: { messages: number; per: number } };
+
+/** Worker → main process, always inside a `batch`. */
+export type FromWorker =
+  | { t: 'hello' }
+  | { t: 'ready'; ports: Record<string, number> }
+  | { t: 'applied'; version: string }
+  | { t: 'failed'; error: string }
+  | { t: 'log'; line: string }
+  | { t: 'telemetry'; m: string; a: unknown[] }
+  | { t: 'watch'; m: string; a: unknown[] }
+  | { t: 'wake' }
+  | { t: 'call'; id: number; call: WorkerCall }
+  | { t: 'drained'; sessions: number; cutOff: number };
+
+export interface Batch {
+  t: 'batch';
+  items: FromWorker[];
+}
+
+/** How many receive processes a `workers` setting means on this machine. */
+export function workerCount(setting: number | 'auto', cores: number): number {
+  return setting === 'auto' ? Math.max(1, Math.min(cores, 8)) : setting;
+}
