@@ -65,9 +65,10 @@ export function fail(message: string | Text, code = 1): never {
 /** An error in this run's language: a UserError's own text, a configuration's problems under a translated headline. */
 export function describeError(err: unknown): string {
   if (err instanceof ConfigError) {
-    if (language === 'en') return err.message;
+    // A missing file's English headline is the error's own (it names the file's way out); the problems carry their lines.
+    if (language === 'en' && err.problems.length === 0) return err.message;
     const headline = err.problems.length ? T.configInvalid : T.configMissing;
-    return `${err.file ? `${err.file}: ` : ''}${tr(headline)}${err.problems.map((p) => `\n  - ${p}`).join('')}`;
+    return `${err.file ? `${err.file}: ` : ''}${tr(headline)}${err.problemsIn(language).map((p) => `\n  - ${p}`).join('')}`;
   }
   if (err instanceof UserError) return err.text[language];
   if (err instanceof Error) return err.message;
@@ -78,8 +79,20 @@ export function formatTime(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
 }
 
+/** Terminal columns a text takes: Japanese (and other East Asian wide) characters take two. */
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    w += (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff)
+      || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd) ? 2 : 1;
+  }
+  return w;
+}
+
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const pad = (c: string, w: number) => c + ' '.repeat(Math.max(0, w - displayWidth(c)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join('  ')).join('\n') + '\n';
 }

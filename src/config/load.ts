@@ -5,20 +5,66 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { configSchema, CAPTURE_ROUTE, isMailboxUpstream, type Config } from './schema.js';
 import { parseCidr } from '../core/net.js';
+import { asIs, render, type Lang, type Text } from '../core/i18n.js';
+import { CONFIG_PROBLEM_TEXT as P, type ConfigProblemKey } from './problem-texts.js';
+
+/** One reason a configuration is refused: where (the key's path, the file's line when known) and why, in both languages. */
+export interface ConfigProblem {
+  /** The key's path; undefined for the file as a whole (a YAML syntax error). */
+  path?: readonly PropertyKey[];
+  /** The line of the file the key is on (1-based), when the file was read. */
+  line?: number;
+  text: Text;
+}
 
 export class ConfigError extends Error {
+  /** The problems in English, "path: why" (as the API and the logs have them). */
+  public readonly problems: string[];
+  public readonly details: ConfigProblem[];
   constructor(
-    public readonly problems: string[],
+    problems: readonly (string | ConfigProblem)[],
     public readonly file?: string,
     headline = 'configuration is not valid:',
   ) {
-    super(`${file ? `${file}: ` : ''}${headline}${problems.map((p) => `\n  - ${p}`).join('')}`);
+    const details = problems.map((p) => (typeof p === 'string' ? { text: asIs(p) } : p));
+    const english = details.map((p) => problemText(p, 'en', false));
+    super(`${file ? `${file}: ` : ''}${headline}${english.map((p) => `\n  - ${p}`).join('')}`);
     this.name = 'ConfigError';
+    this.problems = english;
+    this.details = details;
   }
+
+  /** The problems in one language, each with the line of the file it is on (when known). */
+  problemsIn(lang: Lang): string[] {
+    return this.details.map((p) => problemText(p, lang, true));
+  }
+}
+
+/** "path: why", or "line N: path: why" with the line. */
+function problemText(p: ConfigProblem, lang: Lang, withLine: boolean): string {
+  const said = p.path ? render(P.at, lang, { where: formatPath(p.path, lang), problem: p.text[lang] }) : p.text[lang];
+  return withLine && p.line !== undefined ? render(P.atLine, lang, { line: p.line, problem: said }) : said;
+}
+
+/** The problems found so far, each a text of problem-texts.ts at a path. */
+class Problems {
+  readonly items: ConfigProblem[] = [];
+  get length(): number {
+    return this.items.length;
+  }
+  add(path: readonly PropertyKey[], key: ConfigProblemKey, values: Record<string, string | number | Text> = {}): void {
+    this.items.push({ path, text: textOf(key, values) });
+  }
+}
+
+/** A problem text filled; a value given in both languages goes in language by language. */
+function textOf(key: ConfigProblemKey, values: Record<string, string | number | Text> = {}): Text {
+  const inLang = (lang: Lang) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'object' ? v[lang] : v]));
+  return { en: render(P[key], 'en', inLang('en')), ja: render(P[key], 'ja', inLang('ja')) };
 }
 
 const SECRET_KEYS = new Set(['pass', 'password', 'clientSecret', 'secret', 'secretKey', 'passphrase']);
@@ -34,32 +80,45 @@ export function loadConfigFile(file: string | undefined, opts: LoadOptions): { c
   if (!existsSync(file)) {
     throw new ConfigError([], file, 'no such configuration file; create it (see docs/configuration.md) or run without --config for the embedded default');
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
-  } catch (err) {
-    throw new ConfigError([`YAML syntax error: ${(err as Error).message}`], file);
+  const text = readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    throw new ConfigError([{ text: textOf('yamlSyntax', { message: syntax.message }), ...(syntax.linePos ? { line: syntax.linePos[0].line } : {}) }], file);
   }
+  const raw: unknown = doc.toJS() ?? {};
   try {
     return { config: validateConfig(raw, opts, dirname(resolve(file))), source: resolve(file) };
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(err.problems, file);
+    if (err instanceof ConfigError) throw new ConfigError(err.details.map((p) => withLine(p, doc, lines)), file);
     throw err;
   }
 }
 
+/** The problem with the line its key (or the nearest key above it that is in the file) is on. */
+function withLine(p: ConfigProblem, doc: Document, lines: LineCounter): ConfigProblem {
+  if (!p.path) return p;
+  for (let n = p.path.length; n > 0; n--) {
+    const node = doc.getIn(p.path.slice(0, n) as (string | number)[], true) as Node | undefined;
+    const at = node && typeof node === 'object' && 'range' in node ? node.range?.[0] : undefined;
+    if (at !== undefined) return { ...p, line: lines.linePos(at).line };
+  }
+  return p;
+}
+
 /** Validates an already parsed document. Relative paths are resolved against baseDir. */
 export function validateConfig(raw: unknown, opts: LoadOptions, baseDir: string): Config {
-  const problems: string[] = [];
+  const problems = new Problems();
   const expanded = expandReferences(raw, [], opts.env, baseDir, problems);
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(problems.items);
   const parsed = configSchema.safeParse(expanded);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i)));
   const config = parsed.data;
   smtpOnlyKeys(expanded, problems);
   crossCheck(config, problems);
   checkReaders(config, problems);
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(problems.items);
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
   const rel = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
   config.tls.cert = rel(config.tls.cert);
@@ -97,13 +156,13 @@ function expandReferences(
   path: (string | number)[],
   env: Record<string, string | undefined>,
   baseDir: string,
-  problems: string[],
+  problems: Problems,
 ): unknown {
   if (typeof value === 'string') {
     let out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {
-        problems.push(`${formatPath(path)}: environment variable ${name} is not set; export it or put the value in the file`);
+        problems.add(path, 'envNotSet', { name });
         return '';
       }
       return v;
@@ -114,7 +173,7 @@ function expandReferences(
       try {
         out = readFileSync(file, 'utf8').trim();
       } catch {
-        problems.push(`${formatPath(path)}: cannot read secret file ${file}; check the path and its permissions`);
+        problems.add(path, 'secretFile', { file });
       }
     }
     return out;
@@ -133,102 +192,100 @@ function isStoreUrl(path: readonly (string | number)[]): boolean {
   return path.length === 2 && path[0] === 'store' && path[1] === 'url';
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
+function formatPath(path: readonly PropertyKey[], lang: Lang = 'en'): string {
+  if (path.length === 0) return P.topLevel[lang];
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
     .join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = formatPath(issue.path);
+/** The schema's own messages by their English (a refine's or a regex's message), for their Japanese. */
+const BY_ENGLISH = new Map<string, Text>(Object.values(P).filter((t) => !t.en.includes('{')).map((t) => [t.en, t]));
+
+/** A zod issue as a problem: this project's messages in both languages, zod's own in a Japanese framing. */
+function describeIssue(issue: z.core.$ZodIssue): ConfigProblem {
+  const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
-    return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling (\`authrelay config schema\` lists every key)`;
+    return { path, text: textOf(issue.keys.length > 1 ? 'unknownKeys' : 'unknownKey', { keys: issue.keys.map((k) => `"${k}"`).join(', ') }) };
   }
   if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `${where}: ${issue.message}; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    return { path, text: textOf('useOneOf', { message: issue.message, values: issue.values.map((v) => JSON.stringify(v)).join(', ') }) };
   }
-  if (issue.code === 'invalid_union' && issue.path[0] === 'store') {
-    return `${where}: not a valid store; "type" must be "sqlite" (the default, with an optional path) or "postgres" (with url)`;
-  }
-  if (issue.code === 'invalid_union' && issue.path[0] === 'upstreams') {
-    return `${where}: not a valid upstream; "type" must be one of "smtp", "graph", "smtp-oauth", "direct-send", "capture", "exchange-mailbox" and the keys must match that type`;
-  }
-  return `${where}: ${issue.message}`;
+  if (issue.code === 'invalid_union' && issue.path[0] === 'store') return { path, text: textOf('badStore') };
+  if (issue.code === 'invalid_union' && issue.path[0] === 'upstreams') return { path, text: textOf('badUpstream') };
+  const params = issue.code === 'custom' ? (issue.params as { text?: ConfigProblemKey; values?: Record<string, string> } | undefined) : undefined;
+  if (params?.text && Object.hasOwn(P, params.text)) return { path, text: textOf(params.text, params.values) };
+  const own = BY_ENGLISH.get(issue.message);
+  return { path, text: own ?? textOf('zodMessage', { message: issue.message }) };
 }
 
-function crossCheck(config: Config, problems: string[]): void {
+function crossCheck(config: Config, problems: Problems): void {
   const upstreams = new Set([...Object.keys(config.upstreams), CAPTURE_ROUTE]);
   config.routes.forEach((r, i) => {
     r.use.forEach((u, j) => {
-      const where = r.use.length > 1 ? `routes[${i}].use[${j}]` : `routes[${i}].use`;
-      if (!upstreams.has(u)) problems.push(`${where}: no upstream named "${u}"; define it under upstreams or fix the name`);
-      else if (isMailboxUpstream(config.upstreams[u])) problems.push(`${where}: ${notADeliveryRoute(u)}`);
+      const where = r.use.length > 1 ? ['routes', i, 'use', j] : ['routes', i, 'use'];
+      if (!upstreams.has(u)) problems.add(where, 'noUpstreamNamed', { name: u });
+      else if (isMailboxUpstream(config.upstreams[u])) problems.add(where, 'notADeliveryRoute', { name: u });
     });
-    if (new Set(r.use).size !== r.use.length) problems.push(`routes[${i}].use: an upstream is listed twice; list each once, the preferred first`);
+    if (new Set(r.use).size !== r.use.length) problems.add(['routes', i, 'use'], 'listedTwice');
   });
   const names = new Set<string>();
   const users = new Set<string>();
   config.devices.forEach((d, i) => {
-    if (names.has(d.name)) problems.push(`devices[${i}].name: "${d.name}" is used twice; device names must be unique`);
+    if (names.has(d.name)) problems.add(['devices', i, 'name'], 'deviceNameTwice', { name: d.name });
     names.add(d.name);
     if (d.username !== undefined) {
       const u = d.username.toLowerCase();
-      if (users.has(u)) problems.push(`devices[${i}].username: "${d.username}" is used by two devices; user names must be unique`);
+      if (users.has(u)) problems.add(['devices', i, 'username'], 'usernameTwice', { name: d.username });
       users.add(u);
     }
     d.networks.forEach((n, j) => {
-      if (!parseCidr(n)) problems.push(`devices[${i}].networks[${j}]: "${n}" is not an address or CIDR network, e.g. 192.168.10.0/24 or fd00::/64`);
+      if (!parseCidr(n)) problems.add(['devices', i, 'networks', j], 'notCidr', { value: n, example: '192.168.10.0/24 or fd00::/64' });
     });
     if (d.route !== undefined && !upstreams.has(d.route)) {
-      problems.push(`devices[${i}].route: no upstream named "${d.route}"; define it under upstreams or fix the name`);
+      problems.add(['devices', i, 'route'], 'noUpstreamNamed', { name: d.route });
     } else if (d.route !== undefined && isMailboxUpstream(config.upstreams[d.route])) {
-      problems.push(`devices[${i}].route: ${notADeliveryRoute(d.route)}`);
+      problems.add(['devices', i, 'route'], 'notADeliveryRoute', { name: d.route });
     }
     if (d.sendAs !== undefined && !/^[^@\s]+@[^@\s]+$/.test(d.sendAs)) {
-      problems.push(`devices[${i}].sendAs: "${d.sendAs}" is not a mailbox address such as scanner@contoso.com`);
+      problems.add(['devices', i, 'sendAs'], 'notMailbox', { value: d.sendAs, example: 'scanner@contoso.com' });
     }
   });
   const ports = new Map<string, number>();
   config.listeners.forEach((l, i) => {
     const key = `${l.host}:${l.port}`;
-    if (l.port !== 0 && ports.has(key)) problems.push(`listeners[${i}].port: ${key} is already used by listeners[${ports.get(key)}]`);
+    if (l.port !== 0 && ports.has(key)) problems.add(['listeners', i, 'port'], 'portUsed', { key, other: ports.get(key)! });
     ports.set(key, i);
-    if (l.tls === 'none' && l.requireTls) problems.push(`listeners[${i}].requireTls: a listener with tls: none cannot require TLS; use tls: starttls`);
-    if ((l.cert === undefined) !== (l.key === undefined)) problems.push(`listeners[${i}]: cert and key go together; set both or neither`);
+    if (l.tls === 'none' && l.requireTls) problems.add(['listeners', i, 'requireTls'], 'requireTlsNone');
+    if ((l.cert === undefined) !== (l.key === undefined)) problems.add(['listeners', i], 'certAndKey');
     if (l.proxyProtocol && l.trustedProxies.length === 0) {
-      problems.push(`listeners[${i}].trustedProxies: required with proxyProtocol: true; list the load balancer addresses, e.g. trustedProxies: [10.0.0.5/32] (connections from other addresses are refused)`);
+      problems.add(['listeners', i, 'trustedProxies'], 'trustedProxiesNeeded');
     }
     if (!l.proxyProtocol && l.trustedProxies.length > 0) {
-      problems.push(`listeners[${i}].trustedProxies: only used with proxyProtocol: true; set proxyProtocol: true on this listener or remove trustedProxies`);
+      problems.add(['listeners', i, 'trustedProxies'], 'trustedProxiesUnused');
     }
     l.trustedProxies.forEach((n, j) => {
-      if (!parseCidr(n)) problems.push(`listeners[${i}].trustedProxies[${j}]: "${n}" is not an address or CIDR network, e.g. 10.0.0.5/32 or fd00::/64`);
+      if (!parseCidr(n)) problems.add(['listeners', i, 'trustedProxies', j], 'notCidr', { value: n, example: '10.0.0.5/32 or fd00::/64' });
     });
   });
-  if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) problems.push(`tls: cert and key go together; set both or neither`);
+  if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) problems.add(['tls'], 'certAndKey');
   const entra = config.admin.entraSignIn;
   if (entra && !entra.redirectUri) {
     const host = config.admin.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host)) {
-      problems.push(`admin.entraSignIn.redirectUri: needed because admin.listen (${config.admin.listen}) is not loopback; set it to the https address people open the console at followed by /api/v1/session/entra/callback, and register that address on the app`);
+      problems.add(['admin', 'entraSignIn', 'redirectUri'], 'redirectUri', { listen: config.admin.listen });
     }
   }
   checkMigration(config, problems);
   for (const name of Object.keys(config.alerts.secretExpires)) {
-    if (!config.upstreams[name]) problems.push(`alerts.secretExpires.${name}: no upstream named "${name}"; use the name of the upstream whose secret or password expires`);
+    if (!config.upstreams[name]) problems.add(['alerts', 'secretExpires', name], 'secretExpiresUpstream', { name });
   }
-}
-
-/** Why an exchange-mailbox upstream cannot be a route. */
-function notADeliveryRoute(name: string): string {
-  return `"${name}" is an exchange-mailbox upstream: it opens mailboxes for the IMAP/POP3 listeners and cannot deliver mail; name a delivery upstream (graph, smtp-oauth, smtp, direct-send or capture) here`;
 }
 
 /** SMTP settings written on an IMAP or POP3 listener do nothing there: said, not ignored. */
 const SMTP_ONLY_KEYS = ['requireTls', 'authMethods', 'greetingDelay', 'maxMessageSize', 'maxRecipients'];
 
-function smtpOnlyKeys(raw: unknown, problems: string[]): void {
+function smtpOnlyKeys(raw: unknown, problems: Problems): void {
   const listeners = (raw as { listeners?: unknown } | null)?.listeners;
   if (!Array.isArray(listeners)) return;
   listeners.forEach((l: unknown, i) => {
@@ -236,61 +293,65 @@ function smtpOnlyKeys(raw: unknown, problems: string[]): void {
     const o = l as Record<string, unknown>;
     if (o.protocol !== 'imap' && o.protocol !== 'pop3') return;
     const keys = SMTP_ONLY_KEYS.filter((k) => k in o);
-    if (keys.length) problems.push(`listeners[${i}]: ${keys.join(', ')} ${keys.length === 1 ? 'is an SMTP setting' : 'are SMTP settings'} and ${keys.length === 1 ? 'does' : 'do'} nothing on a ${o.protocol} listener; remove ${keys.length === 1 ? 'it' : 'them'}`);
+    if (keys.length) problems.add(['listeners', i], keys.length === 1 ? 'smtpOnlyKey' : 'smtpOnlyKeys', { keys: keys.join(', '), protocol: String(o.protocol) });
   });
 }
 
 /** IMAP/POP3 listeners, their exchange-mailbox upstreams, and the devices' mailboxes (docs/imap-pop.md). */
-function checkReaders(config: Config, problems: string[]): void {
+function checkReaders(config: Config, problems: Problems): void {
   const mailboxUpstreams = Object.entries(config.upstreams).filter(([, u]) => isMailboxUpstream(u)).map(([n]) => n);
   config.listeners.forEach((l, i) => {
     if (l.protocol === 'smtp') {
-      if (l.upstream !== undefined) problems.push(`listeners[${i}].upstream: only IMAP and POP3 listeners name an upstream (SMTP listeners follow the routes); remove it, or set protocol: imap or pop3`);
+      if (l.upstream !== undefined) problems.add(['listeners', i, 'upstream'], 'upstreamOnSmtp');
       return;
     }
     if (l.upstream === undefined) {
-      problems.push(`listeners[${i}].upstream: a ${l.protocol} listener needs the exchange-mailbox upstream that opens the mailboxes; ${mailboxUpstreams.length ? `e.g. upstream: ${mailboxUpstreams[0]}` : 'add one under upstreams (type: exchange-mailbox, see docs/imap-pop.md)'}`);
+      if (mailboxUpstreams.length) problems.add(['listeners', i, 'upstream'], 'readerNeedsUpstreamExample', { protocol: l.protocol, name: mailboxUpstreams[0]! });
+      else problems.add(['listeners', i, 'upstream'], 'readerNeedsUpstreamAdd', { protocol: l.protocol });
     } else if (!config.upstreams[l.upstream]) {
-      problems.push(`listeners[${i}].upstream: no upstream named "${l.upstream}"; ${mailboxUpstreams.length ? `use ${mailboxUpstreams.join(' or ')}` : 'add an exchange-mailbox upstream (docs/imap-pop.md)'}`);
+      if (mailboxUpstreams.length) {
+        problems.add(['listeners', i, 'upstream'], 'readerNoSuchUpstreamUse', { name: l.upstream, names: { en: mailboxUpstreams.join(' or '), ja: mailboxUpstreams.join(' または ') } });
+      } else problems.add(['listeners', i, 'upstream'], 'readerNoSuchUpstreamAdd', { name: l.upstream });
     } else if (!isMailboxUpstream(config.upstreams[l.upstream])) {
-      problems.push(`listeners[${i}].upstream: "${l.upstream}" is a ${config.upstreams[l.upstream]!.type} upstream, which delivers mail; a ${l.protocol} listener needs an exchange-mailbox upstream${mailboxUpstreams.length ? ` (${mailboxUpstreams.join(', ')})` : ' (docs/imap-pop.md)'}`);
+      problems.add(['listeners', i, 'upstream'], 'readerDeliveryUpstream', {
+        name: l.upstream, type: config.upstreams[l.upstream]!.type, protocol: l.protocol, which: mailboxUpstreams.length ? ` (${mailboxUpstreams.join(', ')})` : ' (docs/imap-pop.md)',
+      });
     }
     if (l.tls === 'none' && !l.allowInsecureAuth) {
-      problems.push(`listeners[${i}].tls: on a ${l.protocol} listener with tls: none nobody could log in; use tls: starttls or implicit, or set allowInsecureAuth: true (the device's password then crosses the network in the clear)`);
+      problems.add(['listeners', i, 'tls'], 'readerNoTls', { protocol: l.protocol });
     }
   });
   config.devices.forEach((d, i) => {
     const seen = new Set<string>();
     d.mailboxes.forEach((m, j) => {
-      if (!/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u.test(m) || m.length > 320) problems.push(`devices[${i}].mailboxes[${j}]: "${m}" is not a mailbox address such as invoices@contoso.com`);
-      else if (seen.has(m.toLowerCase())) problems.push(`devices[${i}].mailboxes[${j}]: "${m}" is listed twice`);
+      if (!/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u.test(m) || m.length > 320) problems.add(['devices', i, 'mailboxes', j], 'notMailbox', { value: m, example: 'invoices@contoso.com' });
+      else if (seen.has(m.toLowerCase())) problems.add(['devices', i, 'mailboxes', j], 'listedTwiceMailbox', { value: m });
       seen.add(m.toLowerCase());
     });
   });
 }
 
 /** migration: the app that reads the tenant is an upstream's (graph or smtp-oauth, with an app credential) or its own. */
-function checkMigration(config: Config, problems: string[]): void {
+function checkMigration(config: Config, problems: Problems): void {
   const m = config.migration;
   if (!m) return;
   const appUpstreams = Object.entries(config.upstreams)
     .filter(([, u]) => u.type === 'graph' || (u.type === 'smtp-oauth' && !u.delegated))
     .map(([name]) => name);
   if (m.upstream !== undefined && m.app) {
-    problems.push('migration: set either upstream (use that upstream\'s app registration) or app (a separate one), not both');
+    problems.add(['migration'], 'migrationBoth');
     return;
   }
   if (m.upstream !== undefined) {
     const u = config.upstreams[m.upstream];
-    if (!u) problems.push(`migration.upstream: no upstream named "${m.upstream}"; use one of ${appUpstreams.length ? appUpstreams.join(', ') : '(none: add a graph upstream, or give migration.app)'}`);
-    else if (u.type !== 'graph' && u.type !== 'smtp-oauth') problems.push(`migration.upstream: "${m.upstream}" is a ${u.type} upstream; the scan needs the app registration of a graph or smtp-oauth upstream, or migration.app`);
-    else if (u.type === 'smtp-oauth' && u.delegated) problems.push(`migration.upstream: "${m.upstream}" signs in as one mailbox (delegated); the scan needs an app credential (client secret or certificate): use another upstream or migration.app`);
+    if (!u) problems.add(['migration', 'upstream'], 'migrationNoUpstream', { name: m.upstream, names: appUpstreams.length ? appUpstreams.join(', ') : P.migrationNoneToUse });
+    else if (u.type !== 'graph' && u.type !== 'smtp-oauth') problems.add(['migration', 'upstream'], 'migrationWrongType', { name: m.upstream, type: u.type });
+    else if (u.type === 'smtp-oauth' && u.delegated) problems.add(['migration', 'upstream'], 'migrationDelegated', { name: m.upstream });
     return;
   }
   if (!m.app && appUpstreams.length !== 1) {
-    problems.push(appUpstreams.length === 0
-      ? 'migration: no graph or smtp-oauth upstream with an app credential to read the tenant with; give migration.app (tenant, clientId, clientSecret or certificate)'
-      : `migration.upstream: several upstreams could read the tenant (${appUpstreams.join(', ')}); name one`);
+    if (appUpstreams.length === 0) problems.add(['migration'], 'migrationNoApp');
+    else problems.add(['migration', 'upstream'], 'migrationSeveral', { names: appUpstreams.join(', ') });
   }
 }
 

@@ -6,6 +6,8 @@
  * quiet. schema.ts puts it in the one schema; the app's fields are the
  * upstreams' Entra fields, handed in so that this file imports nothing back.
  */
+import { fill } from '../core/i18n.js';
+import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
 import { z } from 'zod';
 import { parseDuration } from '../core/units.js';
 
@@ -19,7 +21,7 @@ const days = (dflt: string) =>
     .transform((v, ctx) => {
       const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 14d or 36h` });
+        ctx.addIssue({ code: 'custom', message: fill(P.notDays.en, { value: String(v) }), params: { text: 'notDays', values: { value: String(v) } } });
         return z.NEVER;
       }
       return ms;
@@ -38,7 +40,7 @@ export function migrationSchema<T extends z.ZodRawShape>(entraAppFields: T) {
     .object(entraAppFields)
     .strict()
     .refine((a) => ((a as { clientSecret?: unknown }).clientSecret === undefined) !== ((a as { certificate?: unknown }).certificate === undefined), {
-      message: 'migration.app needs exactly one credential: clientSecret or certificate',
+      message: P.migrationAppOneCredential.en,
     })
     .describe('A separate app registration for the scan (Reports.Read.All, AuditLog.Read.All, Directory.Read.All), instead of an upstream\'s');
   return z
@@ -59,8 +61,8 @@ export function migrationSchema<T extends z.ZodRawShape>(entraAppFields: T) {
         .describe('daily: the relay scans once a day (the board stays current and keeps its history); off: only on request'),
       deadline: z
         .string()
-        .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date such as 2026-12-31')
-        .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), { message: 'is not a calendar date' })
+        .regex(/^\d{4}-\d{2}-\d{2}$/, P.dateDeadline.en)
+        .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), { message: P.notCalendarDate.en })
         .default(DEFAULT_DEADLINE)
         .describe('The day the board counts down to (Microsoft: basic auth off by default for existing tenants at the end of December 2026)'),
       quietAfter: days('14d').describe('A sender with no basic-auth use and no message through authrelay for this long is shown as quiet'),

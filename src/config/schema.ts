@@ -3,6 +3,8 @@
  * described here, validated once at start-up, and passed in frozen.
  * `authrelay config schema` exports it as JSON Schema for editors.
  */
+import { fill } from '../core/i18n.js';
+import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../core/units.js';
 import { migrationSchema } from './schema-migration.js';
@@ -11,7 +13,7 @@ import { migrationSchema } from './schema-migration.js';
 function toMs(v: string | number, ctx: z.RefinementCtx): number {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; write it like 30s, 5m, 2h or 5d` });
+    ctx.addIssue({ code: 'custom', message: fill(P.notDuration.en, { value: String(v) }), params: { text: 'notDuration', values: { value: String(v) } } });
     return z.NEVER;
   }
   return ms;
@@ -42,7 +44,7 @@ const size = (dflt: string) =>
     .transform((v, ctx) => {
       const bytes = typeof v === 'number' ? v : parseSize(v);
       if (bytes === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; write it like 512KB, 25MB or 1GB` });
+        ctx.addIssue({ code: 'custom', message: fill(P.notSize.en, { value: String(v) }), params: { text: 'notSize', values: { value: String(v) } } });
         return z.NEVER;
       }
       return bytes;
@@ -105,7 +107,7 @@ export const deviceSchema = z
     username: z.string().min(1).optional().describe('SMTP AUTH user name'),
     passwordHash: z
       .string()
-      .regex(/^scrypt\$/, 'must be a hash made by `authrelay device add` or `authrelay device passwd` (scrypt$...)')
+      .regex(/^scrypt\$/, P.passwordHash.en)
       .optional(),
     networks: z.array(z.string()).default([]).describe('Trusted source networks in CIDR form (IPv4 or IPv6)'),
     sendAs: z.string().optional().describe('Mailbox the device sends as; unallowed From addresses are rewritten to it'),
@@ -131,10 +133,10 @@ export const deviceSchema = z
   })
   .strict()
   .refine((d) => d.username !== undefined || d.networks.length > 0, {
-    message: 'a device needs a username (with passwordHash) or networks, or both',
+    message: P.deviceNeedsAuth.en,
   })
   .refine((d) => (d.username === undefined) === (d.passwordHash === undefined), {
-    message: 'username and passwordHash go together; set the password with `authrelay device passwd NAME`',
+    message: P.userAndHash.en,
   });
 
 const secret = z.string().describe('A secret: literal, ${ENV_VAR}, or file:/path/to/file');
@@ -212,11 +214,11 @@ export const entraSignInSchema = z
   .object({
     ...entraAppFields,
     tenant: entraFields.tenant.refine((t) => !['common', 'organizations', 'consumers'].includes(t.toLowerCase()), {
-      message: 'use your own tenant (its ID or a verified domain), not common/organizations/consumers: only people of your directory may sign in',
+      message: P.ownTenant.en,
     }),
     users: z
       .array(z.string().min(1))
-      .min(1, 'list at least one user (user principal name such as it@contoso.com, or object ID)')
+      .min(1, P.atLeastOneUser.en)
       .describe('Who may sign in: user principal names (it@contoso.com) or object IDs; everyone else is refused'),
     redirectUri: z
       .string()
@@ -226,7 +228,7 @@ export const entraSignInSchema = z
   })
   .strict()
   .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
-    message: 'Entra sign-in needs exactly one credential: clientSecret or certificate',
+    message: P.entraOneCredential.en,
   });
 
 /** What happens to the copy Exchange keeps in the sending mailbox's Sent Items folder (graph, smtp-oauth). */
@@ -269,7 +271,7 @@ export const graphUpstreamSchema = z
   })
   .strict()
   .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
-    message: 'a graph upstream needs exactly one credential: clientSecret or certificate',
+    message: P.graphOneCredential.en,
   });
 
 export const smtpOauthUpstreamSchema = z
@@ -296,10 +298,10 @@ export const smtpOauthUpstreamSchema = z
   })
   .strict()
   .refine((u) => [u.clientSecret, u.certificate, u.delegated].filter((x) => x !== undefined).length === 1, {
-    message: 'an smtp-oauth upstream needs exactly one credential: clientSecret, certificate or delegated',
+    message: P.smtpOauthOneCredential.en,
   })
   .refine((u) => !(u.delegated && u.sentItems === 'delete'), {
-    message: 'sentItems: delete needs a Graph token of the app (clientSecret or certificate with the Mail.ReadWrite permission); a delegated sign-in has none. Use sentItems: keep, or an app credential',
+    message: P.sentItemsDelegated.en,
     path: ['sentItems'],
   });
 
@@ -349,7 +351,7 @@ export const exchangeMailboxUpstreamSchema = z
   })
   .strict()
   .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
-    message: 'an exchange-mailbox upstream needs exactly one credential: clientSecret or certificate (app-only access with IMAP.AccessAsApp / POP.AccessAsApp; a delegated sign-in is not supported for it)',
+    message: P.mailboxOneCredential.en,
   });
 
 export const captureUpstreamSchema = z
@@ -499,7 +501,7 @@ export const configSchema = z
         enabled: z.boolean().default(true).describe('Run the admin HTTP server (/metrics, /healthz, /readyz, the console)'),
         listen: z
           .string()
-          .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8025 or [::1]:8025')
+          .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, P.hostPort.en)
           .default('127.0.0.1:8025')
           .describe('host:port of the admin HTTP server. Loopback by default; another address exposes /metrics, /healthz and /readyz to that network without sign-in'),
         sessionLifetime: duration('8h').describe('How long an admin sign-in lasts before the password is asked again'),
@@ -535,7 +537,7 @@ export const configSchema = z
         upstreamDown: optionalDuration().describe('Alert when a route has been unreachable (paused) this long'),
         expiryWarning: optionalDuration().describe('Alert this long before a certificate or client secret expires, e.g. 14d'),
         secretExpires: z
-          .record(z.string(), z.string().regex(/^\d{4}-\d{2}-\d{2}/, 'must be a date such as 2027-03-31'))
+          .record(z.string(), z.string().regex(/^\d{4}-\d{2}-\d{2}/, P.dateExpiry.en))
           .default({})
           .describe('Client secret expiry dates by upstream name, as shown in Entra ID (the relay cannot read them)'),
         checkInterval: duration('1m').describe('How often the alert conditions are checked'),

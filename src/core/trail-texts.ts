@@ -85,6 +85,11 @@ export const TRAIL_TEXTS = {
   'note.bccRemoved': { en: 'Bcc header removed (its recipients stay in the envelope)', ja: 'Bcc ヘッダーを削除しました (その宛先はエンベロープに残っています)' },
   // Reports.
   'notice': { en: 'non-delivery notice {id} queued for {to}', ja: '配信不能通知 {id} を {to} 宛てにキューに入れました' },
+  // The notes a notice or an alert e-mail carries (on the queued message itself).
+  'note.noticeAbout': { en: 'non-delivery notice for {id}', ja: '{id} の配信不能通知' },
+  'note.alert': { en: 'alert {key} ({status})', ja: 'アラート {key} ({status})' },
+  'alertStatus.firing': { en: 'firing', ja: '発生中' },
+  'alertStatus.resolved': { en: 'resolved', ja: '解決済み' },
 } as const satisfies Record<string, Text>;
 
 export type TrailKey = keyof typeof TRAIL_TEXTS;
@@ -172,6 +177,11 @@ export function renderSay(s: Say, lang: Lang): string {
 /** A Say in both languages. */
 export function sayBoth(s: Say): Text {
   return { en: renderSay(s, 'en'), ja: renderSay(s, 'ja') };
+}
+
+/** Notes to keep with a message: each in English, and as trail texts (so its page can show them in Japanese). */
+export function notesOf(said: readonly Say[]): { notes: string[]; notesSaid: Say[] } {
+  return { notes: said.map((s) => renderSay(s, 'en')), notesSaid: [...said] };
 }
 
 /** Any value of a Say in both languages (a plain value reads the same in both). */

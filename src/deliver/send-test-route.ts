@@ -58,7 +58,10 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
       },
       {
         signal: AbortSignal.timeout(5 * 60_000),
-        trace: (s, detail) => step(detail && Object.keys(detail).length ? `${s} ${formatDetail(detail)}` : s),
+        trace: (s, detail) => {
+          const name = traceName(s, lang);
+          step(detail && Object.keys(detail).length ? `${name} ${formatDetail(detail)}` : name);
+        },
       },
     );
     let ok = true;
@@ -84,6 +87,12 @@ export async function sendTestRoute(config: Config, flags: RouteTestFlags, out: 
     await transport.close();
     tokens.close();
   }
+}
+
+/** A trace step's name in the language asked for (a step the table does not name shows as it is). */
+function traceName(step: string, lang: Lang): string {
+  const key = `trace.${step}`;
+  return Object.hasOwn(T, key) ? render(T[key as keyof typeof T], lang) : step;
 }
 
 function formatDetail(d: Record<string, unknown>): string {

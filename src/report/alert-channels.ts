@@ -17,6 +17,7 @@ import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
 import type { Store } from '../spool/store.js';
 import { render, type Lang, type Text } from '../core/i18n.js';
+import { notesOf, say } from '../core/trail-texts.js';
 import { ALERT_MAIL_TEXT as M } from './alert-texts.js';
 import { LANGUAGE_SEPARATOR, languagesOf, type ReportLanguage } from './report-language.js';
 
@@ -129,7 +130,8 @@ export async function queueAlertEmail(alert: Alert, email: EmailSettings, deps: 
   const now = Date.now();
   await deps.store.accept({
     id, receivedAt: now, expiresAt: now + deps.maxLifetimeMs, sender: '', recipients: [...email.to], size,
-    origin: { device: null, clientIp: '127.0.0.1', listener: ALERT_ORIGIN }, kind: 'notice', subject, notes: [`alert ${alert.key} (${alert.status})`],
+    origin: { device: null, clientIp: '127.0.0.1', listener: ALERT_ORIGIN }, kind: 'notice', subject,
+    ...notesOf([say('note.alert', { key: alert.key, status: say(alert.status === 'firing' ? 'alertStatus.firing' : 'alertStatus.resolved') })]),
   });
   deps.log.info({ event: 'state', id, state: 'incoming', kind: 'alert', key: alert.key, recipients: email.to.length }, `alert e-mail ${id} queued for ${alert.key}`);
   deps.wake();

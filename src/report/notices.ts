@@ -18,7 +18,7 @@ import { mailDate } from '../core/mail-date.js';
 import { isNotifiableSender } from '../core/address.js';
 import type { QueuedMessage, Store } from '../spool/store.js';
 import { entryOf } from '../spool/trail-events.js';
-import { say } from '../core/trail-texts.js';
+import { notesOf, say } from '../core/trail-texts.js';
 import type { FailureReporter } from '../deliver/scheduler.js';
 import { NOTICE_TEXT } from './notice-texts.js';
 import { LANGUAGE_SEPARATOR, languagesOf, type ReportLanguage } from './report-language.js';
@@ -69,7 +69,7 @@ export class NonDeliveryNotices implements FailureReporter {
     await this.store.accept({
       id, receivedAt: now, expiresAt: now + this.opts.maxLifetimeMs, sender: '', recipients: to, size,
       origin: { device: null, clientIp: '127.0.0.1', listener: 'notice' },
-      kind: 'notice', subject, notes: [`non-delivery notice for ${message.id}`],
+      kind: 'notice', subject, ...notesOf([say('note.noticeAbout', { id: message.id })]),
     });
     const queued = entryOf(say('notice', { id, to: to.join(', ') }), { noticeId: id });
     await this.store.addEvent(message.id, { at: now, kind: 'notice', ...queued });

@@ -5,11 +5,14 @@
  * state names and the trail in the language asked for, the catalogue's `ref`
  * is always there, Content-Language says the language; a trail entry written
  * before the trail had keys reads as it was written (lang en); a Subject in
- * MIME encoded words reads decoded.
+ * MIME encoded words reads decoded; the notes on a queued notice and alert
+ * e-mail read in the language asked for.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendMail, smtpUpstream, startRelay } from '../helpers/delivery.js';
+import { allNotices, noticeAbout, sendMail, smtpUpstream, startRelay, waitUntil } from '../helpers/delivery.js';
+import { startUpstream } from '../helpers/upstream.js';
+import type { QueuedMessage } from '../../src/spool/store.js';
 import { startSmtpSink } from '../helpers/tools.js';
 import { notJapanese } from '../helpers/japanese.js';
 import { call, setUpAndSignIn } from './api-client.js';
@@ -93,5 +96,39 @@ test('Accept-Language ja / en: explanation, state names and trail in the languag
   } finally {
     await relay.close();
     await sink.stop();
+  }
+});
+
+test('the notes on a queued non-delivery notice and alert e-mail: English as stored, Japanese when asked for', async () => {
+  const up = await startUpstream();
+  up.fault = (_n, stage, arg) => (stage === 'rcpt' && arg.startsWith('bob@') ? { code: 550, message: '5.1.1 User unknown' } : undefined);
+  const relay = await startRelay({
+    upstreams: { up: smtpUpstream(up.port) }, notices: { toSender: false, admin: 'it@contoso.com' },
+    alerts: { email: { to: 'alerts@contoso.com' }, checkInterval: '100ms' },
+  });
+  try {
+    const auth = await setUpAndSignIn(relay);
+    const id = await sendMail(relay, { subject: 'Scan', to: ['bob@contoso.com'] });
+    await relay.waitFor(id, ['failed']);
+    const notice = await noticeAbout(relay, id);
+    let alert: QueuedMessage | undefined;
+    await waitUntil('the alert e-mail', async () => Boolean((alert = (await allNotices(relay)).find((m) => m.origin.listener === 'alert'))));
+    const read = async (m: QueuedMessage, lang: string) => {
+      const r = await call(relay, 'GET', `/messages/${m.id}`, { auth, headers: { 'accept-language': lang } });
+      assert.equal(r.status, 200);
+      return r.json as { notes: string[]; localized: { notes: string[]; notesLang: string } };
+    };
+    const nJa = await read(notice, 'ja');
+    assert.deepEqual(nJa.notes, [`non-delivery notice for ${id}`], 'the English note as it always was');
+    assert.deepEqual([nJa.localized.notesLang, nJa.localized.notes], ['ja', [`${id} の配信不能通知`]]);
+    const nEn = await read(notice, 'en');
+    assert.deepEqual(nEn.localized.notes, [`non-delivery notice for ${id}`]);
+    const aJa = await read(alert!, 'ja');
+    assert.deepEqual(aJa.notes, ['alert failed-messages:up (firing)']);
+    assert.deepEqual(aJa.localized.notes, ['アラート failed-messages:up (発生中)']);
+    for (const n of [...nJa.localized.notes, ...aJa.localized.notes]) assert.equal(notJapanese(n), undefined, n);
+  } finally {
+    await relay.close();
+    await up.close();
   }
 });

@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { explainEntra } from '../../src/deliver/microsoft/catalogue.js';
 import type { Emulator } from '../emulator/api.js';
@@ -67,6 +67,16 @@ test('init in Japanese: questions, the steps with Microsoft\'s Japanese screen n
   assert.match(out, /次の手順:\n {2}authrelay config check --config /);
   assert.ok(!out.includes('What to set up') && !out.includes('Permissions in the token'), 'no English lines');
   assert.ok(existsSync(file));
+  // The file is commented in Japanese; its keys and values are the same as in English.
+  const written = readFileSync(file, 'utf8');
+  assert.match(written, /^# authrelay の設定ファイルです。\d{4}-\d\d-\d\d に `authrelay init` で作成しました。\n/);
+  assert.match(written, /# クライアント シークレットは環境変数 M365_CLIENT_SECRET から読み取ります。/);
+  assert.match(written, /# キュー、リスナーの証明書、サインインの状態を保存する場所 \(このファイルからの相対パス\)。\ndataDir: \.\/data/);
+  assert.match(written, /# 送信を許可するデバイス。/);
+  assert.match(written, /# すべてのメッセージをこのアップストリームに送ります。\nroutes:/);
+  const comments = written.split('\n').filter((l) => /^\s*#|\s#\s/.test(l));
+  assert.ok(comments.length >= 6, written);
+  assert.ok(!/Devices that may send|Where the mail goes|Every message goes/.test(written), written);
 });
 
 test('init in Japanese: a wrong secret is explained with the catalogue\'s Japanese; --yes without flags is refused in Japanese', { timeout: 120_000 }, async () => {
@@ -111,6 +121,11 @@ routes: [{ use: m365 }]
   assert.match(ok.stdout, new RegExp(`ルート m365: graph アップストリーム。テスト メッセージの送信者 ${c.scanner}、宛先 ${c.alice}`));
   assert.match(ok.stdout, new RegExp(`${c.alice}: アップストリームが受け付けました`));
   assert.match(ok.stdout, /ルートは動作しています: アップストリームがテスト メッセージを受け付けました\n$/);
+  // The trace's step names in Japanese; the values after them (and any protocol line) as they are.
+  assert.match(ok.stdout, /\n\d\d:\d\d:\d\d {2}トークン source=Entra ID permissions=/);
+  assert.match(ok.stdout, /\n\d\d:\d\d:\d\d {2}要求 step=\S+ method=POST url=\S+/);
+  assert.match(ok.stdout, /\n\d\d:\d\d:\d\d {2}応答 step=\S+ status=202/);
+  assert.doesNotMatch(ok.stdout, /\d {2}(token|request|response) /);
 
   const bad = await cli(['send-test', '--route', 'm365', '--to', c.alice, '--config', file], { env: { ...process.env, M365_SECRET: 'not-the-secret' }, locale: JA });
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);

@@ -80,6 +80,11 @@ describe('store migrate and check', () => {
     assert.match(ok.stdout, /messages: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 0/);
     assert.match(ok.stdout, /bodies: 0 stored \(0 B\), 0 being received/);
     assert.match(ok.stdout, /\nok\n$/);
+    const okJa = await cli(['store', 'check', '--config', config], { env, locale: 'ja_JP.UTF-8' });
+    assert.equal(okJa.code, 0, okJa.stderr);
+    assert.match(okJa.stdout, new RegExp(`スキーマ バージョン ${LAST} \\(適用済みのマイグレーション ${LAST} 個、未適用なし\\)`));
+    assert.match(okJa.stdout, /本文: 保存済み 0 件 \(0 B\)、受信中 0 件/);
+    assert.doesNotMatch(okJa.stdout, /schema version|messages:|bodies:/);
     const counted = (await doctorChecks()).find((c) => c.id === 'queue.counts');
     assert.equal(counted?.title.en, 'queue: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 0');
     const j = await cliJson<CheckJson>(['store', 'check', '--config', config], { env });
@@ -132,6 +137,11 @@ describe('store migrate and check', () => {
     assert.match(m.stdout, /SQLite store at .*queue\.db: up to date \(its migrations run whenever it is opened\)/);
     const c = await cli(['store', 'check', '--config', config]);
     assert.match(c.stdout, /messages: incoming 0, active 0, deferred 0, held 0, delivered 0, failed 0\nok\n/);
+    // In Japanese: the same lines, the states named as the console names them.
+    const ja = await cli(['store', 'check', '--config', config], { locale: 'ja_JP.UTF-8' });
+    assert.equal(ja.code, 0, ja.stderr);
+    assert.match(ja.stdout, /^SQLite ストア .*queue\.db: 最新です \(マイグレーションは開くたびに適用されます\)\n/);
+    assert.match(ja.stdout, /メッセージ: 受信中 0、配送中 0、再試行待ち 0、保留 0、配送済み 0、失敗 0\nok\n$/);
   });
 });
 

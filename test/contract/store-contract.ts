@@ -89,6 +89,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
   describe(`store contract: ${name}: accepting`, () => {
+    run('a subject search matches the Subject as received and as decoded (MIME encoded-words), in every part of a split message', async (f) => {
+      const encoded = `=?UTF-8?B?${Buffer.from('請求書 3月分 スキャン', 'utf8').toString('base64')}?=`;
+      const id = await put(f.store, { recipients: ['a@contoso.com', 'b@fabrikam.com'], subject: encoded });
+      const plain = await put(f.store, { recipients: ['c@contoso.com'], subject: 'Invoice 3' });
+      const found = async (subject: string) => (await f.store.list({ subject, limit: 10 })).map((m) => m.id).sort();
+      assert.deepEqual(await found('請求書'), [id], 'the decoded words');
+      assert.deepEqual(await found('3月分 スキャン'), [id]);
+      assert.deepEqual(await found('=?utf-8?b?'), [id], 'the Subject as received, any case');
+      assert.deepEqual(await found('invoice'), [plain]);
+      assert.deepEqual(await found('納品書'), []);
+      assert.equal((await f.store.get(id))?.subject, encoded, 'the Subject itself stays as received');
+      // Routed to two upstreams, the message becomes two: both are found by the decoded words.
+      for (;;) {
+        const [m] = await f.store.claim({ owner: 'router', route: null, limit: 1, leaseMs: 60_000, now: T0 });
+        assert.ok(m);
+        if (m.id !== id) {
+          await f.store.assignRoutes(leaseOf(m), [{ route: 'relay', recipients: m.recipients }], T0);
+          continue;
+        }
+        await f.store.assignRoutes(leaseOf(m), [{ route: 'relay', recipients: ['a@contoso.com'] }, { route: 'other', recipients: ['b@fabrikam.com'] }], T0);
+        break;
+      }
+      const parts = await found('請求書');
+      assert.equal(parts.length, 2, JSON.stringify(parts));
+      assert.ok(parts.includes(id));
+    });
+
     run('an accepted message is readable with everything it was given, and survives a restart', async (f) => {
       const id = await put(f.store, {
         recipients: ['a@contoso.com', 'Bcc.Only@fabrikam.com'], subject: 'Scan 42', headerFrom: 'scanner@contoso.com',

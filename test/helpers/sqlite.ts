@@ -8,7 +8,9 @@ import Database from 'better-sqlite3';
 
 const KEPT: unknown[] = [];
 
-export function openSpoolDb(file: string, options: Database.Options = {}): { all<T>(sql: string, ...args: unknown[]): T[]; get<T>(sql: string, ...args: unknown[]): T | undefined; close(): void } {
+export function openSpoolDb(file: string, options: Database.Options = {}): {
+  all<T>(sql: string, ...args: unknown[]): T[]; get<T>(sql: string, ...args: unknown[]): T | undefined; run(sql: string, ...args: unknown[]): void; close(): void;
+} {
   const db = new Database(file, options);
   KEPT.push(db);
   const statements = new Map<string, Database.Statement>();
@@ -24,6 +26,7 @@ export function openSpoolDb(file: string, options: Database.Options = {}): { all
   return {
     all: <T>(sql: string, ...args: unknown[]) => st(sql).all(...args) as T[],
     get: <T>(sql: string, ...args: unknown[]) => st(sql).get(...args) as T | undefined,
+    run: (sql: string, ...args: unknown[]) => void st(sql).run(...args),
     close: () => db.close(),
   };
 }

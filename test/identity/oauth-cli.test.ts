@@ -105,6 +105,18 @@ describe('authrelay oauth', () => {
     assert.ok(!r.stdout.includes('app-secret-value'));
   });
 
+  test('status after login in Japanese: the labels and words in Japanese, the user and the times as they are', async () => {
+    const r = await cli(['oauth', 'status', '--config', configFile], { locale: 'ja_JP.UTF-8' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^mailbox \(smtp-oauth\)\n {2}資格情報: +委任されたサインイン \(デバイス コード\)、ユーザー printer@fabrikam\.example\n/);
+    assert.match(r.stdout, /\n {2}アプリ: +\S+ \(テナント \S+、クラウド global、https:\/\/\S+\)\n/);
+    assert.match(r.stdout, /\n {2}トークン: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ まで有効 \(最後の取得 /);
+    assert.match(r.stdout, /\n {2}サインイン: +printer@fabrikam\.example \(保存 .*、更新トークン あり、アクセス トークンは .* まで\)\n/);
+    assert.match(r.stdout, /\n {2}最後のエラー: +-\n/);
+    assert.match(r.stdout, /\ngraph \(graph\)\n {2}資格情報: +クライアント シークレット\n/);
+    assert.doesNotMatch(r.stdout, /credential:|signed in:|last error:|valid until/);
+  });
+
   test('login on an upstream without delegated sign-in is a usage error', async () => {
     const r = await cli(['oauth', 'login', 'graph', '--config', configFile]);
     assert.equal(r.code, 2);

@@ -40,9 +40,9 @@ after(async () => {
 });
 
 /** Runs the CLI as its own process (asynchronously: the emulator in this process must keep answering). */
-function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+function cli(args: string[], lang = 'C'): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AUTHRELAY_CONFIG: '', LANG: 'C', LC_ALL: undefined, LC_MESSAGES: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AUTHRELAY_CONFIG: '', LANG: lang, LC_ALL: undefined, LC_MESSAGES: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -142,6 +142,15 @@ test('scan, board, two devices added from the board send through authrelay: 2 of
   assert.match(text.stdout, /^2 of 4 senders moved; 2 left;/);
   assert.match(text.stdout, /still on basic auth/);
   assert.match(text.stdout, new RegExp(`authrelay migrate add-device ${t.senders[3]!.mailbox.replace(/\./g, '\\.')}`));
+  // In Japanese: the summary, the scan line, the column headers and the states as the console words them.
+  const ja = await cli(['migrate', 'status', '--config', file], 'ja_JP.UTF-8');
+  assert.equal(ja.status, 0, ja.stderr);
+  assert.match(ja.stdout, /^4 件中 2 件の送信元が移行済み、残り 2 件、期限 \(\d{4}-\d\d-\d\d\) (まであと \d+ 日|を \d+ 日過ぎています)、対象外 1 件\n/);
+  assert.match(ja.stdout, /\n最新のスキャン: .*。メール アプリの使用状況レポート 取得済み、/);
+  assert.match(ja.stdout, /\nメールボックス +状態 +最後の基本認証 +サインイン +送信元アドレス +authrelay 経由の送信 +デバイス +備考\n/);
+  assert.match(ja.stdout, /基本認証のまま/);
+  assert.match(ja.stdout, /移行済み/);
+  assert.doesNotMatch(ja.stdout, /senders moved|still on basic auth|MAILBOX|Latest scan/);
 });
 
 test('the CLI on a tenant without the Entra ID licence and with concealed names: the refusal and the setting explained, senders still counted; add-device prints the settings', { timeout: 60_000 }, async () => {
@@ -160,6 +169,13 @@ test('the CLI on a tenant without the Entra ID licence and with concealed names:
   assert.match(scan.stdout, /5 sender\(s\) used basic-auth SMTP AUTH in the period/);
   assert.match(scan.stdout, /[0-9A-F]{32} \(concealed\)/);
   assert.doesNotMatch(scan.stdout + scan.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+  const scanJa = await cli(['migrate', 'scan', '--config', file], 'ja_JP.UTF-8');
+  assert.equal(scanJa.status, 0, scanJa.stderr);
+  assert.match(scanJa.stdout, /^テナント \S+ のスキャン \d+ \(.* のアプリを使用、期間 D7\)、/);
+  assert.match(scanJa.stdout, /サインイン ログ \(認証済み SMTP\) +ライセンスなし +Microsoft Graph answered 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant/);
+  assert.match(scanJa.stdout, /レポートで名前が非表示になっています。/);
+  assert.match(scanJa.stdout, /期間内に基本認証の SMTP AUTH を使った送信元: 5 件\nメールボックス +最後の基本認証 +サインイン +拒否 +送信元アドレス +拒否の理由\n/);
+  assert.match(scanJa.stdout, /[0-9A-F]{32} \(非表示の名前\)/);
   const json = await cli(['migrate', 'scan', '--json', '--period', 'D30', '--config', file]);
   const parsed = JSON.parse(json.stdout);
   assert.equal(parsed.scan.sources.find((s: { source: string }) => s.source === 'sign-ins').ref, 'scan.Authentication_RequestFromNonPremiumTenantOrB2CTenant');

@@ -16,6 +16,9 @@ import { SEND_TEST_TEXT } from '../../src/deliver/send-test-text.js';
 import { WIZARD_TEXT } from '../../src/config/wizard/texts.js';
 import { INIT_TEXT } from '../../src/cli/init/texts.js';
 import { CLI_TEXT } from '../../src/cli/texts.js';
+import { MIGRATE_TEXT, OAUTH_STATUS_TEXT, STORE_TEXT } from '../../src/cli/report-texts.js';
+import { CONFIG_COMMENT_TEXT } from '../../src/config/wizard/document-texts.js';
+import { CONFIG_PROBLEM_TEXT } from '../../src/config/problem-texts.js';
 import { setupSteps, neededPermissions } from '../../src/config/wizard/steps.js';
 import { ROUTES, type InitAnswers, type RouteKind } from '../../src/config/wizard/answers.js';
 import { checkSettings, describeProbe, proposeSettings } from '../../src/config/wizard/smtp-probe-proposal.js';
@@ -24,6 +27,7 @@ import { notJapanese } from '../helpers/japanese.js';
 
 export const TABLES: Record<string, Readonly<Record<string, Text>>> = {
   doctor: DOCTOR_TEXT, 'direct send': DIRECT_SEND_TEXT, 'send-test': SEND_TEST_TEXT, wizard: WIZARD_TEXT, init: INIT_TEXT, cli: CLI_TEXT,
+  'store check': STORE_TEXT, 'oauth status': OAUTH_STATUS_TEXT, migrate: MIGRATE_TEXT, 'config comments': CONFIG_COMMENT_TEXT, 'config problems': CONFIG_PROBLEM_TEXT,
 };
 
 const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
@@ -44,6 +48,8 @@ test('every doctor, init, send-test and CLI text has both languages with the sam
   }
   assert.ok(counts.doctor! >= 150, `doctor: ${counts.doctor}`);
   assert.ok(counts.wizard! >= 80 && counts.init! >= 80, `wizard ${counts.wizard}, init ${counts.init}`);
+  assert.ok(counts['store check']! >= 15 && counts['oauth status']! >= 12 && counts.migrate! >= 35, JSON.stringify(counts));
+  assert.ok(counts['config comments']! >= 20 && counts['config problems']! >= 50, JSON.stringify(counts));
 });
 
 test('Microsoft\'s screens are named as Microsoft\'s Japanese admin centres name them', () => {

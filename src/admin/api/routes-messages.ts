@@ -47,7 +47,7 @@ export function messageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       querystring: { type: 'object', additionalProperties: false, properties: {
         state: { type: 'string', pattern: `^(${MESSAGE_STATES.join('|')})(,(${MESSAGE_STATES.join('|')}))*$`, description: 'One state or several, comma-separated' },
         sender: { type: 'string', maxLength: 320 }, recipient: { type: 'string', maxLength: 320 }, device: { type: 'string', maxLength: 200 },
-        subject: { type: 'string', maxLength: 500, description: 'Part of the Subject, any case' },
+        subject: { type: 'string', maxLength: 500, description: 'Part of the Subject, any case; encoded Subjects (=?UTF-8?B?...?=) match by their decoded words' },
         since: { type: 'string', format: 'date-time', description: 'Only messages received at or after this time' },
         until: { type: 'string', format: 'date-time', description: 'Only messages received at or before this time' },
         limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },

@@ -34,6 +34,7 @@ import { neededPermissions, setupSteps } from '../../config/wizard/steps.js';
 import { actorName, principalOf, sendError } from '../auth/guard.js';
 import { access, audit, type ApiDeps } from './context.js';
 import { answerLang } from './localized.js';
+import type { Lang } from '../../core/i18n.js';
 import { WIZARD_TEXT as W, wz } from '../../config/wizard/texts.js';
 
 const ROUTE_KINDS: RouteKind[] = ['graph', 'smtp-oauth', 'smtp-oauth-delegated', 'direct-send', 'smtp', 'hold', 'readers'];
@@ -220,8 +221,8 @@ export function toAnswers(b: WizardBody): { answers: InitAnswers; missing: strin
 }
 
 /** The document and the config the relay would read from it. `secretChecked` is false when no secret value was sent. */
-function documentFor(a: InitAnswers, baseDir: string): { text: string; config: Config; secretChecked: boolean } {
-  const doc = buildDocument(a, undefined, new Date());
+function documentFor(a: InitAnswers, baseDir: string, lang: Lang = 'en'): { text: string; config: Config; secretChecked: boolean } {
+  const doc = buildDocument(a, undefined, new Date(), lang);
   const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
   // Without the value, the reference is checked with a stand-in so the rest of the file can be validated.
   const check = secret && secret.value === undefined ? { ...a, entra: { ...a.entra!, credential: { ...secret, value: 'value-not-sent' } } } : a;
@@ -248,7 +249,7 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const invalid = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
     if (!(err instanceof ConfigError)) throw err;
     return reply.code(400).header('cache-control', 'no-store').send({
-      error: 'invalid-config', message: wz(W.apiInvalid, answerLang(req, reply), { problems: err.problems.join('; ') }), problems: err.problems,
+      error: 'invalid-config', message: wz(W.apiInvalid, answerLang(req, reply), { problems: err.problemsIn(answerLang(req, reply)).join('; ') }), problems: err.problems,
     });
   };
 
@@ -308,7 +309,7 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const lang = answerLang(req, reply);
     let made: ReturnType<typeof documentFor>;
     try {
-      made = documentFor(a, deps.config().dataDir);
+      made = documentFor(a, deps.config().dataDir, lang);
     } catch (err) {
       audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
       return invalid(req, reply, err);
@@ -341,7 +342,8 @@ export function wizardRoutes(app: FastifyInstance, deps: ApiDeps): void {
         audit(deps, req, 'wizard-config', a.route, 'refused', { ...auditDetail(a), reason: 'invalid configuration' });
         if (err instanceof ConfigError || err instanceof UserError) {
           const problems = err instanceof ConfigError ? err.problems : [err.text[lang]];
-          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid-config', message: wz(W.apiMergedInvalid, lang, { problems: problems.join('; ') }), problems });
+          const said = err instanceof ConfigError ? err.problemsIn(lang) : problems;
+          return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid-config', message: wz(W.apiMergedInvalid, lang, { problems: said.join('; ') }), problems });
         }
         throw err;
       }

@@ -21,10 +21,10 @@ export interface DoctorFlags {
 
 /** A configuration's problems in both languages (the problems themselves name keys and values). */
 function problemsText(err: ConfigError): { en: string; ja: string } {
-  const list = err.problems.map((p) => `\n  - ${p}`).join('');
   const where = err.file ? `${err.file}: ` : '';
   const headline = err.problems.length ? T.configInvalid : T.configMissing;
-  return { en: err.message, ja: `${where}${headline.ja}${list}` };
+  const text = (lang: 'en' | 'ja') => `${where}${err.problems.length || lang === 'ja' ? headline[lang] : err.message.slice(where.length)}${err.problemsIn(lang).map((p) => `\n  - ${p}`).join('')}`;
+  return { en: text('en'), ja: text('ja') };
 }
 
 export async function doctorCommand(flags: DoctorFlags): Promise<number> {

@@ -98,13 +98,13 @@ async function run(p: Prompter, flags: InitFlags, file: string, baseDir: string)
       if ('exit' in chosen) return chosen.exit;
       probe = chosen.probe;
     }
-    const doc = buildDocument(answers, passwordHash, new Date());
+    const doc = buildDocument(answers, passwordHash, new Date(), cliLang());
     let config;
     try {
       config = validateDocument(doc, answers, baseDir);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`authrelay: ${tr(T.notValid)}${err.problems.map((x) => `\n  - ${x}`).join('')}\n`);
+      process.stderr.write(`authrelay: ${tr(T.notValid)}${err.problemsIn(cliLang()).map((x) => `\n  - ${x}`).join('')}\n`);
       return 1;
     }
     const result = flags['skip-test'] ? { ok: true, tested: false } : await liveTest(answers, config, (l = '') => p.say(l), { probe, lang: cliLang() });

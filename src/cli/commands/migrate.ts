@@ -15,12 +15,13 @@ import { deviceAddresses } from '../../core/device-addresses.js';
 import { createLogger } from '../../core/log.js';
 import { generatePassword, hashPassword } from '../../identity/password.js';
 import { boardCsv } from '../../migration/board-csv.js';
-import type { Board, BoardRow } from '../../migration/board.js';
+import type { Board, BoardSummary } from '../../migration/board.js';
 import { suggestDevice, DEVICE_NAME } from '../../migration/device-prefill.js';
 import { MigrationService } from '../../migration/service.js';
 import { SCAN_PERIODS, type ScanPeriod, type ScanRecord } from '../../spool/migration-records.js';
 import { openStore, relayHostname } from '../../spool/open.js';
-import { complain, configPath, formatTime, loadConfig, printJson, say, table, tr, UsageError } from '../common.js';
+import { cliLang, complain, configPath, displayWidth, formatTime, loadConfig, printJson, say, table, tr, UsageError } from '../common.js';
+import { MIGRATE_TEXT as M } from '../report-texts.js';
 import { CLI_TEXT as T, usage } from '../texts.js';
 import { applyToRunning } from './reload.js';
 
@@ -85,7 +86,20 @@ function need(v: string | undefined, what: string): string {
   return v;
 }
 
-const SOURCE: Record<string, string> = { 'usage-report': 'usage report', 'report-settings': 'report setting', 'sign-ins': 'sign-in logs' };
+/** A scan source's, an outcome's or a sender state's name in this run's language (the name itself when the table has none). */
+const named = (kind: 'source' | 'status' | 'state', value: string): string => {
+  const key = `${kind}.${value}`;
+  return Object.hasOwn(M, key) ? tr(M[key as keyof typeof M]) : value;
+};
+
+/** "2 of 5 senders moved; 3 left; 25 days to the deadline (2026-12-31)" in this run's language. */
+export function summaryText(s: BoardSummary): string {
+  const values = { moved: s.moved, total: s.total, left: s.left, days: Math.abs(s.daysLeft), deadline: s.deadline };
+  return tr(s.daysLeft >= 0 ? M.summary : M.summaryPast, values) + (s.ignored ? tr(M.summaryIgnored, { n: s.ignored }) : '');
+}
+
+/** Pads to a width counted in terminal columns (a Japanese character takes two). */
+const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 
 async function scan(service: MigrationService, flags: MigrateFlags): Promise<number> {
   if (flags.period !== undefined && !SCAN_PERIODS.includes(flags.period as ScanPeriod)) {
@@ -99,23 +113,25 @@ async function scan(service: MigrationService, flags: MigrateFlags): Promise<num
     return read > 0 ? 0 : 1;
   }
   process.stdout.write(scanText(s));
-  process.stdout.write(`\n${board.summary.text}\n`);
+  process.stdout.write(`\n${summaryText(board.summary)}\n`);
   if (read === 0) complain(T.scanReadNothing);
   return read > 0 ? 0 : 1;
 }
 
 function scanText(s: ScanRecord): string {
-  let out = `Scan ${s.id} of ${s.tenant} with the app of ${s.app} (period ${s.period}), ${formatTime(s.finishedAt)}\n`;
+  let out = `${tr(M.scanHeader, { id: s.id, tenant: s.tenant, app: s.app, period: s.period, time: formatTime(s.finishedAt) })}\n`;
+  const width = Math.max(15, ...s.sources.map((x) => displayWidth(named('source', x.source))));
+  const statusWidth = Math.max(12, ...s.sources.map((x) => displayWidth(named('status', x.status))));
   for (const x of s.sources) {
-    out += `  ${SOURCE[x.source]!.padEnd(15)} ${x.status.padEnd(12)} ${x.detail}\n`;
-    if (x.fix && x.status !== 'ok') out += `  ${''.padEnd(15)} ${''.padEnd(12)} ${tr(T.migrateWhatToDo, { fix: x.fix })}${x.ref ? ` (docs/errors.md: ${x.ref})` : ''}\n`;
+    out += `  ${pad(named('source', x.source), width)} ${pad(named('status', x.status), statusWidth)} ${x.detail}\n`;
+    if (x.fix && x.status !== 'ok') out += `  ${pad('', width)} ${pad('', statusWidth)} ${tr(T.migrateWhatToDo, { fix: x.fix })}${x.ref ? ` (docs/errors.md: ${x.ref})` : ''}\n`;
   }
-  if (s.concealed) out += '  The report conceals names: see docs/errors.md, scan.concealed-names, for how to show them.\n';
-  if (s.senders.length === 0) return `${out}\nNo mailbox used basic-auth SMTP AUTH in the period.\n`;
-  out += `\n${s.senders.length} sender(s) used basic-auth SMTP AUTH in the period:\n`;
-  const rows = [['MAILBOX', 'LAST BASIC AUTH', 'SIGN-INS', 'REFUSED', 'FROM ADDRESSES', 'REFUSAL REASONS']];
+  if (s.concealed) out += `  ${tr(M.concealed)}\n`;
+  if (s.senders.length === 0) return `${out}\n${tr(M.noSenders)}\n`;
+  out += `\n${tr(M.senders, { n: s.senders.length })}\n`;
+  const rows = [[M.colMailbox, M.colLastBasic, M.colSignIns, M.colRefused, M.colAddresses, M.colReasons].map((c) => tr(c))];
   for (const x of s.senders) {
-    rows.push([x.mailbox ?? `${x.key} (concealed)`, lastUse(x.lastBasicAuth, x.lastBasicAuthPrecision), x.inSignIns ? String(x.signIns) : '-',
+    rows.push([x.mailbox ?? tr(M.concealedKey, { key: x.key }), lastUse(x.lastBasicAuth, x.lastBasicAuthPrecision), x.inSignIns ? String(x.signIns) : '-',
       x.inSignIns ? String(x.failures) : '-', x.addresses.map((a) => a.ip).join(' ') || '-',
       x.failureReasons.map((f) => `${f.errorCode} ${f.reason}`).join('; ') || '-']);
   }
@@ -125,21 +141,20 @@ function scanText(s: ScanRecord): string {
 function lastUse(at: number | string | null, precision: 'time' | 'day' | null): string {
   if (at === null) return '-';
   const ms = typeof at === 'string' ? Date.parse(at) : at;
-  return precision === 'day' ? `${new Date(ms).toISOString().slice(0, 10)} (day)` : formatTime(ms);
+  return precision === 'day' ? tr(M.onDay, { day: new Date(ms).toISOString().slice(0, 10) }) : formatTime(ms);
 }
 
-const STATE: Record<BoardRow['state'], string> = { 'basic-auth': 'still on basic auth', moved: 'moved', quiet: 'quiet', ignored: 'ignored' };
-
 export function boardText(b: Board): string {
-  let out = `${b.summary.text}\n`;
-  if (!b.latestScan) return `${out}No scan yet: run authrelay migrate scan.\n`;
-  out += `Latest scan: ${b.latestScan.finishedAt} (${b.latestScan.period}, ${b.latestScan.tenant}); ${b.latestScan.sources.map((s) => `${SOURCE[s.source]} ${s.status}`).join(', ')}\n\n`;
-  const rows = [['MAILBOX', 'STATE', 'LAST BASIC AUTH', 'SIGN-INS', 'FROM ADDRESSES', 'AT AUTHRELAY', 'DEVICES', 'NOTE']];
+  let out = `${summaryText(b.summary)}\n`;
+  if (!b.latestScan) return `${out}${tr(M.noScan)}\n`;
+  const sources = b.latestScan.sources.map((s) => `${named('source', s.source)} ${named('status', s.status)}`).join(cliLang() === 'en' ? ', ' : '、');
+  out += `${tr(M.latestScan, { time: b.latestScan.finishedAt, period: b.latestScan.period, tenant: b.latestScan.tenant, sources })}\n\n`;
+  const rows = [[M.colMailbox, M.colState, M.colLastBasic, M.colSignIns, M.colAddresses, M.colAtRelay, M.colDevices, M.colNote].map((c) => tr(c))];
   for (const r of b.rows) {
-    const note = r.ignored ? `ignored by ${r.ignored.by}: ${r.ignored.reason}`
-      : r.basicAfterRelay && r.state !== 'moved' ? 'also seen at authrelay: another device may still use the password'
+    const note = r.ignored ? tr(M.ignoredBy, { by: r.ignored.by, reason: r.ignored.reason })
+      : r.basicAfterRelay && r.state !== 'moved' ? tr(M.basicAfterRelay)
         : r.addAsDevice ? `authrelay migrate add-device ${r.mailbox}` : '';
-    rows.push([r.mailbox ?? `${r.key} (concealed)`, STATE[r.state], lastUse(r.lastBasicAuth, r.lastBasicAuthPrecision),
+    rows.push([r.mailbox ?? tr(M.concealedKey, { key: r.key }), named('state', r.state), lastUse(r.lastBasicAuth, r.lastBasicAuthPrecision),
       r.countInPeriod === null ? '-' : String(r.countInPeriod), r.addresses.map((a) => a.ip).join(' ') || '-',
       r.seenAtRelay ? `${formatTime(Date.parse(r.seenAtRelay.lastSeen))} (${r.seenAtRelay.messages})` : '-', r.devices.join(' ') || '-', note]);
   }

@@ -7,6 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Config, EntraUpstreamConfig } from '../../config/schema.js';
+import { renderBoth, type Text } from '../../core/i18n.js';
 import { createLogger } from '../../core/log.js';
 import { TokenProviders } from '../../identity/entra/providers.js';
 import { resolveEndpoints } from '../../identity/entra/clouds.js';
@@ -15,6 +16,7 @@ import { SignInStore } from '../../identity/entra/sign-in-store.js';
 import { readTokenStatus, recordTokenResult, type TokenStatus } from '../../identity/entra/token-status.js';
 import { TokenError } from '../../identity/entra/token-provider.js';
 import { complain, formatTime, loadConfig, printJson, tr, UsageError } from '../common.js';
+import { OAUTH_STATUS_TEXT as O } from '../report-texts.js';
 import { CLI_TEXT as T, usage } from '../texts.js';
 
 export interface OauthFlags {
@@ -91,13 +93,17 @@ function status(name: string | undefined, flags: OauthFlags): number {
     if (ups.length === 0) throw new UsageError(T.noMicrosoftUpstream, { name });
   }
   const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log: createLogger('warn', process.stderr), signInRenewalMs: 0 });
+  const credentials = new Map<string, Text>();
   const rows: UpstreamStatus[] = ups.map(([n, cfg]) => {
     const recorded = readTokenStatus(config.dataDir, n);
     const delegated = cfg.type === 'smtp-oauth' && cfg.delegated ? cfg.delegated : undefined;
+    const credential = credentialText(delegated?.user, cfg.certificate?.cert);
+    credentials.set(n, credential);
     const s: UpstreamStatus = {
       upstream: n,
       type: cfg.type,
-      credential: delegated ? `delegated (device code) as ${delegated.user}` : cfg.certificate ? `certificate ${cfg.certificate.cert}` : 'client secret',
+      // --json keeps the English words; the terminal shows them in this run's language.
+      credential: credential.en,
       tenant: cfg.tenant,
       clientId: cfg.clientId,
       cloud: resolveEndpoints(cfg).cloud,
@@ -119,19 +125,35 @@ function status(name: string | undefined, flags: OauthFlags): number {
   for (const r of rows) {
     const lines = [
       `${r.upstream} (${r.type})`,
-      `  credential:   ${r.credential}`,
-      `  app:          ${r.clientId} in tenant ${r.tenant} (${r.cloud} cloud, ${r.authority})`,
-      `  token:        ${r.token?.expiresAt ? `valid until ${formatTime(Date.parse(r.token.expiresAt))} (last one ${formatTime(Date.parse(r.token.lastTokenAt ?? ''))})` : 'none recorded yet'}`,
+      tr(O.credential, { value: tr(credentials.get(r.upstream)!) }),
+      tr(O.app, { clientId: r.clientId, tenant: r.tenant, cloud: r.cloud, authority: r.authority }),
+      tr(O.token, {
+        value: r.token?.expiresAt
+          ? tr(O.validUntil, { time: formatTime(Date.parse(r.token.expiresAt)), last: formatTime(Date.parse(r.token.lastTokenAt ?? '')) })
+          : tr(O.noToken),
+      }),
     ];
     if (r.signIn) {
       const si = r.signIn;
-      lines.push(`  signed in:    ${si.problem ? si.problem : si.stored && si.user ? `${si.user} (stored ${formatTime(Date.parse(si.savedAt ?? ''))}, refresh token ${si.refreshToken ? 'present' : 'MISSING'}${si.accessTokenExpiresAt ? `, access token until ${formatTime(Date.parse(si.accessTokenExpiresAt))}` : ''})` : tr(T.oauthNotSignedIn, { name: r.upstream })}`);
+      const value = si.problem ? si.problem
+        : si.stored && si.user
+          ? tr(O.storedAs, {
+            user: si.user, time: formatTime(Date.parse(si.savedAt ?? '')), refresh: tr(si.refreshToken ? O.present : O.missing),
+            access: si.accessTokenExpiresAt ? tr(O.accessUntil, { time: formatTime(Date.parse(si.accessTokenExpiresAt)) }) : '',
+          })
+          : tr(T.oauthNotSignedIn, { name: r.upstream });
+      lines.push(tr(O.signedIn, { value }));
     }
     const e = r.lastError;
-    lines.push(`  last error:   ${e ? `${formatTime(Date.parse(e.at))} ${e.message}` : '-'}`);
+    lines.push(tr(O.lastError, { value: e ? `${formatTime(Date.parse(e.at))} ${e.message}` : '-' }));
     process.stdout.write(`${lines.join('\n')}\n\n`);
   }
   return 0;
+}
+
+/** The credential an upstream signs in with, in both languages. */
+function credentialText(delegatedUser: string | undefined, cert: string | undefined): Text {
+  return renderBoth(delegatedUser ? O.delegated : cert ? O.certificate : O.secret, { user: delegatedUser, cert });
 }
 
 interface MsalCacheJson {

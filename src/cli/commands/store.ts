@@ -13,7 +13,10 @@ import { redactUrl } from '../../core/log.js';
 import { openStore } from '../../spool/open.js';
 import { PostgresStore } from '../../spool/postgres/postgres-store.js';
 import type { PostgresReport } from '../../spool/postgres/inspect.js';
-import { complain, loadConfig, printJson, tr, UsageError } from '../common.js';
+import { render, type Lang, type Placeholders, type Text } from '../../core/i18n.js';
+import { MESSAGE_STATE_TEXTS } from '../../core/trail-texts.js';
+import { cliLang, complain, loadConfig, printJson, tr, UsageError } from '../common.js';
+import { STORE_TEXT as S } from '../report-texts.js';
 import { CLI_TEXT as T, usage } from '../texts.js';
 
 const USAGE = usage('authrelay store migrate|check [--config FILE] [--json]');
@@ -41,32 +44,33 @@ async function migrate(store: PostgresStore, where: string, json: boolean): Prom
     printJson({ store: 'postgres', url: where, applied: ran.map((m) => ({ version: m.version, name: m.name })), version: status.version, unknown: status.unknown });
     return 0;
   }
-  const out = [`PostgreSQL store at ${where}`];
-  for (const m of ran) out.push(`applied migration ${m.version}: ${m.name}`);
-  out.push(ran.length ? `schema version ${status.version}, up to date` : `nothing to apply: schema version ${status.version} is up to date`);
-  if (status.unknown.length) out.push(`note: the database also has migration(s) ${status.unknown.join(', ')}, made by a newer authrelay`);
+  const out = [tr(S.pgAtShort, { where })];
+  for (const m of ran) out.push(tr(S.appliedMigration, { version: m.version, name: m.name }));
+  out.push(tr(ran.length ? S.upToDate : S.nothingToApply, { version: status.version }));
+  if (status.unknown.length) out.push(tr(S.newerNote, { versions: status.unknown.join(', ') }));
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
 
 async function check(store: PostgresStore, where: string, json: boolean): Promise<number> {
   const r = await store.inspect(Date.now());
-  const problems = problemsOf(r);
+  // --json keeps the problems in English (as scripts read them); the terminal in this run's language.
+  const problems = problemsOf(r, json ? 'en' : cliLang());
   if (json) {
     printJson({ store: 'postgres', url: where, ok: problems.length === 0, problems, ...r, schema: { ...r.schema, pending: r.schema.pending.map((m) => ({ version: m.version, name: m.name })) } });
     return problems.length ? 1 : 0;
   }
   const s = r.schema;
   const out = [
-    `PostgreSQL store at ${where}: database ${r.database} as ${r.user}, ${r.server.split(' on ')[0]}`,
-    `schema version ${s.version} (${s.applied.length} migration(s) applied, ${s.pending.length ? `${s.pending.length} pending` : 'none pending'})`,
+    tr(S.pgAt, { where, database: r.database, user: r.user, server: r.server.split(' on ')[0] }),
+    tr(S.schema, { version: s.version, applied: s.applied.length, pending: s.pending.length ? tr(S.pending, { n: s.pending.length }) : tr(S.nonePending) }),
   ];
-  if (r.counts) out.push(`messages: ${Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (r.counts) out.push(tr(S.messages, { counts: countsText(r.counts) }));
   if (r.bodies) {
-    out.push(`bodies: ${r.bodies.stored} stored (${sizeText(r.bodies.bytes)}), ${r.bodies.writing} being received` +
-      (r.bodies.abandoned ? ` (${r.bodies.abandoned} left by a node that stopped, removed by the next clean-up)` : ''));
+    out.push(tr(S.bodies, { stored: r.bodies.stored, size: sizeText(r.bodies.bytes), writing: r.bodies.writing }) +
+      (r.bodies.abandoned ? tr(S.bodiesAbandoned, { abandoned: r.bodies.abandoned }) : ''));
   }
-  if (r.expiredLeases) out.push(`leases: ${r.expiredLeases} message(s) in delivery with an expired lease (their node stopped; another node takes them over)`);
+  if (r.expiredLeases) out.push(tr(S.leases, { n: r.expiredLeases }));
   process.stdout.write(`${out.join('\n')}\n`);
   if (problems.length === 0) {
     process.stdout.write('ok\n');
@@ -76,19 +80,15 @@ async function check(store: PostgresStore, where: string, json: boolean): Promis
   return 1;
 }
 
-function problemsOf(r: PostgresReport): string[] {
+function problemsOf(r: PostgresReport, lang: Lang): string[] {
+  const tr = (text: Text, values?: Placeholders) => render(text, lang, values);
   const out: string[] = [];
   const s = r.schema;
   if (s.pending.length) {
-    out.push(`${s.pending.length} migration(s) pending (${s.pending.map((m) => `${m.version}: ${m.name}`).join('; ')}); ` +
-      'apply them with: authrelay store migrate (the relay also applies them when it starts)');
+    out.push(tr(S.problemPending, { n: s.pending.length, list: s.pending.map((m) => `${m.version}: ${m.name}`).join('; ') }));
   }
-  if (s.unknown.length) {
-    out.push(`the database has migration(s) ${s.unknown.join(', ')} that this authrelay does not know: a newer version migrated it; upgrade authrelay on this node`);
-  }
-  if (r.encoding.toUpperCase() !== 'UTF8') {
-    out.push(`the database encoding is ${r.encoding}; authrelay needs UTF8: create the database with ENCODING 'UTF8' (e.g. createdb -E UTF8 -T template0 authrelay)`);
-  }
+  if (s.unknown.length) out.push(tr(S.problemUnknown, { versions: s.unknown.join(', ') }));
+  if (r.encoding.toUpperCase() !== 'UTF8') out.push(tr(S.problemEncoding, { encoding: r.encoding }));
   return out;
 }
 
@@ -116,13 +116,18 @@ async function sqlite(sub: 'migrate' | 'check', config: Config, json: boolean): 
     const counts = await store.counts();
     if (json) printJson({ store: 'sqlite', file, ok: true, exists: true, counts });
     else {
-      process.stdout.write(`SQLite store at ${file}: up to date (its migrations run whenever it is opened)\n` +
-        `messages: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}\n${sub === 'check' ? 'ok\n' : ''}`);
+      process.stdout.write(`${tr(S.sqliteAt, { file })}\n${tr(S.messages, { counts: countsText(counts) })}\n${sub === 'check' ? 'ok\n' : ''}`);
     }
     return 0;
   } finally {
     await store.close();
   }
+}
+
+/** Messages per state: the states' names as the queue names them in English, the console's words in Japanese. */
+function countsText(counts: Record<string, number>): string {
+  const name = (k: string) => (cliLang() === 'en' || !Object.hasOwn(MESSAGE_STATE_TEXTS, k) ? k : tr(MESSAGE_STATE_TEXTS[k as keyof typeof MESSAGE_STATE_TEXTS]));
+  return Object.entries(counts).map(([k, n]) => `${name(k)} ${n}`).join(cliLang() === 'en' ? ', ' : '、');
 }
 
 function sizeText(bytes: number): string {

@@ -14,6 +14,8 @@ import type { Config } from '../schema.js';
 import type { InitAnswers } from './answers.js';
 import { UserError } from '../../core/user-error.js';
 import { WIZARD_TEXT } from './texts.js';
+import { CONFIG_COMMENT_TEXT as C } from './document-texts.js';
+import { render, type Lang, type Placeholders, type Text } from '../../core/i18n.js';
 
 /** Names of the upstream each route writes. */
 export const UPSTREAM_NAME: Record<InitAnswers['route'], string | undefined> = {
@@ -29,25 +31,26 @@ export function refuseOverwrite(file: string, force: boolean | undefined): void 
 }
 
 /** The commented document for these answers; `passwordHash` is the first device's (when it has a user name). */
-export function buildDocument(a: InitAnswers, passwordHash: string | undefined, when: Date): Document {
+export function buildDocument(a: InitAnswers, passwordHash: string | undefined, when: Date, lang: Lang = 'en'): Document {
   const doc = new Document({});
+  const c = (text: Text, values?: Placeholders) => render(text, lang, values);
   const upstream = UPSTREAM_NAME[a.route];
   const secret = a.entra?.credential.kind === 'secret' ? a.entra.credential : undefined;
   doc.commentBefore = [
-    ` authrelay configuration, written by \`authrelay init\` on ${when.toISOString().slice(0, 10)}.`,
-    ' Check it with `authrelay config check --config <this file>`; every key: `authrelay config schema`,',
-    ' docs/configuration.md and docs/microsoft-365.md.',
-    ...(secret?.envName ? [` The client secret is read from the environment variable ${secret.envName}: set it where the relay runs.`] : []),
+    c(C.header, { date: when.toISOString().slice(0, 10) }),
+    c(C.headerCheck),
+    c(C.headerDocs),
+    ...(secret?.envName ? [c(C.headerSecretEnv, { name: secret.envName })] : []),
   ].join('\n');
 
-  set(doc, ['dataDir'], './data', 'Where the queue, the listeners\' certificate and sign-in state are kept (relative to this file).');
+  set(doc, ['dataDir'], './data', c(C.dataDir));
   if (a.readers) {
-    set(doc, ['listeners'], readerListeners(a), 'Where reading programs log in (IMAP, POP3) with the device\'s password; a self-signed certificate is made in dataDir unless tls.cert and tls.key are set. No SMTP listener: add one to send mail too (docs/configuration.md).');
-    if (a.readers.legacy) readerListeners(a).forEach((_, i) => comment(doc, ['listeners', i, 'minTlsVersion'], 'accepts TLS 1.0 and 1.1 (weak ciphers allowed here only): for old programs that cannot do TLS 1.2', 'line'));
+    set(doc, ['listeners'], readerListeners(a), c(C.readerListeners));
+    if (a.readers.legacy) readerListeners(a).forEach((_, i) => comment(doc, ['listeners', i, 'minTlsVersion'], c(C.legacyReaders), 'line'));
   } else {
-    set(doc, ['listeners'], listeners(a), 'Where devices connect. A self-signed certificate is made in dataDir unless tls.cert and tls.key are set.');
+    set(doc, ['listeners'], listeners(a), c(C.listeners));
     const legacyIndex = a.listeners.legacyPort !== undefined ? listeners(a).length - 1 : -1;
-    if (legacyIndex >= 0) comment(doc, ['listeners', legacyIndex, 'minTlsVersion'], 'accepts TLS 1.0 and 1.1 (weak ciphers allowed here only): for old devices that cannot do TLS 1.2', 'line');
+    if (legacyIndex >= 0) comment(doc, ['listeners', legacyIndex, 'minTlsVersion'], c(C.legacyDevices), 'line');
   }
   if (a.device) {
     const d: Record<string, unknown> = { name: a.device.name };
@@ -55,40 +58,40 @@ export function buildDocument(a: InitAnswers, passwordHash: string | undefined, 
     if (a.device.networks.length) d.networks = a.device.networks;
     if (a.readers) d.mailboxes = a.readers.mailboxes;
     set(doc, ['devices'], [d], a.readers
-      ? 'Reader devices: each opens only the mailboxes listed for it. Add more with `authrelay device add NAME --mailbox ADDR`; only password hashes are stored.'
-      : 'Devices that may send. Add more with `authrelay device add NAME`; only password hashes are stored.');
+      ? c(C.readerDevices)
+      : c(C.devices));
   }
   if (upstream && a.readers) {
-    set(doc, ['upstreams', upstream], upstreamNode(a), 'Exchange Online mailboxes opened for the reader devices (app-only XOAUTH2; not a delivery route).');
-    comment(doc, ['upstreams'], 'Upstreams: where the relay connects.', 'before', true);
+    set(doc, ['upstreams', upstream], upstreamNode(a), c(C.readerUpstream));
+    comment(doc, ['upstreams'], c(C.readerUpstreams), 'before', true);
     if (secret) {
       comment(doc, ['upstreams', upstream, 'clientSecret'], secret.envName
-        ? `the secret's Value, read from the environment variable ${secret.envName}`
-        : 'the secret\'s Value, read from this file (keep it mode 0600)', 'line');
+        ? c(C.secretFromEnv, { name: secret.envName })
+        : c(C.secretFromFile), 'line');
     }
-    doc.commentBefore += '\n Legacy readers only (docs/imap-pop.md): no SMTP listener and no delivery route.';
+    doc.commentBefore += `\n${c(C.readersOnly)}`;
   } else if (upstream) {
-    set(doc, ['upstreams', upstream], upstreamNode(a), 'Where the mail goes.');
-    comment(doc, ['upstreams'], 'Upstreams: how mail leaves the relay.', 'before', true);
+    set(doc, ['upstreams', upstream], upstreamNode(a), c(C.upstream));
+    comment(doc, ['upstreams'], c(C.upstreams), 'before', true);
     if (secret) {
       comment(doc, ['upstreams', upstream, 'clientSecret'], secret.envName
-        ? `the secret's Value, read from the environment variable ${secret.envName}`
-        : 'the secret\'s Value, read from this file (keep it mode 0600)', 'line');
+        ? c(C.secretFromEnv, { name: secret.envName })
+        : c(C.secretFromFile), 'line');
     }
-    if (a.relay?.tls === 'none') comment(doc, ['upstreams', upstream, 'tls'], 'no TLS: the relay offers none, so mail crosses the network unencrypted (accepted at setup)', 'line');
+    if (a.relay?.tls === 'none') comment(doc, ['upstreams', upstream, 'tls'], c(C.noTls), 'line');
     if (a.entra?.endpoints.authority || a.entra?.endpoints.graph || a.entra?.endpoints.smtp || a.entra?.endpoints.imap || a.entra?.endpoints.pop3) {
-      comment(doc, ['upstreams', upstream, 'endpoints'], 'Where to sign in and send instead of the cloud\'s hosts (private clouds, tests).', 'before');
+      comment(doc, ['upstreams', upstream, 'endpoints'], c(C.endpoints), 'before');
     }
     const routes = a.route === 'direct-send'
       ? [{ when: { recipientDomain: [a.directSend!.domain] }, use: upstream }]
       : [{ use: upstream }];
     set(doc, ['routes'], routes, a.route === 'direct-send'
-      ? 'Direct Send reaches your own domains only; other recipients are held in the queue (add a route for them).'
-      : 'Every message goes to this upstream.');
+      ? c(C.directSendRoutes)
+      : c(C.routes));
   } else {
-    doc.commentBefore += '\n No upstream: every message is held in the queue for inspection (`authrelay queue list`).';
+    doc.commentBefore += `\n${c(C.noUpstream)}`;
   }
-  if (a.admin) set(doc, ['notices', 'admin'], a.admin, 'Non-delivery notices go to the sender and a copy to this address.');
+  if (a.admin) set(doc, ['notices', 'admin'], a.admin, c(C.noticesAdmin));
   return doc;
 }
 

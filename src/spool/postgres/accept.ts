@@ -5,6 +5,7 @@
  * few set-based statements of one transaction.
  */
 import { receivedEvent, routedEvent } from '../trail-events.js';
+import { decodedSubject } from '../subject-text.js';
 import type { DeviceActivity, NewMessage } from '../store.js';
 import type { Tx } from './db.js';
 import { mergeActivity, upsertDeviceActivity } from './inventory.js';
@@ -51,7 +52,7 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
   const msg = {
     id: [] as string[], parent: [] as (string | null)[], body: [] as string[], kind: [] as string[], route: [] as (string | null)[],
     sender: [] as string[], size: [] as number[], received: [] as number[], expires: [] as number[], device: [] as (string | null)[],
-    ip: [] as string[], origin: [] as string[], subject: [] as (string | null)[], headerFrom: [] as (string | null)[],
+    ip: [] as string[], origin: [] as string[], subject: [] as (string | null)[], subjectText: [] as (string | null)[], headerFrom: [] as (string | null)[],
     messageId: [] as (string | null)[], sendAs: [] as (string | null)[], notes: [] as (string | null)[], eightBit: [] as (boolean | null)[],
   };
   const rcpt = { id: [] as string[], idx: [] as number[], address: [] as string[], at: [] as number[] };
@@ -77,6 +78,7 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
       msg.ip.push(o.clientIp);
       msg.origin.push(JSON.stringify(o));
       msg.subject.push(m.subject ?? null);
+      msg.subjectText.push(decodedSubject(m.subject));
       msg.headerFrom.push(m.headerFrom ?? null);
       msg.messageId.push(m.messageIdHeader ?? null);
       msg.sendAs.push(m.sendAs ?? null);
@@ -111,15 +113,15 @@ export async function insertGroup(tx: Tx, group: Accepting[], writer: string): P
   }
   if (msg.id.length === 0) return lost;
   await tx.query(`INSERT INTO messages (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at,
-      next_attempt_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit)
+      next_attempt_at, device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit)
     SELECT id, parent_id, body_id, kind, 'incoming', route, sender, size, received_at, expires_at, received_at, received_at,
-      device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit
+      device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
-      $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[])
+      $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[], $19::text[])
       AS u(id, parent_id, body_id, kind, route, sender, size, received_at, expires_at, device, client_ip, origin, subject,
-        header_from, message_id_header, send_as, notes, eight_bit)`,
+        header_from, message_id_header, send_as, notes, eight_bit, subject_text)`,
   [msg.id, msg.parent, msg.body, msg.kind, msg.route, msg.sender, msg.size, msg.received, msg.expires, msg.device, msg.ip,
-    msg.origin, msg.subject, msg.headerFrom, msg.messageId, msg.sendAs, msg.notes, msg.eightBit]);
+    msg.origin, msg.subject, msg.headerFrom, msg.messageId, msg.sendAs, msg.notes, msg.eightBit, msg.subjectText]);
   await tx.query(`INSERT INTO recipients (message_id, idx, address, state, updated_at)
       SELECT id, idx, address, 'pending', at FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[]) AS u(id, idx, address, at)`,
   [rcpt.id, rcpt.idx, rcpt.address, rcpt.at]);

@@ -47,7 +47,8 @@ export async function listMessages(q: Queryable, f: ListFilter): Promise<QueuedM
   if (f.sender) add((n) => `sender ILIKE ${n}`, contains(f.sender));
   if (f.before) add((n) => `received_at < ${n}`, f.before);
   if (f.since) add((n) => `received_at >= ${n}`, f.since);
-  if (f.subject) add((n) => `subject ILIKE ${n}`, contains(f.subject));
+  // The Subject as received or decoded (subject_text).
+  if (f.subject) add((n) => `(subject ILIKE ${n} OR subject_text ILIKE ${n})`, contains(f.subject));
   if (f.recipient) add((n) => `id IN (SELECT message_id FROM recipients WHERE address ILIKE ${n})`, contains(f.recipient));
   p.push(f.limit ?? 100);
   const r = await q.query<MessageRow>(

@@ -190,4 +190,9 @@ CREATE TABLE migration_ignores (
     name: 'eight_bit: whether a message has bytes above 127 (BODY=8BITMIME)',
     sql: `ALTER TABLE messages ADD COLUMN eight_bit boolean;`,
   },
+  {
+    version: 6,
+    name: 'subject_text: the Subject decoded (MIME encoded-words), what a subject search matches too',
+    sql: `ALTER TABLE messages ADD COLUMN subject_text text;`,
+  },
 ];

@@ -40,7 +40,7 @@ import type { IgnoreMark, MailboxSeen, NewScan, ScanRecord, ScanSummary, SenderH
 import * as board from './migration-scans.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
-const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit';
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit';
 /** The acceptance transaction is durable when it returns, whatever the server's default. */
 const DURABLE = 'BEGIN; SET LOCAL synchronous_commit TO on';
 /** The advisory lock key held while purging bodies. */

@@ -29,8 +29,10 @@ export function listMessages(q: Statements, f: ListFilter): QueuedMessage[] {
   if (f.sender) add('sender LIKE @sender', 'sender', `%${f.sender}%`);
   if (f.before) add('received_at < @before', 'before', f.before);
   if (f.since) add('received_at >= @since', 'since', f.since);
-  // LIKE is case-insensitive for ASCII; the pattern's own % and _ are escaped.
-  if (f.subject) add(`subject LIKE @subject ESCAPE '\\'`, 'subject', `%${f.subject.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  // LIKE is case-insensitive for ASCII; the pattern's own % and _ are escaped. The Subject as received or decoded (subject_text).
+  if (f.subject) {
+    add(`(subject LIKE @subject ESCAPE '\\' OR subject_text LIKE @subject ESCAPE '\\')`, 'subject', `%${f.subject.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
   if (f.recipient) {
     where.push('id IN (SELECT message_id FROM recipients WHERE address LIKE @rcpt)');
     p.rcpt = `%${f.recipient}%`;

@@ -1,5 +1,12 @@
 /** Numbered migrations of the SQLite spool. Applied in order, each once. */
-export const MIGRATIONS: { version: number; sql: string }[] = [
+import type Database from 'better-sqlite3';
+import { decodedSubject } from '../subject-text.js';
+
+/**
+ * A migration: its SQL, then (optionally) what fills the new columns of the rows already there, with
+ * the store's cached statements (kept referenced, as every statement of the store is).
+ */
+export const MIGRATIONS: { version: number; sql: string; fill?: (q: (sql: string) => Database.Statement) => void }[] = [
   {
     version: 1,
     sql: `
@@ -124,5 +131,17 @@ CREATE TABLE migration_ignores (
     version: 5,
     // Whether the stored message has bytes above 127 (the transports announce BODY=8BITMIME); NULL for older messages.
     sql: `ALTER TABLE messages ADD COLUMN eight_bit INTEGER;`,
+  },
+  {
+    version: 6,
+    // The Subject decoded (MIME encoded-words), when it differs from the Subject as received: what a subject search matches too.
+    sql: `ALTER TABLE messages ADD COLUMN subject_text TEXT;`,
+    fill: (q) => {
+      const update = q('UPDATE messages SET subject_text = ? WHERE id = ?');
+      for (const row of q(`SELECT id, subject FROM messages WHERE subject LIKE '%=?%'`).all() as { id: string; subject: string }[]) {
+        const text = decodedSubject(row.subject);
+        if (text !== null) update.run(text, row.id);
+      }
+    },
   },
 ];

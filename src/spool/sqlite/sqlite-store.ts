@@ -18,6 +18,7 @@ import { newLeaseToken } from '../lease-token.js';
 import { receivedEvent, releaseEvent, rerouteEvent, retryEvent, routedEvent, splitEvent } from '../trail-events.js';
 import { BodyFiles } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
+import { decodedSubject } from '../subject-text.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
 import { countByState, listMessages, readMessage, trailOf } from './listing.js';
 import { activityBuckets } from './activity.js';
@@ -25,7 +26,7 @@ import type { IgnoreMark, MailboxSeen, NewScan, ScanRecord, ScanSummary, SenderH
 import * as board from './migration-scans.js';
 
 /** Columns a part made by splitting a message copies from it (all but id, route, state and times). */
-const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit';
+const COPIED_COLUMNS = 'body_id, kind, sender, size, received_at, expires_at, device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit';
 
 
 /**
@@ -89,6 +90,7 @@ export class SqliteStore implements Store {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
+        m.fill?.(this.q);
         this.q('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
       }).immediate();
     }
@@ -170,9 +172,9 @@ export class SqliteStore implements Store {
   private insertGroup(messages: NewMessage[]): void {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
-       device, client_ip, origin, subject, header_from, message_id_header, send_as, notes, eight_bit)
+       device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit)
       VALUES (@id, @parentId, @bodyId, @kind, 'incoming', @route, @sender, @size, @receivedAt, @expiresAt, @receivedAt, @receivedAt,
-       @device, @clientIp, @origin, @subject, @headerFrom, @messageIdHeader, @sendAs, @notes, @eightBit)`);
+       @device, @clientIp, @origin, @subject, @subjectText, @headerFrom, @messageIdHeader, @sendAs, @notes, @eightBit)`);
     const insBody = this.q('INSERT INTO bodies (body_id, data) VALUES (?, ?)');
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
@@ -190,7 +192,7 @@ export class SqliteStore implements Store {
             id, parentId: n === 0 ? null : m.id, bodyId, route: g.route,
             kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
             device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
-            subject: m.subject ?? null, headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
+            subject: m.subject ?? null, subjectText: decodedSubject(m.subject), headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
             sendAs: m.sendAs ?? null, notes: m.notes?.length ? JSON.stringify(m.notes) : null,
             eightBit: m.eightBit === undefined ? null : m.eightBit ? 1 : 0,
           });
