@@ -137,8 +137,8 @@ export const CLI_TEXT = {
   noUpstream: { en: 'no upstream named "{name}"; upstreams: {names}', ja: '"{name}" という名前のアップストリームはありません。アップストリーム: {names}' },
   none: { en: '(none)', ja: '(なし)' },
   notDelegated: {
-    en: 'upstream "{name}" does not use a delegated sign-in; `oauth login` is for smtp-oauth upstreams with `delegated: { user: ... }`',
-    ja: 'アップストリーム "{name}" は委任されたサインインを使いません。`oauth login` は `delegated: { user: ... }` のある smtp-oauth アップストリーム用です',
+    en: 'upstream "{name}" does not use a delegated sign-in; `oauth login` is for smtp-oauth and exchange-mailbox upstreams with `delegated: { user: ... }`',
+    ja: 'アップストリーム "{name}" は委任されたサインインを使いません。`oauth login` は `delegated: { user: ... }` のある smtp-oauth または exchange-mailbox アップストリーム用です',
   },
   signInFailed: { en: 'sign-in failed: {message}', ja: 'サインインに失敗しました: {message}' },
   oauthSigningIn: { en: 'Signing in {user} for upstream {name} ({how}).', ja: 'アップストリーム {name} のために {user} でサインインします ({how})。' },

@@ -84,8 +84,8 @@ export const CONFIG_PROBLEM_TEXT = {
     ja: '`sentItems: delete` にはアプリの Graph トークン (Mail.ReadWrite のアクセス許可がある clientSecret または certificate) が必要ですが、委任されたサインインにはありません。`sentItems: keep` にするか、アプリの資格情報を使ってください',
   },
   mailboxOneCredential: {
-    en: 'an exchange-mailbox upstream needs exactly one credential: clientSecret or certificate (app-only access with IMAP.AccessAsApp / POP.AccessAsApp; a delegated sign-in is not supported for it)',
-    ja: 'exchange-mailbox アップストリームには資格情報を 1 つだけ指定します: clientSecret か certificate (IMAP.AccessAsApp / POP.AccessAsApp によるアプリのみのアクセス。委任されたサインインには対応していません)',
+    en: 'an exchange-mailbox upstream needs exactly one credential: clientSecret or certificate (app-only access with IMAP.AccessAsApp / POP.AccessAsApp), or delegated (one user signs in by device code: IMAP.AccessAsUser.All / POP.AccessAsUser.All)',
+    ja: 'exchange-mailbox アップストリームには資格情報を 1 つだけ指定します: clientSecret か certificate (IMAP.AccessAsApp / POP.AccessAsApp によるアプリのみのアクセス)、または delegated (1 人のユーザーがデバイス コードでサインイン: IMAP.AccessAsUser.All / POP.AccessAsUser.All)',
   },
   hostPort: { en: 'must be host:port, e.g. 127.0.0.1:8025 or [::1]:8025', ja: 'ホスト:ポートの形で指定してください (例: 127.0.0.1:8025、[::1]:8025)' },
   dateExpiry: { en: 'must be a date such as 2027-03-31', ja: '2027-03-31 のような日付を指定してください' },

@@ -327,11 +327,23 @@ export const directSendUpstreamSchema = z
   .strict();
 
 /**
+ * The delegated permissions a signed-in user gives the IMAP/POP proxy
+ * (global cloud): IMAP.AccessAsUser.All and POP.AccessAsUser.All of Office
+ * 365 Exchange Online with the full resource URL (the short names fail), and
+ * offline_access for a refresh token ("Authenticate an IMAP, POP or SMTP
+ * connection using OAuth"). identity/entra/clouds.ts translates it to the
+ * cloud's own Exchange resource.
+ */
+export const DEFAULT_MAILBOX_DELEGATED_SCOPE = 'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/POP.AccessAsUser.All offline_access';
+
+/**
  * Exchange Online mailboxes opened by IMAP and POP3 for legacy readers
  * (docs/imap-pop.md): an app registration with IMAP.AccessAsApp and/or
- * POP.AccessAsApp, app-only tokens for the cloud's Exchange resource, and
- * XOAUTH2 for the mailbox a device may open. Not a delivery upstream: routes
- * cannot use it.
+ * POP.AccessAsApp and app-only tokens for the cloud's Exchange resource, or
+ * one user signed in by device code (delegated IMAP.AccessAsUser.All /
+ * POP.AccessAsUser.All, the refresh token kept encrypted); then XOAUTH2 for
+ * the mailbox a device may open. Not a delivery upstream: routes cannot use
+ * it.
  */
 export const exchangeMailboxUpstreamSchema = z
   .object({
@@ -346,11 +358,21 @@ export const exchangeMailboxUpstreamSchema = z
       .strict()
       .prefault({}),
     ca: z.string().optional().describe('PEM file with extra CA certificates to trust for sign-in and the IMAP/POP3 server (private endpoints, tests)'),
+    delegated: z
+      .object({
+        user: z
+          .string()
+          .describe('The user signed in with `authrelay oauth login UPSTREAM` (device code): the mailbox the devices read, or a user with FullAccess to the shared mailboxes they read'),
+        scope: z.string().default(DEFAULT_MAILBOX_DELEGATED_SCOPE),
+      })
+      .strict()
+      .optional()
+      .describe('Delegated sign-in of one user by device code (IMAP.AccessAsUser.All / POP.AccessAsUser.All), instead of an app credential'),
     connectTimeout: duration('15s').describe('Connection and TLS handshake to the IMAP/POP3 server'),
     loginTimeout: duration('30s').describe('Longest wait for each line of the server during the XOAUTH2 login'),
   })
   .strict()
-  .refine((u) => (u.clientSecret === undefined) !== (u.certificate === undefined), {
+  .refine((u) => [u.clientSecret, u.certificate, u.delegated].filter((x) => x !== undefined).length === 1, {
     message: P.mailboxOneCredential.en,
   });
 

@@ -13,7 +13,7 @@ import type { EntraAppUpstreamConfig, EntraUpstreamConfig, GraphUpstreamConfig, 
 import { HttpClient } from '../core/http.js';
 import { explainGraph, explainSmtp, explainTokenError, type Explained, type PlaceholderValues } from '../deliver/microsoft/catalogue.js';
 import { SmtpSession } from '../deliver/smtp-oauth/smtp-session.js';
-import type { TokenProviders } from '../identity/entra/providers.js';
+import { isDelegated, type TokenProviders } from '../identity/entra/providers.js';
 import { TokenError, type AccessToken, type TokenResource } from '../identity/entra/token-provider.js';
 import { asIs, joinTexts, NO_TEXT, type Text } from '../core/i18n.js';
 import type { AddCheck } from './report.js';
@@ -41,7 +41,7 @@ function fromCatalogue(e: Pick<Explained, 'hint' | 'fix' | 'ja' | 'ref'> | undef
 
 /** Expiry of a certificate credential (a client secret's expiry is not visible outside the app registration). */
 export function checkCredential(add: AddCheck, id: string, cfg: EntraAppUpstreamConfig, now: number): void {
-  if (cfg.type === 'smtp-oauth' && cfg.delegated) {
+  if (isDelegated(cfg)) {
     add({ id: `${id}.credential`, status: 'info', title: both(T.delegatedCredential, { user: cfg.delegated.user }) });
     return;
   }

@@ -73,6 +73,32 @@ export const READER_TEXT = {
     en: '{checked} of {total} mailboxes tried; the others were not',
     ja: '{total} 個のメールボックスのうち {checked} 個を試しました。残りは試していません',
   },
+  // A delegated sign-in (one user, device code) instead of an app
+  delegatedTokenIssued: {
+    en: 'Entra ID issued a token for the signed-in user from the stored sign-in ({scope})',
+    ja: '保存されたサインインから、サインインしたユーザーのトークンを Entra ID が発行しました ({scope})',
+  },
+  delegatedTokenDetail: {
+    en: '{provider}; delegated permissions: {scopes}; valid until {until}; the refresh token is kept encrypted in the data directory',
+    ja: '{provider}。委任されたアクセス許可: {scopes}。有効期限 {until}。更新トークンはデータ ディレクトリに暗号化して保存されています',
+  },
+  scopePresent: { en: 'the token has the delegated permission {scope} ({protocol})', ja: 'トークンに委任されたアクセス許可 {scope} があります ({protocol})' },
+  scopeMissing: {
+    en: 'the token has no delegated permission {scope}: Exchange Online refuses every {protocol} login with this sign-in',
+    ja: 'トークンに委任されたアクセス許可 {scope} がありません。Exchange Online はこのサインインでの {protocol} ログインをすべて拒否します',
+  },
+  scopeMissingFix: {
+    en: 'Entra admin center → App registrations → {appId} → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions → {scope}, grant consent, then sign in again: authrelay oauth login {name}',
+    ja: 'Entra 管理センター → [アプリの登録] → {appId} → [API のアクセス許可] → [アクセス許可の追加] → [所属する組織で使用している API] → [Office 365 Exchange Online] → [委任されたアクセス許可] → {scope} を追加して同意を与えてから、もう一度サインインしてください: authrelay oauth login {name}',
+  },
+  delegatedRefused: {
+    en: 'the signed-in user {user} may not open this mailbox, or {protocol} is off for it',
+    ja: 'サインインしたユーザー {user} はこのメールボックスを開けないか、このメールボックスで {protocol} が無効です',
+  },
+  delegatedRefusedFix: {
+    en: 'A delegated sign-in opens only the user\'s own mailbox and mailboxes the user has FullAccess to. In Exchange Online PowerShell: Add-MailboxPermission -Identity {mailbox} -User {user} -AccessRights FullAccess ; Set-CASMailbox -Identity {mailbox} {casFlag} $true',
+    ja: '委任されたサインインで開けるのは、ユーザー自身のメールボックスと、フル アクセス権限を持つメールボックスだけです。Exchange Online PowerShell で実行してください: Add-MailboxPermission -Identity {mailbox} -User {user} -AccessRights FullAccess ; Set-CASMailbox -Identity {mailbox} {casFlag} $true',
+  },
   loginSkipped: {
     en: '{protocol} logins not tried: the token lacks {role}',
     ja: '{protocol} のログインは試していません: トークンに {role} がありません',

@@ -2,7 +2,9 @@
  * Legacy readers in `doctor` (docs/imap-pop.md): each exchange-mailbox
  * upstream — the sign-in and mail hosts reachable, an app token for
  * Exchange Online with the IMAP.AccessAsApp / POP.AccessAsApp role its
- * listeners need, then a real XOAUTH2 login to every mailbox a device may
+ * listeners need (or, with a delegated sign-in, a token renewed from the
+ * stored refresh token with IMAP.AccessAsUser.All / POP.AccessAsUser.All),
+ * then a real XOAUTH2 login to every mailbox a device may
  * open (the same login the proxy makes; nothing is read or changed) with
  * the server's capability list — and each IMAP/POP3 listener's TLS
  * settings and, when the port is taken, whether authrelay answers there.
@@ -13,7 +15,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Config, ExchangeMailboxUpstreamConfig, ListenerConfig } from '../config/schema.js';
 import { asIs, joinTexts, NO_TEXT, type Text } from '../core/i18n.js';
 import { explainTokenError } from '../deliver/microsoft/catalogue.js';
-import { resolveEndpoints } from '../identity/entra/clouds.js';
+import { delegatedScopes, resolveEndpoints } from '../identity/entra/clouds.js';
 import type { TokenProviders } from '../identity/entra/providers.js';
 import { TokenError, type AccessToken } from '../identity/entra/token-provider.js';
 import { requiredPermission } from '../proxy/common/failure-catalogue.js';
@@ -73,12 +75,16 @@ export async function checkMailboxUpstream(add: AddCheck, id: string, name: stri
   const token = await checkExchangeToken(add, id, name, cfg, await o.tokens(), o.timeoutMs);
   if (!token) return;
   const facts = tokenFacts(token.token);
+  const user = cfg.delegated?.user;
   for (const protocol of o.protocols) {
-    const role = requiredPermission(protocol, true);
-    const has = token.permissions.some((p) => p.toLowerCase() === role.toLowerCase());
-    if (has) add({ id: `${id}.${protocol}.role`, status: 'pass', title: both(R.rolePresent, { role, protocol: NAME[protocol] }) });
+    const role = requiredPermission(protocol, user === undefined);
+    // Delegated scopes may come as names (scp) or with their resource (the token answer's scope list).
+    const has = token.permissions.some((p) => p.toLowerCase() === role.toLowerCase() || p.toLowerCase().endsWith(`/${role.toLowerCase()}`));
+    if (has) add({ id: `${id}.${protocol}.role`, status: 'pass', title: both(user ? R.scopePresent : R.rolePresent, { role, scope: role, protocol: NAME[protocol] }) });
     else {
-      add({ id: `${id}.${protocol}.role`, status: 'fail', title: both(R.roleMissing, { role, protocol: NAME[protocol] }), fix: both(R.roleMissingFix, { role, appId: cfg.clientId }) });
+      add(user
+        ? { id: `${id}.${protocol}.role`, status: 'fail', title: both(R.scopeMissing, { scope: role, protocol: NAME[protocol] }), fix: both(R.scopeMissingFix, { scope: role, appId: cfg.clientId, name }) }
+        : { id: `${id}.${protocol}.role`, status: 'fail', title: both(R.roleMissing, { role, protocol: NAME[protocol] }), fix: both(R.roleMissingFix, { role, appId: cfg.clientId }) });
       add({ id: `${id}.${protocol}.login`, status: 'info', title: both(R.loginSkipped, { protocol: NAME[protocol], role }) });
       continue;
     }
@@ -106,11 +112,19 @@ export async function checkMailboxUpstream(add: AddCheck, id: string, name: stri
         });
         continue;
       }
+      const casFlag = protocol === 'imap' ? '-ImapEnabled' : '-PopEnabled';
+      if (user && (opened.failure.kind === 'auth-failed' || opened.failure.kind === 'not-connected')) {
+        add({
+          id: loginId, status: 'fail', title: both(R.loginFail, { protocol: NAME[protocol], mailbox, server, kind: both(R.delegatedRefused, { user, protocol: NAME[protocol] }) }),
+          detail: both(R.serverSaid, { text: opened.failure.upstreamText.slice(0, 300) }), fix: both(R.delegatedRefusedFix, { user, mailbox, casFlag }),
+        });
+        continue;
+      }
       const f = READER_FAILURE[opened.failure.kind];
       const oid = opened.token?.objectId ?? facts?.objectId ?? '<Enterprise application object id>';
       const appId = opened.token?.appId ?? cfg.clientId;
       const values = {
-        role: requiredPermission(protocol, true), appId, mailbox, server, casFlag: protocol === 'imap' ? '-ImapEnabled' : '-PopEnabled',
+        role: requiredPermission(protocol, user === undefined), appId, mailbox, server, casFlag,
         registerSp: `New-ServicePrincipal -AppId ${appId} -ObjectId ${oid}`,
         grantMailbox: `Add-MailboxPermission -Identity ${mailbox} -User ${oid} -AccessRights FullAccess`,
       };
@@ -124,22 +138,29 @@ export async function checkMailboxUpstream(add: AddCheck, id: string, name: stri
   }
 }
 
-/** An app token for the cloud's Exchange resource (the scope IMAP and POP need), or undefined after a failed check was added. */
+/** A token for the cloud's Exchange resource (app-only, or the delegated sign-in's), or undefined after a failed check was added. */
 async function checkExchangeToken(add: AddCheck, id: string, name: string, cfg: ExchangeMailboxUpstreamConfig, tokens: TokenProviders, timeoutMs: number): Promise<AccessToken | undefined> {
   try {
     const provider = tokens.get(name, cfg, 'smtp');
     const token = await provider.getToken(AbortSignal.timeout(timeoutMs));
-    add({
-      id: `${id}.token`, status: 'pass', title: both(R.tokenIssued, { scope: resolveEndpoints(cfg).smtpScope }),
-      detail: both(R.tokenDetail, { provider: provider.description, roles: token.permissions.length ? token.permissions.join(', ') : R.rolesNone, until: new Date(token.expiresAt).toISOString() }),
-    });
+    const permissions = token.permissions.length ? token.permissions.join(', ') : R.rolesNone;
+    const until = new Date(token.expiresAt).toISOString();
+    add(cfg.delegated
+      ? {
+        id: `${id}.token`, status: 'pass', title: both(R.delegatedTokenIssued, { scope: delegatedScopes(cfg, cfg.delegated.scope).join(' ') }),
+        detail: both(R.delegatedTokenDetail, { provider: provider.description, scopes: permissions, until }),
+      }
+      : {
+        id: `${id}.token`, status: 'pass', title: both(R.tokenIssued, { scope: resolveEndpoints(cfg).smtpScope }),
+        detail: both(R.tokenDetail, { provider: provider.description, roles: permissions, until }),
+      });
     return token;
   } catch (err) {
     if (!(err instanceof TokenError)) {
       add({ id: `${id}.token`, status: 'fail', title: T.credentialUnusable, detail: asIs((err as Error).message), fix: T.credentialUnusableFix });
       return undefined;
     }
-    const e = explainTokenError(err, { upstream: name, appId: cfg.clientId, tenant: cfg.tenant });
+    const e = explainTokenError(err, { reader: cfg.delegated !== undefined, upstream: name, appId: cfg.clientId, tenant: cfg.tenant, ...(cfg.delegated ? { mailbox: cfg.delegated.user } : {}) });
     // An error the catalogue does not know keeps the sign-in service's own words in both languages.
     const { hint, fix } = explained({ hint: e.hint ?? '', fix: e.fix ?? '', ja: { hint: e.ja?.hint ?? e.hint ?? '', fix: e.ja?.fix ?? e.fix ?? '' } });
     add({

@@ -29,7 +29,9 @@ import { startProxyListener, type ProxyListener } from '../proxy/listener.js';
 import { proxyTlsContext } from '../proxy/common/tls.js';
 import { DeviceLoginPolicy } from '../proxy/common/device-login-policy.js';
 import type { ReaderDevice } from '../proxy/common/mailbox-policy.js';
-import type { LoginPolicy, MailProtocol, ProxyTelemetry, UpstreamTarget } from '../proxy/common/types.js';
+import { MailboxTokenError, type LoginPolicy, type MailProtocol, type ProxyTelemetry, type UpstreamTarget } from '../proxy/common/types.js';
+import { explainTokenError } from '../deliver/microsoft/catalogue.js';
+import { TokenError } from '../identity/entra/token-provider.js';
 import { mailboxTarget } from '../proxy/exchange-endpoints.js';
 
 export interface ReaderDeps {
@@ -77,12 +79,24 @@ export function readerDevices(devices: readonly DeviceConfig[]): ReaderDevice[] 
   }));
 }
 
-/** Where an exchange-mailbox upstream opens mailboxes for a protocol, with a token from the relay's providers. */
+/**
+ * Where an exchange-mailbox upstream opens mailboxes for a protocol, with a
+ * token from the relay's providers: an app token, or the delegated sign-in's
+ * (renewed with its stored refresh token). A token refused by Entra comes
+ * with the error catalogue's explanation (a lost sign-in, missing consent),
+ * which the proxy logs with the refusal.
+ */
 export function mailboxUpstream(name: string, cfg: ExchangeMailboxUpstreamConfig, protocol: MailProtocol, tokens: () => Promise<TokenProviders>): UpstreamTarget {
   // The 'smtp' resource is the cloud's Exchange resource (<resource>/.default): the scope IMAP and POP need.
   return mailboxTarget(cfg, protocol, async (signal) => {
-    const t = await (await tokens()).get(name, cfg, 'smtp').getToken(signal);
-    return { token: t.token, permissions: t.permissions };
+    try {
+      const t = await (await tokens()).get(name, cfg, 'smtp').getToken(signal);
+      return { token: t.token, permissions: t.permissions };
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      const o = explainTokenError(err, { reader: cfg.delegated !== undefined, upstream: name, appId: cfg.clientId, tenant: cfg.tenant, ...(cfg.delegated ? { mailbox: cfg.delegated.user } : {}) });
+      throw new MailboxTokenError(err.message, { ref: o.ref ?? 'entra.unknown', hint: o.hint ?? err.message, fix: o.fix ?? '', permanent: o.action === 'fail' });
+    }
   });
 }
 

@@ -77,6 +77,13 @@ export interface EmulatorApp {
   exchangeRoles: ExchangeRole[];
   /** Public client flows (device code) allowed. */
   publicClient: boolean;
+  /**
+   * Delegated permissions consented for the app (names such as
+   * IMAP.AccessAsUser.All). Absent: the user consents to whatever is asked at
+   * sign-in. Present: a scope outside it gives AADSTS65001 (invalid_grant)
+   * at the device code redemption and at every refresh.
+   */
+  delegatedConsent?: string[];
   /** Web platform redirect URIs (authorization code flow); a request with any other gets AADSTS50011. */
   redirectUris: string[];
 }

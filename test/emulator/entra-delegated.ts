@@ -3,7 +3,8 @@
  * polling errors authorization_pending / authorization_declined /
  * expired_token / bad_verification_code, approval by the test) and the
  * refresh token grant (a new refresh token on every use; revoked gives
- * AADSTS50173, expired AADSTS700082). Refresh tokens are only issued when
+ * AADSTS50173, expired AADSTS700082, a permission without consent
+ * AADSTS65001). Refresh tokens are only issued when
  * offline_access was asked for, ID tokens only with openid.
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -100,7 +101,7 @@ export function deviceCodeGrant(t: TokenRequest): void {
     return;
   }
   const parsed = parseDelegated(t, entry.scopes.join(' '));
-  if (!parsed) return;
+  if (!parsed || !consented(t, app, parsed)) return;
   entry.state = 'redeemed';
   issueUserTokens(t, app, entry.user, parsed, entry.scopes);
 }
@@ -134,8 +135,17 @@ export function refreshTokenGrant(t: TokenRequest): void {
   const requested = (t.form.get('scope') ?? '').trim();
   const scopes = requested ? requested.split(/\s+/) : entry.scopes;
   const parsed = parseDelegated(t, scopes.join(' '));
-  if (!parsed) return;
+  if (!parsed || !consented(t, app, parsed)) return;
   issueUserTokens(t, app, entry.user, parsed, [...scopes, ...(scopes.includes('offline_access') ? [] : ['offline_access'])]);
+}
+
+/** Sends AADSTS65001 and answers false when the app lacks consent for a delegated permission asked for. */
+function consented(t: TokenRequest, app: EmulatorApp, parsed: ParsedScopes): boolean {
+  if (!app.delegatedConsent) return true;
+  const missing = parsed.names.filter((n) => !app.delegatedConsent!.some((c) => c.toLowerCase() === n.toLowerCase()));
+  if (missing.length === 0) return true;
+  t.fail(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${app.clientId}' named 'authrelay'. Send an interactive authorization request for this user and resource.`);
+  return false;
 }
 
 export function issueUserTokens(t: TokenRequest, app: EmulatorApp, user: string, parsed: ParsedScopes, requested: string[], idClaims: Claims = {}): void {

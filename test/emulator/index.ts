@@ -129,6 +129,7 @@ class RunningEmulator implements Emulator {
       exchangeRoles: a.exchangeRoles ?? [],
       publicClient: a.publicClient ?? false,
       redirectUris: a.redirectUris ?? [],
+      ...(a.delegatedConsent ? { delegatedConsent: a.delegatedConsent } : {}),
     };
     this.state.apps.set(app.clientId, app);
     return app;

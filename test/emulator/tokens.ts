@@ -59,11 +59,15 @@ export class TokenMinter {
   userToken(app: EmulatorApp, user: string, aud: string, scopes: string[], lifetime: number): string {
     const now = Math.floor(Date.now() / 1000);
     const oid = objectId('user', app.tenantId, user);
-    return signJwt({
+    const claims: Claims = {
       aud, iss: `https://sts.windows.net/${app.tenantId}/`, iat: now, nbf: now, exp: now + lifetime,
       appid: app.clientId, azp: app.clientId, appidacr: '0', amr: ['pwd'], idtyp: 'user', name: user.split('@')[0],
       oid, sub: oid, tid: app.tenantId, upn: user, unique_name: user, scp: scopes.join(' '), uti: randomUUID().replace(/-/g, ''), ver: '1.0',
-    }, this.key, this.kid);
+    };
+    // As for app tokens: the test IMAP/POP server reads permissions from a `scope` claim only (Entra's tokens have none).
+    const mailboxScopes = scopes.filter((s) => s === 'IMAP.AccessAsUser.All' || s === 'POP.AccessAsUser.All');
+    if (lookupResource(aud)?.resource === 'exchange' && mailboxScopes.length > 0) claims.scope = mailboxScopes.join(' ');
+    return signJwt(claims, this.key, this.kid);
   }
 
   idToken(app: EmulatorApp, user: string, issuer: string, lifetime: number, extra: Claims = {}): string {

@@ -16,6 +16,10 @@
  * Exchange's per-mailbox FullAccess grant has no counterpart: the tests show
  * that authrelay never asks for a mailbox outside the device's list.
  *
+ * With `delegated`, a second passdb per protocol validates tokens of a
+ * signed-in user the way Exchange decides for them: the delegated
+ * permission, and the mailbox (`user=`) equal to the token's user.
+ *
  * Mailboxes are maildirs filled by the test (deliver() writes tmp/, then
  * renames into new/, so IDLE sees whole messages), owned by the `mail` user.
  * A machine without Dovecot fails the test with the apt-get line.
@@ -38,6 +42,14 @@ export interface DovecotOptions {
   keys: { azp: string; kid: string; pem: string }[];
   /** PEM files of the TLS certificate and key. */
   tls: { cert: string; key: string };
+  /**
+   * Also accept delegated tokens (a user signed in by device code): a second
+   * passdb per protocol that wants IMAP.AccessAsUser.All / POP.AccessAsUser.All
+   * in the `scope` claim, this audience, and the token's `upn` equal to the
+   * SASL user (the mailbox), as Exchange opens only the signed-in user's
+   * mailbox (or one it has FullAccess to, which has no counterpart here).
+   */
+  delegated?: { audience: string };
 }
 
 export interface Dovecot {
@@ -81,8 +93,22 @@ function oauth2Conf(dir: string, o: DovecotOptions, scope: string): string {
   ].join('\n');
 }
 
+function delegatedOauth2Conf(dir: string, o: DovecotOptions, audience: string, scope: string): string {
+  return [
+    'introspection_mode = local',
+    `local_validation_key_dict = fs:posix:prefix=${dir}/keys/`,
+    `issuers = ${o.issuers.join(' ')}`,
+    `audience = ${audience}`,
+    `scope = ${scope}`,
+    'username_attribute = upn',
+    '',
+  ].join('\n');
+}
+
 function dovecotConf(dir: string, o: DovecotOptions, imapPort: number, pop3Port: number, uid: number): string {
-  const passdb = (proto: string) => `protocol ${proto} {\n  mail_max_userip_connections = 100\n  passdb {\n    driver = oauth2\n    mechanisms = xoauth2 oauthbearer\n    args = ${dir}/${proto}.oauth2.conf.ext\n  }\n}`;
+  // Passdbs are tried in order: an app token passes the first; a delegated one fails it and is tried by the second.
+  const delegated = (proto: string) => (o.delegated ? `\n  passdb {\n    driver = oauth2\n    mechanisms = xoauth2 oauthbearer\n    args = ${dir}/${proto}.delegated.oauth2.conf.ext\n  }` : '');
+  const passdb = (proto: string) => `protocol ${proto} {\n  mail_max_userip_connections = 100\n  passdb {\n    driver = oauth2\n    mechanisms = xoauth2 oauthbearer\n    args = ${dir}/${proto}.oauth2.conf.ext\n  }${delegated(proto)}\n}`;
   return `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -157,6 +183,10 @@ export async function startDovecot(o: DovecotOptions): Promise<Dovecot> {
   }
   writeFileSync(join(dir, 'imap.oauth2.conf.ext'), oauth2Conf(dir, o, 'IMAP.AccessAsApp'));
   writeFileSync(join(dir, 'pop3.oauth2.conf.ext'), oauth2Conf(dir, o, 'POP.AccessAsApp'));
+  if (o.delegated) {
+    writeFileSync(join(dir, 'imap.delegated.oauth2.conf.ext'), delegatedOauth2Conf(dir, o, o.delegated.audience, 'IMAP.AccessAsUser.All'));
+    writeFileSync(join(dir, 'pop3.delegated.oauth2.conf.ext'), delegatedOauth2Conf(dir, o, o.delegated.audience, 'POP.AccessAsUser.All'));
+  }
   const [imapPort, pop3Port] = [await freePort(), await freePort()];
   const conf = join(dir, 'dovecot.conf');
   writeFileSync(conf, dovecotConf(dir, o, imapPort, pop3Port, uid));

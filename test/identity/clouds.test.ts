@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveEndpoints, delegatedScopes, parseHostPort } from '../../src/identity/entra/clouds.js';
 import { authorityOf, authorityMetadata } from '../../src/identity/entra/msal-config.js';
-import { graphUpstreamSchema, smtpOauthUpstreamSchema } from '../../src/config/schema.js';
+import { exchangeMailboxUpstreamSchema, graphUpstreamSchema, smtpOauthUpstreamSchema } from '../../src/config/schema.js';
 
 const base = { type: 'graph', tenant: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 's' };
 
@@ -72,6 +72,13 @@ describe('delegated scopes', () => {
   test('a configured scope is used as written', () => {
     const cfg = smtpOauthUpstreamSchema.parse({ ...smtp, cloud: 'china', delegated: { user: 'u@x', scope: 'https://outlook.office365.com/SMTP.Send offline_access' } });
     assert.deepEqual(delegatedScopes(cfg, cfg.delegated?.scope), ['https://outlook.office365.com/SMTP.Send', 'offline_access']);
+  });
+  test('exchange-mailbox: IMAP and POP of the cloud\'s Exchange resource, and offline_access', () => {
+    const reader = { type: 'exchange-mailbox', tenant: 't', clientId: 'c', delegated: { user: 'invoices@contoso.com' } };
+    const global = exchangeMailboxUpstreamSchema.parse(reader);
+    assert.deepEqual(delegatedScopes(global, global.delegated?.scope), ['https://outlook.office.com/IMAP.AccessAsUser.All', 'https://outlook.office.com/POP.AccessAsUser.All', 'offline_access']);
+    const gov = exchangeMailboxUpstreamSchema.parse({ ...reader, cloud: 'usgov' });
+    assert.deepEqual(delegatedScopes(gov, gov.delegated?.scope), ['https://outlook.office365.us/IMAP.AccessAsUser.All', 'https://outlook.office365.us/POP.AccessAsUser.All', 'offline_access']);
   });
 });
 

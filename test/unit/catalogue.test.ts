@@ -215,6 +215,21 @@ test('explainTokenError: catalogued, network, not signed in, and unknown errors 
   assert.equal(explainTokenError(new TokenError('busy', { status: 503, error: 'temporarily_unavailable' })).ref, 'entra.unavailable');
 });
 
+test('a lost or unconsented delegated sign-in: the code\'s entry for a route, the IMAP/POP entries (fail, with doctor) for reading mailboxes', () => {
+  const revoked = () => new TokenError('renewing the sign-in of scanner@contoso.com: AADSTS50173', { status: 400, error: 'invalid_grant', aadsts: 50173, notSignedIn: true });
+  const ctx = { upstream: 'exchange', mailbox: 'scanner@contoso.com', appId: '1111-app', tenant: 'contoso.onmicrosoft.com' };
+  assert.equal(explainTokenError(revoked(), ctx).ref, 'entra.AADSTS70008', 'expired or revoked, not "nobody signed in"');
+  const reader = explainTokenError(revoked(), { ...ctx, reader: true });
+  assert.deepEqual([reader.ref, reader.action], ['entra.reader.sign-in-lost', 'fail']);
+  assert.match(reader.fix ?? '', /^Run: authrelay oauth login exchange and sign in as scanner@contoso\.com again\. Then check with: authrelay doctor/);
+  assert.match(reader.ja?.fix ?? '', /authrelay oauth login exchange を実行し/);
+  const consent = explainTokenError(new TokenError('x', { status: 400, error: 'invalid_grant', aadsts: 65001, notSignedIn: true }), { ...ctx, reader: true });
+  assert.equal(consent.ref, 'entra.reader.consent');
+  assert.match(consent.fix ?? '', /App registrations → 1111-app → API permissions .*Delegated permissions, add IMAP\.AccessAsUser\.All and POP\.AccessAsUser\.All, then "Grant admin consent for contoso\.onmicrosoft\.com"/);
+  assert.match(consent.ja?.fix ?? '', /\[委任されたアクセス許可\]/);
+  assert.equal(explainTokenError(new TokenError('x', { notSignedIn: true }), { ...ctx, reader: true }).ref, 'entra.reader.not-signed-in');
+});
+
 test('fillPlaceholders fills what it knows and leaves the rest; explainSmtp and explainGraph use it', () => {
   assert.equal(fillPlaceholders('Set-CASMailbox -Identity <mailbox> for <appId> in <tenant>; <queue id>', { mailbox: 'a@b.c', appId: 'X' }), 'Set-CASMailbox -Identity a@b.c for X in <tenant>; <queue id>');
   const e = explainSmtp('535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.', { mailbox: 'scanner@contoso.com' });

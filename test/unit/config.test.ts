@@ -52,3 +52,21 @@ test('alerts.secretExpires must name a configured upstream', () => {
   const c = v({ upstreams: { m365: { type: 'smtp', host: 'smtp.example.net' } }, alerts: { secretExpires: { m365: '2027-03-31' } } });
   assert.equal(c.alerts.secretExpires.m365, '2027-03-31');
 });
+
+test('exchange-mailbox: an app credential or a delegated sign-in, exactly one; the delegated default asks for IMAP, POP and a refresh token', () => {
+  const base = { type: 'exchange-mailbox', tenant: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555' };
+  const c = v({ upstreams: { exchange: { ...base, delegated: { user: 'invoices@contoso.com' } } } });
+  const up = c.upstreams.exchange;
+  assert.ok(up && up.type === 'exchange-mailbox');
+  assert.deepEqual(up.delegated, {
+    user: 'invoices@contoso.com',
+    scope: 'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/POP.AccessAsUser.All offline_access',
+  });
+  assert.equal(up.clientSecret, undefined);
+  const two = problems({ upstreams: { exchange: { ...base, clientSecret: 'x', delegated: { user: 'invoices@contoso.com' } } } });
+  assert.match(two.join('\n'), /exactly one credential: clientSecret or certificate .*, or delegated \(one user signs in by device code/);
+  assert.match(problems({ upstreams: { exchange: base } }).join('\n'), /exactly one credential/);
+  assert.match(problems({ upstreams: { exchange: { ...base, delegated: { user: 'a@b.c', password: 'no' } } } }).join('\n'), /password/);
+  const own = v({ upstreams: { exchange: { ...base, delegated: { user: 'a@b.c', scope: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access' } } } }).upstreams.exchange;
+  assert.ok(own?.type === 'exchange-mailbox' && own.delegated?.scope === 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access');
+});

@@ -64,7 +64,9 @@ export function upstreamFacts(u: UpstreamConfig): Record<string, unknown> {
     case 'capture':
       return { credential: 'none' };
     case 'exchange-mailbox':
-      return { tenant: u.tenant, clientId: u.clientId, cloud: u.cloud, credential: u.clientSecret !== undefined ? 'client secret' : 'certificate' };
+      return { tenant: u.tenant, clientId: u.clientId, cloud: u.cloud,
+        credential: u.clientSecret !== undefined ? 'client secret' : u.certificate ? 'certificate' : 'delegated sign-in',
+        ...(u.delegated ? { user: u.delegated.user } : {}) };
   }
 }
 

@@ -1,15 +1,16 @@
 /**
- * `authrelay oauth login UPSTREAM`: the device code sign-in of the mailbox
- * user of a delegated smtp-oauth upstream; the sign-in is stored encrypted
- * in dataDir/tokens/. `authrelay oauth status [UPSTREAM]`: per Microsoft
+ * `authrelay oauth login UPSTREAM`: the device code sign-in of the user of a
+ * delegated smtp-oauth upstream (the mailbox it sends as) or exchange-mailbox
+ * upstream (the mailbox the IMAP/POP proxy opens, or a user with FullAccess
+ * to it); the sign-in is stored encrypted in dataDir/tokens/. `authrelay oauth status [UPSTREAM]`: per Microsoft
  * upstream, the credential, the cached token's expiry, the signed-in user
  * and the last sign-in error (as recorded by the running relay).
  */
 import { statSync } from 'node:fs';
-import type { Config, EntraUpstreamConfig } from '../../config/schema.js';
+import type { Config, EntraAppUpstreamConfig } from '../../config/schema.js';
 import { renderBoth, type Text } from '../../core/i18n.js';
 import { createLogger } from '../../core/log.js';
-import { TokenProviders } from '../../identity/entra/providers.js';
+import { isDelegated, TokenProviders } from '../../identity/entra/providers.js';
 import { resolveEndpoints } from '../../identity/entra/clouds.js';
 import { authorityOf } from '../../identity/entra/msal-config.js';
 import { SignInStore } from '../../identity/entra/sign-in-store.js';
@@ -32,8 +33,8 @@ export async function oauthCommand(sub: string | undefined, rest: string[], flag
   throw new UsageError(USAGE);
 }
 
-function microsoftUpstreams(config: Config): [string, EntraUpstreamConfig][] {
-  return Object.entries(config.upstreams).filter((e): e is [string, EntraUpstreamConfig] => e[1].type === 'graph' || e[1].type === 'smtp-oauth');
+function microsoftUpstreams(config: Config): [string, EntraAppUpstreamConfig][] {
+  return Object.entries(config.upstreams).filter((e): e is [string, EntraAppUpstreamConfig] => e[1].type === 'graph' || e[1].type === 'smtp-oauth' || e[1].type === 'exchange-mailbox');
 }
 
 async function login(name: string | undefined, flags: OauthFlags): Promise<number> {
@@ -41,7 +42,7 @@ async function login(name: string | undefined, flags: OauthFlags): Promise<numbe
   const { config } = loadConfig(flags.config);
   const cfg = config.upstreams[name];
   if (!cfg) throw new UsageError(T.noUpstream, { name, names: Object.keys(config.upstreams).join(', ') || tr(T.none) });
-  if (cfg.type !== 'smtp-oauth' || !cfg.delegated) throw new UsageError(T.notDelegated, { name });
+  if (cfg.type === 'capture' || cfg.type === 'smtp' || cfg.type === 'direct-send' || !isDelegated(cfg)) throw new UsageError(T.notDelegated, { name });
   const log = createLogger('warn', process.stderr);
   const providers = new TokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log, signInRenewalMs: 0 });
   const provider = providers.delegated(name, cfg);
@@ -96,7 +97,7 @@ function status(name: string | undefined, flags: OauthFlags): number {
   const credentials = new Map<string, Text>();
   const rows: UpstreamStatus[] = ups.map(([n, cfg]) => {
     const recorded = readTokenStatus(config.dataDir, n);
-    const delegated = cfg.type === 'smtp-oauth' && cfg.delegated ? cfg.delegated : undefined;
+    const delegated = isDelegated(cfg) ? cfg.delegated : undefined;
     const credential = credentialText(delegated?.user, cfg.certificate?.cert);
     credentials.set(n, credential);
     const s: UpstreamStatus = {

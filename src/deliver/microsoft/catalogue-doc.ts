@@ -44,9 +44,10 @@ function example(e: CatalogueEntry, lang: DocLanguage): string {
   }
   if (e.source === 'graph') return `${e.example.status}${e.example.code ? ` ${e.example.code}` : ''}${e.example.operation ? ` (${e.example.operation})` : ''}`;
   const x = e.example;
-  if (x.notSignedIn) return lang === 'ja' ? 'サインイン情報が保存されていない' : 'no sign-in stored';
+  const reader = x.reader ? (lang === 'ja' ? '、IMAP/POP の読み取り' : ', reading IMAP/POP') : '';
+  if (x.notSignedIn && x.aadsts === undefined) return lang === 'ja' ? `サインイン情報が保存されていない${reader}` : `no sign-in stored${reader}`;
   if (x.networkCode) return lang === 'ja' ? `${x.networkCode} (サインイン先のホストに到達できない)` : `${x.networkCode} (sign-in host not reached)`;
-  return `${x.aadsts ? `AADSTS${x.aadsts}` : x.error ?? ''}${x.status ? ` (${x.status}${x.error ? ` ${x.error}` : ''})` : ''}`;
+  return `${x.aadsts ? `AADSTS${x.aadsts}` : x.error ?? ''}${x.status ? ` (${x.status}${x.error ? ` ${x.error}` : ''}${reader})` : ''}`;
 }
 
 /** A wait as docs show it: "24 h" / "60 s", "24 時間" / "60 秒". */

@@ -13,18 +13,36 @@ const APP = '11111111-2222-3333-4444-555555555555';
 const TENANT = 'contoso.onmicrosoft.com';
 const SEND_TEST = 'Then check with: authrelay send-test --route <upstream> --to <an address>.';
 const SEND_TEST_JA = 'その後、authrelay send-test --route <upstream> --to <an address> で確認してください。';
+const READER_CHECK = 'Then check with: authrelay doctor (it logs in to each mailbox).';
+const READER_CHECK_JA = 'その後、authrelay doctor で確認してください (各メールボックスへのログインを試します)。';
 
 function entry(e: Omit<EntraEntry, 'source' | 'action' | 'scope'> & Partial<Pick<EntraEntry, 'action' | 'scope'>>): EntraEntry {
   return { source: 'entra', action: 'retry', scope: 'destination', ...e };
 }
 
 export const ENTRA_ENTRIES: readonly EntraEntry[] = [
+  // Reading mailboxes over IMAP/POP (an exchange-mailbox upstream with a delegated sign-in): the devices' logins are
+  // refused until someone signs in again, so these fail the login instead of holding a route, and point at doctor.
   entry({
-    ref: 'entra.not-signed-in', category: 'auth', match: { notSignedIn: true },
-    example: { notSignedIn: true },
-    hint: 'This route sends as a signed-in user, and nobody has signed in yet (or the stored sign-in was removed).',
-    fix: `Run: authrelay oauth login <upstream> and sign in as <mailbox> in a browser with the code shown. ${SEND_TEST}`,
-    ja: { hint: 'このルートはサインインしたユーザーとして送信しますが、まだ誰もサインインしていません (または保存されていたサインインが削除されました)。', fix: `authrelay oauth login <upstream> を実行し、表示されたコードを使ってブラウザーで <mailbox> としてサインインしてください。${SEND_TEST_JA}` },
+    ref: 'entra.reader.sign-in-lost', category: 'auth', action: 'fail', scope: 'message', match: { reader: true, aadsts: [70008, 700082, 50173] },
+    example: { reader: true, status: 400, error: 'invalid_grant', aadsts: 50173, notSignedIn: true, description: `AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.${TRACE}` },
+    hint: 'The stored sign-in that opens the mailboxes over IMAP/POP has expired or was revoked (password change, admin sign-out, 90 days unused), so devices are refused until someone signs in again.',
+    fix: `Run: authrelay oauth login <upstream> and sign in as <mailbox> again. ${READER_CHECK}`,
+    ja: { hint: 'IMAP/POP でメールボックスを開くための保存されたサインインの有効期限が切れたか、取り消されました (パスワードの変更、管理者によるサインアウト、90 日間の未使用など)。もう一度サインインするまで、デバイスのログインは拒否されます。', fix: `authrelay oauth login <upstream> を実行し、<mailbox> としてもう一度サインインしてください。${READER_CHECK_JA}` },
+  }),
+  entry({
+    ref: 'entra.reader.consent', category: 'permission', action: 'fail', scope: 'message', match: { reader: true, aadsts: [65001, 90094] },
+    example: { reader: true, status: 400, error: 'invalid_grant', aadsts: 65001, notSignedIn: true, description: `AADSTS65001: The user or administrator has not consented to use the application with ID '${APP}' named 'authrelay'. Send an interactive authorization request for this user and resource.${TRACE}` },
+    hint: 'Nobody has consented to the app\'s delegated permissions for reading mail (IMAP.AccessAsUser.All, POP.AccessAsUser.All), so Entra ID gives the signed-in user no token for them.',
+    fix: `In Entra admin center → App registrations → <appId> → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions, add IMAP.AccessAsUser.All and POP.AccessAsUser.All, then "Grant admin consent for <tenant>"; then run authrelay oauth login <upstream> again. ${READER_CHECK}`,
+    ja: { hint: 'メールを読むためのアプリの委任されたアクセス許可 (IMAP.AccessAsUser.All、POP.AccessAsUser.All) に誰も同意していません。そのため、Entra ID はサインインしたユーザーにそのトークンを発行しません。', fix: `Microsoft Entra 管理センターの [アプリの登録] → <appId> → [API のアクセス許可] → [アクセス許可の追加] → [所属する組織で使用している API] → [Office 365 Exchange Online] → [委任されたアクセス許可] で IMAP.AccessAsUser.All と POP.AccessAsUser.All を追加し、[<tenant> に管理者の同意を与えます] を選んでください。その後、authrelay oauth login <upstream> をもう一度実行します。${READER_CHECK_JA}` },
+  }),
+  entry({
+    ref: 'entra.reader.not-signed-in', category: 'auth', action: 'fail', scope: 'message', match: { reader: true, notSignedIn: true },
+    example: { reader: true, notSignedIn: true },
+    hint: 'The mailboxes are opened over IMAP/POP as a signed-in user, and nobody has signed in yet (or the stored sign-in was removed), so devices are refused.',
+    fix: `Run: authrelay oauth login <upstream> and sign in as <mailbox> in a browser with the code shown. ${READER_CHECK}`,
+    ja: { hint: 'メールボックスはサインインしたユーザーとして IMAP/POP で開かれますが、まだ誰もサインインしていません (または保存されていたサインインが削除されました)。そのため、デバイスのログインは拒否されます。', fix: `authrelay oauth login <upstream> を実行し、表示されたコードを使ってブラウザーで <mailbox> としてサインインしてください。${READER_CHECK_JA}` },
   }),
   entry({
     ref: 'entra.AADSTS7000215', category: 'auth', match: { aadsts: [7000215] },
@@ -123,6 +141,14 @@ export const ENTRA_ENTRIES: readonly EntraEntry[] = [
     hint: 'Entra ID rejected the user name or password.',
     fix: 'Check the account and password set for the route, then run authrelay oauth login <upstream> to sign in again.',
     ja: { hint: 'Entra ID がユーザー名またはパスワードを拒否しました。', fix: 'ルートに設定したアカウントとパスワードを確認し、authrelay oauth login <upstream> を実行してもう一度サインインしてください。' },
+  }),
+  // After the AADSTS entries: a stored sign-in that Entra refused (revoked, no consent) is explained by its code.
+  entry({
+    ref: 'entra.not-signed-in', category: 'auth', match: { notSignedIn: true },
+    example: { notSignedIn: true },
+    hint: 'This route sends as a signed-in user, and nobody has signed in yet (or the stored sign-in was removed).',
+    fix: `Run: authrelay oauth login <upstream> and sign in as <mailbox> in a browser with the code shown. ${SEND_TEST}`,
+    ja: { hint: 'このルートはサインインしたユーザーとして送信しますが、まだ誰もサインインしていません (または保存されていたサインインが削除されました)。', fix: `authrelay oauth login <upstream> を実行し、表示されたコードを使ってブラウザーで <mailbox> としてサインインしてください。${SEND_TEST_JA}` },
   }),
   entry({
     ref: 'entra.unavailable', category: 'unavailable', match: { status: [429, 500, 502, 503, 504] },

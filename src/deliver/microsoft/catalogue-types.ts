@@ -28,11 +28,17 @@ export interface Explained {
   retryAfterMs?: number;
 }
 
-/** The fields of a TokenError's details the catalogue reads. */
-export type EntraExample = TokenErrorDetails;
+/**
+ * The fields of a TokenError's details the catalogue reads, and whether the
+ * token was the delegated sign-in that opens mailboxes over IMAP/POP (an
+ * exchange-mailbox upstream; set by whoever explains it, not by Entra).
+ */
+export type EntraExample = TokenErrorDetails & { reader?: boolean };
 
 /** Every given field must match. */
 export interface EntraMatch {
+  /** Only for the delegated sign-in that opens mailboxes over IMAP/POP (true). */
+  reader?: boolean;
   aadsts?: number[];
   error?: string;
   status?: number[];

@@ -150,6 +150,7 @@ export function explainGeneric(a: GenericAnswer, ctx?: PlaceholderValues): Expla
 
 export function matchesEntra(entry: EntraEntry, d: EntraExample): boolean {
   const m = entry.match;
+  if (m.reader !== undefined && m.reader !== (d.reader === true)) return false;
   if (m.notSignedIn !== undefined && m.notSignedIn !== (d.notSignedIn === true)) return false;
   if (m.aadsts !== undefined && (d.aadsts === undefined || !m.aadsts.includes(d.aadsts))) return false;
   if (m.error !== undefined && d.error !== m.error) return false;
@@ -178,8 +179,8 @@ export function explainEntra(details: EntraExample, ctx?: PlaceholderValues): Ex
  * carries Entra's own description (it holds no secret). Sign-in problems are
  * the route's, so messages wait (retry, scope destination) while they are fixed.
  */
-export function explainTokenError(err: TokenError, ctx?: PlaceholderValues): DeliveryOutcome {
-  const d = err.details;
+export function explainTokenError(err: TokenError, ctx?: PlaceholderValues & { reader?: boolean }): DeliveryOutcome {
+  const d: EntraExample = ctx?.reader ? { ...err.details, reader: true } : err.details;
   const aadsts = aadstsOf(d);
   const response = d.description ?? (d.networkCode ? `${d.networkCode}: ${err.message}` : err.message);
   const base: DeliveryOutcome = {

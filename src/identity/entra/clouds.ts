@@ -21,7 +21,7 @@
  *   outlook-dod.office365.us (DoD), smtp.partner.outlook.cn and
  *   partner.outlook.cn (China).
  */
-import type { EntraUpstreamConfig, MicrosoftCloud } from '../../config/schema.js';
+import { DEFAULT_MAILBOX_DELEGATED_SCOPE, type EntraUpstreamConfig, type MicrosoftCloud } from '../../config/schema.js';
 
 export interface CloudEndpoints {
   cloud: MicrosoftCloud;
@@ -106,13 +106,17 @@ export function resolveEndpoints(cfg: Pick<EntraUpstreamConfig, 'cloud' | 'endpo
 
 /**
  * The delegated scopes to request: the configured ones, with the global
- * default translated to the cloud's own Exchange resource.
+ * default (SMTP for smtp-oauth, IMAP and POP for exchange-mailbox)
+ * translated to the cloud's own Exchange resource.
  */
 export function delegatedScopes(cfg: Pick<EntraUpstreamConfig, 'cloud' | 'endpoints'>, configured: string | undefined): string[] {
   const endpoints = resolveEndpoints(cfg);
+  const resource = CLOUDS[endpoints.cloud].exchangeDelegatedResource;
   const scope = configured === undefined || configured === DEFAULT_DELEGATED_SCOPE
     ? `${endpoints.smtpDelegatedScope} offline_access`
-    : configured;
+    : configured === DEFAULT_MAILBOX_DELEGATED_SCOPE
+      ? `${resource}/IMAP.AccessAsUser.All ${resource}/POP.AccessAsUser.All offline_access`
+      : configured;
   return scope.split(/\s+/).filter(Boolean);
 }
 

@@ -1,7 +1,9 @@
 /**
- * Delegated tokens for SMTP: one mailbox user signs in once by device code
- * (`authrelay oauth login UPSTREAM`); the refresh token Entra returns is kept
- * encrypted (SignInStore, MSAL's cache plugin) and used to get access tokens.
+ * Delegated tokens for SMTP (smtp-oauth: SMTP.Send) and for IMAP/POP
+ * (exchange-mailbox: IMAP.AccessAsUser.All, POP.AccessAsUser.All): one user
+ * signs in once by device code (`authrelay oauth login UPSTREAM`); the
+ * refresh token Entra returns is kept encrypted (SignInStore, MSAL's cache
+ * plugin) and used to get access tokens.
  *
  * Device code is a public-client flow (the app registration must allow
  * public client flows), so this is MSAL's PublicClientApplication with no
@@ -10,7 +12,7 @@
  * days without use, so a relay that sends rarely renews on a timer as well.
  */
 import { PublicClientApplication, type AccountInfo, type AuthenticationResult } from '@azure/msal-node';
-import type { SmtpOauthUpstreamConfig } from '../../config/schema.js';
+import type { ExchangeMailboxUpstreamConfig, SmtpOauthUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { AccessToken } from './token-provider.js';
 import { TokenError } from './token-provider.js';
@@ -35,6 +37,9 @@ export interface SignInResult {
   expiresAt: number;
 }
 
+/** An upstream that may sign in one user instead of an app: smtp-oauth (sends as it), exchange-mailbox (reads mailboxes as it). */
+export type DelegatedUpstreamConfig = SmtpOauthUpstreamConfig | ExchangeMailboxUpstreamConfig;
+
 /** AADSTS codes that mean the stored sign-in is gone for good. */
 const SIGN_IN_LOST = new Set([70008, 700082, 50173, 50076, 50079, 65001]);
 
@@ -46,10 +51,12 @@ export class DelegatedTokenProvider extends MsalTokenProvider {
   readonly store: SignInStore;
   private readonly app: PublicClientApplication;
   private timer: NodeJS.Timeout | undefined;
+  /** What the upstream does as the user, for messages: "sends as" or "reads mailboxes as". */
+  private readonly acts: string;
 
   constructor(
     readonly upstream: string,
-    cfg: SmtpOauthUpstreamConfig,
+    cfg: DelegatedUpstreamConfig,
     deps: { dataDir: string; key: Buffer; log: Logger },
     events: TokenEvents = {},
   ) {
@@ -58,6 +65,7 @@ export class DelegatedTokenProvider extends MsalTokenProvider {
     const store = new SignInStore(deps.dataDir, upstream, deps.key, () => user);
     super(msalConfiguration(cfg, undefined, deps.log, { cachePlugin: store }), events);
     this.user = user;
+    this.acts = cfg.type === 'smtp-oauth' ? 'sends as' : 'reads mailboxes as';
     this.store = store;
     this.scopes = delegatedScopes(cfg, cfg.delegated.scope);
     this.app = new PublicClientApplication(this.setup.config);
@@ -116,7 +124,7 @@ export class DelegatedTokenProvider extends MsalTokenProvider {
     if (signedIn.toLowerCase() !== this.user.toLowerCase()) {
       await this.app.getTokenCache().removeAccount(result.account);
       throw new TokenError(
-        `${signedIn} signed in, but upstream ${this.upstream} sends as ${this.user}; sign in as ${this.user} (or change delegated.user)`,
+        `${signedIn} signed in, but upstream ${this.upstream} ${this.acts} ${this.user}; sign in as ${this.user} (or change delegated.user)`,
         { error: 'wrong_user' },
       );
     }

@@ -6,12 +6,12 @@
  * The transports factory asks it with `get(upstream, cfg, resource)`.
  */
 import { createHash } from 'node:crypto';
-import type { EntraAppUpstreamConfig, SmtpOauthUpstreamConfig } from '../../config/schema.js';
+import type { EntraAppUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { TokenProvider, TokenResource } from './token-provider.js';
 import { AppTokenProvider } from './app-token-provider.js';
 import type { TokenEvents } from './msal-token-provider.js';
-import { DelegatedTokenProvider } from './delegated-token-provider.js';
+import { DelegatedTokenProvider, type DelegatedUpstreamConfig } from './delegated-token-provider.js';
 import { authorityOf } from './msal-config.js';
 import { resolveEndpoints } from './clouds.js';
 import { encryptionKey } from './secret-key.js';
@@ -46,7 +46,7 @@ export class TokenProviders {
     }
     const holder: { entry?: { provider: AnyProvider; upstreams: Set<string> } } = {};
     const events: TokenEvents = { onResult: (result) => holder.entry && this.record(holder.entry, result) };
-    const provider: AnyProvider = cfg.type === 'smtp-oauth' && cfg.delegated
+    const provider: AnyProvider = isDelegated(cfg)
       ? this.delegated(upstream, cfg, events)
       : new AppTokenProvider(cfg, resource, this.deps.log, events);
     holder.entry = { provider, upstreams: new Set([upstream]) };
@@ -55,7 +55,7 @@ export class TokenProviders {
   }
 
   /** A delegated provider for `oauth login` (not started, not registered). */
-  delegated(upstream: string, cfg: SmtpOauthUpstreamConfig, events: TokenEvents = {}): DelegatedTokenProvider {
+  delegated(upstream: string, cfg: DelegatedUpstreamConfig, events: TokenEvents = {}): DelegatedTokenProvider {
     const provider = new DelegatedTokenProvider(upstream, cfg, { dataDir: this.deps.dataDir, key: this.encryptionKey(), log: this.deps.log }, events);
     const every = this.deps.signInRenewalMs ?? 12 * 3_600_000;
     if (every > 0 && events.onResult) provider.startRenewal(every, Math.min(every, 60_000), this.deps.log);
@@ -97,9 +97,14 @@ export class TokenProviders {
   }
 }
 
+/** An upstream that signs in one user by device code (smtp-oauth or exchange-mailbox with `delegated`). */
+export function isDelegated(cfg: EntraAppUpstreamConfig): cfg is DelegatedUpstreamConfig & { delegated: NonNullable<DelegatedUpstreamConfig['delegated']> } {
+  return (cfg.type === 'smtp-oauth' || cfg.type === 'exchange-mailbox') && cfg.delegated !== undefined;
+}
+
 /** What makes two upstreams share a token. A secret only enters as a hash (never kept in clear here). */
 function providerKey(upstream: string, cfg: EntraAppUpstreamConfig, resource: TokenResource): string {
-  if (cfg.type === 'smtp-oauth' && cfg.delegated) return `delegated\0${upstream}`;
+  if (isDelegated(cfg)) return `delegated\0${upstream}`;
   const endpoints = resolveEndpoints(cfg);
   const credential = cfg.certificate
     ? `cert:${cfg.certificate.cert}:${cfg.certificate.key}`

@@ -180,8 +180,8 @@ export class ClientSession {
       const level = explained.temporary ? 'warn' : 'error';
       this.log[level]({
         event: 'proxy-upstream-failed', device: decision.device, mailbox: decision.mailbox, upstream: upstreamName, kind: explained.kind,
-        stage: opened.failure.stage, upstreamText: opened.failure.upstreamText, fix: explained.fix,
-      }, `${explained.summary} Fix: ${explained.fix.join(' ; ')}`);
+        stage: opened.failure.stage, upstreamText: opened.failure.upstreamText, fix: explained.fix, ...(explained.ref ? { ref: explained.ref } : {}),
+      }, `${explained.summary} Fix: ${explained.fix.join(' ; ')}${explained.ref ? ` (docs/errors.md: ${explained.ref})` : ''}`);
       return { ok: false, refused: 'upstream', explained, close: !explained.temporary && this.loginFailures + 1 >= s.maxLoginFailures };
     }
     this.opened = { device: decision.device, mailbox: decision.mailbox, at: Date.now() };

@@ -67,6 +67,7 @@ export interface FailureContext {
 
 const CLIENT_REFUSED = 'The mail server refused authrelay access to this mailbox; the relay administrator has the fix in its log.';
 const CLIENT_LATER = 'The relay cannot log in to the mail server right now; try again later.';
+const CLIENT_SIGN_IN = 'The relay\'s sign-in to the mail service is not valid; the relay administrator has the fix in its log.';
 
 export function explainFailure(f: UpstreamFailure, ctx: FailureContext): ExplainedFailure {
   const r = ROLE[ctx.protocol];
@@ -78,6 +79,13 @@ export function explainFailure(f: UpstreamFailure, ctx: FailureContext): Explain
   const saw = `${ctx.upstream} answered ${JSON.stringify(f.upstreamText)}`;
   const done = (summary: string, fix: string[], temporary: boolean, clientText: string): ExplainedFailure =>
     ({ kind: f.kind, summary, fix, temporary, clientText });
+  // A delegated token speaks for the signed-in user: the mailbox is theirs, or one they have FullAccess to.
+  const signedIn = ctx.token && !ctx.token.appOnly ? ctx.token.user ?? 'the signed-in user' : undefined;
+  if (signedIn && (f.kind === 'auth-failed' || f.kind === 'not-connected')) {
+    const grantUser = `Add-MailboxPermission -Identity ${ctx.mailbox} -User ${signedIn} -AccessRights FullAccess`;
+    return done(`The signed-in user ${signedIn} was refused ${r.name} access to ${ctx.mailbox} (${saw}): a delegated sign-in opens only the user's own mailbox and mailboxes the user has FullAccess to, and ${r.name} must be on for the mailbox.`,
+      [`${grantUser} (in Exchange Online PowerShell), or sign in as ${ctx.mailbox} with authrelay oauth login`, `Set-CASMailbox -Identity ${ctx.mailbox} ${r.casFlag} $true`], false, CLIENT_REFUSED);
+  }
   switch (f.kind) {
     case 'role-missing': {
       const delegated = ctx.token && !ctx.token.appOnly;
@@ -113,6 +121,10 @@ export function explainFailure(f: UpstreamFailure, ctx: FailureContext): Explain
       return done(`authrelay could not open an ${r.name} session to ${ctx.upstream}: ${f.upstreamText}.`,
         [`Check that authrelay can reach ${ctx.upstream} (DNS, firewall) and trusts its certificate (ca)`], true, CLIENT_LATER);
     case 'token-failed':
+      if (f.token) {
+        return { ...done(`authrelay could not get an access token for ${ctx.mailbox}: ${f.token.hint} (${f.upstreamText})`,
+          [f.token.fix], !f.token.permanent, f.token.permanent ? CLIENT_SIGN_IN : CLIENT_LATER), ref: f.token.ref };
+      }
       return done(`authrelay could not get an access token for ${ctx.mailbox}: ${f.upstreamText}.`,
         ['Fix the Entra app credentials or consent named above (authrelay doctor explains the AADSTS code)'], true, CLIENT_LATER);
     case 'protocol-error':

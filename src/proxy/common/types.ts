@@ -56,6 +56,24 @@ export interface MailboxToken {
   permissions?: readonly string[];
 }
 
+/** What the error catalogue says about a token the proxy could not get (the relay fills it in; the proxy only carries it). */
+export interface TokenFailureExplained {
+  /** The catalogue entry, e.g. entra.reader.sign-in-lost. */
+  ref: string;
+  hint: string;
+  fix: string;
+  /** Trying again will not help until an administrator acts (a sign-in expired or revoked, consent missing). */
+  permanent: boolean;
+}
+
+/** Thrown by UpstreamTarget.getToken when the token could not be had and the catalogue explains why. */
+export class MailboxTokenError extends Error {
+  constructor(message: string, readonly explained: TokenFailureExplained) {
+    super(message);
+    this.name = 'MailboxTokenError';
+  }
+}
+
 /** Where the proxy logs in for the client, and with what token (identity/entra's TokenProvider fits getToken). */
 export interface UpstreamTarget {
   /** outlook.office365.com, a national cloud's host, or an override (a test server). */
@@ -100,6 +118,8 @@ export interface UpstreamFailure {
   stage: 'token' | 'connect' | 'greeting' | 'auth' | 'probe';
   /** The server's line (or the error's message) as received; never holds the token. */
   upstreamText: string;
+  /** token-failed: the catalogue's explanation, when the token source gave one. */
+  token?: TokenFailureExplained;
 }
 
 /** What the failure catalogue says about an upstream failure. */
@@ -113,6 +133,8 @@ export interface ExplainedFailure {
   clientText: string;
   /** True when trying again later may work (the client gets [UNAVAILABLE] / [SYS/TEMP]). */
   temporary: boolean;
+  /** The error catalogue's entry (docs/errors.md), when one explains it. */
+  ref?: string;
 }
 
 /** Which session a telemetry event is about (for the console's reader sessions); names only, never secrets. */

@@ -12,7 +12,7 @@ import { LineError, LineReader } from './line-reader.js';
 import { connectUpstreamTls } from './tls.js';
 import { classifyRefusal } from './failure-catalogue.js';
 import { tokenFacts, xoauth2InitialResponse, type TokenFacts } from './xoauth2.js';
-import type { MailProtocol, MailboxToken, UpstreamFailure, UpstreamFailureKind, UpstreamTarget } from './types.js';
+import { MailboxTokenError, type MailProtocol, type MailboxToken, type TokenFailureExplained, type UpstreamFailure, type UpstreamFailureKind, type UpstreamTarget } from './types.js';
 
 /** The upstream's lines as the protocol reads them (UTF-8, CRLF removed; null when it closed). */
 export interface UpstreamConversation {
@@ -68,7 +68,7 @@ export async function openUpstream(
     token = await tokenP;
   } catch (err) {
     socketP.then((s) => s.destroy(), () => undefined);
-    return fail('token-failed', 'token', (err as Error).message, undefined);
+    return fail('token-failed', 'token', (err as Error).message, undefined, err instanceof MailboxTokenError ? err.explained : undefined);
   }
   const facts = tokenFacts(token.token);
   let socket: TLSSocket;
@@ -122,6 +122,6 @@ export async function openUpstream(
   };
 }
 
-function fail(kind: UpstreamFailureKind, stage: UpstreamFailure['stage'], text: string, token: TokenFacts | undefined): UpstreamOpenResult {
-  return { ok: false, failure: { kind, stage, upstreamText: text }, token };
+function fail(kind: UpstreamFailureKind, stage: UpstreamFailure['stage'], text: string, token: TokenFacts | undefined, explained?: TokenFailureExplained): UpstreamOpenResult {
+  return { ok: false, failure: { kind, stage, upstreamText: text, ...(explained ? { token: explained } : {}) }, token };
 }
