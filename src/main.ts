@@ -6,48 +6,36 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EMBEDDED_DEFAULT_FILE, firstFileText } from './config/editor.js';
+import { availableParallelism } from 'node:os';
+import type { Server } from 'node:net';
+// Only what receiving needs is imported here; the rest is loaded once the SMTP listeners accept (see startRelay).
 import type { Config } from './config/schema.js';
 import type { Logger } from './core/log.js';
-import { PostgresStore } from './spool/postgres/postgres-store.js';
-import { MemoryPacing, type PacingCoordinator } from './spool/pacing.js';
-import { BudgetBook } from './deliver/budget-book.js';
+import type { PacingCoordinator } from './spool/pacing.js';
 import type { Store } from './spool/store.js';
+import type { PostgresStore } from './spool/postgres/postgres-store.js';
 import { leaseOwner, openStore, relayHostname } from './spool/open.js';
 import { Lockout, RateLimiter } from './identity/lockout.js';
 import { ReceiveStage, type BoundListener } from './receive/server.js';
 import { ensureCertificate } from './receive/tls.js';
-import { lazyTokenProviders } from './deliver/factory.js';
-import { Scheduler } from './deliver/scheduler.js';
-import { NonDeliveryNotices } from './report/notices.js';
-import { reportLanguageResolver } from './report/report-language.js';
-import type { FailureReporter } from './deliver/scheduler.js';
+import type { FailureReporter, Scheduler } from './deliver/scheduler.js';
 import type { TokenProviders } from './identity/entra/providers.js';
-import { HttpClient } from './core/http.js';
-import { RelayMetrics } from './report/metrics.js';
-import { measureTransport } from './report/instrument.js';
+import type { RelayMetrics } from './report/metrics.js';
 import { SessionWatch } from './report/session-watch.js';
-import { AlertMonitor } from './report/alerts.js';
-import { expiries, expirySources } from './report/expiry.js';
+import type { AlertMonitor } from './report/alerts.js';
 import type { ReadinessCheck } from './admin/server.js';
 import type { AdminServer } from './admin/server.js';
-import { TransportRegistry } from './root/transports.js';
 import { buildReceive, buildSnapshot, configVersion, effectiveRoutes, type RelaySnapshot } from './root/snapshot.js';
 import { CAPTURE_ROUTE } from './route/rules.js';
 import { deviceAddresses } from './core/device-addresses.js';
 import { say } from './core/trail-texts.js';
-import { Reloader, type ReloadResult } from './root/reload.js';
-import { startAdmin } from './root/admin.js';
-import { ControlServer, controlSocketPath } from './control/server.js';
-import { MigrationService } from './migration/service.js';
-import { MigrationSchedule } from './migration/schedule.js';
-import { ReaderListeners, type BoundReader } from './root/readers.js';
-import { ReaderActivity, teeTelemetry, type ReaderListenerView } from './report/reader-activity.js';
+import type { ReloadResult } from './root/reload.js';
+import type { BoundReader } from './root/readers.js';
+import type { ReaderListenerView } from './report/reader-activity.js';
 import { smtpListenersOf } from './receive/listener-set.js';
-import { ReceiveWorkers } from './root/workers.js';
+import type { ReceiveWorkers } from './root/workers.js';
 import { workerCount } from './root/worker-ipc.js';
-import { availableParallelism } from 'node:os';
-import type { Server } from 'node:net';
+import { DeferredTelemetry } from './core/telemetry.js';
 
 export type { ReloadResult } from './root/reload.js';
 
@@ -111,21 +99,6 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const orphans = await store.removeOrphanBodies();
   if (orphans) log.info({ event: 'spool-cleanup', orphans }, `removed ${orphans} unused or partial body files left by an interrupted run (none belonged to an acknowledged message)`);
 
-  const metrics = new RelayMetrics();
-  const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
-  let tokenProviders: TokenProviders | undefined;
-  const getTokens = () => tokens.get().then((t) => (tokenProviders = t));
-  // With PostgreSQL, per-mailbox pacing is counted in the database: the limits hold for all nodes together.
-  // One coordinator for every upstream: a mailbox's daily budget is shared by all routes sending as it.
-  const pacing: PacingCoordinator = store instanceof PostgresStore ? store.pacing(leaseOwner(config)) : new MemoryPacing();
-  const budgets = new BudgetBook(pacing, log);
-  const schedulerRef: { scheduler?: Scheduler } = {};
-  const registry = new TransportRegistry(
-    { log, tokens: getTokens, pacing, budgets },
-    (name, t) => measureTransport(name, t, metrics),
-    (t) => schedulerRef.scheduler?.inUse(t) ?? false,
-    log,
-  );
   const shared = {
     // The limits are read from the configuration in effect at every check.
     lockout: new Lockout(() => {
@@ -145,8 +118,51 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       'no upstream is configured: every message is held in the queue by the built-in capture route, nothing is delivered. ' +
       'Add an upstream (e.g. upstreams: { relay: { type: smtp, host: smtp.example.com, port: 587 } }) and a route, reload, then release the held messages.');
   }
-
+  const schedulerRef: { scheduler?: Scheduler } = {};
   const wake = () => schedulerRef.scheduler?.wake();
+
+  // A relay whose listeners are all plain SMTP (tls: none) accepts before its self-signed certificate is made
+  // (a first start); it is made right after, for the expiry checks and a reload that adds TLS.
+  const needsCertificate = config.listeners.some((l) => l.tls !== 'none' || l.protocol !== 'smtp');
+  let certificate = needsCertificate ? await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log) : undefined;
+  // The live view of sessions: `authrelay device watch`, the console's device page.
+  const watch = new SessionWatch();
+  // Metrics count from the first session; prom-client is loaded once the listeners accept.
+  const receiveTelemetry = new DeferredTelemetry();
+  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: wake, telemetry: receiveTelemetry, watch });
+  // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
+  try {
+    await receive.listen({ listeners: smtpListenersOf(config.listeners), hostname: relayHostname(config), certificate });
+  } catch (err) {
+    await receive.close();
+    await store.close();
+    throw err;
+  }
+
+  // What receiving does not need is loaded now, while the listeners accept.
+  const [
+    { RelayMetrics }, { lazyTokenProviders }, { MemoryPacing }, { BudgetBook }, { TransportRegistry }, { measureTransport }, { reportLanguageResolver },
+    { NonDeliveryNotices }, { Scheduler }, { ReaderActivity, teeTelemetry }, { ReaderListeners }, { ReceiveWorkers },
+  ] = await Promise.all([
+    import('./report/metrics.js'), import('./deliver/factory.js'), import('./spool/pacing.js'), import('./deliver/budget-book.js'), import('./root/transports.js'),
+    import('./report/instrument.js'), import('./report/report-language.js'), import('./report/notices.js'), import('./deliver/scheduler.js'),
+    import('./report/reader-activity.js'), import('./root/readers.js'), import('./root/workers.js'),
+  ]);
+  const metrics = new RelayMetrics();
+  receiveTelemetry.attach(metrics);
+  const tokens = lazyTokenProviders({ dataDir: config.dataDir, secretKey: config.secretKey, log });
+  let tokenProviders: TokenProviders | undefined;
+  const getTokens = () => tokens.get().then((t) => (tokenProviders = t));
+  // With PostgreSQL, per-mailbox pacing is counted in the database: the limits hold for all nodes together.
+  // One coordinator for every upstream: a mailbox's daily budget is shared by all routes sending as it.
+  const pacing: PacingCoordinator = config.store.type === 'postgres' ? (store as PostgresStore).pacing(leaseOwner(config)) : new MemoryPacing();
+  const budgets = new BudgetBook(pacing, log);
+  const registry = new TransportRegistry(
+    { log, tokens: getTokens, pacing, budgets },
+    (name, t) => measureTransport(name, t, metrics),
+    (t) => schedulerRef.scheduler?.inUse(t) ?? false,
+    log,
+  );
   // notices.language and alerts.language, their defaults from the console's language and this process's locale, resolved once per configuration version.
   const reportLanguages = reportLanguageResolver(env);
   const notices = new NonDeliveryNotices(store, () => {
@@ -166,21 +182,12 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const scheduler = new Scheduler({ store, current: () => current.delivery, reporter, log, owner: leaseOwner(config) });
   schedulerRef.scheduler = scheduler;
 
-  // A relay whose listeners are all plain SMTP (tls: none) accepts before its self-signed certificate is made
-  // (a first start); it is made right after, for the expiry checks and a reload that adds TLS.
-  const needsCertificate = config.listeners.some((l) => l.tls !== 'none' || l.protocol !== 'smtp');
-  let certificate = needsCertificate ? await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log) : undefined;
-  // The live view of sessions: `authrelay device watch`, the console's device page.
-  const watch = new SessionWatch();
-  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: wake, telemetry: metrics, watch });
   // What readers did lately, per device (the console's devices page).
   const readerActivity = new ReaderActivity();
   // The IMAP and POP3 listeners of legacy readers: the same lockout and token providers as the rest of the relay.
   let workers: ReceiveWorkers | undefined;
   const readers = new ReaderListeners({ log, tokens: getTokens, lockout: shared.lockout, telemetry: teeTelemetry(metrics.readers, readerActivity) });
-  // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
-    await receive.listen({ listeners: smtpListenersOf(config.listeners), hostname: relayHostname(config), certificate });
     certificate ??= await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
     const plan = await readers.plan(config, certificate);
     plan.commit();
@@ -211,6 +218,13 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     await store.close();
     throw err;
   }
+  const [
+    { HttpClient }, { AlertMonitor }, { expiries, expirySources }, { MigrationService }, { MigrationSchedule }, { Reloader }, { ControlServer, controlSocketPath },
+    { EMBEDDED_DEFAULT_FILE, firstFileText }, { startAdmin },
+  ] = await Promise.all([
+    import('./core/http.js'), import('./report/alerts.js'), import('./report/expiry.js'), import('./migration/service.js'), import('./migration/schedule.js'),
+    import('./root/reload.js'), import('./control/server.js'), import('./config/editor.js'), import('./root/admin.js'),
+  ]);
   await scheduler.start();
   let schedulerRunning = true;
   let stopping: Promise<void> | undefined;

@@ -63,6 +63,43 @@ export interface SessionWatchSink {
   end(session: string, at: number): void;
 }
 
+/**
+ * Receive telemetry for the first moments of a start: the listeners accept
+ * before the metrics (prom-client) are loaded, so what happens meanwhile is
+ * kept and passed on once the metrics are attached.
+ */
+export class DeferredTelemetry implements ReceiveTelemetry {
+  private target: ReceiveTelemetry | undefined;
+  private held: ((t: ReceiveTelemetry) => void)[] = [];
+
+  attach(target: ReceiveTelemetry): void {
+    this.target = target;
+    for (const f of this.held) f(target);
+    this.held = [];
+  }
+
+  private pass(f: (t: ReceiveTelemetry) => void): void {
+    if (this.target) f(this.target);
+    else if (this.held.length < 10_000) this.held.push(f);
+  }
+
+  tlsEstablished(listener: string, tlsVersion: string): void {
+    this.pass((t) => t.tlsEstablished(listener, tlsVersion));
+  }
+
+  messageAccepted(listener: string, tlsVersion: string | undefined): void {
+    this.pass((t) => t.messageAccepted(listener, tlsVersion));
+  }
+
+  authFailure(listener: string, mechanism: string, lockedOut: boolean): void {
+    this.pass((t) => t.authFailure(listener, mechanism, lockedOut));
+  }
+
+  refused(listener: string, code: number): void {
+    this.pass((t) => t.refused(listener, code));
+  }
+}
+
 /** Telemetry that records nothing (tools and tests that do not look at metrics). */
 export const noTelemetry: Telemetry = {
   tlsEstablished: () => undefined,

@@ -109,7 +109,7 @@ export class ReceiveWorkers {
   }
 
   private spawn(n: number): Promise<void> {
-    const child = fork(SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect')) });
+    const child = fork(SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')) });
     let helloSeen!: () => void;
     const hello = new Promise<void>((r) => (helloSeen = r));
     const w: Worker = { n, child, tickets: new Set(), exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
