@@ -14,6 +14,7 @@ import type { Logger } from './core/log.js';
 import type { PacingCoordinator } from './spool/pacing.js';
 import type { Store } from './spool/store.js';
 import type { PostgresStore } from './spool/postgres/postgres-store.js';
+import { SqliteStore } from './spool/sqlite/sqlite-store.js';
 import { leaseOwner, openStore, relayHostname } from './spool/open.js';
 import { Lockout, RateLimiter } from './identity/lockout.js';
 import { ReceiveStage, type BoundListener } from './receive/server.js';
@@ -203,6 +204,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     if (count > 1) {
       workers = new ReceiveWorkers({
         log, lockout: shared.lockout, rates: shared.rates, telemetry: metrics, watch, wake,
+        ...(store instanceof SqliteStore ? { spool: store } : {}),
         sockets: () => new Map(receive.bound.map((b) => [b.name, receive.socketOf(b.name)]).filter((e): e is [string, Server] => e[1] !== undefined)),
       });
       await workers.start(count - 1, { config, version: firstVersion, certificate });

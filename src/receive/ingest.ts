@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import { newMessageId } from '../core/ids.js';
 import { mailDate } from '../core/mail-date.js';
-import type { Store, NewMessage, RouteAssignment } from '../spool/store.js';
+import type { ReceiveStore, NewMessage, RouteAssignment } from '../spool/store.js';
 import { fromAllowed } from '../identity/devices.js';
 import { LineEndingGuard } from './line-guard.js';
 import { HeaderStage } from './header-stage.js';
@@ -17,7 +17,7 @@ import type { ConnectionState, SessionPolicy, Transaction } from './policy.js';
 import { say, sayBoth, type Say } from '../core/trail-texts.js';
 
 export interface IngestContext {
-  store: Store;
+  store: ReceiveStore;
   policy: SessionPolicy;
   log: Logger;
   hostname: string;

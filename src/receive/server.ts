@@ -21,7 +21,7 @@ import { type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthenti
 import type { ListenerConfig } from '../config/schema.js';
 import { announcer, type Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
-import type { Store } from '../spool/store.js';
+import type { ReceiveStore } from '../spool/store.js';
 import { listenerTlsOptions, type CertificatePair } from './tls.js';
 import { ingest, type IngestContext } from './ingest.js';
 import type { ConnectionState } from './policy.js';
@@ -37,7 +37,7 @@ import { NO_PART, watchText } from '../core/watch-texts.js';
 export type { BoundListener } from './listener-set.js';
 
 export interface ReceiveDeps {
-  store: Store;
+  store: ReceiveStore;
   log: Logger;
   /** The configuration snapshot a new session starts under. */
   current: () => ReceiveSnapshot;

@@ -16,8 +16,9 @@ import type { Server, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../core/log.js';
 import { deepFreeze } from '../config/load.js';
-import { openStore } from '../spool/open.js';
-import type { Store } from '../spool/store.js';
+import { openStore, sqliteBodiesDir } from '../spool/open.js';
+import type { ReceiveStore } from '../spool/store.js';
+import { BodyFiles } from '../spool/sqlite/bodies.js';
 import { ReceiveStage } from '../receive/server.js';
 import { smtpListenersOf } from '../receive/listener-set.js';
 import type { ReceiveSnapshot } from '../receive/snapshot.js';
@@ -94,6 +95,46 @@ const rates: MessageRates = { take: (key, limit) => call<number>({ m: 'take', ke
 const telemetry = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'telemetry', m, a }) }) as ReceiveTelemetry;
 const watch = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'watch', m, a }) }) as SessionWatchSink;
 
+// ---- the spool ----
+/**
+ * With SQLite the main process is the spool's only writer (processes that
+ * each commit would wait for each other's write lock, blocking their event
+ * loops): bodies are written here, in files of the same directory or kept
+ * inline up to 128 KB, and the main process commits the row in its next group
+ * and answers; the 250 follows that answer.
+ */
+function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; close(): Promise<void> } {
+  const bodies = new BodyFiles(dir);
+  const writers = new Map<string, ReturnType<BodyFiles['create']>>();
+  return {
+    init: () => bodies.init(),
+    close: async () => bodies.close(),
+    createBody(id) {
+      const w = bodies.create(id);
+      writers.set(id, w);
+      return {
+        get bodyId() {
+          return w.bodyId;
+        },
+        stream: w.stream,
+        finish: () => w.finish(),
+        abort: async () => {
+          writers.delete(id);
+          await w.abort();
+        },
+      };
+    },
+    async accept(message) {
+      const w = writers.get(message.id);
+      writers.delete(message.id);
+      await call<true>({ m: 'accept', message, bodyId: w?.bodyId ?? message.id, inline: w?.inline() });
+    },
+    async recordDeviceActivity(activity) {
+      await call<true>({ m: 'activity', activity });
+    },
+  };
+}
+
 // ---- the receive stage ----
 /**
  * Listening sockets passed for the configuration being applied. A passed
@@ -112,7 +153,7 @@ function received(name: string, socket: Server): void {
   sockets.set(name, { socket, held, hold });
 }
 let log: Logger | undefined;
-let store: Store | undefined;
+let store: (ReceiveStore & { close(): Promise<void> }) | undefined;
 let stage: ReceiveStage | undefined;
 let snapshot: ReceiveSnapshot | undefined;
 let stopping: Promise<void> | undefined;
@@ -136,9 +177,10 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
   const receive = buildReceive(next, msg.version, shared);
   if (!stage) {
     log = logger(next.log.level);
-    store = openStore(next, log);
-    await store.init();
-    const s = store;
+    const own = msg.spool === 'own' ? openStore(next, log) : spoolThroughMain(sqliteBodiesDir(next));
+    await own.init();
+    store = own;
+    const s = own;
     stage = new ReceiveStage({
       store: s, log, current: () => snapshot!, telemetry, watch,
       onAccepted: () => send({ t: 'wake' }),

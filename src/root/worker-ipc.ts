@@ -20,10 +20,11 @@
 import type { Config } from '../config/schema.js';
 import type { CertificatePair } from '../receive/tls.js';
 import type { ConfigVersion } from './snapshot.js';
+import type { DeviceActivity, NewMessage } from '../spool/store.js';
 
 /** Main process → worker. A `socket` message carries the listening socket as its handle. */
 export type ToWorker =
-  | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number }
+  | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number; spool: 'main' | 'own' }
   | { t: 'socket'; name: string }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'locks'; entries: [string, number][] }
@@ -35,7 +36,11 @@ export type WorkerCall =
   | { m: 'end'; ticket: number }
   | { m: 'fail'; keys: string[] }
   | { m: 'succeed'; keys: string[] }
-  | { m: 'take'; key: string; limit: { messages: number; per: number } };
+  | { m: 'take'; key: string; limit: { messages: number; per: number } }
+  // With SQLite the main process is the spool's only writer: a worker writes the body (a file, or kept
+  // inline up to 128 KB) and the main process commits the row in its next group.
+  | { m: 'accept'; message: NewMessage; bodyId: string; inline?: Uint8Array | undefined }
+  | { m: 'activity'; activity: DeviceActivity };
 
 /** Worker → main process, always inside a `batch`. */
 export type FromWorker =

@@ -19,6 +19,7 @@ import type { Logger } from '../core/log.js';
 import type { Lockout, RateLimiter } from '../identity/lockout.js';
 import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
 import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
+import type { DeviceActivity, NewMessage } from '../spool/store.js';
 
 export interface WorkerDeps {
   log: Logger;
@@ -27,11 +28,18 @@ export interface WorkerDeps {
   telemetry: ReceiveTelemetry;
   watch: SessionWatchSink;
   wake: () => void;
+  /** With SQLite: the store, the spool's only writer (workers pass it what they accepted). */
+  spool?: SpoolWriter | undefined;
   /** The listening sockets as bound now, by listener name (a restarted worker gets them all). */
   sockets: () => Map<string, Server>;
 }
 
-export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worker'>;
+export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worker' | 'spool'>;
+
+export interface SpoolWriter {
+  acceptWritten(message: NewMessage, body: { bodyId: string; inline?: Buffer | undefined }): Promise<void>;
+  recordDeviceActivity(activity: DeviceActivity): Promise<void>;
+}
 
 interface Worker {
   n: number;
@@ -147,7 +155,7 @@ export class ReceiveWorkers {
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (err) => { clearTimeout(timer); reject(err); },
       };
-      this.post(w, { t: 'config', ...this.config!, worker: w.n });
+      this.post(w, { t: 'config', ...this.config!, worker: w.n, spool: this.deps.spool ? 'main' : 'own' });
     });
   }
 
@@ -228,6 +236,20 @@ export class ReceiveWorkers {
         return;
       case 'take':
         reply(rates.take(c.key, c.limit, Date.now()));
+        return;
+      case 'accept': {
+        const inline = c.inline ? Buffer.from(c.inline.buffer, c.inline.byteOffset, c.inline.byteLength) : undefined;
+        this.deps.spool!.acceptWritten(c.message, { bodyId: c.bodyId, inline }).then(
+          () => reply(true),
+          (err: unknown) => this.post(w, { t: 'reply', id, error: (err as Error).message }),
+        );
+        return;
+      }
+      case 'activity':
+        this.deps.spool!.recordDeviceActivity(c.activity).then(
+          () => reply(true),
+          (err: unknown) => this.post(w, { t: 'reply', id, error: (err as Error).message }),
+        );
         return;
     }
   }

@@ -25,6 +25,11 @@ export function openStore(config: Config, log?: Logger): Store {
   return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
 }
 
+/** Where the SQLite spool keeps body files (receive workers write theirs there too). */
+export function sqliteBodiesDir(config: Config): string {
+  return join(config.dataDir, 'queue', 'bodies');
+}
+
 /**
  * The owner named in delivery leases. One node (SQLite): the relay's host
  * name. Several nodes sharing PostgreSQL: store.node, or the system host name

@@ -103,6 +103,14 @@ export interface TrailEvent {
   data?: Record<string, unknown>;
 }
 
+/**
+ * What the receive stage needs of the store: a body to write, the acceptance
+ * commit, and the device inventory's refusals. A receive worker with SQLite
+ * gets these from the main process, the spool's single writer
+ * (root/receive-spool.ts).
+ */
+export type ReceiveStore = Pick<Store, 'createBody' | 'accept' | 'recordDeviceActivity'>;
+
 export interface BodyWriter {
   /** The stored body's name (the store links it to the message on accept). */
   readonly bodyId: string;

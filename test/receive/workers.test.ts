@@ -93,6 +93,44 @@ describe('workers: 2 on SQLite', () => {
     assert.equal(relay.current().config.workers, 2);
   });
 
+  test('bodies the worker wrote (inline and in files) are read whole from the store', async () => {
+    const big = (n: number) => `Subject: large ${n}\r\n\r\n${`line ${n} ${'x'.repeat(70)}\r\n`.repeat(4000)}`;
+    const sendBig = async (n: number): Promise<string> => {
+      const w = await SmtpWire.open(relay.port(), { localAddress: '127.0.0.2' });
+      try {
+        await w.cmd('EHLO tester');
+        await w.cmd('MAIL FROM:<scanner@printer.test>');
+        await w.cmd('RCPT TO:<user@example.com>');
+        await w.cmd('DATA');
+        w.write(`${big(n)}.\r\n`);
+        return (await w.read(30_000)).raw;
+      } finally {
+        w.close();
+      }
+    };
+    const before = new Set(relay.logs.filter((l) => l.worker === 1 && l.state === 'incoming').map((l) => String(l.id)));
+    const sent = new Map<string, number>();
+    for (let round = 0; round < 10; round++) {
+      const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => sendBig(round * 8 + i).then((r) => [r, round * 8 + i] as const)));
+      for (const [r, n] of replies) {
+        assert.ok(r.startsWith('250'), r);
+        sent.set(queueIdOf(r), n);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      if ([...sent.keys()].some((id) => !before.has(id) && relay.logs.some((l) => l.worker === 1 && l.id === id && l.state === 'incoming'))) break;
+    }
+    const byWorker = [...sent.keys()].filter((id) => relay.logs.some((l) => l.worker === 1 && l.id === id && l.state === 'incoming'));
+    assert.ok(byWorker.length > 0, 'the worker accepted some of the large messages');
+    for (const [id, n] of sent) {
+      const m = await relay.store.get(id);
+      assert.ok(m, id);
+      const chunks: Buffer[] = [];
+      for await (const c of relay.store.openBody(m.bodyId)) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks).toString('latin1');
+      assert.ok(body.endsWith(big(n).split('\r\n\r\n')[1]!), `${id}: the body as sent`);
+    }
+  });
+
   test('a reload reaches the worker: a new device is known there, a new listener accepts there', async () => {
     const file = join(relay.dataDir, 'authrelay.yaml');
     const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

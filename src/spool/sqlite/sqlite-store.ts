@@ -60,8 +60,8 @@ export class SqliteStore implements Store {
   private flushing = false;
   private closed = false;
   private walFd: number | undefined;
-  /** Body writers by message id, from createBody until the message is committed. */
-  private readonly writers = new Map<string, ReturnType<BodyFiles['create']>>();
+  /** Body writers by message id, from createBody until the message is committed (or a body written by a receive worker). */
+  private readonly writers = new Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>();
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
@@ -133,6 +133,25 @@ export class SqliteStore implements Store {
         await w.abort();
       },
     };
+  }
+
+  /**
+   * The acceptance of a message whose body a receive worker wrote (workers > 1):
+   * in a file in bodies/ (finished: data and directory entry durable), or
+   * inline (up to 128 KB, stored in the row). Committed in the next group, as
+   * accept() does; this process stays the spool's only writer.
+   */
+  acceptWritten(message: NewMessage, body: { bodyId: string; inline?: Buffer | undefined }): Promise<void> {
+    this.writers.set(message.id, { bodyId: body.bodyId, inline: () => body.inline });
+    return this.accept(message).catch((err: unknown) => {
+      this.writers.delete(message.id);
+      throw err;
+    });
+  }
+
+  /** Where body files are (a receive worker writes its bodies there). */
+  get bodiesDir(): string {
+    return this.bodies.dir;
   }
 
   accept(message: NewMessage): Promise<void> {
