@@ -297,7 +297,7 @@ export class Scheduler {
     try {
       outcomes = pending.length === 0 ? [] : await transport.deliver({
         id: m.id, sender: m.sender, recipients: pending, size: m.size, device: m.origin.device,
-        openBody: () => this.d.store.openBody(m.bodyId),
+        openBody: (readBytes?: number) => this.d.store.openBody(m.bodyId, readBytes),
         ...(m.sendAs ? { sendAs: m.sendAs } : {}),
         ...(m.headerFrom ? { headerFrom: m.headerFrom } : {}),
         ...(m.eightBit !== undefined ? { eightBit: m.eightBit } : {}),

@@ -23,8 +23,8 @@ export interface OutboundMessage {
    * transports look at the first part of the body as they start reading it.
    */
   eightBit?: boolean;
-  /** Opens the stored message (headers and body) as a fresh stream. */
-  openBody(): Readable;
+  /** Opens the stored message (headers and body) as a fresh stream; `readBytes`: the store's read size (a hint). */
+  openBody(readBytes?: number): Readable;
   /** Mailbox the device sends as, if configured. */
   sendAs?: string;
   headerFrom?: string;

@@ -241,7 +241,8 @@ export interface Store extends MigrationLedger {
   accept(message: NewMessage): Promise<void>;
 
   // deliver side
-  openBody(bodyId: string): Readable;
+  /** The stored message; `readBytes` is the size of each read from a body file, where the store reads files (a hint). */
+  openBody(bodyId: string, readBytes?: number): Readable;
   /** Claims due messages (and active ones whose lease ran out), each under a new lease. */
   claim(req: ClaimRequest): Promise<QueuedMessage[]>;
   /**

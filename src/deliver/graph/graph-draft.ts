@@ -14,13 +14,15 @@
  * segment of the part stream with its exact length), so no chunk-sized
  * buffer is held per upload and the TLS layer takes the bytes as the socket
  * drains; the draft and the parts are cut from the stored message by the
- * byte ranges the plan found (split.ts).
+ * byte ranges the plan found (split.ts). The plan's pass and each part's
+ * upload read the stored message in small reads (PLAN_READ_BYTES,
+ * PART_READ_BYTES), so that every read is released while it is young.
  */
 import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
 import type { HttpResponse } from '../../core/http.js';
 import { base64Length, base64Of } from '../microsoft/mime/base64-stream.js';
-import { draftStream, partStream, planSplit, type RemovedPart, type SplitPlan } from '../microsoft/mime/split.js';
+import { draftStream, partStream, planSplit, PLAN_READ_BYTES, type RemovedPart, type SplitPlan } from '../microsoft/mime/split.js';
 import { MARKER_FIELD, type DraftJanitor } from './graph-cleanup.js';
 import { GraphNoAnswer, sendMayHaveHappened, type GraphCaller, type GraphStep } from './graph-outcomes.js';
 
@@ -28,6 +30,13 @@ import { GraphNoAnswer, sendMayHaveHappened, type GraphCaller, type GraphStep } 
 export const UPLOAD_SESSION_MIN = 3 * 1024 * 1024;
 /** Upload chunk: a multiple of 320 KiB, under Outlook's 4 MB per PUT. */
 export const UPLOAD_CHUNK = 5 * 320 * 1024;
+/**
+ * Read size of the stored message for a part's upload: each read waits until
+ * the upstream has taken its bytes, and a 256 KB read (the store's default)
+ * waited long enough to be promoted and then freed only by a full collection
+ * (docs/architecture.md, Memory); a small one is released while it is young.
+ */
+export const PART_READ_BYTES = 16 * 1024;
 
 export type { GraphCaller } from './graph-outcomes.js';
 
@@ -58,7 +67,7 @@ export interface LargeSent {
 
 export async function sendLarge(g: GraphCaller, userUrl: string, m: LargeMessage): Promise<LargeSent> {
   const marker = Buffer.from(`${MARKER_FIELD}: ${m.queueId}${m.lineBreak}`, 'latin1');
-  const plan = await planSplit(await g.open(), m.maxDraft - marker.length);
+  const plan = await planSplit(await g.open(PLAN_READ_BYTES), m.maxDraft - marker.length);
   // A draft of an earlier attempt still in Drafts was never sent (a sent draft leaves the folder).
   if (!m.signal.aborted) await m.janitor.sweep('earlier-attempts');
   const { id, internetMessageId } = await createDraft(g, userUrl, plan, marker, m.janitor);
@@ -138,7 +147,7 @@ async function addPart(g: GraphCaller, messageUrl: string, part: RemovedPart): P
   });
   const uploadUrl = session.status === 201 ? session.json<{ uploadUrl?: string }>()?.uploadUrl : undefined;
   if (!uploadUrl) throw new DraftStepFailed('attachment', session);
-  const content = partStream(await g.open(), part);
+  const content = partStream(await g.open(PART_READ_BYTES), part);
   const segments = new Segments(content, part);
   try {
     for (let offset = 0; offset < part.size; ) {

@@ -122,6 +122,9 @@ export interface GraphCaller {
    * A stream body is destroyed once the request is over. `signal` replaces the attempt's (clean-up requests have their own).
    */
   call(step: GraphStep, req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | Readable; contentLength?: number; auth?: boolean }, signal?: AbortSignal): Promise<HttpResponse>;
-  /** Opens the prepared message (header rewritten) again. */
-  open(): Promise<Readable>;
+  /**
+   * Opens the prepared message (header rewritten) again; with `readBytes`,
+   * reading the stored message that many bytes at a time.
+   */
+  open(readBytes?: number): Promise<Readable>;
 }

@@ -158,10 +158,13 @@ export class GraphTransport implements Transport {
           throw err instanceof HttpError ? new GraphNoAnswer(step, err) : err;
         }
       },
-      open: async () => {
+      open: async (readBytes?: number) => {
         const stream = unread;
         unread = undefined;
-        return stream ?? (await this.prepare(message, mailbox)).stream;
+        // A read size of its own: the stream prepared at the start reads in the store's default size.
+        if (stream && readBytes !== undefined) stream.destroy();
+        else if (stream) return stream;
+        return (await this.prepare(message, mailbox, readBytes)).stream;
       },
     };
     try {
@@ -236,8 +239,8 @@ export class GraphTransport implements Transport {
     return res;
   }
 
-  private async prepare(message: OutboundMessage, mailbox: string): Promise<PreparedMessage> {
-    const body: Readable = message.openBody();
+  private async prepare(message: OutboundMessage, mailbox: string, readBytes?: number): Promise<PreparedMessage> {
+    const body: Readable = message.openBody(readBytes);
     // The same id on every attempt: copies of a possible duplicate are found too.
     const addMessageId = this.sentItems ? `<authrelay.${message.id}@${mailbox.split('@')[1] || 'authrelay.invalid'}>` : undefined;
     return prepareMessage(body, message.size, message.recipients, addMessageId ? { addMessageId } : {});

@@ -57,10 +57,10 @@ export async function prepareMessage(message: OutboundMessage, limit = PEEK_BYTE
     message: {
       ...message,
       eightBit: peeked.eightBit || !peeked.ended,
-      openBody: () => {
+      openBody: (readBytes?: number) => {
         const r = replay;
         replay = undefined;
-        return r ?? message.openBody();
+        return r ?? message.openBody(readBytes);
       },
     },
     release: () => {

@@ -233,10 +233,10 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  openBody(bodyId: string): Readable {
+  openBody(bodyId: string, readBytes?: number): Readable {
     const row = this.q('SELECT data FROM bodies WHERE body_id = ?').get(bodyId) as { data: Buffer } | undefined;
     if (row) return Readable.from([row.data], { objectMode: false });
-    return this.bodies.open(bodyId);
+    return this.bodies.open(bodyId, readBytes);
   }
 
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {

@@ -102,11 +102,24 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
 /** Base64 characters decoded at once: a multiple of 4 whose text stays a small (young) string. */
 const SLICE = 48 * 1024;
 
-/** Base64 text to bytes, skipping everything outside the alphabet (see the file header). */
+/**
+ * Base64 text to bytes, skipping everything outside the alphabet (see the
+ * file header). Its output is in object mode, each decoded piece a chunk of
+ * its own: a reader that iterates the stream (the upload's segments) gets the
+ * pieces one by one. In byte mode such a read returns everything buffered
+ * joined into one new buffer (about 180 KB for each 256 KB read from the
+ * spool), a copy that then waited in the socket's queue long enough to be
+ * promoted and freed only by a full collection (docs/architecture.md, Memory).
+ */
 export class Base64Decode extends Transform {
   /** Alphabet characters not yet decoded (fewer than 4 between chunks). */
   private readonly pending = Buffer.allocUnsafe(SLICE);
   private fill = 0;
+
+  constructor() {
+    // Two pieces wait at most (each up to 36 KB) before the reader takes them.
+    super({ readableObjectMode: true, readableHighWaterMark: 2 });
+  }
 
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     for (let i = 0; i < chunk.length; i++) {

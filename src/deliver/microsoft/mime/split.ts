@@ -19,8 +19,10 @@
  * kept bytes after its first removed part are few (a scan: a closing
  * boundary) is the message read up to that part plus those bytes, recorded
  * by pass 1 (draft-tail.ts). mailsplit handles each line on
- * its own turn of the event loop, so the chunks it holds live long; they are
- * fed to it as small copies, so a chunk read from the spool dies young.
+ * its own turn of the event loop, so the chunks it holds live long: pass 1
+ * reads the stored message PLAN_READ_BYTES at a time (the caller opens it so)
+ * and hands those reads to mailsplit as they are; the other passes through
+ * mailsplit hand it small copies of what they read.
  * Everything that is kept is written byte for byte.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -74,6 +76,16 @@ function splitter(): Splitter {
 /** Bytes handed to mailsplit at once, each a copy (see the file header). */
 const PIECE = 16 * 1024;
 
+/**
+ * The read size for the plan's pass: mailsplit holds each read while it
+ * handles the read's lines one turn of the event loop at a time, interleaved
+ * with every other delivery doing the same. A 256 KB read (or 256 KB of
+ * copies made from it at once) outlived several young-generation collections
+ * and was promoted, to be freed only by a full collection: with 16 plans at
+ * once that was tens of megabytes of dead buffers (docs/architecture.md, Memory).
+ */
+export const PLAN_READ_BYTES = 16 * 1024;
+
 /** The source in small copies, so that the chunk read from the spool is released at once. */
 function smallCopies(): Transform {
   return new Transform({
@@ -84,17 +96,19 @@ function smallCopies(): Transform {
   });
 }
 
-async function* items(source: Readable): AsyncGenerator<MailsplitItem> {
+/** mailsplit's items of the source; `copy`: fed as small copies (else as the source's own chunks). */
+async function* items(source: Readable, copy = true): AsyncGenerator<MailsplitItem> {
   const s = splitter();
-  const copies = smallCopies();
+  const copies = copy ? smallCopies() : undefined;
   source.on('error', (err) => s.destroy(err));
-  copies.on('error', (err) => s.destroy(err));
-  source.pipe(copies).pipe(s);
+  copies?.on('error', (err) => s.destroy(err));
+  if (copies) source.pipe(copies).pipe(s);
+  else source.pipe(s);
   try {
     for await (const item of s as AsyncIterable<MailsplitItem>) yield item;
   } finally {
     source.destroy();
-    copies.destroy();
+    copies?.destroy();
     s.destroy();
   }
 }
@@ -109,7 +123,8 @@ function isNode(item: MailsplitItem): item is MimeNode {
 /**
  * Reads the message once and decides which parts to take out so that the
  * draft is at most `maxDraft` bytes: attachment-like leaves (not the text
- * or HTML body), largest first.
+ * or HTML body), largest first. The source is handed to mailsplit in the
+ * chunks it comes in: open it with reads of PLAN_READ_BYTES.
  */
 export async function planSplit(source: Readable, maxDraft: number): Promise<SplitPlan> {
   const leaves: Leaf[] = [];
@@ -133,7 +148,7 @@ export async function planSplit(source: Readable, maxDraft: number): Promise<Spl
     current = undefined;
     decoder = undefined;
   };
-  for await (const item of items(source)) {
+  for await (const item of items(source, false)) {
     if (isNode(item)) {
       await finish();
       index++;
