@@ -68,9 +68,6 @@ export function configYaml(dataDir: string, o: RelayOptions): string {
     log: { level: 'warn' },
   };
   if (o.store) config.store = o.store;
-  // BENCH_WORKERS: the relay's `workers` setting for every part (default: the configuration's default, 1).
-  const workers = process.env.BENCH_WORKERS;
-  if (workers) config.workers = workers === 'auto' ? 'auto' : Number(workers);
   if (o.extra) Object.assign(config, o.extra);
   if (o.upstreams) {
     config.upstreams = o.upstreams;

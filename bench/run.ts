@@ -46,6 +46,8 @@ import {
 } from './report.js';
 import { reuseAuthrelayThroughGraph, runReuse, runReuseThroughGraph, type GraphReuseResult, type ReuseResult } from './reuse.js';
 import { runScaling, scalingUnavailable, type ScalingResult } from './scaling.js';
+import { availableParallelism } from 'node:os';
+import { workerCount } from '../src/root/worker-ipc.js';
 import { MEMORY_KIND, runScenario, type Limits, type PhaseSpec, type ScenarioResult, type SystemName } from './scenarios.js';
 import { SETTINGS_HELP, readSettings, type Settings } from './settings.js';
 import { runReaders, type ReaderBenchResult } from './readers.js';
@@ -454,7 +456,7 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
         return [spec ? `${spec.sessions} × ${spec.messages} × ${sizeLabel(spec.size)}` : p.phase, p.system, num(p.ingestMsgPerSec), p.ingestRuns.join(', '), num(p.endToEndMsgPerSec), String(p.undelivered), memText(p.memory), num(p.cpuMsPerMessage, 2)];
       }),
       notes: [
-        `load: smtp-source ${smtpSourceArgs(0, r.phases[0] as PhaseSpec).join(' ').replace(':0', ':PORT')}, ${r.phases.slice(1).map((p) => `-s ${p.sessions} -m ${p.messages} -l ${p.size}`).join(', ')}; warm-up ${s.warmup} messages; Postfix ${postfix} relaying to smtp-sink, authrelay with one smtp upstream to it.`,
+        `load: smtp-source ${smtpSourceArgs(0, r.phases[0] as PhaseSpec).join(' ').replace(':0', ':PORT')}, ${r.phases.slice(1).map((p) => `-s ${p.sessions} -m ${p.messages} -l ${p.size}`).join(', ')}; warm-up ${s.warmup} messages; Postfix ${postfix} relaying to smtp-sink, authrelay with one smtp upstream to it and \`workers: ${s.ingestWorkers}\` (${workerCount(s.ingestWorkers, availableParallelism())} receiving process(es) on this machine; BENCH_WORKERS).`,
         `peak memory (the largest of the repetitions, during that load): Postfix = ${MEMORY_KIND.postfix}; authrelay = ${MEMORY_KIND.authrelay}.`,
         `undelivered = acknowledged but not received by smtp-sink within ${s.drainTimeoutS} s; end-to-end = messages / (first connection until smtp-sink had them all).`,
       ],
@@ -661,7 +663,7 @@ async function main(): Promise<number> {
       for (let rep = 1; rep <= s.reps; rep++) {
         const order = rep % 2 === 1 ? systems : [...systems].reverse();
         for (const system of order) {
-          const run = await attempt(system, `ingest, repetition ${rep}/${s.reps}`, r.failures, () => runScenario(system, warmup, phases, limits));
+          const run = await attempt(system, `ingest, repetition ${rep}/${s.reps}`, r.failures, () => runScenario(system, warmup, phases, { ...limits, relayWorkers: s.ingestWorkers }));
           if (run) r.runs.push({ ...run, rep });
         }
       }

@@ -51,7 +51,7 @@ export async function startServer(system: SystemName, upstreamPort: number, limi
       stop: () => pf.stop(),
     };
   }
-  const relay = await startRelay({ upstreamPort, concurrency, nodeArgs: limits.relayNodeArgs });
+  const relay = await startRelay({ upstreamPort, concurrency, nodeArgs: limits.relayNodeArgs, ...(limits.relayWorkers !== undefined ? { extra: { workers: limits.relayWorkers } } : {}) });
   return {
     port: relay.port,
     startupMs: relay.startupMs,
@@ -96,6 +96,8 @@ export interface Limits {
   concurrency: number;
   /** Extra node options for the relay (profiling). */
   relayNodeArgs: string[];
+  /** The relay's `workers` setting (absent: the configuration's default, 1). */
+  relayWorkers?: number | 'auto';
 }
 
 /** expectedBefore: messages acknowledged in earlier phases (late deliveries of those never count for this one). */

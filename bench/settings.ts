@@ -49,6 +49,8 @@ export interface Settings {
   timeoutMin: number;
   systems: SystemName[];
   relayNodeArgs: string[];
+  /** The relay's `workers` in the ingest part (BENCH_WORKERS: auto, the default, or a number; 1 = one process). */
+  ingestWorkers: number | 'auto';
   m365Messages: number;
   latencyRate: number;
   latencySeconds: number;
@@ -197,6 +199,7 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     systems: systems(),
     // The relay runs with the same Node.js options as the service unit and the image (docs/architecture.md, Memory).
     relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+    ingestWorkers: !process.env.BENCH_WORKERS || process.env.BENCH_WORKERS === 'auto' ? 'auto' : int('BENCH_WORKERS', 1, 1, 32),
     m365Messages: int('BENCH_M365_MESSAGES', 2000, 0, 1_000_000),
     latencyRate: int('BENCH_LATENCY_RATE', 200, 1, 5000),
     latencySeconds: int('BENCH_LATENCY_SECONDS', 20, 1, 600),

@@ -5,7 +5,6 @@
  * or reads the configuration file.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Server } from 'node:net';
@@ -38,6 +37,7 @@ import { smtpListenersOf } from './receive/listener-set.js';
 import type { ReceiveWorkers } from './root/workers.js';
 import { workerCount } from './root/worker-ipc.js';
 import { DeferredTelemetry } from './core/telemetry.js';
+import { tuneHeap } from './core/heap.js';
 
 export type { ReloadResult } from './root/reload.js';
 
@@ -93,22 +93,9 @@ export interface StartOptions {
   newConfigFile?: { path?: string; text?: string };
 }
 
-/**
- * V8's heap growing factor for the relay, in percent above the live size
- * after a full collection (docs/architecture.md, Memory). Buffers that a
- * slow upstream holds for a while are promoted and, dead, wait for a full
- * collection; V8 otherwise lets the old generation grow by a factor of up
- * to 4 and counts dead buffers only up to 64 MB before it starts one. At 50 %
- * a full collection comes after some 15 MB of promoted objects, and the dead
- * buffers promoted with them go too; the price is more full collections
- * while large messages arrive (docs/benchmarks.md, Memory with large
- * messages). Not accepted in NODE_OPTIONS, so the relay sets it for itself
- * when it starts (V8 reads it at every collection).
- */
-export const HEAP_GROWING_PERCENT = 50;
 
 export async function startRelay(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningRelay> {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  tuneHeap();
   const started = Date.now();
   const env = opts.env ?? process.env;
   const store = openStore(config, log);

@@ -15,6 +15,7 @@
 import type { Server, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../core/log.js';
+import { tuneHeap } from '../core/heap.js';
 import { deepFreeze } from '../config/load.js';
 import { openStore, sqliteBodiesDir } from '../spool/open.js';
 import type { ReceiveStore } from '../spool/store.js';
@@ -28,6 +29,7 @@ import { relayHostname } from '../spool/open.js';
 import { buildReceive } from './snapshot.js';
 import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
 
+tuneHeap();
 if (!process.send) {
   process.stderr.write('receive-worker: started without the main process (it is run by `authrelay serve` when workers > 1)\n');
   process.exit(2);
