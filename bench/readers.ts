@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { startRelay } from './authrelay.js';
 import { LOOPBACK } from './lib/proc.js';
 import { bigMessage, PASSWORD, startWorld } from '../test/proxy/fixture.js';
@@ -53,6 +54,23 @@ export interface ReaderBenchResult {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Waits until something accepts TCP connections on 127.0.0.1:port. */
+async function acceptsConnections(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, LOOPBACK, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing accepts connections on port ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function runReaders(o: ReaderBenchOptions): Promise<ReaderBenchResult> {
   const w = await startWorld(['IMAP.AccessAsApp']);
   let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
@@ -81,6 +99,8 @@ export async function runReaders(o: ReaderBenchOptions): Promise<ReaderBenchResu
         admin: { enabled: false },
       },
     });
+    // Ready is the first "listening" line (SMTP, which accepts first); the IMAP listener opens right after it.
+    await acceptsConnections(imapPort, 15_000);
     const startRssMB = relay.startupMemory.rssBytes / MB;
     const token = (await w.tokens().getToken()).token;
     const direct = `AUTHENTICATE XOAUTH2 ${xoauth2InitialResponse(w.alice, token)}`;
