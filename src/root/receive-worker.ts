@@ -19,7 +19,7 @@ import { tuneHeap } from '../core/heap.js';
 import { deepFreeze } from '../config/load.js';
 import { openStore, sqliteBodiesDir } from '../spool/open.js';
 import type { ReceiveStore } from '../spool/store.js';
-import { BodyFiles } from '../spool/sqlite/bodies.js';
+import { BodyFiles, trackedBody } from '../spool/sqlite/bodies.js';
 import { ReceiveStage } from '../receive/server.js';
 import { smtpListenersOf } from '../receive/listener-set.js';
 import type { ReceiveSnapshot } from '../receive/snapshot.js';
@@ -107,25 +107,11 @@ const watch = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send(
  */
 function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; close(): Promise<void> } {
   const bodies = new BodyFiles(dir);
-  const writers = new Map<string, ReturnType<BodyFiles['create']>>();
+  const writers = new Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>();
   return {
     init: () => bodies.init(),
     close: async () => bodies.close(),
-    createBody(id) {
-      const w = bodies.create(id);
-      writers.set(id, w);
-      return {
-        get bodyId() {
-          return w.bodyId;
-        },
-        stream: w.stream,
-        finish: () => w.finish(),
-        abort: async () => {
-          writers.delete(id);
-          await w.abort();
-        },
-      };
-    },
+    createBody: (id) => trackedBody(bodies, writers, id),
     async accept(message) {
       const w = writers.get(message.id);
       writers.delete(message.id);

@@ -226,3 +226,31 @@ export async function until<T>(check: () => Promise<T | undefined> | T | undefin
     await sleep(everyMs);
   }
 }
+
+/**
+ * `authrelay oauth login UPSTREAM --config FILE`, approving the device code it
+ * prints (the test plays the user at the sign-in page) with `approve`.
+ */
+export function oauthLoginApproving(configFile: string, upstream: string, approve: (code: string) => void, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'oauth', 'login', upstream, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+    let stdout = '';
+    let stderr = '';
+    let approved = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      const m = /enter the code ([A-Z0-9]+) to authenticate/.exec(stdout);
+      if (m && !approved) {
+        approved = true;
+        approve(m[1]!);
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -6,11 +6,10 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/api.js';
-import { BIN, cli, tempDir, writeConfig } from '../helpers/relay-process.js';
+import { cli, oauthLoginApproving, tempDir, writeConfig } from '../helpers/relay-process.js';
 
 const USER = 'printer@fabrikam.example';
 let emu: Emulator;
@@ -51,27 +50,7 @@ after(async () => {
 
 /** Runs `oauth login`, approving the code it prints. */
 function loginApproving(upstream: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'oauth', 'login', upstream, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let approved = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-      const m = /enter the code ([A-Z0-9]+) to authenticate/.exec(stdout);
-      if (m && !approved) {
-        approved = true;
-        emu.approveDeviceCode(m[1]!, USER);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return oauthLoginApproving(configFile, upstream, (code) => emu.approveDeviceCode(code, USER));
 }
 
 describe('authrelay oauth', () => {

@@ -29,7 +29,7 @@ import { tokenIssuer, tokenSigningKey } from '../emulator/imap-tokens.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { sharedCertificate } from '../helpers/cert.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { BIN, cli, englishEnv } from '../helpers/relay-process.js';
+import { cli, englishEnv, oauthLoginApproving } from '../helpers/relay-process.js';
 import { hashPassword } from '../../src/identity/password.js';
 import { runDoctor } from '../../src/doctor/doctor.js';
 import type { Check } from '../../src/doctor/report.js';
@@ -167,29 +167,8 @@ describe('legacy readers with a delegated sign-in (device code)', () => {
   const tokenRequests = () => emu.requests().filter((r) => r.service === 'token').length;
 
   /** `authrelay oauth login exchange`, approving the code it prints as `user`. */
-  function login(user: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'oauth', 'login', 'exchange', '--config', configFile()], { stdio: ['ignore', 'pipe', 'pipe'], env: englishEnv() });
-      let stdout = '';
-      let stderr = '';
-      let approved = false;
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString('utf8');
-        const m = /enter the code ([A-Z0-9]+) to authenticate/.exec(stdout);
-        if (m && !approved) {
-          approved = true;
-          emu.approveDeviceCode(m[1]!, user);
-        }
-      });
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
+  const login = (user: string) => oauthLoginApproving(configFile(), 'exchange', (code) => emu.approveDeviceCode(code, user), englishEnv());
+
 
   test('before the sign-in: the device gets NO / -ERR, the log names entra.reader.not-signed-in and the command', { timeout: 60_000 }, async () => {
     const imap = await read('imap', relay.port('imaps'), certFile, 'reader', PASSWORD);

@@ -346,3 +346,24 @@ function writeAll(fd: number, pieces: Buffer[], cb: (err?: Error | null) => void
     writeAll(fd, [pieces[i]!.subarray(left), ...pieces.slice(i + 1)], cb);
   });
 }
+
+/**
+ * A body writer of `bodies`, kept in `writers` by message id until the message
+ * is committed (the caller removes it then) or aborted: the committer reads
+ * its bodyId and inline() (SqliteStore, and a receive worker's spool).
+ */
+export function trackedBody(bodies: BodyFiles, writers: Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>, id: string): BodyWriter {
+  const w = bodies.create(id);
+  writers.set(id, w);
+  return {
+    get bodyId() {
+      return w.bodyId;
+    },
+    stream: w.stream,
+    finish: () => w.finish(),
+    abort: async () => {
+      writers.delete(id);
+      await w.abort();
+    },
+  };
+}

@@ -16,7 +16,7 @@ import type {
 import type { Actor } from '../../core/trail-texts.js';
 import { newLeaseToken } from '../lease-token.js';
 import { receivedEvent, releaseEvent, rerouteEvent, retryEvent, routedEvent, splitEvent } from '../trail-events.js';
-import { BodyFiles } from './bodies.js';
+import { BodyFiles, trackedBody } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
 import { decodedSubject } from '../subject-text.js';
 import { devicesSeen, recordDeviceFailure, upsertDeviceActivity } from './inventory.js';
@@ -120,20 +120,9 @@ export class SqliteStore implements Store {
   }
 
   createBody(id: string): BodyWriter {
-    const w = this.bodies.create(id);
-    this.writers.set(id, w);
-    return {
-      get bodyId() {
-        return w.bodyId;
-      },
-      stream: w.stream,
-      finish: () => w.finish(),
-      abort: async () => {
-        this.writers.delete(id);
-        await w.abort();
-      },
-    };
+    return trackedBody(this.bodies, this.writers, id);
   }
+
 
   /**
    * The acceptance of a message whose body a receive worker wrote (workers > 1):
