@@ -137,6 +137,7 @@ describe('secrets: config print and the logs of serve', () => {
     upB = await startUpstream({ auth: { user: 'relay-b', pass: 'what the upstream expects' } });
     config = writeConfig(dir, `hostname: relay.test
 dataDir: ./data
+admin: { listen: "127.0.0.1:0" }
 ${LISTENER}
 log: { level: debug }
 upstreams:

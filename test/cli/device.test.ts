@@ -14,6 +14,7 @@ import { cli, cliJson, startRelayProcess, tempDir, writeConfig } from '../helper
 const ORIGINAL = `# authrelay for the test office -- keep this comment
 hostname: relay.test
 dataDir: ./data
+admin: { listen: "127.0.0.1:0" }
 listeners:
   # printers cannot do TLS
   - { name: main, host: 127.0.0.1, port: 0, tls: none, allowInsecureAuth: true, requireAuth: true }

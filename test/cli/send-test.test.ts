@@ -13,6 +13,7 @@ import { cli, startRelayProcess, tempDir, writeConfig } from '../helpers/relay-p
 
 const base = (extra = '') => `hostname: relay.test
 dataDir: ./data
+admin: { listen: "127.0.0.1:0" }
 listeners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]
 queue: { pollInterval: 100ms, minBackoff: 1s, maxBackoff: 2s }
 ${extra}`;

@@ -13,6 +13,7 @@ import { cli, cliJson, startRelayProcess, tempDir, writeConfig } from '../helper
 
 const config = (port: number) => `hostname: relay.test
 dataDir: ./data
+admin: { listen: "127.0.0.1:0" }
 listeners: [{ name: main, host: 127.0.0.1, port: ${port}, tls: none }]
 `;
 

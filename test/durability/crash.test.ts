@@ -31,6 +31,7 @@ function configText(dataDir: string, port: number, upstreamPort: number, workers
 hostname: relay.test
 workers: ${workers}
 dataDir: ${dataDir}
+admin: { listen: "127.0.0.1:0" }
 listeners: [{ name: main, host: 127.0.0.1, port: ${port}, tls: none }]
 upstreams: { up: { type: smtp, host: 127.0.0.1, port: ${upstreamPort}, tls: none, concurrency: 8, connectTimeout: 2s } }
 queue: { pollInterval: 100ms, minBackoff: 1s, maxBackoff: 2s, destinationMinBackoff: 1s, destinationMaxBackoff: 2s }

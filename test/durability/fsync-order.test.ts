@@ -76,7 +76,7 @@ test('the body fsync, its directory fsync and the WAL fsync all complete before 
   const strace = requireTool('strace');
   const dir = tempDir('authrelay-strace-');
   const dataDir = join(dir, 'data');
-  const config = writeConfig(dir, `hostname: relay.test\ndataDir: ${dataDir}\nlisteners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]\n`);
+  const config = writeConfig(dir, `hostname: relay.test\ndataDir: ${dataDir}\nadmin: { listen: "127.0.0.1:0" }\nlisteners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]\n`);
   const traceFile = join(dir, 'trace.txt');
   const relay = await startRelayProcess(config, {
     wrap: [strace, '-f', '-yy', '-s', '4096', '-o', traceFile, '-e', 'trace=openat,fsync,fdatasync,write,writev,pwrite64,pwritev,pwritev2,sendto,sendmsg'],
