@@ -39,7 +39,9 @@ try {
   process.exit(0); // installed without the development packages: nothing to build with
 }
 const startedAt = Date.now();
-const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { stdio: 'inherit' });
+let r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { stdio: 'inherit' });
+// The libraries needed before the listeners open, bundled one module each (scripts/vendor.mjs).
+if (r.status === 0) r = spawnSync(process.execPath, [join('scripts', 'vendor.mjs')], { stdio: 'inherit' });
 if (r.status === 0) {
   // Stamped with the time the build started: a source saved during the build makes the next start build again.
   writeFileSync(STAMP, `${new Date(startedAt).toISOString()}\n`);

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isSeq, parseDocument, type Document } from '../vendor/yaml.js';
 import { writeFileAtomic } from '../core/files.js';
 import { UserError } from '../core/user-error.js';
 import { validateConfig } from './load.js';

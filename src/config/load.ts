@@ -5,8 +5,8 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
-import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { z } from 'zod';
+import { LineCounter, parseDocument, type Document, type Node } from '../vendor/yaml.js';
+import { z } from '../vendor/zod.js';
 import { configSchema, CAPTURE_ROUTE, isMailboxUpstream, type Config } from './schema.js';
 import { parseCidr } from '../core/net.js';
 import { asIs, render, type Lang, type Text } from '../core/i18n.js';

@@ -8,7 +8,7 @@
  */
 import { fill } from '../core/i18n.js';
 import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { parseDuration } from '../core/units.js';
 
 /** Microsoft's published date: SMTP AUTH basic auth disabled by default for existing tenants at the end of December 2026. */

@@ -5,7 +5,7 @@
  */
 import { fill } from '../core/i18n.js';
 import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { migrationSchema } from './schema-migration.js';
 

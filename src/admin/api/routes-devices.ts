@@ -10,7 +10,7 @@
  * then on.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isCollection, isNode, type Document } from 'yaml';
+import { isCollection, isNode, type Document } from '../../vendor/yaml.js';
 import { addDevice, deviceIndex, editConfigFile } from '../../config/editor.js';
 import type { ReloadResult } from '../../core/reload-result.js';
 import { UserError } from '../../core/user-error.js';

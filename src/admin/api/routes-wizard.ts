@@ -18,7 +18,7 @@
  * delivery routes as they are.
  */
 import { copyFileSync, existsSync } from 'node:fs';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isSeq, parseDocument } from '../../vendor/yaml.js';
 import { addDevice, deviceIndex, editConfigFile } from '../../config/editor.js';
 import { UserError } from '../../core/user-error.js';
 import type { ReloadResult } from '../../core/reload-result.js';

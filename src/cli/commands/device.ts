@@ -6,7 +6,7 @@
  * socket). On the embedded default the first change writes ./authrelay.yaml
  * (the embedded default plus the change), and says so.
  */
-import type { Document } from 'yaml';
+import type { Document } from '../../vendor/yaml.js';
 import { generatePassword, hashPassword } from '../../identity/password.js';
 import { addDevice, editConfigFile, EMBEDDED_DEFAULT_FILE, firstFileText, requireDevice } from '../../config/editor.js';
 import { resolve } from 'node:path';

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/files.js';
-import { Document, isMap, isScalar, type Node, type Pair } from 'yaml';
+import { Document, isMap, isScalar, type Node, type Pair } from '../../vendor/yaml.js';
 import { validateConfig } from '../load.js';
 import type { Config } from '../schema.js';
 import type { InitAnswers } from './answers.js';
