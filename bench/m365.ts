@@ -455,7 +455,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runM365({
     messages: int('BENCH_M365_MESSAGES', 2000), sessions: int('BENCH_M365_SESSIONS', 20), bigMessages: int('BENCH_BIG_MESSAGES', 20),
     bigSizeMB: int('BENCH_BIG_SIZE_MB', 25), hugeSizeMB: int('BENCH_HUGE_SIZE_MB', 100), progress: (l) => process.stderr.write(l),
-    mailboxCounts: (process.env.BENCH_MAILBOXES ?? '1,2,4').split(',').filter(Boolean).map(Number), mailboxMessages: int('BENCH_MAILBOX_MESSAGES', 500), graphDelayMs: int('BENCH_GRAPH_DELAY_MS', 0),
+    mailboxCounts: (process.env.BENCH_MAILBOXES ?? '1,2,4').split(',').filter(Boolean).map(Number), mailboxMessages: int('BENCH_MAILBOX_MESSAGES', 500), graphDelayMs: int('BENCH_GRAPH_DELAY_MS', 250),
     relayNodeArgs: (process.env.BENCH_RELAY_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
   })
     .then((r) => {

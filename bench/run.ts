@@ -291,8 +291,10 @@ function e2eRows(s: Settings, r: Results): SummaryRow[] {
     authrelay: e2eText(direct), authrelayMemory: memText(direct?.memory),
     compared: direct?.boundMsgPerSec ? `Graph's bound ${msgs(direct.boundMsgPerSec)} (${direct.graph.mailboxLimit} ÷ median sendMail ${num(direct.graph.medianMs, 1)} ms)` : '—',
     ratio: direct ? `${pctOf(direct.endToEndMsgPerSec, direct.boundMsgPerSec)} of bound` : '—',
-    target: `0 lost; ≥ ${TARGET.ofGraphBound * 100} % of Graph's bound, 0 × 429`,
-    met: direct ? direct.lost === 0 && atBound(direct.endToEndMsgPerSec, direct.boundMsgPerSec, direct.graph.throttled) : 'not measured',
+    // The emulator answers here as fast as it can (a few ms): the relay's CPU, not Graph's 4 requests, is the limit.
+    // Keeping Graph's slots busy (≥ 95 % of the bound) is judged in the mailbox rows, where Graph takes Exchange's time.
+    target: `0 lost, 0 × 429 (≥ ${TARGET.ofGraphBound * 100} % of Graph's bound: mailbox rows)`,
+    met: direct ? direct.lost === 0 && direct.graph.throttled === 0 : 'not measured',
   }];
   const peerName = s.peer ? `${s.peer.host}:${s.peer.port}` : undefined;
   const mine = m?.viaProxy ?? direct;

@@ -213,7 +213,7 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     idleS: int('BENCH_IDLE_S', 30, 1, 3600),
     mailboxCounts: mailboxCounts(),
     mailboxMessages: int('BENCH_MAILBOX_MESSAGES', 500, 0, 1_000_000),
-    graphDelayMs: int('BENCH_GRAPH_DELAY_MS', 0, 0, 60_000),
+    graphDelayMs: int('BENCH_GRAPH_DELAY_MS', 250, 0, 60_000),
     profileMessages: int('BENCH_PROFILE_MESSAGES', 5000, 0, 1_000_000),
     profileWorkers: workers === undefined || workers === '' ? undefined : int('BENCH_PROFILE_WORKERS', 1, 1, 64),
     peerProxyPort: int('BENCH_PEER_PROXY_PORT', 3128, 1, 65535),
@@ -295,7 +295,7 @@ Environment (defaults in brackets):
   BENCH_IDLE_S [30]           that wait ends when Graph got nothing new for this long (the rest is lost)
   BENCH_MAILBOXES [1,2,4]     sending mailbox counts of the multi-mailbox row
   BENCH_MAILBOX_MESSAGES [500] messages per mailbox in each point of it (0 skips the row)
-  BENCH_GRAPH_DELAY_MS [0]    extra time the emulator waits before answering each sendMail in that row
+  BENCH_GRAPH_DELAY_MS [250]  time the emulator waits before answering each sendMail in that row (Exchange's own time; 0: at once)
                               (e.g. 200 for Exchange-like latency; 0: as fast as it can)
   BENCH_PROFILE_MESSAGES [5000] messages of the CPU profile's 20-session load (0 skips it)
   BENCH_PROFILE_WORKERS       "workers" setting of the profiled relay (unset: the relay's default)

@@ -140,7 +140,22 @@ export class MailboxPacer {
     return this.local.size;
   }
 
-  async acquire(mailbox: string, recipients: number, signal?: AbortSignal): Promise<PaceGrant> {
+  /**
+   * A slot of the mailbox, once its concurrency and per-minute limits allow.
+   * `aside` is told when the call starts to wait for the mailbox (and the
+   * function it returns when the wait ends, however it ends): the scheduler
+   * then lends the upstream's slot to a message for another mailbox.
+   */
+  async acquire(mailbox: string, recipients: number, signal?: AbortSignal, aside?: () => () => void): Promise<PaceGrant> {
+    let back: (() => void) | undefined;
+    try {
+      return await this.acquireSlot(mailbox, recipients, signal, () => (back ??= aside?.()));
+    } finally {
+      back?.();
+    }
+  }
+
+  private async acquireSlot(mailbox: string, recipients: number, signal: AbortSignal | undefined, waiting: () => void): Promise<PaceGrant> {
     const key = this.key(mailbox);
     const local = mailbox.toLowerCase();
     const maxWait = this.limits.maxWaitMs ?? 60_000;
@@ -186,11 +201,13 @@ export class MailboxPacer {
       if (answer.kind === 'paused') return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
       if (answer.kind === 'quota') {
         if (answer.waitMs > deadline - now) return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
+        waiting();
         await sleep(answer.waitMs, signal);
         continue;
       }
       const left = deadline - now;
       if (left <= 0) return { ok: false, retryAfterMs: 5_000, reason: `${concurrency} requests for ${mailbox} are already in flight` };
+      waiting();
       await this.waitForSlot(key, local, Math.min(left, this.coordinator.pollMs), signal);
     }
   }

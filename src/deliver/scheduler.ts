@@ -18,6 +18,11 @@ import { FallbackBook, hasNext, pickUpstream, ROUTE_LEVEL_CATEGORIES } from './f
 
 /** Waits between tries to record an attempt whose write failed (the store busy or briefly unreachable). */
 const RECORD_RETRY_MS = [250, 1_000, 2_000, 4_000, 8_000, 15_000];
+/**
+ * Claimed messages waiting for their mailbox, per slot of an upstream's
+ * concurrency, on top of the messages in flight (DeliveryContext.aside).
+ */
+const ASIDE_PER_SLOT = 1;
 
 export interface QueueOptions extends BackoffOptions {
   lease: number;
@@ -64,6 +69,8 @@ export class Scheduler {
   private readonly inflight = new Map<string, number>();
   /** Deliveries in flight per transport instance (a transport replaced by a reload is closed when its last one ends). */
   private readonly busy = new Map<Transport, number>();
+  /** Per upstream: attempts set aside to wait for their mailbox (DeliveryContext.aside); their slots are lent meanwhile. */
+  private readonly asideCount = new Map<string, number>();
   /** Upstreams that cannot take mail now: routes listing another send their messages there (fallback.ts). */
   private readonly fallback = new FallbackBook();
   private readonly running = new Set<Promise<void>>();
@@ -244,7 +251,9 @@ export class Scheduler {
       if (!h.available(now)) continue;
       const busy = this.inflight.get(name) ?? 0;
       const cap = h.probing ? 1 : transport.concurrency;
-      const free = cap - busy;
+      // Slots of attempts waiting for their mailbox go to other messages, up to ASIDE_PER_SLOT × cap claimed
+      // messages waiting: several mailboxes behind one upstream each keep their own limit busy.
+      const free = Math.min(cap - busy, cap * (1 + ASIDE_PER_SLOT) - busy - (this.asideCount.get(name) ?? 0));
       if (free <= 0) continue;
       if (this.stopped) return;
       const claimed = await this.d.store.claim({ owner: this.d.owner, route: name, limit: free, leaseMs: snap.options.lease, now });
@@ -286,6 +295,20 @@ export class Scheduler {
     this.running.add(p);
   }
 
+  /** An attempt waits for its mailbox: its slot is free for another message until it comes back. */
+  private setAside(name: string): () => void {
+    this.inflight.set(name, (this.inflight.get(name) ?? 1) - 1);
+    this.asideCount.set(name, (this.asideCount.get(name) ?? 0) + 1);
+    this.wake();
+    let back = false;
+    return () => {
+      if (back) return;
+      back = true;
+      this.inflight.set(name, (this.inflight.get(name) ?? 0) + 1);
+      this.asideCount.set(name, Math.max(0, (this.asideCount.get(name) ?? 1) - 1));
+    };
+  }
+
   private async attempt(snap: DeliverySnapshot, transport: Transport, m: QueuedMessage): Promise<void> {
     const started = this.now();
     const lease = leaseOf(m);
@@ -302,7 +325,7 @@ export class Scheduler {
         ...(m.headerFrom ? { headerFrom: m.headerFrom } : {}),
         ...(m.eightBit !== undefined ? { eightBit: m.eightBit } : {}),
         ...(m.messageIdHeader ? { messageIdHeader: m.messageIdHeader } : {}),
-      }, { signal: AbortSignal.any([this.abort.signal, keeper.signal]) });
+      }, { signal: AbortSignal.any([this.abort.signal, keeper.signal]), aside: () => this.setAside(transport.name) });
     } catch (err) {
       // A transport must not throw; if one does, the attempt counts as a message-caused retry.
       outcomes = pending.map((recipient) => ({ recipient, outcome: { action: 'retry', scope: 'message', category: 'error', response: (err as Error).message } }));

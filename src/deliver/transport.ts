@@ -41,6 +41,12 @@ export interface DeliveryContext {
    * `authrelay send-test --route` prints them. Never given secrets.
    */
   trace?: (step: string, detail?: Record<string, unknown>) => void;
+  /**
+   * The attempt waits for its mailbox (a limit of the mailbox, not of the
+   * upstream): until the returned function is called, the scheduler may give
+   * its slot of the upstream's concurrency to a message for another mailbox.
+   */
+  aside?: () => () => void;
 }
 
 export interface Transport {

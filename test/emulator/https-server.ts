@@ -75,10 +75,28 @@ function tooLarge(ctx: EmulatorContext, req: IncomingMessage, res: ServerRespons
   else sendGraphError(req, res, 413, 'RequestEntityTooLarge', 'The maximum request length supported is 4MB.');
 }
 
-/** Counts the request for app + mailbox until its answer is done; true when over the limit. */
+/**
+ * Counts the request for app + mailbox until its answer is done; true when over the limit.
+ * Done is when the answer is complete on the server's side (its end is written), as Graph
+ * counts its own requests: a client that read the whole answer cannot still be one of them.
+ * (Node.js emits 'close' only after the socket took the last bytes, which can come after
+ * the client has read them and sent its next request.) A request never answered counts
+ * until its connection closes.
+ */
 function admit(ctx: EmulatorContext, res: ServerResponse, clientId: string, mailbox: string): boolean {
   const n = ctx.state.enter(clientId, mailbox);
-  res.on('close', () => ctx.state.leave(clientId, mailbox));
+  let counted = true;
+  const leave = () => {
+    if (!counted) return;
+    counted = false;
+    ctx.state.leave(clientId, mailbox);
+  };
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    leave();
+    return end(...args);
+  }) as typeof res.end;
+  res.on('close', leave);
   return n > ctx.state.graphMailboxConcurrency;
 }
 

@@ -95,6 +95,35 @@ test('throttling: 24 messages at once never put more than 4 requests in flight f
   }
 });
 
+test('two mailboxes behind one upstream: messages waiting for a busy mailbox lend their slots, so both keep 4 requests in flight', async () => {
+  const c = contoso(emu);
+  // No fixed mailbox: each message goes as its From address. Eight slots, and eight messages for the first mailbox come first.
+  const { mailbox: _fixed, ...upstream } = graphUpstream(emu, c, { concurrency: 8 });
+  const relay = await startRelay({ upstreams: { m365: upstream as never }, routes: [{ use: 'm365' }] });
+  try {
+    emu.fault({ target: 'graph', fault: { delayMs: 1500 }, method: 'POST', path: /\/sendMail$/, count: 12 });
+    const ids: string[] = [];
+    for (const from of [...Array<string>(8).fill(c.scanner), ...Array<string>(4).fill(c.alice)]) {
+      const m = plainText(from, [c.bob]);
+      ids.push(await deviceSend(relay, m.from, m.to, m.raw));
+    }
+    for (const id of ids) assert.equal((await relay.waitFor(id, ['delivered', 'failed'], 60_000)).state, 'delivered');
+    const sends = emu.requests().filter((r) => r.service === 'graph' && r.method === 'POST' && r.path.endsWith('/sendMail') && r.status === 202);
+    const of = (mbx: string) => sends.filter((r) => r.mailbox?.toLowerCase() === mbx.toLowerCase());
+    assert.equal(of(c.scanner).length, 8);
+    assert.equal(of(c.alice).length, 4);
+    // The four messages for scanner beyond its limit wait for it without holding the upstream's slots:
+    // alice's messages start while scanner's first four are still in flight, not after them.
+    const firstAnswer = Math.min(...of(c.scanner).map((r) => r.at));
+    const aliceStarts = of(c.alice).map((r) => r.startedAt ?? Infinity).sort((a, b) => a - b);
+    assert.ok(aliceStarts[3]! < firstAnswer, `alice's requests started ${aliceStarts.map((t) => `${t - firstAnswer} ms`).join(', ')} from scanner's first answer`);
+    assert.ok(emu.peakConcurrency(c.scanner) <= 4 && emu.peakConcurrency(c.alice) <= 4, 'never more than 4 in flight per mailbox');
+  } finally {
+    emu.clearFaults();
+    await relay.close();
+  }
+});
+
 /**
  * Time in this test runs 60 times faster than in a relay with default settings:
  * the queue's backoffs are the defaults divided by 60 (destination pause 30 s → 0.5 s,

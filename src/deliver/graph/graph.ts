@@ -107,7 +107,7 @@ export class GraphTransport implements Transport {
     }
     const mailbox = choice.mailbox;
     ctx.trace?.('mailbox', { mailbox, source: choice.source });
-    const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal);
+    const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal, ctx.aside);
     if (!grant.ok) {
       if (ctx.signal.aborted) return all(interrupted());
       return all(pacedOutcome(mailbox, grant));

@@ -100,7 +100,7 @@ export class SmtpOauthTransport implements Transport {
     if (!choice) return outcomeForAll(message.recipients, noMailbox(this.name));
     const mailbox = choice.mailbox;
     ctx.trace?.('mailbox', { mailbox, source: this.cfg.delegated ? 'delegated sign-in' : choice.source });
-    const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal);
+    const grant = await this.deps.pacer.acquire(mailbox, message.recipients.length, ctx.signal, ctx.aside);
     if (!grant.ok) {
       if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(false));
       ctx.trace?.('paced', { retryAfterMs: grant.retryAfterMs, reason: grant.reason });
