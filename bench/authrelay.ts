@@ -68,6 +68,8 @@ export function configYaml(dataDir: string, o: RelayOptions): string {
     log: { level: 'warn' },
   };
   if (o.store) config.store = o.store;
+  // The console is not used here: its port is the system's choice, so relays started at once never collide on 8025.
+  config.admin = { listen: `${LOOPBACK}:0` };
   if (o.extra) Object.assign(config, o.extra);
   if (o.upstreams) {
     config.upstreams = o.upstreams;

@@ -217,7 +217,7 @@ process.on('message', (msg: ToWorker, handle?: unknown) => {
     case 'config': {
       const first = !stage;
       apply(msg).then(
-        () => send(first ? { t: 'ready', ports: Object.fromEntries(stage!.bound.map((b) => [b.name, b.port])) } : { t: 'applied', version: msg.version.label }),
+        () => send(first ? { t: 'ready' } : { t: 'applied', version: msg.version.label }),
         (err: unknown) => {
           send({ t: 'failed', error: (err as Error).message });
           if (first) {

@@ -45,7 +45,7 @@ export type WorkerCall =
 /** Worker → main process, always inside a `batch`. */
 export type FromWorker =
   | { t: 'hello' }
-  | { t: 'ready'; ports: Record<string, number> }
+  | { t: 'ready' }
   | { t: 'applied'; version: string }
   | { t: 'failed'; error: string }
   | { t: 'log'; line: string }
