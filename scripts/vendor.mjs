@@ -6,7 +6,7 @@
 // The re-exports tsc wrote work as they are; without esbuild this step does nothing.
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const OUT = join('dist', 'src', 'vendor');
 if (!existsSync(OUT)) process.exit(0);
@@ -20,8 +20,11 @@ try {
 
 const require = createRequire(join(process.cwd(), 'package.json'));
 const bundles = [
-  // zod is an ES module: everything it exports, as it exports it.
-  { name: 'zod', contents: "export * from 'zod';" },
+  // zod is an ES module: everything it exports, as it exports it, but of its message
+  // languages only English, which zod sets at load (the relay words its configuration
+  // problems itself, in English and Japanese: config/problem-texts.ts): 40 languages
+  // are about half of the bundle.
+  { name: 'zod', contents: "export * from 'zod';", plugins: [zodEnglishOnly()] },
   // yaml is CommonJS: its exports are named one by one (an ES bundle of CommonJS has no named exports otherwise),
   // and the Node.js modules it requires are reached through a require made for the bundle.
   {
@@ -43,7 +46,23 @@ for (const b of bundles) {
     logLevel: 'warning',
     legalComments: 'inline',
     ...(b.banner ? { banner: { js: b.banner } } : {}),
+    ...(b.plugins ? { plugins: b.plugins } : {}),
   });
   // tsc's source map described the re-export, not the bundle.
   rmSync(`${outfile}.map`, { force: true });
+}
+
+/** zod's `locales` export (every language) replaced by its English one. */
+function zodEnglishOnly() {
+  return {
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /\/locales\/index\.js$/ }, (a) => ({ path: join(a.resolveDir, a.path), namespace: 'zod-locales' }));
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (a) => ({
+        contents: `export { default as en } from ${JSON.stringify(join(dirname(a.path), 'en.js'))};`,
+        resolveDir: dirname(a.path),
+        loader: 'js',
+      }));
+    },
+  };
 }
