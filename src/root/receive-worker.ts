@@ -109,7 +109,10 @@ function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; 
   const bodies = new BodyFiles(dir);
   const writers = new Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>();
   return {
-    init: () => bodies.init(),
+    init: async () => {
+      await bodies.init();
+      bodies.fill();
+    },
     close: async () => bodies.close(),
     createBody: (id) => trackedBody(bodies, writers, id),
     async accept(message) {

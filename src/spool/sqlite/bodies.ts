@@ -29,10 +29,19 @@ export class BodyFiles {
 
   constructor(readonly dir: string) {}
 
+  /** Opens the directory. Ready-made files come with fill() (a relay that receives), or when the first body needs one. */
   async init(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.dirFd = openSync(this.dir, 'r');
-    await this.refill();
+  }
+
+  /**
+   * Makes the first ready-made files, in the background: the listeners do not
+   * wait for them (nor for the directory fsync that makes them durable), and a
+   * large body arriving before they are ready gets a file made on demand.
+   */
+  fill(): void {
+    if (!this.closed && this.pool.length < POOL_LOW) this.refill().catch(() => undefined);
   }
 
   close(): void {
@@ -46,20 +55,29 @@ export class BodyFiles {
     this.dirFd = undefined;
   }
 
-  /** Names of the ready-made files (not orphans). */
+  /** Names of the ready-made files, and of those being made (not orphans). */
   pooled(): string[] {
-    return this.pool.map((f) => f.name);
+    return [...this.pool.map((f) => f.name), ...this.making];
   }
+
+  private readonly making = new Set<string>();
 
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
+      const names = Array.from({ length: POOL_BATCH }, () => `b${newMessageId()}`);
+      for (const name of names) this.making.add(name);
       try {
-        const names = Array.from({ length: POOL_BATCH }, () => `b${newMessageId()}`);
         const made = await Promise.all(names.map(async (name) => ({ name, fd: await openNew(this.path(name)) })));
-        await this.syncDir();
-        if (this.closed) for (const f of made) closeSync(f.fd);
-        else this.pool.push(...made);
+        if (!this.closed) await this.syncDir();
+        if (this.closed) {
+          // Stopped meanwhile: nothing is left behind to be found as orphans at the next start.
+          for (const f of made) {
+            closeSync(f.fd);
+            rmSync(this.path(f.name), { force: true });
+          }
+        } else this.pool.push(...made);
       } finally {
+        for (const name of names) this.making.delete(name);
         this.refilling = undefined;
       }
     })();

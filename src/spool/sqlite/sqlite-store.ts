@@ -457,6 +457,8 @@ export class SqliteStore implements Store {
         n++;
       }
     }
+    // The relay receives from now on: files for large bodies are made ready ahead (bodies.ts).
+    this.bodies.fill();
     return n;
   }
 }
