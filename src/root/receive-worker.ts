@@ -113,7 +113,10 @@ function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; 
       await bodies.init();
       bodies.fill();
     },
-    close: async () => bodies.close(),
+    close: async () => {
+      await bodies.settled();
+      bodies.close();
+    },
     createBody: (id) => trackedBody(bodies, writers, id),
     async accept(message) {
       const w = writers.get(message.id);

@@ -44,6 +44,11 @@ export class BodyFiles {
     if (!this.closed && this.pool.length < POOL_LOW) this.refill().catch(() => undefined);
   }
 
+  /** Until the ready-made files being made now are made (call before close(), so that none is left behind). */
+  async settled(): Promise<void> {
+    await this.refilling?.catch(() => undefined);
+  }
+
   close(): void {
     this.closed = true;
     // Unused ready-made files go with a clean stop (after a crash they are orphans, removed at start).

@@ -113,6 +113,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.flushing || this.pending.length) await new Promise((r) => setTimeout(r, 5));
+    await this.bodies.settled();
     this.closed = true;
     this.bodies.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
