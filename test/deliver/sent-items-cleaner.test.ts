@@ -153,6 +153,21 @@ test('a full queue drops the newest clean-up, logged and counted', T, async () =
   assert.deepEqual(f.results.slice(1), ['abandoned', 'abandoned'], 'close gives up on what is left');
 });
 
+test('a clean-up still looking when the stop deadline passes is counted and logged as abandoned, whatever the deadline', T, async () => {
+  // At a stop the clean-up looks again every second; a deadline that ends on one of those looks must not lose the job.
+  for (const deadline of [1_000, 1_003, 2_000]) {
+    const f = await fixture({ waitsMs: [60_000] });
+    f.cleaner.enqueue({ queueId: 'S', mailbox: f.c.scanner, internetMessageId: `<never-${deadline}@sent.test>`, sentAt: Date.now() });
+    await f.cleaner.close(deadline);
+    assert.deepEqual(f.results, ['abandoned'], `deadline ${deadline} ms`);
+    const left = f.logs.filter((l) => l.event === 'sent-items-abandoned');
+    assert.equal(left.length, 1, `deadline ${deadline} ms`);
+    assert.equal(left[0]!.count, 1);
+    assert.equal(f.cleaner.size, 0);
+    await f.close();
+  }
+});
+
 test('configuration: keep by default; delete refused with a delegated smtp-oauth sign-in', () => {
   const base = { tenant: 't.onmicrosoft.com', clientId: 'c' };
   assert.equal(graphUpstreamSchema.parse({ type: 'graph', ...base, clientSecret: 's' }).sentItems, 'keep');

@@ -138,7 +138,11 @@ export class SentItemsCleaner {
     }
     const job: Job = { copy };
     this.pending.add(job);
-    void this.run(job, log).finally(() => this.pending.delete(job));
+    // A job that stops at the shutdown deadline stays pending: close() counts and logs it as abandoned.
+    void this.run(job, log).then(
+      (ended) => { if (ended) this.pending.delete(job); },
+      () => this.pending.delete(job),
+    );
   }
 
   /** A message that had no Internet message id: nothing can be looked for. */
@@ -181,28 +185,30 @@ export class SentItemsCleaner {
     }
   }
 
-  private async run(job: Job, log: Logger): Promise<void> {
+  /** Returns false when it stopped because the shutdown deadline passed (close() counts it as abandoned). */
+  private async run(job: Job, log: Logger): Promise<boolean> {
     let last: Look | undefined;
     for (let i = 0; ; i++) {
       if (!this.closing) {
         if (i >= this.waitsMs.length) break;
         await this.sleep(job, this.waitsMs[i]!);
       }
-      if (this.closing?.aborted) return;
+      if (this.closing?.aborted) return false;
       last = await this.slot(() => this.look(job.copy));
-      if (!this.pending.has(job)) return; // abandoned by close() meanwhile
+      if (!this.pending.has(job)) return true; // abandoned by close() meanwhile
       if (last.kind === 'done') break;
       log.debug({ event: 'sent-items-retry', reason: last.reason }, T.retry(last.reason));
       if (this.closing) {
         // Stopping: look again every second until the deadline, for a copy that is just being filed.
         if (!last.absent) break;
         await new Promise((r) => setTimeout(r, 1_000));
-        if (this.closing.aborted) return;
+        if (this.closing.aborted) return false;
       }
     }
-    if (!last) return;
-    if (last.kind === 'done') return this.finish(log, job.copy.mailbox, last.result, last.copies, last.reason);
-    this.finish(log, job.copy.mailbox, last.absent ? 'not-found' : 'failed', 0, last.reason);
+    if (!last) return true;
+    if (last.kind === 'done') this.finish(log, job.copy.mailbox, last.result, last.copies, last.reason);
+    else this.finish(log, job.copy.mailbox, last.absent ? 'not-found' : 'failed', 0, last.reason);
+    return true;
   }
 
   private finish(log: Logger, mailbox: string, result: SentItemsCleanupResult, copies = 0, reason?: string): void {
