@@ -113,10 +113,7 @@ function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; 
       await bodies.init();
       bodies.fill();
     },
-    close: async () => {
-      await bodies.settled();
-      bodies.close();
-    },
+    close: () => bodies.close(),
     createBody: (id) => trackedBody(bodies, writers, id),
     async accept(message) {
       const w = writers.get(message.id);

@@ -22,8 +22,8 @@ before(async () => {
   await files.init();
 });
 
-after(() => {
-  files.close();
+after(async () => {
+  await files.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

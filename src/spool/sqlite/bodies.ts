@@ -44,13 +44,10 @@ export class BodyFiles {
     if (!this.closed && this.pool.length < POOL_LOW) this.refill().catch(() => undefined);
   }
 
-  /** Until the ready-made files being made now are made (call before close(), so that none is left behind). */
-  async settled(): Promise<void> {
+  /** Waits for the ready-made files being made now (so that none is left behind), then removes the unused ones. */
+  async close(): Promise<void> {
+    this.closed = true; // no new batch; the one under way removes what it made
     await this.refilling?.catch(() => undefined);
-  }
-
-  close(): void {
-    this.closed = true;
     // Unused ready-made files go with a clean stop (after a crash they are orphans, removed at start).
     for (const f of this.pool.splice(0)) {
       closeSync(f.fd);

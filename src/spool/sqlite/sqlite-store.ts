@@ -113,9 +113,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.flushing || this.pending.length) await new Promise((r) => setTimeout(r, 5));
-    await this.bodies.settled();
+    await this.bodies.close();
     this.closed = true;
-    this.bodies.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.db.close();
   }
