@@ -11,6 +11,7 @@ import { configSchema, CAPTURE_ROUTE, isMailboxUpstream, type Config } from './s
 import { parseCidr } from '../core/net.js';
 import { asIs, render, type Lang, type Text } from '../core/i18n.js';
 import { CONFIG_PROBLEM_TEXT as P, type ConfigProblemKey } from './problem-texts.js';
+import { deepFreeze } from '../core/freeze.js';
 
 /** One reason a configuration is refused: where (the key's path, the file's line when known) and why, in both languages. */
 export interface ConfigProblem {
@@ -355,13 +356,6 @@ function checkMigration(config: Config, problems: Problems): void {
   }
 }
 
-export function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
-}
 
 /** The config as JSON Schema (draft 2020-12), for editors. */
 export function configJsonSchema(): unknown {

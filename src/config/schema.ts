@@ -8,6 +8,7 @@ import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
 import { z } from '../vendor/zod.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { migrationSchema } from './schema-migration.js';
+import { CAPTURE_ROUTE } from './capture-route.js';
 
 /** Milliseconds from "30s", "5m", "2h", "5d" or a bare number of seconds; an issue otherwise. */
 function toMs(v: string | number, ctx: z.RefinementCtx): number {
@@ -383,8 +384,7 @@ export const captureUpstreamSchema = z
   .strict()
   .describe('Holds messages in the queue for inspection; nothing leaves the relay');
 
-/** The built-in upstream that holds messages; it always exists, configured or not. */
-export const CAPTURE_ROUTE = 'capture';
+export { CAPTURE_ROUTE };
 
 export const upstreamSchema = z.discriminatedUnion('type', [
   smtpUpstreamSchema,

@@ -16,8 +16,8 @@ import type { Server, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../core/log.js';
 import { tuneHeap } from '../core/heap.js';
-import { deepFreeze } from '../config/load.js';
-import { openStore, sqliteBodiesDir } from '../spool/open.js';
+import { deepFreeze } from '../core/freeze.js';
+import { relayHostname, sqliteBodiesDir } from '../spool/names.js';
 import type { ReceiveStore } from '../spool/store.js';
 import { BodyFiles, trackedBody } from '../spool/sqlite/bodies.js';
 import { ReceiveStage } from '../receive/server.js';
@@ -25,7 +25,6 @@ import { smtpListenersOf } from '../receive/listener-set.js';
 import type { ReceiveSnapshot } from '../receive/snapshot.js';
 import type { LoginLimits, MessageRates } from '../identity/lockout.js';
 import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
-import { relayHostname } from '../spool/open.js';
 import { buildReceive } from './snapshot.js';
 import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
 
@@ -168,7 +167,8 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
   const receive = buildReceive(next, msg.version, shared);
   if (!stage) {
     log = logger(next.log.level);
-    const own = msg.spool === 'own' ? openStore(next, log) : spoolThroughMain(sqliteBodiesDir(next));
+    // The store is loaded only for a spool of its own (PostgreSQL): with SQLite the main process commits.
+    const own = msg.spool === 'own' ? (await import('../spool/open.js')).openStore(next, log) : spoolThroughMain(sqliteBodiesDir(next));
     await own.init();
     store = own;
     const s = own;

@@ -15,7 +15,7 @@ import type { DeliverySnapshot } from '../deliver/scheduler.js';
 import type { Transport } from '../deliver/transport.js';
 import { RouteTable, CAPTURE_ROUTE } from '../route/rules.js';
 import type { RouteConfig } from '../config/schema.js';
-import { relayHostname } from '../spool/open.js';
+import { relayHostname } from '../spool/names.js';
 
 export interface ConfigVersion {
   /** 1 at start, one more for every reload that was applied. */

@@ -9,7 +9,8 @@
  * scheduler's view of which upstreams can take mail now); by default the
  * first.
  */
-import { CAPTURE_ROUTE, type RouteConfig } from '../config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
+import { CAPTURE_ROUTE } from '../config/capture-route.js';
 import { domainOf, matchesAddressPattern, matchesDomainPattern } from '../core/address.js';
 
 export { CAPTURE_ROUTE };

@@ -4,11 +4,11 @@
  * settings into a Store, used by the composition root, the CLI and doctor.
  */
 import { readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Store } from './store.js';
+import { leaseOwner } from './names.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 
@@ -25,22 +25,4 @@ export function openStore(config: Config, log?: Logger): Store {
   return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
 }
 
-/** Where the SQLite spool keeps body files (receive workers write theirs there too). */
-export function sqliteBodiesDir(config: Config): string {
-  return join(config.dataDir, 'queue', 'bodies');
-}
-
-/**
- * The owner named in delivery leases. One node (SQLite): the relay's host
- * name. Several nodes sharing PostgreSQL: store.node, or the system host name
- * and process id, so that no two live processes share a name.
- */
-export function leaseOwner(config: Config): string {
-  if (config.store.type === 'postgres') return config.store.node ?? `${osHostname()}:${process.pid}`;
-  return relayHostname(config);
-}
-
-/** The name in the SMTP greeting and Received headers. */
-export function relayHostname(config: Pick<Config, 'hostname'>): string {
-  return config.hostname ?? osHostname();
-}
+export { leaseOwner, relayHostname, sqliteBodiesDir } from './names.js';

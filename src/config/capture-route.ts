@@ -1,0 +1,2 @@
+/** The built-in upstream that holds messages; it always exists, configured or not. */
+export const CAPTURE_ROUTE = 'capture';
