@@ -7,7 +7,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute } from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from '../vendor/yaml.js';
 import { z } from '../vendor/zod.js';
-import { configSchema, CAPTURE_ROUTE, isMailboxUpstream, type Config } from './schema.js';
+import { configSchema, isMailboxUpstream, type Config } from './schema.js';
+import { CAPTURE_ROUTE } from './capture-route.js';
 import { parseCidr } from '../core/net.js';
 import { asIs, render, type Lang, type Text } from '../core/i18n.js';
 import { CONFIG_PROBLEM_TEXT as P, type ConfigProblemKey } from './problem-texts.js';
@@ -355,7 +356,6 @@ function checkMigration(config: Config, problems: Problems): void {
     else problems.add(['migration', 'upstream'], 'migrationSeveral', { names: appUpstreams.join(', ') });
   }
 }
-
 
 /** The config as JSON Schema (draft 2020-12), for editors. */
 export function configJsonSchema(): unknown {

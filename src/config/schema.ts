@@ -8,7 +8,6 @@ import { CONFIG_PROBLEM_TEXT as P } from './problem-texts.js';
 import { z } from '../vendor/zod.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { migrationSchema } from './schema-migration.js';
-import { CAPTURE_ROUTE } from './capture-route.js';
 
 /** Milliseconds from "30s", "5m", "2h", "5d" or a bare number of seconds; an issue otherwise. */
 function toMs(v: string | number, ctx: z.RefinementCtx): number {
@@ -383,8 +382,6 @@ export const captureUpstreamSchema = z
   })
   .strict()
   .describe('Holds messages in the queue for inspection; nothing leaves the relay');
-
-export { CAPTURE_ROUTE };
 
 export const upstreamSchema = z.discriminatedUnion('type', [
   smtpUpstreamSchema,

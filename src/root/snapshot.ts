@@ -13,7 +13,8 @@ import { SessionPolicy } from '../receive/policy.js';
 import type { ReceiveSnapshot } from '../receive/snapshot.js';
 import type { DeliverySnapshot } from '../deliver/scheduler.js';
 import type { Transport } from '../deliver/transport.js';
-import { RouteTable, CAPTURE_ROUTE } from '../route/rules.js';
+import { RouteTable } from '../route/rules.js';
+import { CAPTURE_ROUTE } from '../config/capture-route.js';
 import type { RouteConfig } from '../config/schema.js';
 import { relayHostname } from '../spool/names.js';
 

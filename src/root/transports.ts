@@ -9,8 +9,8 @@ import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { createTransport, type TransportDeps } from '../deliver/factory.js';
 import type { Transport } from '../deliver/transport.js';
-import { CAPTURE_ROUTE } from '../route/rules.js';
-import { relayHostname } from '../spool/open.js';
+import { CAPTURE_ROUTE } from '../config/capture-route.js';
+import { relayHostname } from '../spool/names.js';
 
 interface Held {
   key: string;

@@ -25,4 +25,3 @@ export function openStore(config: Config, log?: Logger): Store {
   return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
 }
 
-export { leaseOwner, relayHostname, sqliteBodiesDir } from './names.js';

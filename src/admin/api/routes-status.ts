@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DeviceConfig, UpstreamConfig } from '../../config/schema.js';
 import { queueStats } from '../../report/queue-stats.js';
-import { CAPTURE_ROUTE } from '../../route/rules.js';
+import { CAPTURE_ROUTE } from '../../config/capture-route.js';
 import { access, type ApiDeps, type DestinationStatus } from './context.js';
 import { devicesInFile } from './routes-devices.js';
 import { answerLang } from './localized.js';

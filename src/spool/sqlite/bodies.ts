@@ -23,6 +23,8 @@ export class BodyFiles {
   private dirSyncRunning: Promise<void> | undefined;
   private dirSyncQueued: Promise<void> | undefined;
   private readonly pool: { name: string; fd: number }[] = [];
+  /** Names of ready-made files being made now (pooled() counts them: they are no orphans). */
+  private readonly making = new Set<string>();
   private refilling: Promise<void> | undefined;
   private closed = false;
   private readonly buffers = new WriteBuffers();
@@ -62,7 +64,6 @@ export class BodyFiles {
     return [...this.pool.map((f) => f.name), ...this.making];
   }
 
-  private readonly making = new Set<string>();
 
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
