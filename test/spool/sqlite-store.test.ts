@@ -56,3 +56,19 @@ test('a queue made before subject_text: opening it fills in the decoded Subject 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the spool connection keeps SQLite page cache at 2 MB, not the default 16 MB (the steady-state memory target)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authrelay-store-'));
+  const store = new SqliteStore({ dir });
+  await store.init();
+  try {
+    for (let i = 0; i < 50; i++) await put(store);
+    // The store's own connection (the setting is per connection and not kept in the file).
+    const db = (store as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
+    assert.equal(db.pragma('cache_size', { simple: true }), -SqliteStore.CACHE_KIB);
+    assert.equal(SqliteStore.CACHE_KIB, 2048);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -54,6 +54,8 @@ export interface SqliteStoreOptions {
 }
 
 export class SqliteStore implements Store {
+  /** The connection's page cache, in KiB (see init). */
+  static readonly CACHE_KIB = 2048;
   private db!: Database.Database;
   private readonly bodies: BodyFiles;
   private pending: Pending[] = [];
@@ -80,6 +82,12 @@ export class SqliteStore implements Store {
     // the event loop never waits for the disk. Queue bookkeeping needs no fsync of its
     // own: the WAL keeps order, and a lost update after a power cut only means a retry.
     this.q('PRAGMA synchronous = NORMAL').run();
+    // A page cache of 2 MB instead of SQLite's 16 MB: the pages a message touches (its rows, the right
+    // edges of the indexes, the queue's due entries) are few and recent, a body is read back once, and
+    // what is not cached comes from the operating system's file cache, which is not the relay's memory.
+    // With 16 MB the cache filled during every long ingest and stayed: about 20 MB more resident memory
+    // for no measurable speed (docs/architecture.md, Memory).
+    this.q(`PRAGMA cache_size = -${SqliteStore.CACHE_KIB}`).run();
     this.q('PRAGMA busy_timeout = 10000').run();
     this.q('PRAGMA foreign_keys = OFF').run();
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
