@@ -20,6 +20,9 @@ import type { SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
 import XOAuth2 from 'nodemailer/lib/xoauth2';
 import { untilAborted } from '../body-transfer.js';
 import type { SmtpErrorLike } from '../smtp/classify.js';
+import { speedUpDataStream } from '../smtp/data-stream.js';
+
+speedUpDataStream();
 
 export interface SessionOptions {
   /** Host name or IP address to connect to. */

@@ -28,6 +28,9 @@ import type { DeliveryContext, OutboundMessage, Transport } from '../transport.j
 import { classifySmtpError, classifySmtpReply, type SmtpErrorLike } from './classify.js';
 import { prepareMessage, smtpUtf8Addresses, type PreparedMessage } from './mail-params.js';
 import { addressKey, perRecipient, type SentInfo } from './recipients.js';
+import { speedUpDataStream } from './data-stream.js';
+
+speedUpDataStream();
 
 type Mailer = Transporter<SMTPPool.SentMessageInfo>;
 
