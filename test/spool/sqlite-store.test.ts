@@ -9,7 +9,7 @@ import { SqliteStore } from '../../src/spool/sqlite/sqlite-store.js';
 import type { Store } from '../../src/spool/store.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { put, storeContract } from '../contract/store-contract.js';
+import { put, storeContract, T0 as T } from '../contract/store-contract.js';
 import { openSpoolDb } from '../helpers/sqlite.js';
 
 storeContract('sqlite', async () => {
@@ -57,18 +57,42 @@ test('a queue made before subject_text: opening it fills in the decoded Subject 
   }
 });
 
-test('the spool connection keeps SQLite page cache at 2 MB, not the default 16 MB (the steady-state memory target)', async () => {
+/** A fresh store in a directory of its own, closed and removed after fn. */
+async function withStore(fn: (store: SqliteStore, dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'authrelay-store-'));
   const store = new SqliteStore({ dir });
   await store.init();
   try {
-    for (let i = 0; i < 50; i++) await put(store);
-    // The store's own connection (the setting is per connection and not kept in the file).
-    const db = (store as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
-    assert.equal(db.pragma('cache_size', { simple: true }), -SqliteStore.CACHE_KIB);
-    assert.equal(SqliteStore.CACHE_KIB, 2048);
+    await fn(store, dir);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test('the spool connection keeps SQLite page cache at 2 MB, not the default 16 MB (the steady-state memory target)', () => withStore(async (store) => {
+  for (let i = 0; i < 50; i++) await put(store);
+  // The store's own connection (the setting is per connection and not kept in the file).
+  const db = (store as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
+  assert.equal(db.pragma('cache_size', { simple: true }), -SqliteStore.CACHE_KIB);
+  assert.equal(SqliteStore.CACHE_KIB, 2048);
+}));
+
+test('a claim walks messages_due in order and stops at its limit; a recipient\'s result is found through its message, not its address', () => withStore(async (store, dir) => {
+  for (let i = 0; i < 20; i++) await put(store);
+  const db = openSpoolDb(join(dir, 'queue.db'));
+  try {
+    const plan = (sql: string, params: unknown) => db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params).map((r) => r.detail);
+    for (const unrouted of [false, true]) {
+      const steps = plan(SqliteStore.claimSql(unrouted), { route: 'relay', now: T, limit: 20 });
+      // One ordered index walk per state (incoming, deferred, active), no gathering of every due row for one sort.
+      assert.equal(steps.filter((d) => /^SEARCH messages USING INDEX messages_due \(state=\? AND route=\?/.test(d)).length, 3, steps.join('\n'));
+      assert.ok(!steps.some((d) => d.includes('MULTI-INDEX OR') || d.startsWith('SCAN messages')), steps.join('\n'));
+      assert.equal(steps.filter((d) => d.includes('TEMP B-TREE')).length, 1, `only the final merge of at most 3 × limit rows is sorted:\n${steps.join('\n')}`);
+    }
+    const result = plan(SqliteStore.RECIPIENT_RESULT_SQL, ['delivered', T, '{}', 'id', 'a@contoso.com']);
+    assert.deepEqual(result, ['SEARCH recipients USING INDEX sqlite_autoindex_recipients_1 (message_id=?)']);
+  } finally {
+    db.close();
+  }
+}));

@@ -236,14 +236,31 @@ export class SqliteStore implements Store {
     return this.bodies.open(bodyId, readBytes);
   }
 
+  /**
+   * Due messages of a route (or of none), and messages whose attempt's lease ran out (its node died or
+   * hangs), the earliest first: one ordered walk of messages_due (state, route, next_attempt_at) per
+   * state, each stopping at the limit. Written as one WHERE with OR, SQLite gathered and sorted every
+   * due message of the route for each claim, which grew with the queue (docs/benchmarks.md).
+   */
+  static claimSql(unrouted: boolean): string {
+    const routeCond = unrouted ? 'route IS NULL' : 'route = @route';
+    const due = (state: string, cond: string) =>
+      `SELECT * FROM (SELECT id, next_attempt_at AS due FROM messages WHERE state = '${state}' AND ${routeCond} AND ${cond}
+         ORDER BY next_attempt_at LIMIT @limit)`;
+    return `SELECT id FROM (${due('incoming', 'next_attempt_at <= @now')} UNION ALL ${due('deferred', 'next_attempt_at <= @now')}
+         UNION ALL ${due('active', 'lease_until < @now')}) ORDER BY due LIMIT @limit`;
+  }
+
+  /**
+   * A recipient's result. `+address`: the row is found through its message (the primary key). Left to
+   * itself SQLite took the address index and walked every row ever kept for that address: with all of
+   * an office's scans going to one mailbox, each result cost more as the queue's history grew.
+   */
+  static readonly RECIPIENT_RESULT_SQL = `UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
+      WHERE message_id = ? AND +address = ? AND state IN ('pending','held')`;
+
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
-    const routeCond = req.route === null ? 'route IS NULL' : 'route = @route';
-    const select = this.q(
-      // Due messages, and messages whose attempt's lease ran out (its node died or hangs).
-      `SELECT id FROM messages WHERE ${routeCond} AND ((state IN ('incoming','deferred') AND next_attempt_at <= @now)
-         OR (state = 'active' AND lease_until < @now))
-       ORDER BY next_attempt_at LIMIT @limit`,
-    );
+    const select = this.q(SqliteStore.claimSql(req.route === null));
     const update = this.q(
       `UPDATE messages SET state = 'active', lease_owner = @owner, lease_token = @token, lease_until = @until, updated_at = @now WHERE id = @id`,
     );
@@ -287,7 +304,8 @@ export class SqliteStore implements Store {
           this.q(`INSERT INTO messages (id, parent_id, state, route, updated_at, next_attempt_at, ${COPIED_COLUMNS})
             SELECT ?, id, 'incoming', ?, ?, ?, ${COPIED_COLUMNS} FROM messages WHERE id = ?`)
             .run(targetId, g.route, now, now, id);
-          const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND address = ? AND state = 'pending'`);
+          // `+address`: through the message, as in RECIPIENT_RESULT_SQL.
+          const move = this.q(`UPDATE recipients SET message_id = ?, idx = ? WHERE message_id = ? AND +address = ? AND state = 'pending'`);
           g.recipients.forEach((r, i) => move.run(targetId, i, id, r));
           const split = splitEvent(id, g.recipients.length, g.route);
           this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'split', ?, ?)`)
@@ -307,8 +325,7 @@ export class SqliteStore implements Store {
 
   async finishAttempt(lease: LeaseRef, r: AttemptResult): Promise<boolean> {
     const id = lease.id;
-    const updRcpt = this.q(`UPDATE recipients SET state = ?, attempts = attempts + 1, updated_at = ?, last = ?
-      WHERE message_id = ? AND address = ? AND state IN ('pending','held')`);
+    const updRcpt = this.q(SqliteStore.RECIPIENT_RESULT_SQL);
     const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
     return this.db.transaction(() => {
       // The lease is checked and ended in the same write: a result from a lease that was lost changes nothing.
