@@ -18,6 +18,13 @@
  * scheduler claims from them, finds the route down and keeps polling the
  * queue while the load runs, as it would while an upstream is out.
  *
+ * The history: BENCH_BACKLOG_HISTORY messages to the load's own recipient,
+ * accepted, claimed and recorded as delivered through the same API, as a
+ * relay keeps them after weeks of one office's scans to one mailbox (the
+ * rows of delivered messages stay; only their bodies go after
+ * queue.keepDelivered). Every delivery result of the load then updates a
+ * recipient whose address has that many rows before it.
+ *
  * Each repetition starts the relay twice, in alternating order: on an empty
  * data directory, and on the backlog's (kept between repetitions); each start
  * gets a fresh smtp-sink and down server, a warm-up, then smtp-source with
@@ -31,7 +38,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configYaml, startRelay, type RelayInstance, type RelayOptions } from './authrelay.js';
-import { FROM, smtpSource } from './lib/load.js';
+import { FROM, TO, smtpSource } from './lib/load.js';
 import { LOOPBACK, claimDir, onCleanup, orphanedDirs } from './lib/proc.js';
 import { headlineBytes, maxPeak, sampleMemory, treeCpuMs, type MemoryPeak } from './lib/procfs.js';
 import { startSink } from './lib/sink.js';
@@ -54,6 +61,8 @@ const FILL_BATCH = 500;
 export interface BacklogOptions {
   /** Messages already queued. */
   backlog: number;
+  /** Messages already delivered to the load's recipient, kept in the queue's history. */
+  history: number;
   /** Messages of the measured load (and its sessions, size). */
   messages: number;
   sessions: number;
@@ -87,6 +96,8 @@ export interface BacklogRun {
 
 export interface BacklogFill {
   messages: number;
+  /** Of them, delivered to the load's recipient (the history). */
+  delivered: number;
   seconds: number;
   /** Size of the data directory after filling. */
   bytes: number;
@@ -108,6 +119,7 @@ export interface BacklogSummary {
 
 export interface BacklogResult {
   backlog: number;
+  history: number;
   messages: number;
   sessions: number;
   size: number;
@@ -218,7 +230,7 @@ function bodyOf(size: number): Buffer {
  * receive stage does: body through createBody (with the Received field the
  * relay adds), then accept with the routes the relay's route table chooses.
  */
-export async function fillBacklog(configFile: string, count: number, size: number, progress: (line: string) => void = () => undefined): Promise<BacklogFill> {
+export async function fillBacklog(configFile: string, count: number, size: number, progress: (line: string) => void = () => undefined, history = 0): Promise<BacklogFill> {
   const t0 = performance.now();
   const { config, store } = openRelayStore(configFile);
   const routes = new RouteTable(config.routes);
@@ -228,10 +240,9 @@ export async function fillBacklog(configFile: string, count: number, size: numbe
   try {
     let done = 0;
     let reported = 0;
-    const one = async (n: number): Promise<void> => {
+    const one = async (n: number, recipient = `queued${n}@${BACKLOG_DOMAIN}`): Promise<void> => {
       const now = Date.now();
       const id = newMessageId(now);
-      const recipient = `queued${n}@${BACKLOG_DOMAIN}`;
       const header = Buffer.from(
         `Received: from ${LOOPBACK_DEVICE} ([${LOOPBACK}])\r\n\tby ${hostname} (authrelay) with ESMTP id ${id};\r\n\t${mailDate(new Date(now))}\r\n`
         + `From: <${FROM}>\r\nTo: <${recipient}>\r\nDate: ${mailDate(new Date(now))}\r\nMessage-Id: <backlog.${n}@${hostname}>\r\nSubject: queued ${n}\r\n\r\n`,
@@ -259,11 +270,27 @@ export async function fillBacklog(configFile: string, count: number, size: numbe
         progress(`${done} `);
       }
     }
+    // The history: accepted for the load's recipient, then claimed and recorded as delivered, a batch at a time.
+    const route = routes.resolve({ device: LOOPBACK_DEVICE, sender: FROM, recipients: [TO] })[0]!.route;
+    for (let delivered = 0; delivered < history;) {
+      const batch = Math.min(FILL_BATCH, history - delivered);
+      await Promise.all(Array.from({ length: batch }, (_, i) => one(count + delivered + i, TO)));
+      const now = Date.now();
+      const claimed = await store.claim({ owner: 'bench-history', route, limit: batch, leaseMs: 600_000, now });
+      for (const m of claimed) {
+        await store.finishAttempt({ id: m.id, owner: m.leaseOwner!, token: m.leaseToken! }, {
+          at: now, durationMs: 1, route, state: 'delivered', nextAttemptAt: now, summary: `delivered to ${TO}`,
+          recipients: [{ address: TO, state: 'delivered', outcome: { action: 'delivered', category: 'delivered', code: 250, response: '250 2.0.0 Ok: queued' } }],
+        });
+      }
+      delivered += claimed.length;
+      if (claimed.length === 0) throw new Error(`history: no message of route ${route} could be claimed after ${delivered} of ${history}`);
+    }
   } finally {
     await store.close();
   }
   const dataDir = config.dataDir;
-  return { messages: count, seconds: (performance.now() - t0) / 1000, bytes: dirBytes(dataDir) };
+  return { messages: count + history, delivered: history, seconds: (performance.now() - t0) / 1000, bytes: dirBytes(dataDir) };
 }
 
 /** Message counts per state, read through the store API. */
@@ -349,9 +376,9 @@ export async function runBacklog(o: BacklogOptions): Promise<BacklogResult> {
     // The ports are the relay's business at each start; the filler only needs the store and the routes.
     writeFileSync(configFile, configYaml(dataDir, relayOptions(9, 9, o)));
     const t0 = Date.now();
-    progress(`  backlog: filling the queue with ${o.backlog} messages through the store API ... `);
+    progress(`  backlog: filling the queue with ${o.backlog} messages and ${o.history} delivered through the store API ... `);
     try {
-      fill = await keepingAlive(() => fillBacklog(configFile, o.backlog, o.size, progress));
+      fill = await keepingAlive(() => fillBacklog(configFile, o.backlog, o.size, progress, o.history));
       progress(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(fill.bytes / 1024 / 1024).toFixed(0)} MB on disk)\n`);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
@@ -385,5 +412,5 @@ export async function runBacklog(o: BacklogOptions): Promise<BacklogResult> {
   const withBacklog = summarise(runs, 'backlog');
   const ratio = empty.ingestMsgPerSec && withBacklog.ingestMsgPerSec ? Math.round((withBacklog.ingestMsgPerSec / empty.ingestMsgPerSec) * 100) / 100 : null;
   const stillQueued = queuedAfter ? queuedAfter.incoming + queuedAfter.deferred + queuedAfter.active : undefined;
-  return { backlog: o.backlog, messages: o.messages, sessions: o.sessions, size: o.size, fill, runs, empty, withBacklog, ratio, queuedAfter, stillQueued, failures };
+  return { backlog: o.backlog, history: o.history, messages: o.messages, sessions: o.sessions, size: o.size, fill, runs, empty, withBacklog, ratio, queuedAfter, stillQueued, failures };
 }

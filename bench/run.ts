@@ -3,7 +3,8 @@
  *   ingest    authrelay against a private Postfix, both relaying to smtp-sink,
  *             each freshly started per repetition (scenarios.ts);
  *   backlog   authrelay's ingest with 100,000 messages queued for an upstream
- *             that is down, against an empty queue (backlog.ts);
+ *             that is down and 100,000 delivered to the load's recipient in the
+ *             history, against an empty queue (backlog.ts);
  *   reuse     several messages per connection into authrelay and Postfix:
  *             every message delivered once (reuse.ts);
  *   memory    20 messages of 25 MB at once (smtp route, both systems; Graph
@@ -196,7 +197,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 function backlogRows(s: Settings, r: Results): SummaryRow[] {
   if (!s.only.has('backlog')) return [];
-  const load = (n: number) => `${s.sessions} sessions × ${s.backlogMessages} × ${sizeLabel(s.size)}, 1 msg/connection, with ${count(n)} messages queued for an upstream that is down`;
+  const load = (n: number) => `${s.sessions} sessions × ${s.backlogMessages} × ${sizeLabel(s.size)}, 1 msg/connection, with ${count(n)} messages queued for an upstream that is down${n > 0 && s.backlogHistory > 0 ? ` and ${count(s.backlogHistory)} delivered to the same recipient in the history` : ''}`;
   const b = r.backlog;
   if (s.backlog === 0) return [{ area: 'ingest, backlog', load: load(0), authrelay: 'not measured (BENCH_BACKLOG=0)', compared: '—', ratio: '—', target: `≥ ${TARGET.backlogOverEmpty} × empty queue`, met: 'not measured' }];
   const text = (x: BacklogSummary | undefined) => (x && x.runs > 0 ? `${msgs(x.ingestMsgPerSec)}${x.undelivered > 0 ? `, ${x.undelivered} undelivered` : ''}` : 'not measured');
@@ -469,12 +470,12 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
     const row = (x: BacklogSummary, label: string) => [label, num(x.ingestMsgPerSec), x.ingestRuns.join(', '), num(x.endToEndMsgPerSec), String(x.undelivered), x.startupMs === null ? '—' : `${x.startupMs.toFixed(0)} ms`, memText(x.memory), num(x.cpuMsPerMessage, 2)];
     const q = b.queuedAfter;
     tables.push({
-      title: `Ingest with ${count(b.backlog)} messages queued, against an empty queue (authrelay, ${b.empty.runs + b.withBacklog.runs} fresh starts, medians)`,
+      title: `Ingest with ${count(b.backlog)} messages queued${b.history > 0 ? ` and ${count(b.history)} delivered in the history` : ''}, against an empty queue (authrelay, ${b.empty.runs + b.withBacklog.runs} fresh starts, medians)`,
       header: ['queue', 'ingest msg/s', 'runs', 'end-to-end msg/s', 'undelivered', 'start-up', 'peak memory', 'CPU ms/msg'],
-      rows: [row(b.empty, 'empty'), row(b.withBacklog, `${count(b.backlog)} queued`)],
+      rows: [row(b.empty, 'empty'), row(b.withBacklog, `${count(b.backlog)} queued${b.history > 0 ? ` + ${count(b.history)} delivered` : ''}`)],
       notes: [
         `load: smtp-source -s ${b.sessions} -m ${b.messages} -l ${b.size}, one connection per message, after a ${s.warmup}-message warm-up; the relay has two upstreams: smtp-sink for the load, and one that answers 421 to every connection for the queued messages (recipient domain down.example); the same configuration with an empty queue.`,
-        b.fill ? `the queue was filled once, before the first start, through the store's own API (createBody, accept with the route table's routes) on the relay's data directory: ${count(b.fill.messages)} × ${sizeLabel(b.size)} in ${b.fill.seconds.toFixed(1)} s, ${(b.fill.bytes / MB).toFixed(0)} MB on disk; every start with the backlog reuses it (it also keeps the messages delivered by earlier starts).` : 'the queue could not be filled (see failures).',
+        b.fill ? `the queue was filled once, before the first start, through the store's own API (createBody, accept with the route table's routes) on the relay's data directory: ${count(b.fill.messages)} × ${sizeLabel(b.size)} in ${b.fill.seconds.toFixed(1)} s, ${(b.fill.bytes / MB).toFixed(0)} MB on disk${b.fill.delivered > 0 ? `, of which ${count(b.fill.delivered)} to the load's recipient, claimed and recorded as delivered (the history a relay keeps after weeks of one office's scans to one mailbox: every delivery result of the load updates a recipient whose address has that many rows before it)` : ''}; every start with the backlog reuses it (it also keeps the messages delivered by earlier starts).` : 'the queue could not be filled (see failures).',
         `the queued messages are due and routed to the upstream that is down: the scheduler claims from them, finds the route down (${b.runs.filter((x) => x.queue === 'backlog').map((x) => x.downConnections).join(', ')} connections refused per start) and keeps polling the queue during the load.`,
         q ? `after the last start: ${count(b.stillQueued ?? 0)} messages still waiting (incoming ${q.incoming ?? 0}, deferred ${q.deferred ?? 0}, active ${q.active ?? 0}), ${count(q.delivered ?? 0)} delivered, ${q.failed ?? 0} failed, ${q.held ?? 0} held.` : 'the queue could not be read after the runs.',
       ],
@@ -681,7 +682,7 @@ async function main(): Promise<number> {
       await part('backlog', async () => {
         try {
           r.backlog = await runBacklog({
-            backlog: s.backlog, messages: s.backlogMessages, sessions: s.sessions, size: s.size, warmup: s.warmup, reps: s.backlogReps,
+            backlog: s.backlog, history: s.backlogHistory, messages: s.backlogMessages, sessions: s.sessions, size: s.size, warmup: s.warmup, reps: s.backlogReps,
             concurrency: s.concurrency, phaseTimeoutMs: limits.phaseTimeoutMs, drainTimeoutMs: limits.drainTimeoutMs, relayNodeArgs: s.relayNodeArgs,
             progress: (l) => process.stderr.write(l),
           });

@@ -58,6 +58,8 @@ export interface Settings {
   scalingMessages: number;
   /** Messages already queued (and staying queued) in the backlog part; 0 skips it. */
   backlog: number;
+  /** Messages delivered to the load's recipient, kept in the backlog's history. */
+  backlogHistory: number;
   /** Messages of the ingest load measured with and without the backlog. */
   backlogMessages: number;
   backlogReps: number;
@@ -86,7 +88,7 @@ const QUICK: Record<string, number> = {
   BENCH_REPS: 1, BENCH_MESSAGES: 400, BENCH_MESSAGES_SINGLE: 100, BENCH_MESSAGES_1MB: 20, BENCH_WARMUP: 20,
   BENCH_BIG_MESSAGES: 4, BENCH_BIG_SIZE_MB: 5, BENCH_HUGE_SIZE_MB: 10, BENCH_M365_MESSAGES: 200,
   BENCH_LATENCY_SECONDS: 3, BENCH_LATENCY_RATE: 50, BENCH_SCALING_NODES: 2, BENCH_SCALING_MESSAGES: 300,
-  BENCH_BACKLOG: 2000, BENCH_BACKLOG_MESSAGES: 300, BENCH_BACKLOG_REPS: 1, BENCH_REUSE_MESSAGES: 400,
+  BENCH_BACKLOG: 2000, BENCH_BACKLOG_HISTORY: 2000, BENCH_BACKLOG_MESSAGES: 300, BENCH_BACKLOG_REPS: 1, BENCH_REUSE_MESSAGES: 400,
   BENCH_PEER_REUSE_MESSAGES: 200, BENCH_MAILBOX_MESSAGES: 60, BENCH_PROFILE_MESSAGES: 400, BENCH_IDLE_S: 10,
   BENCH_READER_CLIENTS: 4, BENCH_READER_SIZE_MB: 5, BENCH_READER_REPS: 1,
 };
@@ -206,6 +208,7 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     scalingNodes: int('BENCH_SCALING_NODES', 3, 1, 8),
     scalingMessages: int('BENCH_SCALING_MESSAGES', 3000, 1, 1_000_000),
     backlog: int('BENCH_BACKLOG', 100_000, 0, 10_000_000),
+    backlogHistory: int('BENCH_BACKLOG_HISTORY', 100_000, 0, 10_000_000),
     backlogMessages: int('BENCH_BACKLOG_MESSAGES', 5000, 1, 1_000_000),
     backlogReps: int('BENCH_BACKLOG_REPS', 3, 1, 20),
     reuseMessages: int('BENCH_REUSE_MESSAGES', 5000, 0, 1_000_000),
@@ -232,7 +235,8 @@ Options:
                              ingest   smtp-source into authrelay and a private Postfix: 20 sessions and
                                       1 session of 10 KB, 20 sessions of 1 MB; start-up time
                              backlog  authrelay's ingest (20 sessions × 10 KB) with 100,000 messages
-                                      already queued for an upstream that is down, against an empty queue
+                                      already queued for an upstream that is down and 100,000 delivered
+                                      to the load's recipient in the history, against an empty queue
                              reuse    several messages per connection (smtp-source -d) into authrelay and
                                       Postfix: every message delivered once (zero loss), msg/s
                              memory   20 × 25 MB at once (smtp route, both systems; Graph route), and
@@ -286,6 +290,7 @@ Environment (defaults in brackets):
   BENCH_SCALING_NODES [3]     largest number of nodes in the scaling test (1 up to this)
   BENCH_SCALING_MESSAGES [3000] messages per node count
   BENCH_BACKLOG [100000]      messages already queued in the backlog part (0 skips it)
+  BENCH_BACKLOG_HISTORY [100000] messages delivered to the load's recipient in the backlog's history
   BENCH_BACKLOG_MESSAGES [5000] messages of its 20-session 10 KB load, with and without the backlog
   BENCH_BACKLOG_REPS [3]      its repetitions (each: empty queue and backlog, alternating order)
   BENCH_REUSE_MESSAGES [5000] messages sent over BENCH_SESSIONS connections, several per connection
