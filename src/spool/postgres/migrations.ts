@@ -195,4 +195,10 @@ CREATE TABLE migration_ignores (
     name: 'subject_text: the Subject decoded (MIME encoded-words), what a subject search matches too',
     sql: `ALTER TABLE messages ADD COLUMN subject_text text;`,
   },
+  {
+    version: 7,
+    name: 'messages_queued with id: a claim reads queued messages in its order (next_attempt_at, id) and stops at its limit',
+    sql: `CREATE INDEX messages_queued_order ON messages (route, next_attempt_at, id) WHERE state IN ('incoming', 'deferred');
+DROP INDEX messages_queued;`,
+  },
 ];

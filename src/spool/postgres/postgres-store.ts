@@ -173,11 +173,18 @@ export class PostgresStore implements Store {
 
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
     const routeCond = req.route === null ? 'route IS NULL AND $1::text IS NULL' : 'route = $1';
-    // Due messages, and messages whose attempt's lease ran out (its node died or hangs).
-    const r = await this.db.query<MessageRow>(`WITH due AS (
-        SELECT id FROM messages WHERE ${routeCond}
-          AND ((state IN ('incoming', 'deferred') AND next_attempt_at <= $2) OR (state = 'active' AND lease_until < $2))
-        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    // Due messages, and messages whose attempt's lease ran out (its node died or hangs), the earliest
+    // first. Queued ones are read in the order of messages_queued_order, stopping at the limit; written
+    // as one WHERE with OR, PostgreSQL gathered every due message of the route (and the index entries
+    // that deliveries left behind until a vacuum) and sorted them for each claim. Rows locked by a part
+    // and not taken are free again when the statement ends.
+    const r = await this.db.query<MessageRow>(`WITH queued AS (
+        SELECT id, next_attempt_at FROM messages WHERE ${routeCond} AND state IN ('incoming', 'deferred') AND next_attempt_at <= $2
+        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED),
+      lapsed AS (
+        SELECT id, next_attempt_at FROM messages WHERE ${routeCond} AND state = 'active' AND lease_until < $2
+        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED),
+      due AS (SELECT id FROM (SELECT * FROM queued UNION ALL SELECT * FROM lapsed) x ORDER BY next_attempt_at, id LIMIT $3)
       UPDATE messages m SET state = 'active', lease_owner = $4, lease_token = $6, lease_until = $5, updated_at = $2
       FROM due WHERE m.id = due.id RETURNING m.*`, [req.route, req.now, req.limit, req.owner, req.now + req.leaseMs, newLeaseToken()]);
     const rows = r.rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
