@@ -5,10 +5,10 @@
  * messages held for inspection.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatDuration } from '../core/units.js';
 import { openStore } from '../spool/open.js';
+import { sqliteQueueFile } from '../spool/names.js';
 import { PostgresStore } from '../spool/postgres/postgres-store.js';
 import type { QueuedMessage } from '../spool/store.js';
 import { asIs, type Lang, type Text } from '../core/i18n.js';
@@ -24,7 +24,7 @@ const STATE_NAMES: Record<string, Text> = {
 
 export async function checkQueue(config: Config, add: AddCheck, now: number): Promise<void> {
   if (config.store.type === 'sqlite') {
-    const file = config.store.path ?? join(config.dataDir, 'queue', 'queue.db');
+    const file = sqliteQueueFile(config);
     if (!existsSync(file)) {
       add({ id: 'queue.exists', status: 'info', title: both(T.queueNone, { file }) });
       return;

@@ -13,7 +13,6 @@ import type { RouteConfig } from '../config/schema.js';
 import { CAPTURE_ROUTE } from '../config/capture-route.js';
 import { domainOf, matchesAddressPattern, matchesDomainPattern } from '../core/address.js';
 
-
 export interface RouteInput {
   device: string | null;
   deviceRoute?: string;

@@ -8,9 +8,19 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 
+/** The SQLite spool's directory (queue.db, unless store.path names another file, and bodies/). */
+export function sqliteQueueDir(config: Config): string {
+  return join(config.dataDir, 'queue');
+}
+
+/** The SQLite spool's database file: store.path, else queue.db in its directory. */
+export function sqliteQueueFile(config: Config): string {
+  return (config.store.type === 'sqlite' ? config.store.path : undefined) ?? join(sqliteQueueDir(config), 'queue.db');
+}
+
 /** Where the SQLite spool keeps body files (receive workers write theirs there too). */
 export function sqliteBodiesDir(config: Config): string {
-  return join(config.dataDir, 'queue', 'bodies');
+  return join(sqliteQueueDir(config), 'bodies');
 }
 
 /**

@@ -4,11 +4,10 @@
  * settings into a Store, used by the composition root, the CLI and doctor.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Store } from './store.js';
-import { leaseOwner } from './names.js';
+import { leaseOwner, sqliteQueueDir, sqliteQueueFile } from './names.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 
@@ -21,7 +20,5 @@ export function openStore(config: Config, log?: Logger): Store {
       ...(log ? { onIdleError: (err: Error) => log.warn({ event: 'store-connection-lost', err: err.message }, `a PostgreSQL connection was lost (${err.message}); it is replaced on next use`) } : {}),
     });
   }
-  const dir = join(config.dataDir, 'queue');
-  return new SqliteStore({ dir, ...(s.path ? { file: s.path } : {}) });
+  return new SqliteStore({ dir: sqliteQueueDir(config), file: sqliteQueueFile(config) });
 }
-

@@ -7,10 +7,10 @@
  * the queue, and exits 1 when something needs fixing, saying what.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { redactUrl } from '../../core/log.js';
 import { openStore } from '../../spool/open.js';
+import { sqliteQueueFile } from '../../spool/names.js';
 import { PostgresStore } from '../../spool/postgres/postgres-store.js';
 import type { PostgresReport } from '../../spool/postgres/inspect.js';
 import { render, type Lang, type Placeholders, type Text } from '../../core/i18n.js';
@@ -103,7 +103,7 @@ function unreachable(where: string, err: Error): string {
 }
 
 async function sqlite(sub: 'migrate' | 'check', config: Config, json: boolean): Promise<number> {
-  const file = (config.store.type === 'sqlite' ? config.store.path : undefined) ?? join(config.dataDir, 'queue', 'queue.db');
+  const file = sqliteQueueFile(config);
   if (sub === 'check' && !existsSync(file)) {
     if (json) printJson({ store: 'sqlite', file, ok: true, exists: false });
     else process.stdout.write(`${tr(T.storeNoQueue, { file })}\nok\n`);

@@ -64,7 +64,6 @@ export class BodyFiles {
     return [...this.pool.map((f) => f.name), ...this.making];
   }
 
-
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
       const names = Array.from({ length: POOL_BATCH }, () => `b${newMessageId()}`);
