@@ -124,7 +124,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       'Add an upstream (e.g. upstreams: { relay: { type: smtp, host: smtp.example.com, port: 587 } }) and a route, reload, then release the held messages.');
   }
   const schedulerRef: { scheduler?: Scheduler } = {};
-  const wake = () => schedulerRef.scheduler?.wake();
+  const wake = (routing = true) => schedulerRef.scheduler?.wake(routing);
 
   // A relay whose listeners are all plain SMTP (tls: none) accepts before its self-signed certificate is made
   // (a first start); it is made right after, for the expiry checks and a reload that adds TLS.
@@ -134,7 +134,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const watch = new SessionWatch();
   // Metrics count from the first session; prom-client is loaded once the listeners accept.
   const receiveTelemetry = new DeferredTelemetry();
-  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: wake, telemetry: receiveTelemetry, watch });
+  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: (_id, routed) => wake(!routed), telemetry: receiveTelemetry, watch });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
     await receive.listen({ listeners: smtpListenersOf(config.listeners), hostname: relayHostname(config), certificate });
@@ -176,7 +176,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       toSender: c.notices.toSender, hostname: relayHostname(c), maxLifetimeMs: c.queue.maxLifetime, language: reportLanguages(c).notices,
       ...(c.notices.admin ? { admin: c.notices.admin } : {}), ...(c.notices.from ? { from: c.notices.from } : {}),
     };
-  }, log, wake);
+  }, log, () => wake());
   const alertsRef: { monitor?: AlertMonitor } = {};
   const reporter: FailureReporter = {
     failed: async (m, failed, reason) => {

@@ -84,6 +84,13 @@ export class Scheduler {
   private readonly now: () => number;
   private lastOrphanCheck = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Whether messages may wait to be routed (route NULL: accepted without a route, released, retried,
+   * sent back by a reload or a fallback). Without it a pass skips the routing claim: under load most
+   * passes follow a finished delivery, and an empty claim still takes the write lock.
+   */
+  private routeDue = true;
+  private lastRouting = 0;
 
   constructor(private readonly d: SchedulerDeps) {
     this.now = d.now ?? Date.now;
@@ -109,8 +116,13 @@ export class Scheduler {
     this.schedule(0);
   }
 
-  /** Looks for work now (a message was accepted or released). */
-  wake(): void {
+  /**
+   * Looks for work now (a message was accepted or released). `routing: false` when the caller knows
+   * that no message waits for a route (one accepted with its route, a delivery slot freed); every
+   * timed pass looks for unrouted messages anyway.
+   */
+  wake(routing = true): void {
+    if (routing) this.routeDue = true;
     // Coalesce bursts: one pass a few milliseconds later serves every message that arrived meanwhile.
     if (this.stopped || this.wakeTimer) return;
     this.wakeTimer = setTimeout(() => {
@@ -138,7 +150,7 @@ export class Scheduler {
     this.d.log.warn({ event: 'fallback-started', upstream: name, category, reason },
       `${name} cannot take mail now (${reason}): messages whose route lists another upstream go there; a probe message is sent to ${name} from time to time, and new messages go back to it when one gets through`);
     const moved = await this.d.store.unrouteQueued(now, say('reroute.upstreamOut', { upstream: name, reason: reasonSaid }), [name]);
-    if (moved) this.wake();
+    if (moved) this.wake(true);
   }
 
   /**
@@ -174,9 +186,13 @@ export class Scheduler {
     this.d.log.info({ event: 'released', ids: ms.map((m) => m.id) }, `released ${ms.length} claimed message(s) not started before the stop`);
   }
 
-  private schedule(ms: number): void {
+  /** The next pass; `poll`: the regular one, which also finds messages made unrouted elsewhere (the CLI, another node). */
+  private schedule(ms: number, poll = true): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer = setTimeout(() => {
+      if (poll) this.routeDue = true;
+      void this.tick();
+    }, ms);
   }
 
   private async tick(): Promise<void> {
@@ -194,7 +210,7 @@ export class Scheduler {
         this.d.log.error({ event: 'scheduler-error', err }, 'queue manager error; retrying shortly');
       } finally {
         this.ticking = false;
-        if (!this.stopped) this.schedule(this.again ? 0 : this.d.current().options.pollInterval);
+        if (!this.stopped) this.schedule(this.again ? 0 : this.d.current().options.pollInterval, !this.again);
         this.again = false;
       }
     })();
@@ -204,10 +220,21 @@ export class Scheduler {
   }
 
   private async routeNew(): Promise<void> {
+    // At least once per poll interval even under a steady load (passes then follow each other before the poll timer).
+    if (!this.routeDue && this.now() - this.lastRouting < this.d.current().options.pollInterval) return;
+    // Cleared before the claim: a message made unrouted meanwhile sets it again for the next pass.
+    this.routeDue = false;
+    this.lastRouting = this.now();
     while (!this.stopped) {
       const now = this.now();
       const snap = this.d.current();
-      const batch = await this.d.store.claim({ owner: this.d.owner, route: null, limit: 100, leaseMs: snap.options.lease, now });
+      let batch: QueuedMessage[];
+      try {
+        batch = await this.d.store.claim({ owner: this.d.owner, route: null, limit: 100, leaseMs: snap.options.lease, now });
+      } catch (err) {
+        this.routeDue = true;
+        throw err;
+      }
       for (const [i, m] of batch.entries()) {
         if (this.stopped) {
           await this.release(batch.slice(i));
@@ -290,7 +317,7 @@ export class Scheduler {
         if (left > 0) this.busy.set(transport, left);
         else this.busy.delete(transport);
         this.running.delete(p);
-        this.wake();
+        this.wake(false);
       });
     this.running.add(p);
   }
@@ -299,7 +326,7 @@ export class Scheduler {
   private setAside(name: string): () => void {
     this.inflight.set(name, (this.inflight.get(name) ?? 1) - 1);
     this.asideCount.set(name, (this.asideCount.get(name) ?? 0) + 1);
-    this.wake();
+    this.wake(false);
     let back = false;
     return () => {
       if (back) return;
@@ -436,6 +463,8 @@ export class Scheduler {
       return;
     }
     if (recorded === 'failed') return;
+    // Sent back to routing (its upstream cannot take mail now): the next pass routes it again.
+    if (movedFor) this.routeDue = true;
     const level = state === 'failed' ? 'warn' : 'info';
     this.d.log[level]({
       event: 'state', id: m.id, state, route, attempt: m.attempts + 1, durationMs: now - started,

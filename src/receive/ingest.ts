@@ -24,8 +24,8 @@ export interface IngestContext {
   maxLifetimeMs: number;
   /** The configuration version the session runs under (recorded in the trail). */
   configVersion?: string;
-  /** Called after a message is durable (wakes the scheduler). */
-  onAccepted: (id: string) => void;
+  /** Called after a message is durable (wakes the scheduler); `routed`: stored with its route(s). */
+  onAccepted: (id: string, routed: boolean) => void;
   /**
    * Chooses upstreams at acceptance (the route stage's pure function, passed in
    * by the composition root), so a message is stored routed in the same commit.

@@ -41,7 +41,8 @@ export interface ReceiveDeps {
   log: Logger;
   /** The configuration snapshot a new session starts under. */
   current: () => ReceiveSnapshot;
-  onAccepted: (id: string) => void;
+  /** A message is durable; `routed`: stored with its route(s), so nothing waits to be routed. */
+  onAccepted: (id: string, routed: boolean) => void;
   /** Told of TLS sessions, accepted messages, failed logins and refusals (metrics). */
   telemetry?: ReceiveTelemetry;
   /** The live view of sessions (`authrelay device watch`, the console). */
@@ -350,7 +351,7 @@ export class ReceiveStage {
       this.deps.telemetry?.messageAccepted(st.listener.name, session.secure ? st.tlsVersion : undefined);
       const line = watchText('accepted', { id: res.id, size: res.size, routes: res.routes.length ? watchText('accepted.routes', { routes: res.routes.join(', ') }) : NO_PART });
       this.deps.watch?.event(session.id, { at: Date.now(), kind: 'accepted', text: line.en, ja: { text: line.ja }, data: { id: res.id } });
-      this.deps.onAccepted(res.id);
+      this.deps.onAccepted(res.id, res.routes.length > 0);
       cb(null, `2.0.0 OK: queued as ${res.id}`);
     } catch (err) {
       if (err instanceof SmtpReply) {

@@ -26,7 +26,7 @@ import type { ReceiveSnapshot } from '../receive/snapshot.js';
 import type { LoginLimits, MessageRates } from '../identity/lockout.js';
 import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
 import { buildReceive } from './snapshot.js';
-import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
+import type { Batch, FromWorker, ToWorker, ToWorkerBatch, WorkerCall } from './worker-ipc.js';
 
 tuneHeap();
 if (!process.send) {
@@ -174,7 +174,7 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
     const s = own;
     stage = new ReceiveStage({
       store: s, log, current: () => snapshot!, telemetry, watch,
-      onAccepted: () => send({ t: 'wake' }),
+      onAccepted: (_id, routed) => send({ t: 'wake', routing: !routed }),
       adopt: (l) => {
         const passed = sockets.get(l.name);
         if (!passed) throw new Error(`listener ${l.name}: the main process passed no socket`);
@@ -212,7 +212,12 @@ function stop(deadline: number): Promise<void> {
   })());
 }
 
-process.on('message', (msg: ToWorker, handle?: unknown) => {
+process.on('message', (msg: ToWorker | ToWorkerBatch, handle?: unknown) => {
+  if (msg.t === 'batch') for (const item of msg.items) handleMessage(item);
+  else handleMessage(msg, handle);
+});
+
+function handleMessage(msg: ToWorker, handle?: unknown): void {
   switch (msg.t) {
     case 'socket':
       received(msg.name, handle as Server);
@@ -245,7 +250,7 @@ process.on('message', (msg: ToWorker, handle?: unknown) => {
       void stop(msg.deadline);
       return;
   }
-});
+}
 
 // The main process is gone (killed, or stopped at once): this process ends at once too. Messages it
 // acknowledged are in the store; a session cut here had no 250 yet, and its client sends again. It does

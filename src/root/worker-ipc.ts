@@ -13,16 +13,18 @@
  * there being several processes); locks are copied to every worker as they
  * are set, for the connect-time check.
  *
- * A worker sends at most one `batch` per turn of its event loop. Its first
- * is `hello`, once it listens for messages: a message (and a listening
- * socket) sent before would reach no one, so nothing is sent before it.
+ * Each side sends at most one `batch` per turn of its event loop (a group
+ * commit answers many accepts at once: one write, not one per message); only
+ * a `socket` message, which carries a handle, goes on its own. A worker's
+ * first item is `hello`, once it listens for messages: a message (and a
+ * listening socket) sent before would reach no one, so nothing is sent before it.
  */
 import type { Config } from '../config/schema.js';
 import type { CertificatePair } from '../receive/tls.js';
 import type { ConfigVersion } from './snapshot.js';
 import type { DeviceActivity, NewMessage } from '../spool/store.js';
 
-/** Main process → worker. A `socket` message carries the listening socket as its handle. */
+/** Main process → worker, inside a `ToWorkerBatch` but for `socket`, which carries the listening socket as its handle. */
 export type ToWorker =
   | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number; spool: 'main' | 'own' }
   | { t: 'socket'; name: string }
@@ -51,13 +53,18 @@ export type FromWorker =
   | { t: 'log'; line: string }
   | { t: 'telemetry'; m: string; a: unknown[] }
   | { t: 'watch'; m: string; a: unknown[] }
-  | { t: 'wake' }
+  | { t: 'wake'; routing: boolean }
   | { t: 'call'; id: number; call: WorkerCall }
   | { t: 'drained'; sessions: number; cutOff: number };
 
 export interface Batch {
   t: 'batch';
   items: FromWorker[];
+}
+
+export interface ToWorkerBatch {
+  t: 'batch';
+  items: ToWorker[];
 }
 
 /** How many receive processes a `workers` setting means on this machine. */

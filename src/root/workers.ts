@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import type { Logger } from '../core/log.js';
 import type { Lockout, RateLimiter } from '../identity/lockout.js';
 import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
-import type { Batch, FromWorker, ToWorker, WorkerCall } from './worker-ipc.js';
+import type { Batch, FromWorker, ToWorker, ToWorkerBatch, WorkerCall } from './worker-ipc.js';
 import type { DeviceActivity, NewMessage } from '../spool/store.js';
 
 export interface WorkerDeps {
@@ -27,7 +27,8 @@ export interface WorkerDeps {
   rates: RateLimiter;
   telemetry: ReceiveTelemetry;
   watch: SessionWatchSink;
-  wake: () => void;
+  /** `routing`: a message may wait for a route (see Scheduler.wake). */
+  wake: (routing: boolean) => void;
   /** With SQLite: the store, the spool's only writer (workers pass it what they accepted). */
   spool?: SpoolWriter | undefined;
   /** The listening sockets as bound now, by listener name (a restarted worker gets them all). */
@@ -53,6 +54,8 @@ interface Worker {
   waiting?: { resolve: () => void; reject: (err: Error) => void };
   drained?: (r: { sessions: number; cutOff: number }) => void;
   exited: Promise<void>;
+  /** Messages for it not sent yet (see post). */
+  outbox: ToWorker[];
 }
 
 const SCRIPT = fileURLToPath(new URL('./receive-worker.js', import.meta.url));
@@ -120,7 +123,7 @@ export class ReceiveWorkers {
     const child = fork(SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')) });
     let helloSeen!: () => void;
     const hello = new Promise<void>((r) => (helloSeen = r));
-    const w: Worker = { n, child, tickets: new Set(), exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
+    const w: Worker = { n, child, tickets: new Set(), outbox: [], exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
     this.workers.set(n, w);
     child.on('message', (msg: Batch) => {
       if (msg?.t === 'batch') for (const item of msg.items) this.handle(w, item);
@@ -159,8 +162,17 @@ export class ReceiveWorkers {
     });
   }
 
+  /** Queued for the worker's next batch, sent at the end of this turn. */
   private post(w: Worker, msg: ToWorker): void {
-    if (w.child.connected) w.child.send(msg);
+    if (!w.child.connected) return;
+    w.outbox.push(msg);
+    if (w.outbox.length === 1) setImmediate(() => this.flushTo(w));
+  }
+
+  private flushTo(w: Worker): void {
+    const items = w.outbox;
+    w.outbox = [];
+    if (items.length && w.child.connected) w.child.send({ t: 'batch', items } satisfies ToWorkerBatch);
   }
 
   private broadcast(msg: ToWorker): void {
@@ -173,7 +185,7 @@ export class ReceiveWorkers {
         if (this.stream) this.stream.write(item.line);
         return;
       case 'wake':
-        this.deps.wake();
+        this.deps.wake(item.routing);
         return;
       case 'telemetry':
         (this.deps.telemetry as unknown as Record<string, (...a: unknown[]) => void>)[item.m]?.(...item.a);

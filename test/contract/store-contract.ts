@@ -277,6 +277,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await f.store.finishAttempt(fresh, late), false, 'a lease ends with its attempt');
     });
 
+    run('results given in the same turn are each written, or refused for a lost lease, on their own', async (f) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const id = await put(f.store, { receivedAt: T0 - 10 + i });
+        await routeTo(f.store, id, 'relay');
+        ids.push(id);
+      }
+      const claimed = await f.store.claim({ owner: 'n1', route: 'relay', limit: 4, leaseMs: 30_000, now: T0 });
+      assert.deepEqual(claimed.map((m) => m.id), ids);
+      const delivered = attempt(T0 + 1_000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]);
+      const stale = { ...leaseOf(claimed[2]!), token: 'not-the-token' };
+      const answers = await Promise.all(claimed.map((m, i) => f.store.finishAttempt(i === 2 ? stale : leaseOf(m), delivered)));
+      assert.deepEqual(answers, [true, true, false, true]);
+      const states = await Promise.all(ids.map(async (id) => (await f.store.get(id))?.state));
+      assert.deepEqual(states, ['delivered', 'delivered', 'active', 'delivered'], 'the refused result changed nothing, the others are written');
+      assert.deepEqual(await Promise.all(ids.map(async (id) => (await f.store.trail(id)).filter((e) => e.kind === 'attempt').length)), [1, 1, 0, 1]);
+    });
+
     run('a stale router cannot route a message another claim took over', async (f) => {
       const id = await put(f.store);
       const [first] = await f.store.claim({ owner: 'n1', route: null, limit: 1, leaseMs: 1_000, now: T0 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/spool/sqlite/sqlite-store.js';
 import { newMessageId } from '../../src/core/ids.js';
+import { say } from '../../src/core/trail-texts.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { attemptsOf, sendMail, sleep, smtpUpstream, startRelay, waitUntil } from '../helpers/delivery.js';
 
@@ -31,6 +32,37 @@ test('no more messages in flight to an upstream than its concurrency', async () 
     assert.equal(most, 2);
     assert.ok(up.connections <= 2, `${up.connections} connections`);
     assert.equal(up.received.length, 6);
+  } finally {
+    await relay.close();
+    await up.kill();
+  }
+});
+
+test('a pass after a delivery does not look for unrouted messages; one made unrouted without a wake is still routed by the poll', async () => {
+  const up = await startUpstream();
+  let refused = 0;
+  up.fault = (_n, stage, arg) => (stage === 'rcpt' && arg.startsWith('later@') && refused++ === 0 ? { code: 450, message: '4.2.1 Try again later' } : undefined);
+  const relay = await startRelay({ upstreams: { relay: smtpUpstream(up.port) }, queue: { pollInterval: '1s', minBackoff: '30s', maxBackoff: '60s' } });
+  try {
+    // Counted, not changed: the scheduler's own calls into the store.
+    const store = relay.store;
+    const claim = store.claim.bind(store);
+    const claims = { routing: 0, delivery: 0 };
+    store.claim = (req) => {
+      claims[req.route === null ? 'routing' : 'delivery']++;
+      return claim(req);
+    };
+    // Accepted with its route, one after another: each delivery ends with a pass for the next message.
+    for (let i = 0; i < 20; i++) await relay.waitFor(await sendMail(relay, { to: [`u${i}@contoso.com`] }), ['delivered']);
+    assert.ok(claims.delivery >= 20, `${claims.delivery} delivery claims`);
+    assert.ok(claims.routing * 3 < claims.delivery, `routing claims ${claims.routing} beside ${claims.delivery} delivery claims: a pass that follows a delivery or a routed acceptance does not look for unrouted messages`);
+    // Deferred for 30 s, then sent back to routing behind the scheduler's back (as the CLI or another node would): the poll finds it.
+    const later = await sendMail(relay, { to: ['later@contoso.com'] });
+    await relay.waitFor(later, ['deferred']);
+    assert.equal(await store.unrouteQueued(Date.now(), say('reroute.configChanged', { version: 'test' })), 1);
+    const started = Date.now();
+    await relay.waitFor(later, ['delivered'], 5_000);
+    assert.ok(Date.now() - started < 3_000, `routed and delivered ${Date.now() - started} ms after it was made unrouted`);
   } finally {
     await relay.close();
     await up.kill();

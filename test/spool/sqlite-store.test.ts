@@ -2,14 +2,14 @@
  * The SQLite spool passes the store contract, on a fresh directory per test;
  * a queue made before the decoded Subject was kept gets it when opened.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/spool/sqlite/sqlite-store.js';
-import type { Store } from '../../src/spool/store.js';
+import { leaseOf, type Store } from '../../src/spool/store.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { put, storeContract, T0 as T } from '../contract/store-contract.js';
+import { accepted, attempt, put, routeTo, storeContract, T0 as T } from '../contract/store-contract.js';
 import { openSpoolDb } from '../helpers/sqlite.js';
 
 storeContract('sqlite', async () => {
@@ -92,6 +92,47 @@ test('a claim walks messages_due in order and stops at its limit; a recipient\'s
     }
     const result = plan(SqliteStore.RECIPIENT_RESULT_SQL, ['delivered', T, '{}', 'id', 'a@contoso.com']);
     assert.deepEqual(result, ['SEARCH recipients USING INDEX sqlite_autoindex_recipients_1 (message_id=?)']);
+  } finally {
+    db.close();
+  }
+}));
+
+test('results of one turn are written in one transaction: fewer WAL pages than one commit each, and a result that fails leaves the others written', () => withStore(async (store, dir) => {
+  const db = openSpoolDb(join(dir, 'queue.db'));
+  const pageSize = db.get<{ page_size: number }>('PRAGMA page_size')!.page_size;
+  /** WAL frames written by fn, from an empty WAL. */
+  const framesOf = async (fn: () => Promise<unknown>) => {
+    db.get('PRAGMA wal_checkpoint(TRUNCATE)');
+    assert.equal(statSync(join(dir, 'queue.db-wal')).size, 0);
+    await fn();
+    return (statSync(join(dir, 'queue.db-wal')).size - 32) / (pageSize + 24);
+  };
+  const claimTen = async () => {
+    for (let i = 0; i < 10; i++) {
+      const id = await put(store, { receivedAt: T - 10 + i });
+      await routeTo(store, id, 'relay');
+    }
+    const claimed = await store.claim({ owner: 'n1', route: 'relay', limit: 10, leaseMs: 30_000, now: T });
+    assert.equal(claimed.length, 10);
+    return claimed;
+  };
+  const delivered = attempt(T + 1_000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]);
+  try {
+    const one = await claimTen();
+    const apart = await framesOf(async () => {
+      for (const m of one) assert.equal(await store.finishAttempt(leaseOf(m), delivered), true);
+    });
+    const ten = await claimTen();
+    const together = await framesOf(() => Promise.all(ten.map((m) => store.finishAttempt(leaseOf(m), delivered))));
+    assert.ok(together * 3 < apart, `10 results in one turn wrote ${together} WAL pages, one at a time ${apart}`);
+    // A result that cannot be written (its outcome cannot be serialised) fails alone; its message keeps its lease.
+    const more = await claimTen();
+    const broken = attempt(T + 1_000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: { ...accepted, code: 10n as unknown as number } }]);
+    const answers = await Promise.allSettled(more.map((m, i) => store.finishAttempt(leaseOf(m), i === 4 ? broken : delivered)));
+    assert.deepEqual(answers.map((a) => a.status), [...Array(4).fill('fulfilled'), 'rejected', ...Array(5).fill('fulfilled')]);
+    const states = await Promise.all(more.map(async (m) => (await store.get(m.id))?.state));
+    assert.deepEqual(states, [...Array(4).fill('delivered'), 'active', ...Array(5).fill('delivered')]);
+    assert.deepEqual((await store.get(more[4]!.id))?.recipientRecords.map((r) => r.state), ['pending'], 'nothing of the failed result stayed');
   } finally {
     db.close();
   }

@@ -117,7 +117,10 @@ export class SmtpTransport implements Transport {
     const message = prepared.message;
     try {
       const envelope = { from: message.sender, to: message.recipients, use8BitMime: message.eightBit, ...(message.size > 0 ? { size: message.size } : {}) };
-      const info = await untilAborted(this.mailer.sendMail({ envelope, raw: body.stream }), ctx.signal);
+      // messageId only names the message in nodemailer's answer (a raw message is sent as it is); without it
+      // nodemailer makes a random one for each message, five randomBytes calls.
+      const messageId = `<${message.id}@authrelay.invalid>`;
+      const info = await untilAborted(this.mailer.sendMail({ envelope, raw: body.stream, messageId }), ctx.signal);
       return perRecipient(message.recipients, info as unknown as SentInfo, (r) => classifySmtpReply(r, 'RCPT TO', this.names));
     } catch (err) {
       if (body.error) return outcomeForAll(message.recipients, unreadableBody(body.error));
