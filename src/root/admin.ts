@@ -51,10 +51,10 @@ function consoleUrl(host: string, port: number): string {
 
 export async function startAdmin(config: Config, w: AdminWiring): Promise<StartedAdmin> {
   const { log } = w;
-  // Loaded after the SMTP listeners accept: the relay takes mail before the console is ready.
-  const [{ AdminServer, isLoopback, parseListen }, { AdminDb }, { AdminAuth }, { EntraSignIn, defaultRedirectUri }, { apiPlugin, API_PREFIX }, { consolePlugin }] = await Promise.all([
-    import('../admin/server.js'), import('../admin/auth/admin-db.js'), import('../admin/auth/admin-auth.js'),
-    import('../admin/auth/entra-sign-in.js'), import('../admin/api/plugin.js'), import('../admin/console/plugin.js'),
+  // Loaded after the SMTP listeners accept: the relay takes mail before the console is ready. The API and
+  // the console themselves are loaded by the first request for them (AdminServer.registerOnDemand).
+  const [{ AdminServer, isLoopback, parseListen }, { AdminDb }, { AdminAuth }, { API_PREFIX }] = await Promise.all([
+    import('../admin/server.js'), import('../admin/auth/admin-db.js'), import('../admin/auth/admin-auth.js'), import('../admin/api/prefix.js'),
   ]);
   const server = new AdminServer({ listen: config.admin.listen, log, metrics: w.metrics, readiness: w.readiness });
   const adminDb = new AdminDb(join(config.dataDir, 'admin.db'));
@@ -65,14 +65,16 @@ export async function startAdmin(config: Config, w: AdminWiring): Promise<Starte
       failureWindowMs: config.security.authFailureWindow, lockoutMs: config.security.lockoutDuration,
     });
     const entraCfg = config.admin.entraSignIn;
-    const entraSignIn = entraCfg ? new EntraSignIn(entraCfg, entraCfg.redirectUri ?? '', log) : undefined;
-    server.register(apiPlugin({
-      auth: adminAuth, db: adminDb, store: w.store, config: w.config, destinations: w.destinations, wake: w.wake, log,
-      sessionLifetimeMs: config.admin.sessionLifetime, ...(entraSignIn ? { entraSignIn } : {}),
-      secureCookies: !isLoopback(parseListen(config.admin.listen).host), configFile: w.configFile, newConfigFile: w.newConfigFile, reload: w.reload, watch: w.watch, migration: w.migration,
-      ...(w.readers ? { readers: w.readers } : {}),
-    }, '1'), { prefix: API_PREFIX });
-    server.register(consolePlugin({
+    const entra = entraCfg ? await import('../admin/auth/entra-sign-in.js') : undefined;
+    const entraSignIn = entraCfg && entra ? new entra.EntraSignIn(entraCfg, entraCfg.redirectUri ?? '', log) : undefined;
+    server.registerOnDemand(async () => {
+      const [{ apiPlugin }, { consolePlugin }] = await Promise.all([import('../admin/api/plugin.js'), import('../admin/console/plugin.js')]);
+      return [{ plugin: apiPlugin({
+        auth: adminAuth, db: adminDb, store: w.store, config: w.config, destinations: w.destinations, wake: w.wake, log,
+        sessionLifetimeMs: config.admin.sessionLifetime, ...(entraSignIn ? { entraSignIn } : {}),
+        secureCookies: !isLoopback(parseListen(config.admin.listen).host), configFile: w.configFile, newConfigFile: w.newConfigFile, reload: w.reload, watch: w.watch, migration: w.migration,
+        ...(w.readers ? { readers: w.readers } : {}),
+      }, '1'), prefix: API_PREFIX }, { plugin: consolePlugin({
       auth: adminAuth, hostname: () => w.config().hostname, publicAddress: () => w.config().publicAddress,
       listeners: () => {
         const configured = w.config().listeners;
@@ -81,10 +83,11 @@ export async function startAdmin(config: Config, w: AdminWiring): Promise<Starte
           return { name: l.name, port: l.port, tls: l.tls, host: l.host, minTlsVersion: c?.minTlsVersion ?? 'TLSv1.2', allowInsecureAuth: c?.allowInsecureAuth ?? false, requireAuth: c?.requireAuth ?? false };
         });
       },
-    }));
+      }) }];
+    });
     const bound = await server.start();
-    if (entraSignIn && entraCfg) {
-      if (!entraCfg.redirectUri) entraSignIn.redirectUri = defaultRedirectUri(bound.port);
+    if (entraSignIn && entraCfg && entra) {
+      if (!entraCfg.redirectUri) entraSignIn.redirectUri = entra.defaultRedirectUri(bound.port);
       log.info({ event: 'admin-entra-sign-in', redirectUri: entraSignIn.redirectUri, users: entraCfg.users.length },
         `console sign-in with Entra ID for ${entraCfg.users.length} listed user(s); the app registration needs the Web redirect URI ${entraSignIn.redirectUri}`);
     }

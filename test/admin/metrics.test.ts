@@ -97,6 +97,28 @@ test('/healthz and /readyz answer; /readyz says 503 with the reason when the sto
   }
 });
 
+test('the console and the API are loaded by the first request for them; /metrics, /healthz and /readyz do not load them', async () => {
+  const relay = await startRelay();
+  try {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/metrics?x=1']) assert.equal((await fetch(relay.adminUrl(path))).status, 200, path);
+    assert.equal(relay.admin!.loadedOnDemand, false, 'nothing but the server\'s own paths was asked for');
+    // Two first requests at once: both are answered by the one instance built for them.
+    const [page, status] = await Promise.all([fetch(relay.adminUrl('/')), fetch(relay.adminUrl('/api/v1/status'))]);
+    assert.equal(relay.admin!.loadedOnDemand, true);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.equal(status.status, 401, 'the API still asks for sign-in');
+    assert.equal((await fetch(relay.adminUrl('/api/v1/no-such-thing'))).status, 401);
+    assert.ok(await relay.admin!.hasRoute({ method: 'GET', url: '/api/v1/session' }));
+    // A body is read by the API, not by the server in front of it.
+    const signIn = await fetch(relay.adminUrl('/api/v1/session'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'not-set-yet' }) });
+    assert.equal(signIn.status, 409, 'the body was read and checked: no admin password is set yet');
+    assert.match(await signIn.text(), /setup-needed/);
+  } finally {
+    await relay.close();
+  }
+});
+
 test('the admin server is stopped with the relay', async () => {
   const relay = await startRelay();
   const url = relay.adminUrl('/healthz');

@@ -181,6 +181,7 @@ test('the wizard in Japanese', async () => {
     assert.match(lines, /STARTTLS: 提供されていません/);
     assert.ok(!/Looking at the relay|What to do/.test(lines), lines);
     await page.click('#wizard-steps-button');
+    await page.locator('#wizard-steps li').first().waitFor();
     const steps = await page.locator('#wizard-steps').innerText();
     assert.match(steps, /Exchange 管理センター → \[メール フロー\] → \[コネクタ\] → \[コネクタの追加\]/);
   } finally {

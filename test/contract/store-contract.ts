@@ -281,7 +281,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
         const id = await put(f.store, { receivedAt: T0 - 10 + i });
-        await routeTo(f.store, id, 'relay');
+        // Due one after another, so that the claim's order is theirs on every store (ties are ordered differently).
+        await routeTo(f.store, id, 'relay', T0 - 10 + i);
         ids.push(id);
       }
       const claimed = await f.store.claim({ owner: 'n1', route: 'relay', limit: 4, leaseMs: 30_000, now: T0 });

@@ -137,3 +137,24 @@ test('results of one turn are written in one transaction: fewer WAL pages than o
     db.close();
   }
 }));
+
+test('a result that fills the disk takes its whole group back: none is written and each is told so, and each can be written again', () => withStore(async (store) => {
+  const db = (store as unknown as { db: { pragma(p: string, o?: { simple: true }): unknown } }).db;
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const id = await put(store, { receivedAt: T - 10 + i });
+    await routeTo(store, id, 'relay', T - 10 + i);
+    ids.push(id);
+  }
+  const claimed = await store.claim({ owner: 'n1', route: 'relay', limit: 4, leaseMs: 30_000, now: T });
+  assert.deepEqual(claimed.map((m) => m.id), ids);
+  const delivered = attempt(T + 1_000, 'delivered', [{ address: 'a@contoso.com', state: 'delivered', outcome: accepted }]);
+  const large = { ...delivered, summary: 'x'.repeat(200_000) };
+  // The database may not grow: SQLite rolls the whole transaction back when the large result needs a page.
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+  const answers = await Promise.allSettled(claimed.map((m, i) => store.finishAttempt(leaseOf(m), i === 1 ? large : delivered)));
+  assert.deepEqual(answers.map((a) => a.status), ['rejected', 'rejected', 'rejected', 'rejected'], 'no result is reported written or refused when nothing was written');
+  assert.deepEqual(await Promise.all(ids.map(async (id) => (await store.get(id))?.state)), ['active', 'active', 'active', 'active']);
+  db.pragma('max_page_count = 1073741823');
+  assert.deepEqual(await Promise.all(claimed.map((m, i) => store.finishAttempt(leaseOf(m), i === 1 ? large : delivered))), [true, true, true, true]);
+}));

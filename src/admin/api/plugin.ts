@@ -17,7 +17,7 @@ import { migrationRoutes } from './routes-migration.js';
 import { statusRoutes } from './routes-status.js';
 import { wizardRoutes } from './routes-wizard.js';
 
-export const API_PREFIX = '/api/v1';
+export { API_PREFIX } from './prefix.js';
 
 export function apiPlugin(deps: ApiDeps, version: string): FastifyPluginAsync {
   return async (app) => {

@@ -350,6 +350,9 @@ export class SqliteStore implements Store {
           try {
             outcomes.push({ ok: this.writeResult(item.lease, item.r) });
           } catch (err) {
+            // SQLite rolls the whole transaction back itself on some errors (disk full, I/O, out of memory):
+            // the results written before are gone too, and the rest must not be written on their own.
+            if (!this.db.inTransaction) throw err;
             outcomes.push({ err: err as Error });
           }
         }
