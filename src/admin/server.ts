@@ -47,9 +47,6 @@ export function isLoopback(host: string): boolean {
   return host === '::1' || /^::ffff:127\./i.test(host);
 }
 
-/** Served by the admin server itself; every other path belongs to the plugins. */
-const OWN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-
 export class AdminServer {
   readonly app: FastifyInstance;
   private address: { host: string; port: number } | undefined;
@@ -105,7 +102,8 @@ export class AdminServer {
       return app;
     };
     this.app.addHook('onRequest', (req, reply, done) => {
-      if (OWN_PATHS.has(req.url.split('?')[0]!)) return done();
+      // A route of this instance (/metrics, /healthz, /readyz) is served here; every other path belongs to the plugins.
+      if (req.routeOptions.url !== undefined) return done();
       // Hijacked: this instance reads and answers nothing more of the request (runPreParsing stops at reply.sent).
       void reply.hijack();
       done();

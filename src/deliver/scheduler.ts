@@ -150,7 +150,7 @@ export class Scheduler {
     this.d.log.warn({ event: 'fallback-started', upstream: name, category, reason },
       `${name} cannot take mail now (${reason}): messages whose route lists another upstream go there; a probe message is sent to ${name} from time to time, and new messages go back to it when one gets through`);
     const moved = await this.d.store.unrouteQueued(now, say('reroute.upstreamOut', { upstream: name, reason: reasonSaid }), [name]);
-    if (moved) this.wake(true);
+    if (moved) this.wake();
   }
 
   /**
@@ -186,13 +186,9 @@ export class Scheduler {
     this.d.log.info({ event: 'released', ids: ms.map((m) => m.id) }, `released ${ms.length} claimed message(s) not started before the stop`);
   }
 
-  /** The next pass; `poll`: the regular one, which also finds messages made unrouted elsewhere (the CLI, another node). */
-  private schedule(ms: number, poll = true): void {
+  private schedule(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (poll) this.routeDue = true;
-      void this.tick();
-    }, ms);
+    this.timer = setTimeout(() => void this.tick(), ms);
   }
 
   private async tick(): Promise<void> {
@@ -210,7 +206,7 @@ export class Scheduler {
         this.d.log.error({ event: 'scheduler-error', err }, 'queue manager error; retrying shortly');
       } finally {
         this.ticking = false;
-        if (!this.stopped) this.schedule(this.again ? 0 : this.d.current().options.pollInterval, !this.again);
+        if (!this.stopped) this.schedule(this.again ? 0 : this.d.current().options.pollInterval);
         this.again = false;
       }
     })();
@@ -220,7 +216,8 @@ export class Scheduler {
   }
 
   private async routeNew(): Promise<void> {
-    // At least once per poll interval even under a steady load (passes then follow each other before the poll timer).
+    // At least once per poll interval, which also finds messages made unrouted elsewhere (the CLI, another node):
+    // the timed pass comes a poll interval after the last one, and under a steady load passes follow each other.
     if (!this.routeDue && this.now() - this.lastRouting < this.d.current().options.pollInterval) return;
     // Cleared before the claim: a message made unrouted meanwhile sets it again for the next pass.
     this.routeDue = false;

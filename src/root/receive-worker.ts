@@ -16,6 +16,7 @@ import type { Server, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../core/log.js';
 import { tuneHeap } from '../core/heap.js';
+import { TurnBatch } from '../core/turn-batch.js';
 import { deepFreeze } from '../core/freeze.js';
 import { relayHostname, sqliteBodiesDir } from '../spool/names.js';
 import type { ReceiveStore } from '../spool/store.js';
@@ -35,21 +36,11 @@ if (!process.send) {
 }
 
 // ---- the channel to the main process: one batch per event-loop turn ----
-let queue: FromWorker[] = [];
-let scheduled = false;
-function send(item: FromWorker): void {
-  queue.push(item);
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(flush);
-}
-function flush(): void {
-  scheduled = false;
-  if (!queue.length || !process.connected) return;
-  const batch: Batch = { t: 'batch', items: queue };
-  queue = [];
-  process.send!(batch);
-}
+const outbox = new TurnBatch<FromWorker>((items) => {
+  if (process.connected) process.send!({ t: 'batch', items } satisfies Batch);
+});
+const send = (item: FromWorker) => outbox.push(item);
+const flush = () => outbox.flush();
 
 let nextCall = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

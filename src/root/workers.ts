@@ -16,6 +16,7 @@ import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Logger } from '../core/log.js';
+import { TurnBatch } from '../core/turn-batch.js';
 import type { Lockout, RateLimiter } from '../identity/lockout.js';
 import type { ReceiveTelemetry, SessionWatchSink } from '../core/telemetry.js';
 import type { Batch, FromWorker, ToWorker, ToWorkerBatch, WorkerCall } from './worker-ipc.js';
@@ -54,8 +55,8 @@ interface Worker {
   waiting?: { resolve: () => void; reject: (err: Error) => void };
   drained?: (r: { sessions: number; cutOff: number }) => void;
   exited: Promise<void>;
-  /** Messages for it not sent yet (see post). */
-  outbox: ToWorker[];
+  /** Messages for it not sent yet: one batch per turn (see post). */
+  outbox: TurnBatch<ToWorker>;
 }
 
 const SCRIPT = fileURLToPath(new URL('./receive-worker.js', import.meta.url));
@@ -123,7 +124,10 @@ export class ReceiveWorkers {
     const child = fork(SCRIPT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')) });
     let helloSeen!: () => void;
     const hello = new Promise<void>((r) => (helloSeen = r));
-    const w: Worker = { n, child, tickets: new Set(), outbox: [], exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
+    const outbox = new TurnBatch<ToWorker>((items) => {
+      if (child.connected) child.send({ t: 'batch', items } satisfies ToWorkerBatch);
+    });
+    const w: Worker = { n, child, tickets: new Set(), outbox, exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
     this.workers.set(n, w);
     child.on('message', (msg: Batch) => {
       if (msg?.t === 'batch') for (const item of msg.items) this.handle(w, item);
@@ -164,15 +168,7 @@ export class ReceiveWorkers {
 
   /** Queued for the worker's next batch, sent at the end of this turn. */
   private post(w: Worker, msg: ToWorker): void {
-    if (!w.child.connected) return;
-    w.outbox.push(msg);
-    if (w.outbox.length === 1) setImmediate(() => this.flushTo(w));
-  }
-
-  private flushTo(w: Worker): void {
-    const items = w.outbox;
-    w.outbox = [];
-    if (items.length && w.child.connected) w.child.send({ t: 'batch', items } satisfies ToWorkerBatch);
+    if (w.child.connected) w.outbox.push(msg);
   }
 
   private broadcast(msg: ToWorker): void {

@@ -15,6 +15,7 @@ import type {
 } from '../store.js';
 import type { Actor } from '../../core/trail-texts.js';
 import { newLeaseToken } from '../lease-token.js';
+import { TurnBatch } from '../../core/turn-batch.js';
 import { receivedEvent, releaseEvent, rerouteEvent, retryEvent, routedEvent, splitEvent } from '../trail-events.js';
 import { BodyFiles, trackedBody } from './bodies.js';
 import { MIGRATIONS } from './schema.js';
@@ -46,6 +47,13 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+interface PendingResult {
+  lease: LeaseRef;
+  r: AttemptResult;
+  resolve: (written: boolean) => void;
+  reject: (err: Error) => void;
+}
+
 export interface SqliteStoreOptions {
   /** Directory for queue.db and bodies/. */
   dir: string;
@@ -61,7 +69,7 @@ export class SqliteStore implements Store {
   private pending: Pending[] = [];
   private flushing = false;
   /** Attempt results waiting for the next grouped write (finishAttempt). */
-  private results: { lease: LeaseRef; r: AttemptResult; resolve: (v: boolean) => void; reject: (e: Error) => void }[] = [];
+  private readonly results = new TurnBatch<PendingResult>((group) => this.writeResults(group));
   private closed = false;
   private walFd: number | undefined;
   /** Body writers by message id, from createBody until the message is committed (or a body written by a receive worker). */
@@ -122,7 +130,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || this.pending.length || this.results.length) await new Promise((r) => setTimeout(r, 5));
+    while (this.flushing || this.pending.length || this.results.size) await new Promise((r) => setTimeout(r, 5));
     await this.bodies.close();
     this.closed = true;
     if (this.walFd !== undefined) closeSync(this.walFd);
@@ -334,15 +342,10 @@ export class SqliteStore implements Store {
    */
   finishAttempt(lease: LeaseRef, r: AttemptResult): Promise<boolean> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.results.push({ lease, r, resolve, reject });
-      if (this.results.length === 1) setImmediate(() => this.writeResults());
-    });
+    return new Promise((resolve, reject) => this.results.push({ lease, r, resolve, reject }));
   }
 
-  private writeResults(): void {
-    const group = this.results;
-    this.results = [];
+  private writeResults(group: PendingResult[]): void {
     const outcomes: ({ ok: boolean } | { err: Error })[] = [];
     try {
       this.db.transaction(() => {
