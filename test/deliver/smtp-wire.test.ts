@@ -130,6 +130,11 @@ test('the whole message goes out as stored after the transport looked at it', as
     }
     assert.deepEqual(up.received.map((r) => r.mailArgs.BODY), ['8BITMIME', undefined, '8BITMIME']);
     assert.equal(up.received[0]!.helo, 'relay.contoso.test');
+    // A stored message without a line end at its end gets one before the final dot, and nothing else changes.
+    const open = Buffer.from('Subject: no line end\r\n\r\nlast line.', 'latin1');
+    const out = await t.deliver(outbound({ recipients: ['alice@contoso.com'], body: open, chunk: 7 }), { signal: signal() });
+    assert.equal(out[0]!.outcome.action, 'delivered');
+    assert.equal(up.received.at(-1)!.data.toString('latin1'), `${open.toString('latin1')}\r\n`);
   } finally {
     await t.close();
     await up.kill();

@@ -1,10 +1,9 @@
 /**
  * An SMTP client's answer matched back to the envelope, one outcome per
- * recipient. nodemailer rewrites envelope addresses on the way out (domain
- * lower-cased, an IDN domain turned into punycode, an unusual local part
- * quoted) and reports refused recipients in that form; both sides are
- * compared in one form, so a refused recipient is never taken for a
- * delivered one. Shared by the smtp, smtp-oauth and direct-send transports.
+ * recipient. The client reports refused recipients as it sent them (an IDN
+ * domain in punycode) and an upstream may answer with another case or
+ * quoting; both sides are compared in one form, so a refused recipient is
+ * never taken for a delivered one. Shared by the smtp, smtp-oauth and direct-send transports.
  */
 import { domainToASCII } from 'node:url';
 import type { DeliveryOutcome, RecipientOutcome } from '../../core/outcome.js';

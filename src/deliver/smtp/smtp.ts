@@ -1,8 +1,9 @@
 /**
  * The smtp transport: any SMTP relay (an Exchange connector, a commercial
- * relay, another MTA). nodemailer ≥ 10.0.12 sends the stored message as it
- * is (raw) with the envelope unchanged; certificate checking is on unless
- * the config turns it off; connections are pooled and reused.
+ * relay, another MTA). nodemailer's SMTP pool sends the stored message as it
+ * is (raw-send.ts) with the envelope as stored (an IDN domain in punycode);
+ * certificate checking is on unless the config turns it off; connections
+ * are pooled and reused.
  *
  * The upstream is greeted with `helo`, else the relay's host name (never
  * nodemailer's `[127.0.0.1]`). MAIL FROM declares BODY=8BITMIME for an 8-bit
@@ -16,8 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import nodemailer, { type Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { SmtpUpstreamConfig } from '../../config/schema.js';
 import { outcomeForAll, type RecipientOutcome } from '../../core/outcome.js';
 import { CountedBody, interrupted, unreadableBody, untilAborted } from '../body-transfer.js';
@@ -26,13 +26,12 @@ import { SmtpSession, type SessionOptions } from '../smtp-oauth/smtp-session.js'
 import { transfer } from '../smtp-oauth/transfer.js';
 import type { DeliveryContext, OutboundMessage, Transport } from '../transport.js';
 import { classifySmtpError, classifySmtpReply, type SmtpErrorLike } from './classify.js';
-import { prepareMessage, smtpUtf8Addresses, type PreparedMessage } from './mail-params.js';
-import { addressKey, perRecipient, type SentInfo } from './recipients.js';
+import { asciiDomain, prepareMessage, smtpUtf8Addresses, type PreparedMessage } from './mail-params.js';
+import { addressKey, perRecipient } from './recipients.js';
 import { speedUpDataStream } from './data-stream.js';
+import { sendRaw } from './raw-send.js';
 
 speedUpDataStream();
-
-type Mailer = Transporter<SMTPPool.SentMessageInfo>;
 
 export interface SmtpTransportDeps {
   /** EHLO name when the upstream sets no `helo`: the relay's host name (default: the system's). */
@@ -44,7 +43,7 @@ export class SmtpTransport implements Transport {
   readonly concurrency: number;
   /** The name the upstream is greeted with (EHLO). */
   readonly helo: string;
-  private readonly mailer: Mailer;
+  private readonly pool: SMTPPool;
   private readonly session: SessionOptions;
   private readonly names: PlaceholderValues;
 
@@ -84,7 +83,7 @@ export class SmtpTransport implements Transport {
       name: this.helo,
       ...(cfg.auth ? { auth: { user: cfg.auth.user, pass: cfg.auth.pass }, forceAuth: true, ...(cfg.auth.method ? { authMethod: cfg.auth.method } : {}) } : {}),
     };
-    this.mailer = nodemailer.createTransport(options);
+    this.pool = new SMTPPool(options);
     this.session = {
       host: cfg.host,
       port: cfg.port,
@@ -116,12 +115,13 @@ export class SmtpTransport implements Transport {
     }
     const message = prepared.message;
     try {
-      const envelope = { from: message.sender, to: message.recipients, use8BitMime: message.eightBit, ...(message.size > 0 ? { size: message.size } : {}) };
-      // messageId only names the message in nodemailer's answer (a raw message is sent as it is); without it
-      // nodemailer makes a random one for each message, five randomBytes calls.
-      const messageId = `<${message.id}@authrelay.invalid>`;
-      const info = await untilAborted(this.mailer.sendMail({ envelope, raw: body.stream, messageId }), ctx.signal);
-      return perRecipient(message.recipients, info as unknown as SentInfo, (r) => classifySmtpReply(r, 'RCPT TO', this.names));
+      // The envelope as a connection of its own sends it (transfer.ts): the addresses as stored, an IDN domain in punycode.
+      const envelope = {
+        from: asciiDomain(message.sender), to: message.recipients.map(asciiDomain),
+        ...(message.eightBit ? { use8BitMime: true } : {}), ...(message.size > 0 ? { size: message.size } : {}),
+      };
+      const info = await untilAborted(sendRaw(this.pool, envelope, body.stream, `<${message.id}@authrelay.invalid>`), ctx.signal);
+      return perRecipient(message.recipients, info, (r) => classifySmtpReply(r, 'RCPT TO', this.names));
     } catch (err) {
       if (body.error) return outcomeForAll(message.recipients, unreadableBody(body.error));
       if (ctx.signal.aborted) return outcomeForAll(message.recipients, interrupted(body.sent > 0));
@@ -164,6 +164,6 @@ export class SmtpTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    this.mailer.close();
+    this.pool.close();
   }
 }
