@@ -20,12 +20,23 @@ export interface Text {
 
 export type Placeholders = Record<string, string | number | undefined>;
 
+/** Templates cut at their placeholders: text, name, text, name, ..., text (the texts are few and fixed; bounded all the same). */
+const cut = new Map<string, string[]>();
+const CUT_LIMIT = 5_000;
+
 /** Fills {name} placeholders; a placeholder without a value is left as it is (so a missing value shows). */
 export function fill(template: string, values: Placeholders = {}): string {
-  return template.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, (m, name: string) => {
-    const v = values[name];
-    return v === undefined ? m : String(v);
-  });
+  let parts = cut.get(template);
+  if (!parts) {
+    parts = template.split(/\{([A-Za-z][A-Za-z0-9]*)\}/);
+    if (cut.size < CUT_LIMIT) cut.set(template, parts);
+  }
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const v = values[parts[i]!];
+    out += (v === undefined ? `{${parts[i]}}` : String(v)) + parts[i + 1]!;
+  }
+  return out;
 }
 
 /** The text in one language, filled. */

@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../core/outcome.js';
-import { say, sayBoth, valueBoth, type Say, type SayValue } from '../core/trail-texts.js';
+import { renderSay, say, valueBoth, type Say, type SayValue } from '../core/trail-texts.js';
 import { leaseOf, type AttemptResult, type LeaseRef, type QueuedMessage, type RecipientState, type RecipientUpdate, type Store } from '../spool/store.js';
 import type { RouteTable } from '../route/rules.js';
 import type { Transport } from './transport.js';
@@ -450,7 +450,7 @@ export class Scheduler {
     const first = updates.find((u) => u.state !== 'delivered')?.outcome ?? updates[0]?.outcome;
     const attempt = describe(route, state, updates, first, nextAttemptAt, now);
     const said = movedFor ? say('attempt.movedOn', { attempt, route }) : attempt;
-    const summary = sayBoth(said).en;
+    const summary = renderSay(said, 'en');
     const recorded = await this.record(lease, { at: now, durationMs, route, state, nextAttemptAt, recipients: updates, summary, say: said, ...(movedFor ? { unroute: true } : {}) });
     if (recorded === 'lost') {
       const sent = updates.some((u) => u.state === 'delivered' || u.outcome.possibleDuplicate);

@@ -14,7 +14,7 @@ import { LineEndingGuard } from './line-guard.js';
 import { HeaderStage } from './header-stage.js';
 import { addressInHeader, addressesInHeader, displayNameBytes, type HeaderBlock } from './header-block.js';
 import type { ConnectionState, SessionPolicy, Transaction } from './policy.js';
-import { say, sayBoth, type Say } from '../core/trail-texts.js';
+import { renderSay, say, type Say } from '../core/trail-texts.js';
 
 export interface IngestContext {
   store: ReceiveStore;
@@ -69,7 +69,7 @@ export async function ingest(
   const notesSaid: Say[] = [];
   const note = (s: Say) => {
     notesSaid.push(s);
-    notes.push(sayBoth(s).en);
+    notes.push(renderSay(s, 'en'));
   };
   let refusal: SmtpReply | undefined;
   const mode = ctx.policy.lineEndingMode(state, device);

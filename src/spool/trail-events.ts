@@ -5,7 +5,7 @@
  * core/trail-texts.ts), so a face can show the trail in English or Japanese
  * from the same facts.
  */
-import { say, sayBoth, type Actor, type Say, type SayValue } from '../core/trail-texts.js';
+import { renderSay, say, type Actor, type Say, type SayValue } from '../core/trail-texts.js';
 import type { NewMessage } from './store.js';
 
 export interface TrailEntry {
@@ -15,7 +15,7 @@ export interface TrailEntry {
 
 /** An entry from its text and facts: the English line, and the facts with the key and values under `say`. */
 export function entryOf(s: Say, facts: Record<string, unknown> = {}): TrailEntry {
-  return { text: sayBoth(s).en, data: { ...facts, say: s } };
+  return { text: renderSay(s, 'en'), data: { ...facts, say: s } };
 }
 
 export function receivedEvent(m: NewMessage, splitFrom?: string): TrailEntry {
@@ -60,13 +60,13 @@ export function splitEvent(from: string, recipients: number, route: string): Tra
 }
 
 export function rerouteEvent(by: Actor): TrailEntry {
-  return entryOf(say('reroute', { reason: by }), { by: typeof by === 'string' ? by : sayBoth(by).en });
+  return entryOf(say('reroute', { reason: by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
 }
 
 export function retryEvent(by: Actor): TrailEntry {
-  return entryOf(say('retry', { by }), { by: typeof by === 'string' ? by : sayBoth(by).en });
+  return entryOf(say('retry', { by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
 }
 
 export function releaseEvent(by: Actor): TrailEntry {
-  return entryOf(say('release', { by }), { by: typeof by === 'string' ? by : sayBoth(by).en });
+  return entryOf(say('release', { by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
 }

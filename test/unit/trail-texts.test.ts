@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { placeholdersOf, type Text } from '../../src/core/i18n.js';
+import { fill, placeholdersOf, type Text } from '../../src/core/i18n.js';
 import {
   asSay, labelOf, MESSAGE_STATE_TEXTS, notesIn, RECIPIENT_STATE_TEXTS, renderSay, say, TRAIL_KIND_TEXTS, TRAIL_TEXTS, trailHasKey, trailLine, valueBoth,
 } from '../../src/core/trail-texts.js';
@@ -109,4 +109,13 @@ test('an entry without a key, or with a key this version does not know, reads as
   assert.equal(asSay({ key: 'attempt.teleported', values: {} }), undefined);
   assert.deepEqual(trailLine({ text: 'teleported', data: { say: { key: 'attempt.teleported' } } }).ja, 'teleported');
   assert.equal(trailHasKey({ data: { say: say('attempt.accepted') } }), true);
+});
+
+test('fill: each {name} takes its value, one without a value stays as it is, anything else is left alone', () => {
+  assert.equal(fill('{n} of {total} sent, {n} left', { n: 3, total: 10 }), '3 of 10 sent, 3 left');
+  assert.equal(fill('to {user} via {route}', { user: 'alice' }), 'to alice via {route}');
+  assert.equal(fill('{} {1x} {x-y} { x } {', { x: 'no' }), '{} {1x} {x-y} { x } {');
+  assert.equal(fill('no placeholders'), 'no placeholders');
+  assert.equal(fill('{a}{b}', { a: '{b}', b: '' }), '{b}', 'a value is not filled again');
+  assert.equal(fill('{a}', { a: 0 }), '0');
 });

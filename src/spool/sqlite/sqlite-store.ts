@@ -75,6 +75,7 @@ export class SqliteStore implements Store {
   /** Body writers by message id, from createBody until the message is committed (or a body written by a receive worker). */
   private readonly writers = new Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly transactions = new Map<string, Database.Transaction<(...args: never[]) => unknown>>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
     this.bodies = new BodyFiles(join(opts.dir, 'bodies'));
@@ -127,6 +128,20 @@ export class SqliteStore implements Store {
     }
     return st;
   };
+
+  /**
+   * The transactions run for every message (acceptance, claim, results), each made once: better-sqlite3
+   * builds a transaction function with its variants each time one is asked for, which cost as much as
+   * some of the statements in it. Their functions take what changes as arguments.
+   */
+  private tx<F extends (...args: never[]) => unknown>(name: string, fn: F): Database.Transaction<F> {
+    let t = this.transactions.get(name);
+    if (!t) {
+      t = this.db.transaction(fn);
+      this.transactions.set(name, t);
+    }
+    return t as Database.Transaction<F>;
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -204,7 +219,7 @@ export class SqliteStore implements Store {
     const insBody = this.q('INSERT INTO bodies (body_id, data) VALUES (?, ?)');
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
-    this.db.transaction(() => {
+    this.tx('accept', (messages: NewMessage[]) => {
       for (const m of messages) {
         const o = m.origin;
         const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
@@ -237,7 +252,7 @@ export class SqliteStore implements Store {
           });
         }
       }
-    }).immediate();
+    }).immediate(messages);
   }
 
   openBody(bodyId: string, readBytes?: number): Readable {
@@ -274,12 +289,11 @@ export class SqliteStore implements Store {
     const update = this.q(
       `UPDATE messages SET state = 'active', lease_owner = @owner, lease_token = @token, lease_until = @until, updated_at = @now WHERE id = @id`,
     );
-    const token = newLeaseToken();
-    const ids = this.db.transaction(() => {
+    const ids = this.tx('claim', (select: Database.Statement, update: Database.Statement, req: ClaimRequest, token: string) => {
       const rows = select.all({ route: req.route, now: req.now, limit: req.limit }) as { id: string }[];
       for (const r of rows) update.run({ owner: req.owner, token, until: req.now + req.leaseMs, now: req.now, id: r.id });
       return rows.map((r) => r.id);
-    }).immediate();
+    }).immediate(select, update, req, newLeaseToken());
     return ids.map((id) => readMessage(this.q, id)).filter((m): m is QueuedMessage => m !== undefined);
   }
 
@@ -348,7 +362,7 @@ export class SqliteStore implements Store {
   private writeResults(group: PendingResult[]): void {
     const outcomes: ({ ok: boolean } | { err: Error })[] = [];
     try {
-      this.db.transaction(() => {
+      this.tx('results', (group: PendingResult[], outcomes: ({ ok: boolean } | { err: Error })[]) => {
         for (const item of group) {
           try {
             outcomes.push({ ok: this.writeResult(item.lease, item.r) });
@@ -359,7 +373,7 @@ export class SqliteStore implements Store {
             outcomes.push({ err: err as Error });
           }
         }
-      }).immediate();
+      }).immediate(group, outcomes);
     } catch (err) {
       // The group's transaction itself failed (BEGIN or COMMIT): nothing of it was written.
       for (const item of group) item.reject(err as Error);
@@ -374,10 +388,10 @@ export class SqliteStore implements Store {
 
   /** One result, in a savepoint of the group's transaction. */
   private writeResult(lease: LeaseRef, r: AttemptResult): boolean {
-    const id = lease.id;
     const updRcpt = this.q(SqliteStore.RECIPIENT_RESULT_SQL);
-    const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
-    return this.db.transaction(() => {
+    return this.tx('result', (lease: LeaseRef, r: AttemptResult, updRcpt: Database.Statement) => {
+      const id = lease.id;
+      const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
       // The lease is checked and ended in the same write: a result from a lease that was lost changes nothing.
       const ended = this.q(`UPDATE messages SET state = @state, attempts = attempts + 1, next_attempt_at = @next, updated_at = @at,
           lease_owner = NULL, lease_token = NULL, lease_until = NULL, last_error = @lastError, finished_at = @finishedAt,
@@ -391,7 +405,7 @@ export class SqliteStore implements Store {
       this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
         .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients, ...(r.say ? { say: r.say } : {}) }));
       return true;
-    })();
+    })(lease, r, updRcpt);
   }
 
   async queuedRoutes(): Promise<string[]> {
