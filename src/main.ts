@@ -134,7 +134,10 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const watch = new SessionWatch();
   // Metrics count from the first session; prom-client is loaded once the listeners accept.
   const receiveTelemetry = new DeferredTelemetry();
-  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: (_id, routed) => wake(!routed), telemetry: receiveTelemetry, watch });
+  // The receive workers, once started (a session may open in this process before: see sessionOpened).
+  let workers: ReceiveWorkers | undefined;
+  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: (_id, routed) => wake(!routed), telemetry: receiveTelemetry, watch,
+    sessionOpened: () => workers?.sessionOpened() });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
     await receive.listen({ listeners: smtpListenersOf(config.listeners), hostname: relayHostname(config), certificate });
@@ -190,7 +193,6 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   // What readers did lately, per device (the console's devices page).
   const readerActivity = new ReaderActivity();
   // The IMAP and POP3 listeners of legacy readers: the same lockout and token providers as the rest of the relay.
-  let workers: ReceiveWorkers | undefined;
   const readers = new ReaderListeners({ log, tokens: getTokens, lockout: shared.lockout, telemetry: teeTelemetry(metrics.readers, readerActivity) });
   try {
     certificate ??= await ensureCertificate(config.tls, config.dataDir, relayHostname(config), log);
@@ -210,6 +212,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
         log, lockout: shared.lockout, rates: shared.rates, telemetry: metrics, watch, wake,
         ...(store instanceof SqliteStore ? { spool: store } : {}),
         sockets: () => new Map(receive.bound.map((b) => [b.name, receive.socketOf(b.name)]).filter((e): e is [string, Server] => e[1] !== undefined)),
+        sessions: () => receive.openSessions(),
       });
       await workers.start(count - 1, { config, version: firstVersion, certificate });
       log.info({ event: 'workers', workers: count, pids: [process.pid, ...workers.pids] },

@@ -161,16 +161,59 @@ export class ListenerSet {
     server.onIdle = () => this.retired.delete(server);
   }
 
+  /** Sessions open now, in every server (current and retired). */
+  openSessions(): number {
+    let n = 0;
+    for (const server of this.servers()) n += server.connections.size;
+    return n;
+  }
+
+  /**
+   * In a receive worker: accept on this listening socket, passed again by the
+   * main process, for the listener of that name. False when there is no such
+   * listener here (the socket is then not used) or the set is stopping.
+   */
+  acceptOn(name: string, socket: Server): boolean {
+    if (this.closed) return false;
+    for (const e of this.entries.values()) {
+      if (e.listener.name !== name) continue;
+      if (e.socket !== socket) {
+        e.socket.close();
+        e.socket = socket;
+        this.route(e);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * In a receive worker: stop accepting. Its copies of the listening sockets
+   * close; the main process keeps its own and accepts alone. Sessions go on.
+   */
+  stopAccepting(): void {
+    for (const e of this.entries.values()) {
+      e.socket.close();
+      e.socket = createServer();
+    }
+  }
+
+  /** New connections on the entry's socket go to its current server; the socket's errors are logged. */
+  private route(entry: Entry): void {
+    entry.socket.on('connection', (s: Socket) => {
+      // Handed to the listener's current server; smtp-server's own (never listening) net.Server takes it from there.
+      entry.server.server.emit('connection', s);
+    });
+    const name = entry.listener.name;
+    entry.socket.on('error', (err: Error) => this.log.warn({ event: 'smtp-error', listener: name, err: err.message }, `listener ${name}: ${err.message}`));
+  }
+
   private open(key: string, listener: NamedListener, fingerprint: string, server: RelaySmtpServer): Promise<Entry> {
     const adopted = this.adopt?.(listener);
     const socket = adopted ?? createServer();
     const entry: Entry = { key, listener, fingerprint, socket, port: listener.port, server };
-    socket.on('connection', (s: Socket) => {
-      // Handed to the listener's current server; smtp-server's own (never listening) net.Server takes it from there.
-      entry.server.server.emit('connection', s);
-    });
     if (adopted) {
-      adopted.on('error', (err: Error) => this.log.warn({ event: 'smtp-error', listener: listener.name, err: err.message }, `listener ${listener.name}: ${err.message}`));
+      this.route(entry);
       const addr = adopted.address();
       entry.port = typeof addr === 'object' && addr ? addr.port : listener.port;
       return Promise.resolve(entry);
@@ -179,7 +222,7 @@ export class ListenerSet {
       socket.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(listener, err.code ?? 'ERROR', err.message)));
       socket.listen(listener.port, listener.host, () => {
         socket.removeAllListeners('error');
-        socket.on('error', (err: Error) => this.log.warn({ event: 'smtp-error', listener: listener.name, err: err.message }, `listener ${listener.name}: ${err.message}`));
+        this.route(entry);
         const addr = socket.address();
         entry.port = typeof addr === 'object' && addr ? addr.port : listener.port;
         resolve(entry);

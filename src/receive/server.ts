@@ -43,6 +43,8 @@ export interface ReceiveDeps {
   current: () => ReceiveSnapshot;
   /** A message is durable; `routed`: stored with its route(s), so nothing waits to be routed. */
   onAccepted: (id: string, routed: boolean) => void;
+  /** An SMTP session opened here (the main process then decides whether its receive workers accept too). */
+  sessionOpened?: () => void;
   /** Told of TLS sessions, accepted messages, failed logins and refusals (metrics). */
   telemetry?: ReceiveTelemetry;
   /** The live view of sessions (`authrelay device watch`, the console). */
@@ -90,6 +92,21 @@ export class ReceiveStage {
   /** A listener's listening socket (passed on to the receive workers). */
   socketOf(name: string): Server | undefined {
     return this.listenerSet.socketOf(name);
+  }
+
+  /** SMTP sessions open now. */
+  openSessions(): number {
+    return this.listenerSet.openSessions();
+  }
+
+  /** In a receive worker: accept on a listening socket passed again (see ListenerSet.acceptOn). */
+  acceptOn(name: string, socket: Server): boolean {
+    return this.listenerSet.acceptOn(name, socket);
+  }
+
+  /** In a receive worker: stop accepting; sessions go on (see ListenerSet.stopAccepting). */
+  stopAccepting(): void {
+    this.listenerSet.stopAccepting();
   }
 
   /** The listeners as bound now. */
@@ -267,6 +284,7 @@ export class ReceiveStage {
     const snapshot = this.deps.current();
     const st = snapshot.policy.open(session.id, snapshot, l, session.remoteAddress, proxiedBy);
     this.connections.set(session.id, st);
+    this.deps.sessionOpened?.();
     const now = Date.now();
     this.deps.watch?.begin(session.id, st.clientIp, l.name, st.networkDevice?.name, now);
     const line = watchText('connect', {

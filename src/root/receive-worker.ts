@@ -12,7 +12,7 @@
  * it closes its listening sockets at once and finishes the messages in
  * progress before it exits.
  */
-import type { Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../core/log.js';
 import { tuneHeap } from '../core/heap.js';
@@ -36,10 +36,16 @@ if (!process.send) {
 }
 
 // ---- the channel to the main process: one batch per event-loop turn ----
+/**
+ * What only reports (metrics, session-view events, log lines) waits up to this long for a batch
+ * that must go (a call, an answer), instead of waking the main process for every SMTP command.
+ */
+const REPORT_WAIT_MS = 50;
 const outbox = new TurnBatch<FromWorker>((items) => {
   if (process.connected) process.send!({ t: 'batch', items } satisfies Batch);
-});
+}, REPORT_WAIT_MS);
 const send = (item: FromWorker) => outbox.push(item);
+const report = (item: FromWorker) => outbox.later(item);
 const flush = () => outbox.flush();
 
 let nextCall = 1;
@@ -84,8 +90,8 @@ const loginLimits: LoginLimits = {
 };
 const rates: MessageRates = { take: (key, limit) => call<number>({ m: 'take', key, limit }) };
 
-const telemetry = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'telemetry', m, a }) }) as ReceiveTelemetry;
-const watch = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => send({ t: 'watch', m, a }) }) as SessionWatchSink;
+const telemetry = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => report({ t: 'telemetry', m, a }) }) as ReceiveTelemetry;
+const watch = new Proxy({}, { get: (_t, m: string) => (...a: unknown[]) => report({ t: 'watch', m, a }) }) as SessionWatchSink;
 
 // ---- the spool ----
 /**
@@ -139,12 +145,30 @@ let stage: ReceiveStage | undefined;
 let snapshot: ReceiveSnapshot | undefined;
 let stopping: Promise<void> | undefined;
 let worker = 0;
+/** Accepting on the listening sockets (the main process says when: see worker-ipc.ts). */
+let accepting = false;
+/** Configurations and accept / stop-accepting, applied one after the other in the order they came. */
+let serial: Promise<unknown> = Promise.resolve();
+
+/** Accepts on the sockets just passed; connections they took meanwhile go to their listeners. */
+function acceptOnPassed(): void {
+  accepting = true;
+  for (const [name, passed] of sockets) {
+    passed.socket.removeListener('connection', passed.hold);
+    if (stage?.acceptOn(name, passed.socket)) for (const s of passed.held) passed.socket.emit('connection', s);
+    else {
+      passed.socket.close();
+      for (const s of passed.held) s.destroy();
+    }
+  }
+  sockets.clear();
+}
 
 /** Log lines go to the main process, which writes them where its own go. */
 function logger(level: string): Logger {
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      send({ t: 'log', line: chunk.toString('utf8') });
+      report({ t: 'log', line: chunk.toString('utf8') });
       cb();
     },
   });
@@ -154,6 +178,7 @@ function logger(level: string): Logger {
 async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
   const next = deepFreeze(msg.config);
   worker = msg.worker;
+  accepting = msg.accepting;
   const shared = { lockout: loginLimits, rates };
   const receive = buildReceive(next, msg.version, shared);
   if (!stage) {
@@ -165,9 +190,13 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
     const s = own;
     stage = new ReceiveStage({
       store: s, log, current: () => snapshot!, telemetry, watch,
-      onAccepted: (_id, routed) => send({ t: 'wake', routing: !routed }),
+      // With SQLite the main process wakes its scheduler when it commits the message; a store of this
+      // process's own (PostgreSQL) committed it here.
+      onAccepted: msg.spool === 'own' ? (_id, routed) => send({ t: 'wake', routing: !routed }) : () => undefined,
       adopt: (l) => {
         const passed = sockets.get(l.name);
+        // Not accepting: a socket that listens on nothing, until the main process passes the listener's.
+        if (!passed && !accepting) return createServer();
         if (!passed) throw new Error(`listener ${l.name}: the main process passed no socket`);
         passed.socket.removeListener('connection', passed.hold);
         return passed.socket;
@@ -213,9 +242,21 @@ function handleMessage(msg: ToWorker, handle?: unknown): void {
     case 'socket':
       received(msg.name, handle as Server);
       return;
+    case 'accept':
+      serial = serial.then(acceptOnPassed);
+      return;
+    case 'stop-accepting':
+      serial = serial.then(() => {
+        accepting = false;
+        stage?.stopAccepting();
+      });
+      return;
     case 'config': {
-      const first = !stage;
-      apply(msg).then(
+      let first = false;
+      serial = serial.then(() => {
+        first = !stage;
+        return apply(msg);
+      }).then(
         () => send(first ? { t: 'ready' } : { t: 'applied', version: msg.version.label }),
         (err: unknown) => {
           send({ t: 'failed', error: (err as Error).message });
@@ -254,7 +295,9 @@ send({ t: 'hello' });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
 process.on('uncaughtException', (err) => {
   log?.error({ event: 'uncaught', err }, `receive worker ${worker}: ${err.message}`);
+  flush();
 });
 process.on('unhandledRejection', (err) => {
   log?.error({ event: 'unhandled-rejection', err }, `receive worker ${worker}: ${(err as Error)?.message ?? String(err)}`);
+  flush();
 });

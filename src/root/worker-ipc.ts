@@ -3,9 +3,12 @@
  * docs/architecture.md "Receive on every core") say to each other over the
  * IPC channel of child_process.fork.
  *
- * The main process binds every listening socket and passes each to the
- * workers with the `socket` message; all of them accept on it, the kernel
- * handing each connection to one. A worker runs the receive stage on its own
+ * The main process binds every listening socket. While it serves few
+ * sessions it accepts alone; once several are open at once it passes each
+ * listening socket to the workers with the `socket` message and tells them to
+ * `accept` on it too (the kernel hands each connection to one process), and
+ * once the load has passed it tells them to stop (`stop-accepting`: a worker
+ * closes its copies, its sessions go on). A worker runs the receive stage on its own
  * store connection and tells the main process what the single places of the
  * relay need: wake the scheduler, count metrics, feed the session watch, and
  * the log lines. Failed-login counts and device message rates stay in the
@@ -26,8 +29,11 @@ import type { DeviceActivity, NewMessage } from '../spool/store.js';
 
 /** Main process → worker, inside a `ToWorkerBatch` but for `socket`, which carries the listening socket as its handle. */
 export type ToWorker =
-  | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number; spool: 'main' | 'own' }
+  | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number; spool: 'main' | 'own'; accepting: boolean }
   | { t: 'socket'; name: string }
+  // Accept on the sockets just passed (the main process has more sessions than it should serve alone), or stop.
+  | { t: 'accept' }
+  | { t: 'stop-accepting' }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'locks'; entries: [string, number][] }
   | { t: 'drain'; deadline: number };

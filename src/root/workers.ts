@@ -34,9 +34,26 @@ export interface WorkerDeps {
   spool?: SpoolWriter | undefined;
   /** The listening sockets as bound now, by listener name (a restarted worker gets them all). */
   sockets: () => Map<string, Server>;
+  /** SMTP sessions open in the main process now. */
+  sessions: () => number;
 }
 
-export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worker' | 'spool'>;
+export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worker' | 'spool' | 'accepting'>;
+
+/**
+ * When the workers accept too. With one session at a time (a device sending
+ * its scans one after the other) a message a worker received waits for the
+ * main process's answer over IPC, and the main process serves it faster
+ * alone (docs/architecture.md, "Receive on every core"). Once `ACCEPT_AT`
+ * sessions are open at once (looked at as each session opens in the main
+ * process) the workers accept as well; once no more than `ALONE_AT` have been
+ * open for `ALONE_AFTER_MS` (looked at every `QUIET_CHECK_MS` while they
+ * accept), they stop.
+ */
+const ACCEPT_AT = 3;
+const ALONE_AT = 1;
+const ALONE_AFTER_MS = 2_000;
+const QUIET_CHECK_MS = 250;
 
 export interface SpoolWriter {
   acceptWritten(message: NewMessage, body: { bodyId: string; inline?: Buffer | undefined }): Promise<void>;
@@ -57,6 +74,8 @@ interface Worker {
   exited: Promise<void>;
   /** Messages for it not sent yet: one batch per turn (see post). */
   outbox: TurnBatch<ToWorker>;
+  /** Its SMTP sessions open now (from its session-view events). */
+  sessions: number;
 }
 
 const SCRIPT = fileURLToPath(new URL('./receive-worker.js', import.meta.url));
@@ -69,6 +88,14 @@ export class ReceiveWorkers {
   private nextTicket = 1;
   private config: WorkerConfig | undefined;
   private stopping = false;
+  /** The workers accept too (see ACCEPT_AT). */
+  private accepting = false;
+  /** A reload is being applied: accepting does not change meanwhile. */
+  private updating = false;
+  /** Since when few sessions have been open, while the workers accept. */
+  private quietSince: number | undefined;
+  /** Looks for a quiet time while the workers accept. */
+  private check: NodeJS.Timeout | undefined;
   /** The main process's log stream: worker lines are written to it as they are. */
   private readonly stream: { write(line: string): void } | undefined;
 
@@ -91,16 +118,68 @@ export class ReceiveWorkers {
   /** A reload: the new configuration, and the sockets of listeners it opened; resolves once every worker has applied it. */
   async update(config: WorkerConfig, opened: string[]): Promise<void> {
     this.config = config;
+    this.updating = true;
     const sockets = this.deps.sockets();
-    await Promise.all([...this.workers.values()].map((w) => this.configure(w, opened.map((name) => [name, sockets.get(name)!] as const)).catch((err: unknown) => {
-      this.deps.log.error({ event: 'worker-reload-failed', worker: w.n, err: (err as Error).message }, `receive worker ${w.n} could not apply the configuration: ${(err as Error).message}; it is restarted`);
-      w.child.kill('SIGKILL');
-    })));
+    try {
+      await Promise.all([...this.workers.values()].map((w) => this.configure(w, opened.map((name) => [name, sockets.get(name)!] as const)).catch((err: unknown) => {
+        this.deps.log.error({ event: 'worker-reload-failed', worker: w.n, err: (err as Error).message }, `receive worker ${w.n} could not apply the configuration: ${(err as Error).message}; it is restarted`);
+        w.child.kill('SIGKILL');
+      })));
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  /** A session opened in the main process: with `ACCEPT_AT` open at once, the workers accept too. */
+  sessionOpened(): void {
+    if (this.accepting || !this.steady()) return;
+    const open = this.openSessions();
+    if (open < ACCEPT_AT) return;
+    this.accepting = true;
+    this.quietSince = undefined;
+    const sockets = [...this.deps.sockets()];
+    for (const w of this.workers.values()) {
+      if (!w.child.connected) continue;
+      for (const [name, socket] of sockets) w.child.send({ t: 'socket', name } satisfies ToWorker, socket);
+      this.post(w, { t: 'accept' });
+    }
+    this.check = setInterval(() => this.quiet(), QUIET_CHECK_MS);
+    this.check.unref();
+    this.deps.log.debug({ event: 'workers-accept', sessions: open }, `${open} SMTP sessions open: the receive workers accept too`);
+  }
+
+  /** While the workers accept: once few sessions have been open for a while, the main process accepts alone again. */
+  private quiet(): void {
+    if (!this.steady()) return;
+    const open = this.openSessions();
+    if (open > ALONE_AT) {
+      this.quietSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.quietSince ??= now;
+    if (now - this.quietSince < ALONE_AFTER_MS) return;
+    this.accepting = false;
+    clearInterval(this.check);
+    this.broadcast({ t: 'stop-accepting' });
+    this.deps.log.debug({ event: 'workers-stop-accepting', sessions: open }, `${open} SMTP session(s) open: the main process accepts alone`);
+  }
+
+  /** No stop, reload or worker start under way (what the workers accept on does not change then). */
+  private steady(): boolean {
+    return !this.stopping && !this.updating && ![...this.workers.values()].some((w) => w.waiting);
+  }
+
+  private openSessions(): number {
+    let open = this.deps.sessions();
+    for (const w of this.workers.values()) open += w.sessions;
+    return open;
   }
 
   /** The graceful stop of every worker (see ReceiveStage.drain); sums their sessions. */
   async drain(deadline: number): Promise<{ sessions: number; cutOff: number }> {
     this.stopping = true;
+    clearInterval(this.check);
     const results = await Promise.all([...this.workers.values()].map(async (w) => {
       const result = new Promise<{ sessions: number; cutOff: number }>((resolve) => (w.drained = resolve));
       this.post(w, { t: 'drain', deadline });
@@ -117,6 +196,7 @@ export class ReceiveWorkers {
   /** Ends every worker at once (a start that failed). */
   kill(): void {
     this.stopping = true;
+    clearInterval(this.check);
     for (const w of this.workers.values()) w.child.kill('SIGKILL');
   }
 
@@ -127,7 +207,7 @@ export class ReceiveWorkers {
     const outbox = new TurnBatch<ToWorker>((items) => {
       if (child.connected) child.send({ t: 'batch', items } satisfies ToWorkerBatch);
     });
-    const w: Worker = { n, child, tickets: new Set(), outbox, exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
+    const w: Worker = { n, child, tickets: new Set(), outbox, sessions: 0, exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
     this.workers.set(n, w);
     child.on('message', (msg: Batch) => {
       if (msg?.t === 'batch') for (const item of msg.items) this.handle(w, item);
@@ -154,15 +234,17 @@ export class ReceiveWorkers {
     });
   }
 
+  /** The configuration for a worker, with the sockets it needs: only while the workers accept. */
   private configure(w: Worker, sockets: (readonly [string, Server])[]): Promise<void> {
-    for (const [name, socket] of sockets) w.child.send({ t: 'socket', name } satisfies ToWorker, socket);
+    const accepting = this.accepting;
+    if (accepting) for (const [name, socket] of sockets) w.child.send({ t: 'socket', name } satisfies ToWorker, socket);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`receive worker ${w.n} did not answer within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
       w.waiting = {
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (err) => { clearTimeout(timer); reject(err); },
       };
-      this.post(w, { t: 'config', ...this.config!, worker: w.n, spool: this.deps.spool ? 'main' : 'own' });
+      this.post(w, { t: 'config', ...this.config!, worker: w.n, spool: this.deps.spool ? 'main' : 'own', accepting });
     });
   }
 
@@ -187,6 +269,8 @@ export class ReceiveWorkers {
         (this.deps.telemetry as unknown as Record<string, (...a: unknown[]) => void>)[item.m]?.(...item.a);
         return;
       case 'watch':
+        if (item.m === 'begin') w.sessions++;
+        else if (item.m === 'end') w.sessions = Math.max(0, w.sessions - 1);
         (this.deps.watch as unknown as Record<string, (...a: unknown[]) => void>)[item.m]?.(...item.a);
         return;
       case 'call':
@@ -248,7 +332,11 @@ export class ReceiveWorkers {
       case 'accept': {
         const inline = c.inline ? Buffer.from(c.inline.buffer, c.inline.byteOffset, c.inline.byteLength) : undefined;
         this.deps.spool!.acceptWritten(c.message, { bodyId: c.bodyId, inline }).then(
-          () => reply(true),
+          () => {
+            reply(true);
+            // Committed here: the scheduler is woken here, as for a message this process received.
+            this.deps.wake(!c.message.routes?.length);
+          },
           (err: unknown) => this.post(w, { t: 'reply', id, error: (err as Error).message }),
         );
         return;

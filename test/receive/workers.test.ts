@@ -1,6 +1,7 @@
 /**
  * Receiving in several processes (workers: 2): the main process and one
- * receive worker accept on the same listening sockets. Every acknowledged
+ * receive worker accept on the same listening sockets (the worker only while
+ * several sessions are open at once). Every acknowledged
  * message is in the store; metrics, the session view and the log see the
  * worker's sessions; a reload (a new device, a new listener) reaches the
  * worker; a worker that dies is started again; the graceful stop waits for
@@ -86,7 +87,7 @@ describe('workers: 2 on SQLite', () => {
       const viewed = (sessions.json as { sessions: { events: { kind: string; data?: { id?: string } }[] }[] }).sessions
         .flatMap((x) => x.events.filter((e) => e.kind === 'accepted').map((e) => String(e.data?.id)));
       seen = viewed.some((id) => workerIds().has(id));
-      if (!seen) await Promise.all(Array.from({ length: 5 }, (_, i) => send(relay.port(), 5_000 + round * 5 + i, '127.0.0.2')));
+      if (!seen) await Promise.all(Array.from({ length: 20 }, (_, i) => send(relay.port(), 5_000 + round * 20 + i, '127.0.0.2')));
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(seen, 'a session of the worker in the console\'s view of the device');
@@ -165,6 +166,29 @@ describe('workers: 2 on SQLite', () => {
       assert.deepEqual(more.filter((x) => !x.startsWith('250')), []);
     }
     assert.ok(acceptedBy(relay, 1) > acceptedBefore, 'the restarted worker accepts');
+  });
+});
+
+describe('workers: 2, who accepts', () => {
+  test('one session at a time is served by the main process alone; several at once bring the worker in, until they are over', async () => {
+    const relay = await startTestRelay({ workers: 2, listeners: [{ name: 'main', host: '127.0.0.1', port: 0, tls: 'none' }], trustLoopback: true });
+    try {
+      const oneByOne = async (from: number) => {
+        for (let i = 0; i < 15; i++) assert.match(await send(relay.port(), from + i), /^250/);
+      };
+      await oneByOne(0);
+      assert.equal(acceptedBy(relay, 1), 0, 'the worker took none of the messages sent one at a time');
+      const replies = await sendUntilWorkerAccepts(relay, relay.port(), '127.0.0.1', 100);
+      assert.deepEqual(replies.filter((r) => !r.startsWith('250')), []);
+      // Once no more than one session has been open for two seconds, the main process accepts alone again.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const before = acceptedBy(relay, 1);
+      await oneByOne(1_000);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(acceptedBy(relay, 1), before, 'after the load, the worker took none of the messages sent one at a time');
+    } finally {
+      await relay.close();
+    }
   });
 });
 
