@@ -150,18 +150,19 @@ let accepting = false;
 /** Configurations and accept / stop-accepting, applied one after the other in the order they came. */
 let serial: Promise<unknown> = Promise.resolve();
 
-/** Accepts on the sockets just passed; connections they took meanwhile go to their listeners. */
-function acceptOnPassed(): void {
+/** Accepts on a socket just passed to accept on; connections it took meanwhile go to its listener. */
+function acceptOnPassed(name: string, socket: Server): void {
+  const passed = sockets.get(name);
+  // Passed again since, or taken by a configuration's plan: nothing more to do here.
+  if (!passed || passed.socket !== socket || !stage) return;
+  sockets.delete(name);
   accepting = true;
-  for (const [name, passed] of sockets) {
-    passed.socket.removeListener('connection', passed.hold);
-    if (stage?.acceptOn(name, passed.socket)) for (const s of passed.held) passed.socket.emit('connection', s);
-    else {
-      passed.socket.close();
-      for (const s of passed.held) s.destroy();
-    }
+  passed.socket.removeListener('connection', passed.hold);
+  if (stage.acceptOn(name, passed.socket)) for (const s of passed.held) passed.socket.emit('connection', s);
+  else {
+    passed.socket.close();
+    for (const s of passed.held) s.destroy();
   }
-  sockets.clear();
 }
 
 /** Log lines go to the main process, which writes them where its own go. */
@@ -239,12 +240,12 @@ process.on('message', (msg: ToWorker | ToWorkerBatch, handle?: unknown) => {
 
 function handleMessage(msg: ToWorker, handle?: unknown): void {
   switch (msg.t) {
-    case 'socket':
-      received(msg.name, handle as Server);
+    case 'socket': {
+      const socket = handle as Server;
+      received(msg.name, socket);
+      if (msg.accept) serial = serial.then(() => acceptOnPassed(msg.name, socket));
       return;
-    case 'accept':
-      serial = serial.then(acceptOnPassed);
-      return;
+    }
     case 'stop-accepting':
       serial = serial.then(() => {
         accepting = false;

@@ -5,10 +5,11 @@
  *
  * The main process binds every listening socket. While it serves few
  * sessions it accepts alone; once several are open at once it passes each
- * listening socket to the workers with the `socket` message and tells them to
- * `accept` on it too (the kernel hands each connection to one process), and
- * once the load has passed it tells them to stop (`stop-accepting`: a worker
- * closes its copies, its sessions go on). A worker runs the receive stage on its own
+ * listening socket to the workers with the `socket` message, to `accept` on
+ * too (the kernel hands each connection to one process), and once the load
+ * has passed it tells them to stop (`stop-accepting`: a worker closes its
+ * copies, its sessions go on). A worker that starts while they accept gets
+ * the sockets with its configuration. A worker runs the receive stage on its own
  * store connection and tells the main process what the single places of the
  * relay need: wake the scheduler, count metrics, feed the session watch, and
  * the log lines. Failed-login counts and device message rates stay in the
@@ -30,9 +31,9 @@ import type { DeviceActivity, NewMessage } from '../spool/store.js';
 /** Main process → worker, inside a `ToWorkerBatch` but for `socket`, which carries the listening socket as its handle. */
 export type ToWorker =
   | { t: 'config'; config: Config; version: ConfigVersion; certificate?: CertificatePair | undefined; worker: number; spool: 'main' | 'own'; accepting: boolean }
-  | { t: 'socket'; name: string }
-  // Accept on the sockets just passed (the main process has more sessions than it should serve alone), or stop.
-  | { t: 'accept' }
+  // A listening socket, for the configuration that follows; with `accept`, to accept on now (the main process
+  // has more sessions open than it serves best alone), until `stop-accepting`.
+  | { t: 'socket'; name: string; accept?: true }
   | { t: 'stop-accepting' }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'locks'; entries: [string, number][] }

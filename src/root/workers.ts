@@ -76,6 +76,8 @@ interface Worker {
   outbox: TurnBatch<ToWorker>;
   /** Its SMTP sessions open now (from its session-view events). */
   sessions: number;
+  /** It has applied its first configuration. */
+  configured: boolean;
 }
 
 const SCRIPT = fileURLToPath(new URL('./receive-worker.js', import.meta.url));
@@ -140,8 +142,7 @@ export class ReceiveWorkers {
     const sockets = [...this.deps.sockets()];
     for (const w of this.workers.values()) {
       if (!w.child.connected) continue;
-      for (const [name, socket] of sockets) w.child.send({ t: 'socket', name } satisfies ToWorker, socket);
-      this.post(w, { t: 'accept' });
+      for (const [name, socket] of sockets) w.child.send({ t: 'socket', name, accept: true } satisfies ToWorker, socket);
     }
     this.check = setInterval(() => this.quiet(), QUIET_CHECK_MS);
     this.check.unref();
@@ -165,9 +166,9 @@ export class ReceiveWorkers {
     this.deps.log.debug({ event: 'workers-stop-accepting', sessions: open }, `${open} SMTP session(s) open: the main process accepts alone`);
   }
 
-  /** No stop, reload or worker start under way (what the workers accept on does not change then). */
+  /** Every worker configured, and no stop or reload under way (what the workers accept on does not change then). */
   private steady(): boolean {
-    return !this.stopping && !this.updating && ![...this.workers.values()].some((w) => w.waiting);
+    return !this.stopping && !this.updating && [...this.workers.values()].every((w) => w.configured && !w.waiting);
   }
 
   private openSessions(): number {
@@ -207,7 +208,7 @@ export class ReceiveWorkers {
     const outbox = new TurnBatch<ToWorker>((items) => {
       if (child.connected) child.send({ t: 'batch', items } satisfies ToWorkerBatch);
     });
-    const w: Worker = { n, child, tickets: new Set(), outbox, sessions: 0, exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
+    const w: Worker = { n, child, tickets: new Set(), outbox, sessions: 0, configured: false, exited: new Promise((r) => child.once('exit', () => r())), hello, helloSeen };
     this.workers.set(n, w);
     child.on('message', (msg: Batch) => {
       if (msg?.t === 'batch') for (const item of msg.items) this.handle(w, item);
@@ -228,7 +229,9 @@ export class ReceiveWorkers {
     const ended = w.exited.then(() => {
       throw new Error(`receive worker ${n} ended before it was ready`);
     });
-    return Promise.race([w.hello, ended]).then(() => this.configure(w, [...this.deps.sockets()])).catch((err: unknown) => {
+    return Promise.race([w.hello, ended]).then(() => this.configure(w, [...this.deps.sockets()])).then(() => {
+      w.configured = true;
+    }, (err: unknown) => {
       child.kill('SIGKILL');
       throw err;
     });

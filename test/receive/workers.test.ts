@@ -16,6 +16,8 @@ import { startTestRelay, queueIdOf, type TestRelay } from '../helpers/relay.js';
 import { SmtpWire } from '../helpers/smtp-wire.js';
 import { call, setUpAndSignIn } from '../admin/api-client.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { spawn } from 'node:child_process';
+import { BIN, englishEnv, tempDir, writeConfig } from '../helpers/relay-process.js';
 
 /** One message over a new connection from `ip`; the reply to the end of DATA. */
 async function send(port: number, n: number, ip = '127.0.0.1'): Promise<string> {
@@ -188,6 +190,57 @@ describe('workers: 2, who accepts', () => {
       assert.equal(acceptedBy(relay, 1), before, 'after the load, the worker took none of the messages sent one at a time');
     } finally {
       await relay.close();
+    }
+  });
+});
+
+describe('workers: 2, load from the first moment', () => {
+  test('sessions that open while the worker starts are all served, and the worker joins in', async () => {
+    const dir = tempDir('authrelay-workers-');
+    const config = writeConfig(dir, `hostname: relay.test
+workers: 2
+dataDir: ${join(dir, 'data')}
+admin: { listen: "127.0.0.1:0" }
+trustLoopback: true
+listeners: [{ name: main, host: 127.0.0.1, port: 0, tls: none }]
+log: { level: info }
+`);
+    // The listeners accept before the worker runs: the load starts at the "listening" line, as a busy office's would.
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: englishEnv() });
+    const logs: Record<string, unknown>[] = [];
+    let partial = '';
+    const listening = new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the relay exited (${code})`)));
+      child.stdout.on('data', (c: Buffer) => {
+        const lines = (partial + c.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const l = JSON.parse(line) as Record<string, unknown>;
+          logs.push(l);
+          if (l.event === 'listening') resolve(Number(l.port));
+        }
+      });
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    const relay = { port: await listening, logs };
+    try {
+      // 20 clients, each sending one message after the other, 200 in all (smtp-source -s 20 -m 200).
+      const replies: string[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: 20 }, async () => {
+        while (next < 200) replies.push(await send(relay.port, next++));
+      }));
+      assert.equal(replies.length, 200);
+      assert.deepEqual(replies.filter((r) => !r.startsWith('250')), []);
+      const fromWorker = () => relay.logs.filter((l) => l.event === 'state' && l.state === 'incoming' && l.worker === 1).length;
+      for (let n = 100; fromWorker() === 0 && n < 400; n += 20) {
+        const more = await Promise.all(Array.from({ length: 20 }, (_, i) => send(relay.port, n + i)));
+        assert.deepEqual(more.filter((r) => !r.startsWith('250')), []);
+      }
+      assert.ok(fromWorker() > 0, 'the worker accepted some of the messages');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
     }
   });
 });
