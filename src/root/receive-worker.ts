@@ -123,12 +123,18 @@ function spoolThroughMain(dir: string): ReceiveStore & { init(): Promise<void>; 
 }
 
 // ---- the receive stage ----
+/** A listening socket passed by the main process, and the connections it took before a listener did. */
+interface Passed {
+  socket: Server;
+  held: Socket[];
+  hold: (s: Socket) => void;
+}
 /**
- * Listening sockets passed for the configuration being applied. A passed
- * socket accepts at once; connections it takes before the listener's SMTP
- * server is attached are held and handed over right after.
+ * Listening sockets passed for the configuration being applied, or to accept
+ * on. A passed socket accepts at once; connections it takes before the
+ * listener's SMTP server is attached are held and handed over right after.
  */
-const sockets = new Map<string, { socket: Server; held: Socket[]; hold: (s: Socket) => void }>();
+const sockets = new Map<string, Passed>();
 function received(name: string, socket: Server): void {
   const held: Socket[] = [];
   const hold = (s: Socket) => {
@@ -150,6 +156,27 @@ let accepting = false;
 /** Configurations and accept / stop-accepting, applied one after the other in the order they came. */
 let serial: Promise<unknown> = Promise.resolve();
 
+function stepFailed(err: unknown): void {
+  log?.error({ event: 'worker-accepting-failed', err }, `receive worker ${worker}: ${(err as Error).message}`);
+}
+
+/** Runs after the configurations and accept / stop-accepting that came before; a failure ends only its own step. */
+function inOrder<T>(step: () => T | Promise<T>): Promise<T> {
+  const run = serial.then(step);
+  serial = run.catch(() => undefined);
+  return run;
+}
+
+/** A passed socket's held connections go to the listener that took it; one not taken is closed, with them. */
+function settle(passed: Passed, taken: boolean): void {
+  passed.socket.removeListener('connection', passed.hold);
+  if (taken) for (const s of passed.held) passed.socket.emit('connection', s);
+  else {
+    passed.socket.close();
+    for (const s of passed.held) s.destroy();
+  }
+}
+
 /** Accepts on a socket just passed to accept on; connections it took meanwhile go to its listener. */
 function acceptOnPassed(name: string, socket: Server): void {
   const passed = sockets.get(name);
@@ -157,12 +184,7 @@ function acceptOnPassed(name: string, socket: Server): void {
   if (!passed || passed.socket !== socket || !stage) return;
   sockets.delete(name);
   accepting = true;
-  passed.socket.removeListener('connection', passed.hold);
-  if (stage.acceptOn(name, passed.socket)) for (const s of passed.held) passed.socket.emit('connection', s);
-  else {
-    passed.socket.close();
-    for (const s of passed.held) s.destroy();
-  }
+  settle(passed, stage.acceptOn(name, passed.socket));
 }
 
 /** Log lines go to the main process, which writes them where its own go. */
@@ -210,14 +232,8 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
   const plan = await stage.plan({ listeners: smtpListenersOf(next.listeners), hostname: relayHostname(next), certificate: msg.certificate });
   snapshot = receive;
   plan.commit();
-  for (const [name, passed] of sockets) {
-    if (stage.socketOf(name) === passed.socket) for (const s of passed.held) passed.socket.emit('connection', s);
-    else {
-      // Passed and not taken (the listener was not opened here after all): closed, with what it held.
-      passed.socket.close();
-      for (const s of passed.held) s.destroy();
-    }
-  }
+  // A socket passed and not taken (the listener was not opened here after all) is closed, with what it held.
+  for (const [name, passed] of sockets) settle(passed, stage.socketOf(name) === passed.socket);
   sockets.clear();
 }
 
@@ -243,18 +259,18 @@ function handleMessage(msg: ToWorker, handle?: unknown): void {
     case 'socket': {
       const socket = handle as Server;
       received(msg.name, socket);
-      if (msg.accept) serial = serial.then(() => acceptOnPassed(msg.name, socket));
+      if (msg.accept) inOrder(() => acceptOnPassed(msg.name, socket)).catch(stepFailed);
       return;
     }
     case 'stop-accepting':
-      serial = serial.then(() => {
+      inOrder(() => {
         accepting = false;
         stage?.stopAccepting();
-      });
+      }).catch(stepFailed);
       return;
     case 'config': {
       let first = false;
-      serial = serial.then(() => {
+      inOrder(() => {
         first = !stage;
         return apply(msg);
       }).then(

@@ -59,14 +59,19 @@ export function splitEvent(from: string, recipients: number, route: string): Tra
   return entryOf(say('split', { id: from, n: recipients, route }), { from, route });
 }
 
+/** Who or what did it, in English (the facts keep the English; the line itself is rendered from `say`). */
+function byEn(by: Actor): string {
+  return typeof by === 'string' ? by : renderSay(by, 'en');
+}
+
 export function rerouteEvent(by: Actor): TrailEntry {
-  return entryOf(say('reroute', { reason: by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
+  return entryOf(say('reroute', { reason: by }), { by: byEn(by) });
 }
 
 export function retryEvent(by: Actor): TrailEntry {
-  return entryOf(say('retry', { by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
+  return entryOf(say('retry', { by }), { by: byEn(by) });
 }
 
 export function releaseEvent(by: Actor): TrailEntry {
-  return entryOf(say('release', { by }), { by: typeof by === 'string' ? by : renderSay(by, 'en') });
+  return entryOf(say('release', { by }), { by: byEn(by) });
 }

@@ -75,7 +75,7 @@ export class SqliteStore implements Store {
   /** Body writers by message id, from createBody until the message is committed (or a body written by a receive worker). */
   private readonly writers = new Map<string, { readonly bodyId: string; inline(): Buffer | undefined }>();
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly transactions = new Map<string, Database.Transaction<(...args: never[]) => unknown>>();
+  private readonly transactions = new Map<(...args: never[]) => unknown, Database.Transaction<(...args: never[]) => unknown>>();
 
   constructor(private readonly opts: SqliteStoreOptions) {
     this.bodies = new BodyFiles(join(opts.dir, 'bodies'));
@@ -132,13 +132,14 @@ export class SqliteStore implements Store {
   /**
    * The transactions run for every message (acceptance, claim, results), each made once: better-sqlite3
    * builds a transaction function with its variants each time one is asked for, which cost as much as
-   * some of the statements in it. Their functions take what changes as arguments.
+   * some of the statements in it. `fn` is a method of this store that takes what changes as arguments
+   * (never a closure over one call's values: the first call's would stay).
    */
-  private tx<F extends (...args: never[]) => unknown>(name: string, fn: F): Database.Transaction<F> {
-    let t = this.transactions.get(name);
+  private tx<F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> {
+    let t = this.transactions.get(fn);
     if (!t) {
       t = this.db.transaction(fn);
-      this.transactions.set(name, t);
+      this.transactions.set(fn, t);
     }
     return t as Database.Transaction<F>;
   }
@@ -211,6 +212,10 @@ export class SqliteStore implements Store {
   }
 
   private insertGroup(messages: NewMessage[]): void {
+    this.tx(this.insertRows).immediate(messages);
+  }
+
+  private readonly insertRows = (messages: NewMessage[]): void => {
     const insMsg = this.q(`INSERT INTO messages
       (id, parent_id, body_id, kind, state, route, sender, size, received_at, expires_at, updated_at, next_attempt_at,
        device, client_ip, origin, subject, subject_text, header_from, message_id_header, send_as, notes, eight_bit)
@@ -219,41 +224,39 @@ export class SqliteStore implements Store {
     const insBody = this.q('INSERT INTO bodies (body_id, data) VALUES (?, ?)');
     const insRcpt = this.q(`INSERT INTO recipients (message_id, idx, address, state, updated_at) VALUES (?, ?, ?, 'pending', ?)`);
     const insEvent = this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, ?, ?, ?)`);
-    this.tx('accept', (messages: NewMessage[]) => {
-      for (const m of messages) {
-        const o = m.origin;
-        const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
-        const writer = this.writers.get(m.id);
-        const body = writer?.inline();
-        const bodyId = writer?.bodyId ?? m.id;
-        if (body) insBody.run(bodyId, body);
-        groups.forEach((g, n) => {
-          const id = n === 0 ? m.id : `${m.id}.${n}`;
-          insMsg.run({
-            id, parentId: n === 0 ? null : m.id, bodyId, route: g.route,
-            kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
-            device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
-            subject: m.subject ?? null, subjectText: decodedSubject(m.subject), headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
-            sendAs: m.sendAs ?? null, notes: m.notes?.length ? JSON.stringify(m.notes) : null,
-            eightBit: m.eightBit === undefined ? null : m.eightBit ? 1 : 0,
-          });
-          g.recipients.forEach((r, i) => insRcpt.run(id, i, r, m.receivedAt));
-          const received = receivedEvent(m, n === 0 ? undefined : m.id);
-          insEvent.run(id, m.receivedAt, 'received', received.text, JSON.stringify(received.data));
-          if (g.route !== null) {
-            const routed = routedEvent(g.route, g.recipients, g.rule);
-            insEvent.run(id, m.receivedAt, 'routed', routed.text, JSON.stringify(routed.data));
-          }
+    for (const m of messages) {
+      const o = m.origin;
+      const groups = m.routes?.length ? m.routes : [{ route: null, recipients: m.recipients, rule: undefined }];
+      const writer = this.writers.get(m.id);
+      const body = writer?.inline();
+      const bodyId = writer?.bodyId ?? m.id;
+      if (body) insBody.run(bodyId, body);
+      groups.forEach((g, n) => {
+        const id = n === 0 ? m.id : `${m.id}.${n}`;
+        insMsg.run({
+          id, parentId: n === 0 ? null : m.id, bodyId, route: g.route,
+          kind: m.kind ?? 'message', sender: m.sender, size: m.size, receivedAt: m.receivedAt, expiresAt: m.expiresAt,
+          device: o.device, clientIp: o.clientIp, origin: JSON.stringify(o),
+          subject: m.subject ?? null, subjectText: decodedSubject(m.subject), headerFrom: m.headerFrom ?? null, messageIdHeader: m.messageIdHeader ?? null,
+          sendAs: m.sendAs ?? null, notes: m.notes?.length ? JSON.stringify(m.notes) : null,
+          eightBit: m.eightBit === undefined ? null : m.eightBit ? 1 : 0,
         });
-        if (o.device && (m.kind ?? 'message') === 'message') {
-          upsertDeviceActivity(this.q, {
-            device: o.device, clientIp: o.clientIp, at: m.receivedAt, accepted: 1, listener: o.listener,
-            authMechanism: o.authMechanism ?? 'none', tlsVersion: o.tlsVersion ?? 'none',
-          });
+        g.recipients.forEach((r, i) => insRcpt.run(id, i, r, m.receivedAt));
+        const received = receivedEvent(m, n === 0 ? undefined : m.id);
+        insEvent.run(id, m.receivedAt, 'received', received.text, JSON.stringify(received.data));
+        if (g.route !== null) {
+          const routed = routedEvent(g.route, g.recipients, g.rule);
+          insEvent.run(id, m.receivedAt, 'routed', routed.text, JSON.stringify(routed.data));
         }
+      });
+      if (o.device && (m.kind ?? 'message') === 'message') {
+        upsertDeviceActivity(this.q, {
+          device: o.device, clientIp: o.clientIp, at: m.receivedAt, accepted: 1, listener: o.listener,
+          authMechanism: o.authMechanism ?? 'none', tlsVersion: o.tlsVersion ?? 'none',
+        });
       }
-    }).immediate(messages);
-  }
+    }
+  };
 
   openBody(bodyId: string, readBytes?: number): Readable {
     const row = this.q('SELECT data FROM bodies WHERE body_id = ?').get(bodyId) as { data: Buffer } | undefined;
@@ -285,17 +288,18 @@ export class SqliteStore implements Store {
       WHERE message_id = ? AND +address = ? AND state IN ('pending','held')`;
 
   async claim(req: ClaimRequest): Promise<QueuedMessage[]> {
-    const select = this.q(SqliteStore.claimSql(req.route === null));
+    const ids = this.tx(this.claimRows).immediate(req, newLeaseToken());
+    return ids.map((id) => readMessage(this.q, id)).filter((m): m is QueuedMessage => m !== undefined);
+  }
+
+  private readonly claimRows = (req: ClaimRequest, token: string): string[] => {
+    const rows = this.q(SqliteStore.claimSql(req.route === null)).all({ route: req.route, now: req.now, limit: req.limit }) as { id: string }[];
     const update = this.q(
       `UPDATE messages SET state = 'active', lease_owner = @owner, lease_token = @token, lease_until = @until, updated_at = @now WHERE id = @id`,
     );
-    const ids = this.tx('claim', (select: Database.Statement, update: Database.Statement, req: ClaimRequest, token: string) => {
-      const rows = select.all({ route: req.route, now: req.now, limit: req.limit }) as { id: string }[];
-      for (const r of rows) update.run({ owner: req.owner, token, until: req.now + req.leaseMs, now: req.now, id: r.id });
-      return rows.map((r) => r.id);
-    }).immediate(select, update, req, newLeaseToken());
-    return ids.map((id) => readMessage(this.q, id)).filter((m): m is QueuedMessage => m !== undefined);
-  }
+    for (const r of rows) update.run({ owner: req.owner, token, until: req.now + req.leaseMs, now: req.now, id: r.id });
+    return rows.map((r) => r.id);
+  };
 
   /** The condition that the caller still holds the lease (parameters @id, @owner, @token). */
   private static readonly HELD = `id = @id AND lease_owner = @owner AND lease_token = @token AND state = 'active'`;
@@ -362,18 +366,7 @@ export class SqliteStore implements Store {
   private writeResults(group: PendingResult[]): void {
     const outcomes: ({ ok: boolean } | { err: Error })[] = [];
     try {
-      this.tx('results', (group: PendingResult[], outcomes: ({ ok: boolean } | { err: Error })[]) => {
-        for (const item of group) {
-          try {
-            outcomes.push({ ok: this.writeResult(item.lease, item.r) });
-          } catch (err) {
-            // SQLite rolls the whole transaction back itself on some errors (disk full, I/O, out of memory):
-            // the results written before are gone too, and the rest must not be written on their own.
-            if (!this.db.inTransaction) throw err;
-            outcomes.push({ err: err as Error });
-          }
-        }
-      }).immediate(group, outcomes);
+      this.tx(this.resultRows).immediate(group, outcomes);
     } catch (err) {
       // The group's transaction itself failed (BEGIN or COMMIT): nothing of it was written.
       for (const item of group) item.reject(err as Error);
@@ -386,27 +379,39 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** One result, in a savepoint of the group's transaction. */
-  private writeResult(lease: LeaseRef, r: AttemptResult): boolean {
+  /** The results of one group, each in a savepoint of its own (resultRow); `outcomes` gets one entry for each. */
+  private readonly resultRows = (group: PendingResult[], outcomes: ({ ok: boolean } | { err: Error })[]): void => {
+    for (const item of group) {
+      try {
+        outcomes.push({ ok: this.tx(this.resultRow)(item.lease, item.r) });
+      } catch (err) {
+        // SQLite rolls the whole transaction back itself on some errors (disk full, I/O, out of memory):
+        // the results written before are gone too, and the rest must not be written on their own.
+        if (!this.db.inTransaction) throw err;
+        outcomes.push({ err: err as Error });
+      }
+    }
+  };
+
+  /** One result. */
+  private readonly resultRow = (lease: LeaseRef, r: AttemptResult): boolean => {
     const updRcpt = this.q(SqliteStore.RECIPIENT_RESULT_SQL);
-    return this.tx('result', (lease: LeaseRef, r: AttemptResult, updRcpt: Database.Statement) => {
-      const id = lease.id;
-      const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
-      // The lease is checked and ended in the same write: a result from a lease that was lost changes nothing.
-      const ended = this.q(`UPDATE messages SET state = @state, attempts = attempts + 1, next_attempt_at = @next, updated_at = @at,
-          lease_owner = NULL, lease_token = NULL, lease_until = NULL, last_error = @lastError, finished_at = @finishedAt,
-          route = CASE WHEN @unroute = 1 THEN NULL ELSE route END WHERE ${SqliteStore.HELD}`)
-        .run({
-          ...lease, state: r.state, next: r.nextAttemptAt, at: r.at, lastError: firstProblem ? JSON.stringify(firstProblem) : null,
-          finishedAt: r.state === 'delivered' || r.state === 'failed' ? r.at : null, unroute: r.unroute && r.state === 'deferred' ? 1 : 0,
-        });
-      if (ended.changes === 0) return false;
-      for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
-      this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
-        .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients, ...(r.say ? { say: r.say } : {}) }));
-      return true;
-    })(lease, r, updRcpt);
-  }
+    const id = lease.id;
+    const firstProblem = r.recipients.find((u) => u.state !== 'delivered')?.outcome ?? null;
+    // The lease is checked and ended in the same write: a result from a lease that was lost changes nothing.
+    const ended = this.q(`UPDATE messages SET state = @state, attempts = attempts + 1, next_attempt_at = @next, updated_at = @at,
+        lease_owner = NULL, lease_token = NULL, lease_until = NULL, last_error = @lastError, finished_at = @finishedAt,
+        route = CASE WHEN @unroute = 1 THEN NULL ELSE route END WHERE ${SqliteStore.HELD}`)
+      .run({
+        ...lease, state: r.state, next: r.nextAttemptAt, at: r.at, lastError: firstProblem ? JSON.stringify(firstProblem) : null,
+        finishedAt: r.state === 'delivered' || r.state === 'failed' ? r.at : null, unroute: r.unroute && r.state === 'deferred' ? 1 : 0,
+      });
+    if (ended.changes === 0) return false;
+    for (const u of r.recipients) updRcpt.run(u.state, r.at, JSON.stringify(u.outcome), id, u.address);
+    this.q(`INSERT INTO events (message_id, at, kind, text, data) VALUES (?, ?, 'attempt', ?, ?)`)
+      .run(id, r.at, r.summary, JSON.stringify({ route: r.route, durationMs: r.durationMs, state: r.state, recipients: r.recipients, ...(r.say ? { say: r.say } : {}) }));
+    return true;
+  };
 
   async queuedRoutes(): Promise<string[]> {
     const rows = this.q(`SELECT DISTINCT route FROM messages WHERE state IN ('incoming','deferred') AND route IS NOT NULL`).all() as { route: string }[];
