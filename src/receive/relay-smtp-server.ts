@@ -18,6 +18,10 @@ import { relayTrickIn } from '../core/address.js';
 import { LineDeadline } from './line-deadline.js';
 import { ipInCidrs, normaliseIp, type Cidr } from '../core/net.js';
 import { ProxyHeaderError, readProxyHeader } from './proxy-protocol.js';
+import { speedUpDataScan } from './data-scan.js';
+
+// DATA is scanned for its end with a native search where smtp-server would check every byte (data-scan.ts).
+speedUpDataScan();
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
 const RCPT_PATH = /^RCPT\s+TO\s*:\s*<([^<>]*)>/i;
