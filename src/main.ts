@@ -136,7 +136,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
   const receiveTelemetry = new DeferredTelemetry();
   // The receive workers, once started (a session may open in this process before: see sessionOpened).
   let workers: ReceiveWorkers | undefined;
-  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: (_id, routed) => wake(!routed), telemetry: receiveTelemetry, watch,
+  const receive = new ReceiveStage({ store, log, current: () => (planned ? current.receive : firstReceive), onAccepted: (_id, routed) => schedulerRef.scheduler?.accepted(!routed), telemetry: receiveTelemetry, watch,
     sessionOpened: () => workers?.sessionOpened() });
   // Listeners first: if a port cannot be bound the relay stops before any delivery starts.
   try {
@@ -209,7 +209,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
     const count = workerCount(config.workers, availableParallelism());
     if (count > 1) {
       workers = new ReceiveWorkers({
-        log, lockout: shared.lockout, rates: shared.rates, telemetry: metrics, watch, wake,
+        log, lockout: shared.lockout, rates: shared.rates, telemetry: metrics, watch, accepted: (routing) => schedulerRef.scheduler?.accepted(routing),
         ...(store instanceof SqliteStore ? { spool: store } : {}),
         sockets: () => new Map(receive.bound.map((b) => [b.name, receive.socketOf(b.name)]).filter((e): e is [string, Server] => e[1] !== undefined)),
         sessions: () => receive.openSessions(),

@@ -28,8 +28,8 @@ export interface WorkerDeps {
   rates: RateLimiter;
   telemetry: ReceiveTelemetry;
   watch: SessionWatchSink;
-  /** `routing`: a message may wait for a route (see Scheduler.wake). */
-  wake: (routing: boolean) => void;
+  /** A message a worker received is committed; `routing`: it waits for a route (see Scheduler.accepted). */
+  accepted: (routing: boolean) => void;
   /** With SQLite: the store, the spool's only writer (workers pass it what they accepted). */
   spool?: SpoolWriter | undefined;
   /** The listening sockets as bound now, by listener name (a restarted worker gets them all). */
@@ -266,7 +266,7 @@ export class ReceiveWorkers {
         if (this.stream) this.stream.write(item.line);
         return;
       case 'wake':
-        this.deps.wake(item.routing);
+        this.deps.accepted(item.routing);
         return;
       case 'telemetry':
         (this.deps.telemetry as unknown as Record<string, (...a: unknown[]) => void>)[item.m]?.(...item.a);
@@ -338,7 +338,7 @@ export class ReceiveWorkers {
           () => {
             reply(true);
             // Committed here: the scheduler is woken here, as for a message this process received.
-            this.deps.wake(!c.message.routes?.length);
+            this.deps.accepted(!c.message.routes?.length);
           },
           (err: unknown) => this.post(w, { t: 'reply', id, error: (err as Error).message }),
         );

@@ -81,6 +81,37 @@ test('a pass after a delivery does not look for unrouted messages; one made unro
   }
 });
 
+test('messages accepted close together are claimed together; a delivery that ends with nothing waiting claims nothing', async () => {
+  const up = await startUpstream();
+  const relay = await startRelay({ upstreams: { relay: smtpUpstream(up.port, { concurrency: 4 }) }, queue: { pollInterval: '30s' } });
+  try {
+    // Counted, not changed: the scheduler's own calls into the store.
+    const store = relay.store;
+    const claim = store.claim.bind(store);
+    let claims = 0;
+    store.claim = (req) => {
+      if (req.route === 'relay') claims++;
+      return claim(req);
+    };
+    // Twelve devices sending at once: one pass claims what fits the upstream's four slots, and each
+    // freed slot takes the next; a slot freed with the queue empty looks for nothing.
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => sendMail(relay, { to: [`u${i}@contoso.com`] })));
+    for (const id of ids) await relay.waitFor(id, ['delivered']);
+    await sleep(200);
+    assert.equal(up.received.length, 12);
+    assert.ok(claims <= 8, `${claims} claims for 12 messages accepted together, four slots`);
+    // One device sending its scans one after another, each delivered before the next: one claim each,
+    // none after a delivery (before, every finished delivery made a pass with an empty claim).
+    const before = claims;
+    for (let i = 0; i < 8; i++) await relay.waitFor(await sendMail(relay, { to: [`s${i}@contoso.com`] }), ['delivered']);
+    await sleep(200);
+    assert.equal(claims - before, 8, `${claims - before} claims for 8 messages sent one after another`);
+  } finally {
+    await relay.close();
+    await up.kill();
+  }
+});
+
 test('a message-caused deferral backs off that message only; the route keeps delivering', async () => {
   const up = await startUpstream();
   up.fault = (_n, stage, arg) => (stage === 'rcpt' && arg.startsWith('busy@') ? { code: 450, message: '4.2.1 Mailbox busy' } : undefined);
