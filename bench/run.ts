@@ -487,7 +487,7 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
       header: ['system', 'load', 'ingest msg/s', 'end-to-end msg/s', 'sent', 'received', 'distinct', 'twice', 'lost', 'peak memory', 'run time'],
       rows: r.reuse.map((x) => [x.system, `${x.sessions} × ${x.messages} × ${sizeLabel(x.size)}`, num(x.ingestMsgPerSec), num(x.endToEndMsgPerSec), String(x.sent), String(x.received.messages), String(x.received.distinct), String(x.received.duplicates), String(x.lost), memText(x.memory), `${x.wallS.toFixed(1)} s`]),
       notes: [
-        `load: smtp-source -d -s ${s.sessions} -m ${s.reuseMessages} -l ${s.size}: each session keeps one connection and sends the next message on it (≈${Math.round(s.reuseMessages / s.sessions)} per connection), after a ${s.warmup}-message warm-up sent the same way; sent, received, lost count the warm-up too.`,
+        `load: smtp-source -d -s ${s.sessions} -m ${s.reuseMessages} -l ${s.size}: each session keeps one connection and sends the next message on it (≈${Math.round(s.reuseMessages / s.sessions)} per connection), after a ${s.warmup}-message warm-up sent the same way; sent, received, lost count the warm-up too. authrelay with \`workers: ${s.ingestWorkers}\`, as in the ingest part (BENCH_WORKERS).`,
         'smtp-sink keeps every message (-D); a message is known by the queue id in its relay\'s Received field and its Message-ID: distinct = different messages received, lost = sent − distinct, twice = received again.',
         `peak memory: Postfix = ${MEMORY_KIND.postfix}; authrelay = ${MEMORY_KIND.authrelay}.`,
       ],
@@ -700,7 +700,7 @@ async function main(): Promise<number> {
     await part('reuse', async () => {
       for (const system of s.reuseMessages > 0 ? systems : []) {
         const res = await attempt(system, `several messages per connection, ${s.sessions} × ${s.reuseMessages}`, r.failures, () =>
-          runReuse(system, { sessions: s.sessions, messages: s.reuseMessages, size: s.size, warmup: s.warmup }, limits));
+          runReuse(system, { sessions: s.sessions, messages: s.reuseMessages, size: s.size, warmup: s.warmup }, { ...limits, relayWorkers: s.ingestWorkers }));
         if (res) {
           r.reuse.push(res);
           if (res.lost > 0) r.failures.push({ system, scenario: 'several messages per connection', error: `${res.lost} of ${res.sent} acknowledged messages never reached smtp-sink` });
