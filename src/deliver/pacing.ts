@@ -199,6 +199,9 @@ export class MailboxPacer {
         };
       }
       if (answer.kind === 'paused') return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
+      // A message the daily budget cannot take now does not wait for a slot first: it would be refused once it had one.
+      const spent = await this.spend(mailbox, recipients, now, true);
+      if (spent) return spent;
       if (answer.kind === 'quota') {
         if (answer.waitMs > deadline - now) return { ok: false, retryAfterMs: answer.waitMs, reason: answer.reason };
         waiting();
@@ -212,16 +215,22 @@ export class MailboxPacer {
     }
   }
 
-  /** Counts the message against the mailbox's daily budget; the refusal when it does not fit (or the mailbox is paused for its daily limit). */
-  private async spend(mailbox: string, recipients: number, now: number): Promise<PaceGrant | undefined> {
+  /**
+   * Counts the message against the mailbox's daily budget; the refusal when it does not fit (or the
+   * mailbox is paused for its daily limit). `dryRun`: only the refusal, nothing counted (a message about
+   * to wait for a slot asks first).
+   */
+  private async spend(mailbox: string, recipients: number, now: number, dryRun = false): Promise<PaceGrant | undefined> {
     const perDay = this.limits.recipientsPerDay;
     if (!perDay) return undefined;
     let answer;
     try {
-      answer = await this.coordinator.spend({ key: budgetKey(mailbox), recipients, perDay, now });
+      answer = await this.coordinator.spend({ key: budgetKey(mailbox), recipients, perDay, now, ...(dryRun ? { dryRun } : {}) });
     } catch (err) {
+      if (dryRun) return undefined;
       return { ok: false, retryAfterMs: 5_000, reason: `the daily budget of ${mailbox} could not be read (${(err as Error).message})` };
     }
+    if (dryRun && answer.ok) return undefined;
     this.budgets?.record(this.upstream, mailbox, answer.ok ? answer.used : Math.max(answer.used, answer.kind === 'quota' ? perDay : 0), perDay, this.limits.warnShare ?? 0.8);
     if (answer.ok) return undefined;
     return {

@@ -47,6 +47,8 @@ export interface BudgetRequest {
   /** The budget: at most this many recipients in any 24 hours. */
   perDay: number;
   now: number;
+  /** Only asks whether they would fit (the same answer), counting nothing. */
+  dryRun?: boolean;
 }
 
 export type BudgetAnswer =
@@ -56,7 +58,7 @@ export type BudgetAnswer =
   | { ok: false; kind: 'quota' | 'paused'; waitMs: number; reason: string; used: number };
 
 export interface PacingCoordinator {
-  /** Counts the recipients against the key's daily budget when they fit (or the message alone is larger than the budget). */
+  /** Counts the recipients against the key's daily budget when they fit (or the message alone is larger than the budget); `dryRun`: only answers. */
   spend(req: BudgetRequest): Promise<BudgetAnswer>;
   /** Recipients counted against the key in the 24 hours before `now`. */
   spent(key: string, now: number): Promise<number>;
@@ -150,6 +152,7 @@ export class MemoryPacing implements PacingCoordinator {
     if (paused > 0) return { ok: false, kind: 'paused', waitMs: paused, reason: dailyLimitPause(k.pausedUntil), used };
     const quota = quotaWait({ concurrency: 1, recipientsPerDay: req.perDay }, req.recipients, req.now, [], k.day);
     if (quota && quota.waitMs > 0) return { ok: false, kind: 'quota', ...quota, used };
+    if (req.dryRun) return { ok: true, used };
     k.day.push([req.now, req.recipients]);
     return { ok: true, used: used + req.recipients };
   }

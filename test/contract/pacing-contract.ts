@@ -119,6 +119,17 @@ export function pacingContract(name: string, factory: () => Promise<PacingFixtur
       assert.equal((await a.spend({ key: 'budget/other@contoso.com', recipients: 1, perDay: 10, now: T0 + 60_000 })).ok, true);
     });
 
+    run('a dry run of the daily budget answers as spending would and counts nothing', async ({ a, b }) => {
+      const key = 'budget/dry@contoso.com';
+      assert.deepEqual(await a.spend({ key, recipients: 8, perDay: 10, now: T0, dryRun: true }), { ok: true, used: 0 });
+      assert.equal(await b.spent(key, T0), 0, 'nothing counted');
+      assert.deepEqual(await a.spend({ key, recipients: 8, perDay: 10, now: T0 }), { ok: true, used: 8 });
+      const over = await b.spend({ key, recipients: 3, perDay: 10, now: T0 + 1000, dryRun: true });
+      assert.ok(!over.ok && over.kind === 'quota' && over.waitMs === DAY - 1000 && over.used === 8, JSON.stringify(over));
+      assert.deepEqual(await b.spend({ key, recipients: 2, perDay: 10, now: T0 + 1000, dryRun: true }), { ok: true, used: 8 });
+      assert.equal(await a.spent(key, T0 + 1000), 8, 'still only what was spent');
+    });
+
     run('two nodes count against the same limits: of many requests at once, exactly the concurrency get a slot', async ({ a, b }) => {
       const limits = { concurrency: 4, messagesPerMinute: 30 };
       const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => take(i % 2 ? a : b, 'graph/scanner@contoso.com', limits, T0 + i)));

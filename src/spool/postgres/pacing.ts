@@ -110,6 +110,7 @@ export class PgPacing implements PacingCoordinator {
           return { ok: false, kind: 'quota', waitMs: at + DAY - now, reason: `pacing: at most ${perDay} recipients per day for this mailbox`, used };
         }
       }
+      if (req.dryRun) return { ok: true, used };
       await tx.query('INSERT INTO pacing_starts (key, at, recipients) VALUES ($1, $2, $3)', [key, now, req.recipients]);
       return { ok: true, used: used + req.recipients };
     });
