@@ -187,7 +187,7 @@ export async function startRelay(config: Config, log: Logger, opts: StartOptions
       await notices.failed(m, failed, reason);
     },
   };
-  const scheduler = new Scheduler({ store, current: () => current.delivery, reporter, log, owner: leaseOwner(config) });
+  const scheduler = new Scheduler({ store, current: () => current.delivery, reporter, log, owner: leaseOwner(config), gatherAccepted: store instanceof SqliteStore });
   schedulerRef.scheduler = scheduler;
 
   // What readers did lately, per device (the console's devices page).

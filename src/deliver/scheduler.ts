@@ -71,6 +71,13 @@ export interface SchedulerDeps {
   log: Logger;
   owner: string;
   now?: () => number;
+  /**
+   * Whether the pass after an accepted message gathers the ones that follow (see accepted). Not with a
+   * store that other nodes share: their passes would claim what this node waits for, and the node that
+   * accepted a message is the one that should try it first (each node learns an upstream's health from
+   * its own attempts).
+   */
+  gatherAccepted?: boolean;
 }
 
 export class Scheduler {
@@ -155,7 +162,7 @@ export class Scheduler {
    */
   accepted(routing: boolean): void {
     if (routing) this.routeDue = true;
-    this.passWithin(++this.gathered >= GATHER_COUNT ? WAKE_MS : GATHER_MS);
+    this.passWithin(this.d.gatherAccepted === false || ++this.gathered >= GATHER_COUNT ? WAKE_MS : GATHER_MS);
   }
 
   /** A pass within `ms` (an earlier one asked for stands; a later one is brought forward). */
