@@ -180,6 +180,13 @@ export class Scheduler {
     }, ms);
   }
 
+  /** No pass asked for (a pass begins, or the scheduler stops): a timer left behind would hold back the next wake. */
+  private cancelWake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.gathered = 0;
+  }
+
   /** A delivery slot of this route is free again: a pass, if messages may be waiting for one (see mayHaveMore). */
   private slotFreed(route: string): void {
     if (this.mayHaveMore.has(route)) this.wake(false);
@@ -218,7 +225,7 @@ export class Scheduler {
   async stop(graceMs = 10_000): Promise<StopResult> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.cancelWake();
     const deadline = this.now() + graceMs;
     // A pass in progress releases what it claims once it sees the stop.
     if (this.pass) await this.pass;
@@ -253,9 +260,7 @@ export class Scheduler {
     }
     this.ticking = true;
     // This pass sees every message committed so far: a wake asked for before it is served by it.
-    this.gathered = 0;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
+    this.cancelWake();
     const pass = (async () => {
       try {
         await this.routeNew();
