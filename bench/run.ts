@@ -172,8 +172,12 @@ function startMemText(m: TreeMemory | undefined): string {
 
 const msgs = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${v.toFixed(0)} msg/s`);
 
+/** The ingest part's warm-up, summarised beside the measured phases: a freshly started process's first messages. */
+const warmupName = 'warm-up';
+
 function ingestRows(s: Settings, r: Results): SummaryRow[] {
-  return r.phases.map((p) => {
+  const warm: PhaseSpec[] = s.warmup > 0 && r.summary.some((x) => x.phase === warmupName) ? [{ name: warmupName, sessions: s.sessions, messages: s.warmup, size: s.size }] : [];
+  return [...r.phases, ...warm].map((p) => {
     const ar = r.summary.find((x) => x.phase === p.name && x.system === 'authrelay');
     const pf = r.summary.find((x) => x.phase === p.name && x.system === 'postfix');
     const ratio = r.ratios.find((x) => x.phase === p.name);
@@ -181,7 +185,9 @@ function ingestRows(s: Settings, r: Results): SummaryRow[] {
     const measured = ratio?.authrelayOverPostfix !== null && ratio?.authrelayOverPostfix !== undefined;
     return {
       area: 'ingest',
-      load: `${p.sessions} session${p.sessions > 1 ? 's' : ''} × ${p.messages} × ${sizeLabel(p.size)}, 1 msg/connection, durable (median of ${ar?.runs ?? 0})`,
+      load: p.name === warmupName
+        ? `the warm-up of the rows above: the first ${p.messages} messages after each start, ${p.sessions} sessions × ${sizeLabel(p.size)} (median of ${ar?.runs ?? 0})`
+        : `${p.sessions} session${p.sessions > 1 ? 's' : ''} × ${p.messages} × ${sizeLabel(p.size)}, 1 msg/connection, durable, after the warm-up (median of ${ar?.runs ?? 0})`,
       authrelay: ar ? `${msgs(ar.ingestMsgPerSec)}${lossNote(ar)}` : 'not measured',
       authrelayMemory: memText(ar?.memory),
       compared: pf ? `Postfix ${msgs(pf.ingestMsgPerSec)}${lossNote(pf)}` : 'Postfix not measured',
@@ -455,8 +461,9 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
       title: `Ingest, ${s.reps} repetition(s), fresh start each, medians`,
       header: ['load', 'system', 'ingest msg/s', 'runs', 'end-to-end msg/s', 'undelivered', 'peak memory', 'CPU ms/msg'],
       rows: r.summary.map((p) => {
-        const spec = r.phases.find((x) => x.name === p.phase);
-        return [spec ? `${spec.sessions} × ${spec.messages} × ${sizeLabel(spec.size)}` : p.phase, p.system, num(p.ingestMsgPerSec), p.ingestRuns.join(', '), num(p.endToEndMsgPerSec), String(p.undelivered), memText(p.memory), num(p.cpuMsPerMessage, 2)];
+        const spec = p.phase === warmupName ? { sessions: s.sessions, messages: s.warmup, size: s.size } : r.phases.find((x) => x.name === p.phase);
+        const label = spec ? `${spec.sessions} × ${spec.messages} × ${sizeLabel(spec.size)}${p.phase === warmupName ? ', warm-up' : ''}` : p.phase;
+        return [label, p.system, num(p.ingestMsgPerSec), p.ingestRuns.join(', '), num(p.endToEndMsgPerSec), String(p.undelivered), memText(p.memory), num(p.cpuMsPerMessage, 2)];
       }),
       notes: [
         `load: smtp-source ${smtpSourceArgs(0, r.phases[0] as PhaseSpec).join(' ').replace(':0', ':PORT')}, ${r.phases.slice(1).map((p) => `-s ${p.sessions} -m ${p.messages} -l ${p.size}`).join(', ')}; warm-up ${s.warmup} messages; Postfix ${postfix} relaying to smtp-sink, authrelay with one smtp upstream to it and \`workers: ${s.ingestWorkers}\` (${workerCount(s.ingestWorkers, availableParallelism())} receiving process(es) on this machine; BENCH_WORKERS).`,
@@ -656,7 +663,7 @@ async function main(): Promise<number> {
   const phases: PhaseSpec[] = [{ name: `${s.sessions} sessions × ${sizeLabel(s.size)}`, sessions: s.sessions, messages: s.messages, size: s.size, target: s.sessions === 20 && s.size === 10_240 ? TARGET.ingestMany : undefined }];
   if (s.messagesSingle > 0) phases.push({ name: `1 session × ${sizeLabel(s.size)}`, sessions: 1, messages: s.messagesSingle, size: s.size, target: s.size === 10_240 ? TARGET.ingestSingle : undefined });
   if (s.messagesLarge > 0) phases.push({ name: `${s.sessions} sessions × ${sizeLabel(s.largeSize)}`, sessions: s.sessions, messages: s.messagesLarge, size: s.largeSize, target: s.sessions === 20 && s.largeSize === MB ? TARGET.ingestLarge : undefined });
-  const warmup: PhaseSpec = { name: 'warm-up', sessions: s.sessions, messages: s.warmup, size: s.size };
+  const warmup: PhaseSpec = { name: warmupName, sessions: s.sessions, messages: s.warmup, size: s.size };
   const big: PhaseSpec = { name: `${s.bigMessages} × ${s.bigSizeMB} MB`, sessions: s.bigMessages, messages: s.bigMessages, size: s.bigSizeMB * MB };
   const bigLimits: Limits = { ...limits, drainTimeoutMs: Math.max(limits.drainTimeoutMs, 300_000) };
   const r: Results = { phases, runs: [], summary: [], ratios: [], bigRuns: [], big, m365: undefined, latency: [], scaling: undefined, backlog: undefined, reuse: [], graphReuse: [], profile: undefined, failures: [], skipped };
@@ -670,7 +677,8 @@ async function main(): Promise<number> {
           if (run) r.runs.push({ ...run, rep });
         }
       }
-      const sum = summarise(r.runs, phases);
+      // The warm-up is summarised too: its rate is the first minutes of a freshly started process.
+      const sum = summarise(r.runs.map((x) => ({ ...x, phases: x.warmup ? [x.warmup, ...x.phases] : x.phases })), phases);
       r.summary = sum.phases;
       r.ratios = sum.ratios;
     });
