@@ -1,14 +1,13 @@
 /**
  * Holds back the header section until it is complete, lets a callback edit
- * it (Received trace, sender rewriting), then streams the body through
- * untouched. A header section larger than the limit stops the stream.
+ * it (Received trace, sender rewriting), then passes the body on untouched
+ * (to `emit`, as it comes). A header section larger than the limit stops it.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { HeaderBlock } from './header-block.js';
 
 const SEP = Buffer.from('\r\n\r\n');
 
-export class HeaderStage extends Transform {
+export class HeaderStage {
   private buffered: Buffer[] = [];
   private bufferedLength = 0;
   private done = false;
@@ -18,16 +17,16 @@ export class HeaderStage extends Transform {
 
   constructor(
     private readonly edit: (h: HeaderBlock) => void,
+    private readonly emit: (chunk: Buffer) => void,
     private readonly maxHeaderBytes = 1024 * 1024,
-  ) {
-    super();
-  }
+  ) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.tooBig) return cb();
+  /** The next chunk of the message. */
+  write(chunk: Buffer): void {
+    if (this.tooBig) return;
     if (this.done) {
-      this.push(chunk);
-      return cb();
+      this.emit(chunk);
+      return;
     }
     this.buffered.push(chunk);
     this.bufferedLength += chunk.length;
@@ -40,7 +39,7 @@ export class HeaderStage extends Transform {
         this.tooBig = true;
         this.buffered = [];
       }
-      return cb();
+      return;
     }
     const headerEnd = end === 0 ? 0 : end + 2; // keep the CRLF that ends the last field
     // The limit is on the header section itself, not on how much of it had arrived
@@ -48,19 +47,18 @@ export class HeaderStage extends Transform {
     if (headerEnd > this.maxHeaderBytes) {
       this.tooBig = true;
       this.buffered = [];
-      return cb();
+      return;
     }
     this.release(all.subarray(0, headerEnd), all.subarray(headerEnd));
-    cb();
   }
 
-  override _flush(cb: TransformCallback): void {
+  /** The end of the message. */
+  end(): void {
     if (!this.done && !this.tooBig) {
       // The message was all header (no blank line): edit it all the same.
       const all = Buffer.concat(this.buffered);
       this.release(all, Buffer.alloc(0));
     }
-    cb();
   }
 
   private release(header: Buffer, rest: Buffer): void {
@@ -69,8 +67,8 @@ export class HeaderStage extends Transform {
     const block = HeaderBlock.parse(header);
     this.edit(block);
     this.headers = block;
-    this.push(block.toBuffer());
-    if (rest.length) this.push(rest);
+    this.emit(block.toBuffer());
+    if (rest.length) this.emit(rest);
   }
 }
 

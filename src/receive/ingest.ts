@@ -3,7 +3,7 @@
  * ending guard and the header stage, then commits it. The reply (250 or a
  * refusal) is given only when the spool has said the message is durable.
  */
-import { Transform, type Readable, type Writable, type TransformCallback } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { Logger } from '../core/log.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import { newMessageId } from '../core/ids.js';
@@ -39,17 +39,59 @@ export interface IngestResult {
   routes: string[];
 }
 
-class SizeLimit extends Transform {
+/**
+ * The stages of DATA in one writable, called in turn for each chunk: the size
+ * limit, the line-ending guard, the header stage, and the body writer they
+ * write into. One pipe per message instead of four, and no stream objects for
+ * the stages; what the body writer cannot take yet holds the next chunk back.
+ */
+class DataStages extends Writable {
   bytes = 0;
   exceeded = false;
-  constructor(private readonly max: number) {
+  private full = false;
+  readonly guard: LineEndingGuard;
+  readonly headers: HeaderStage;
+
+  constructor(
+    private readonly max: number,
+    mode: 'normalize' | 'reject',
+    edit: (h: HeaderBlock) => void,
+    private readonly body: Writable,
+  ) {
     super();
+    this.headers = new HeaderStage(edit, (chunk) => {
+      if (!body.write(chunk)) this.full = true;
+    });
+    this.guard = new LineEndingGuard(mode, (chunk) => this.headers.write(chunk));
   }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.bytes += chunk.length;
     if (this.bytes > this.max) this.exceeded = true;
-    if (!this.exceeded) this.push(chunk);
+    if (this.exceeded) return cb();
+    try {
+      this.guard.write(chunk);
+    } catch (err) {
+      return cb(err as Error);
+    }
+    this.afterDrain(cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      this.guard.end();
+      this.headers.end();
+    } catch (err) {
+      return cb(err as Error);
+    }
+    this.body.end();
     cb();
+  }
+
+  private afterDrain(cb: () => void): void {
+    if (!this.full) return cb();
+    this.full = false;
+    this.body.once('drain', cb);
   }
 }
 
@@ -76,22 +118,22 @@ export async function ingest(
   // The listener's SIZE is only advertised by smtp-server; a client that does not
   // declare SIZE= is held to it here, with the device's own limit.
   const portLimited = state.listener.maxMessageSize < device.maxMessageSize;
-  const limit = new SizeLimit(Math.min(device.maxMessageSize, state.listener.maxMessageSize));
-  const guard = new LineEndingGuard(mode);
   let headerFrom: string | undefined;
-  const headers = new HeaderStage((h) => {
+  const edit = (h: HeaderBlock) => {
     const r = editHeaders(h, { state, txn, id, hostname: ctx.hostname, secure, now, note });
     headerFrom = r.headerFrom;
     refusal ??= r.refusal;
-  });
+  };
   const writer = ctx.store.createBody(id);
+  const stages = new DataStages(Math.min(device.maxMessageSize, state.listener.maxMessageSize), mode, edit, writer.stream);
+  const { guard, headers } = stages;
   try {
-    await chain([data, limit, guard, headers], writer.stream);
+    await chain(data, stages, writer.stream);
   } catch (err) {
     await writer.abort();
     throw err;
   }
-  if (limit.exceeded) refusal = portLimited ? Replies.messageTooBig(state.listener.maxMessageSize, 'port') : Replies.messageTooBig(device.maxMessageSize);
+  if (stages.exceeded) refusal = portLimited ? Replies.messageTooBig(state.listener.maxMessageSize, 'port') : Replies.messageTooBig(device.maxMessageSize);
   else if (guard.violation) refusal = Replies.bareLineEnding(guard.violation);
   else if (headers.tooBig) refusal = Replies.headerTooBig();
   if (refusal) {
@@ -140,15 +182,16 @@ export async function ingest(
 }
 
 /**
- * Pipes the stages into the body writer; resolves when the writer has all of
- * it, rejects (and stops every stage) on the first error or when the client's
- * data stream closes before its end. (stream.pipeline would do the same but
- * creates an AbortError for every message, which costs more than the rest.)
+ * Pipes the client's data into the stages; resolves when the body writer has
+ * all of it, rejects (and stops everything) on the first error or when the
+ * client's data stream closes before its end. (stream.pipeline would do the
+ * same but creates an AbortError for every message, which costs more than the
+ * rest.)
  */
-function chain(stages: [Readable, ...Transform[]], sink: Writable): Promise<void> {
+function chain(source: Readable, stages: Writable, sink: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const all: (Readable | Writable)[] = [...stages, sink];
+    const all: (Readable | Writable)[] = [source, stages, sink];
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
@@ -156,7 +199,6 @@ function chain(stages: [Readable, ...Transform[]], sink: Writable): Promise<void
       reject(err instanceof Error ? err : new Error(String(err)));
     };
     for (const s of all) s.on('error', fail);
-    const source = stages[0];
     source.on('close', () => {
       if (!source.readableEnded) fail(new Error('the connection was lost during DATA'));
     });
@@ -165,9 +207,7 @@ function chain(stages: [Readable, ...Transform[]], sink: Writable): Promise<void
       settled = true;
       resolve();
     });
-    let prev: Readable = source;
-    for (const s of stages.slice(1) as Transform[]) prev = prev.pipe(s);
-    prev.pipe(sink);
+    source.pipe(stages);
   });
 }
 

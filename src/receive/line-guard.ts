@@ -4,9 +4,10 @@
  * in "reject" mode the first one is recorded and nothing more is passed on,
  * so the receiver can refuse the message once the client has finished.
  * End of data is decided by smtp-server on CRLF.CRLF only; this runs after it.
+ * What it passes on goes to `emit` as it is found (the receive stage calls it
+ * for each chunk of DATA, see ingest.ts).
  */
 import { isAscii } from 'node:buffer';
-import { Transform, type TransformCallback } from 'node:stream';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -19,7 +20,7 @@ export interface LineGuardStats {
   nul: number;
 }
 
-export class LineEndingGuard extends Transform {
+export class LineEndingGuard {
   readonly stats: LineGuardStats = { bareLf: 0, bareCr: 0, nul: 0 };
   /** Set in reject mode when the first offending byte is seen. */
   violation: string | undefined;
@@ -27,26 +28,28 @@ export class LineEndingGuard extends Transform {
   eightBit = false;
   private pendingCr = false;
 
-  constructor(private readonly mode: 'normalize' | 'reject') {
-    super();
-  }
+  constructor(
+    private readonly mode: 'normalize' | 'reject',
+    private readonly emit: (chunk: Buffer) => void,
+  ) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.violation) return done();
-    if (chunk.length === 0) return done();
+  /** The next chunk of DATA. */
+  write(chunk: Buffer): void {
+    if (this.violation) return;
+    if (chunk.length === 0) return;
     if (!this.eightBit && !isAscii(chunk)) this.eightBit = true;
     if (this.pendingCr) {
       // A CR ended the previous chunk; it is part of CRLF only if this chunk starts with LF.
       this.pendingCr = false;
       if (chunk[0] === LF) {
-        this.push(CRLF);
+        this.emit(CRLF);
         chunk = chunk.subarray(1);
       } else {
-        if (!this.offend('bareCr')) return done();
-        this.push(CRLF);
+        if (!this.offend('bareCr')) return;
+        this.emit(CRLF);
       }
     }
-    if (chunk.length === 0) return done();
+    if (chunk.length === 0) return;
     let end = chunk.length;
     if (chunk[end - 1] === CR) {
       this.pendingCr = true;
@@ -54,20 +57,19 @@ export class LineEndingGuard extends Transform {
     }
     const body = chunk.subarray(0, end);
     if (isClean(body)) {
-      if (body.length) this.push(body);
-      return done();
+      if (body.length) this.emit(body);
+      return;
     }
     const out = this.repair(body);
-    if (out && out.length) this.push(out);
-    done();
+    if (out && out.length) this.emit(out);
   }
 
-  override _flush(done: TransformCallback): void {
+  /** The end of DATA: a CR that ended the last chunk is a bare CR. */
+  end(): void {
     if (this.pendingCr && !this.violation) {
-      if (this.offend('bareCr')) this.push(CRLF);
+      if (this.offend('bareCr')) this.emit(CRLF);
     }
     this.pendingCr = false;
-    done();
   }
 
   /** Returns false in reject mode (stop passing data on). */

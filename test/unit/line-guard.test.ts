@@ -1,16 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { LineEndingGuard } from '../../src/receive/line-guard.js';
 
 async function through(mode: 'normalize' | 'reject', chunks: (string | Buffer)[]): Promise<{ out: Buffer; guard: LineEndingGuard }> {
-  const guard = new LineEndingGuard(mode);
   const parts: Buffer[] = [];
-  guard.on('data', (c: Buffer) => parts.push(c));
-  await new Promise<void>((resolve, reject) => {
-    Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'latin1') : c))).pipe(guard).on('finish', resolve).on('error', reject);
-  });
-  await new Promise((r) => setImmediate(r));
+  const guard = new LineEndingGuard(mode, (c) => parts.push(Buffer.from(c)));
+  for (const c of chunks) guard.write(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
+  guard.end();
   return { out: Buffer.concat(parts), guard };
 }
 

@@ -88,14 +88,12 @@ describe('mime: large header sections', () => {
     // The receive stage refuses a header section over 1 MiB however it is chunked. Before that
     // was made exact, one that passed 1 MiB in the chunk that also ended it was stored, and such
     // a message may still be in a spool.
-    const stage = new HeaderStage(() => undefined);
+    const stage = new HeaderStage(() => undefined, () => undefined);
     const first = padding(1024 * 1024 - 2_000);
     const second = Buffer.concat([padding(60_000), b('To: a@x.example\r\n\r\nbody\r\n')]);
-    stage.resume();
     stage.write(first);
     stage.write(second);
     stage.end();
-    await new Promise((r) => stage.on('end', r));
     assert.equal(stage.tooBig, true);
     const msg = Buffer.concat([first, second]);
     assert.ok(msg.indexOf('\r\n\r\n') > 1024 * 1024, 'the header section is over 1 MiB');
