@@ -31,9 +31,38 @@ type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
 type ProxySocketOptions = NonNullable<Parameters<ProxyCallback>[1]>;
 const SHUTTING_DOWN = Replies.shuttingDown();
 
+const ID_DIGITS = '0123456789abcdefghijklmnopqrstuv';
+
+/** Ten bytes from `at` as smtp-server writes a session id: 80 bits in 16 base-32 digits, the most significant first. */
+export function sessionIdFromBytes(bytes: Uint8Array, at = 0): string {
+  let id = '';
+  let acc = 0;
+  let bits = 0;
+  for (let i = at; i < at + 10; i++) {
+    acc = (acc << 8) | bytes[i]!;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      id += ID_DIGITS[(acc >> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return id;
+}
+
+// Random bytes for session ids, drawn 4,000 at a time: smtp-server asks for ten per connection.
+let idBytes = Buffer.alloc(0);
+let idAt = 0;
+
 /** A session id in smtp-server's own format (its generator is not exported). */
-function connectionId(): string {
-  return BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+export function connectionId(): string {
+  if (idAt + 10 > idBytes.length) {
+    idBytes = randomBytes(4000);
+    idAt = 0;
+  }
+  const id = sessionIdFromBytes(idBytes, idAt);
+  idAt += 10;
+  return id;
 }
 
 /** What a server tells the live view of its sessions (server.ts turns it into watch events). */
@@ -198,7 +227,14 @@ export class RelaySmtpServer extends SMTPServer {
    */
   override _handleProxy(socket: Socket, callback: ProxyCallback): void {
     const proxy = this.proxy;
-    if (!proxy) return super._handleProxy(socket, callback);
+    if (!proxy) {
+      // smtp-server's own step for a connection without a PROXY header, with an id from the pool.
+      if (this.options.useProxy) return super._handleProxy(socket, callback);
+      const options: ProxySocketOptions = { id: connectionId() };
+      if (this.options.ignoredHosts?.includes(socket.remoteAddress ?? '')) options.ignore = true;
+      setImmediate(() => callback(null, options));
+      return;
+    }
     const peer = normaliseIp(socket.remoteAddress ?? '');
     socket.on('error', () => undefined);
     if (!ipInCidrs(peer, proxy.trusted)) {
