@@ -174,9 +174,10 @@ const msgs = (v: number | null | undefined) => (v === null || v === undefined ? 
 
 /** The ingest part's warm-up, summarised beside the measured phases: a freshly started process's first messages. */
 const warmupName = 'warm-up';
+const warmupSpec = (s: Settings): PhaseSpec => ({ name: warmupName, sessions: s.sessions, messages: s.warmup, size: s.size });
 
 function ingestRows(s: Settings, r: Results): SummaryRow[] {
-  const warm: PhaseSpec[] = s.warmup > 0 && r.summary.some((x) => x.phase === warmupName) ? [{ name: warmupName, sessions: s.sessions, messages: s.warmup, size: s.size }] : [];
+  const warm: PhaseSpec[] = s.warmup > 0 && r.summary.some((x) => x.phase === warmupName) ? [warmupSpec(s)] : [];
   return [...r.phases, ...warm].map((p) => {
     const ar = r.summary.find((x) => x.phase === p.name && x.system === 'authrelay');
     const pf = r.summary.find((x) => x.phase === p.name && x.system === 'postfix');
@@ -461,7 +462,7 @@ function detailTables(s: Settings, r: Results, postfix: string): Table[] {
       title: `Ingest, ${s.reps} repetition(s), fresh start each, medians`,
       header: ['load', 'system', 'ingest msg/s', 'runs', 'end-to-end msg/s', 'undelivered', 'peak memory', 'CPU ms/msg'],
       rows: r.summary.map((p) => {
-        const spec = p.phase === warmupName ? { sessions: s.sessions, messages: s.warmup, size: s.size } : r.phases.find((x) => x.name === p.phase);
+        const spec = p.phase === warmupName ? warmupSpec(s) : r.phases.find((x) => x.name === p.phase);
         const label = spec ? `${spec.sessions} × ${spec.messages} × ${sizeLabel(spec.size)}${p.phase === warmupName ? ', warm-up' : ''}` : p.phase;
         return [label, p.system, num(p.ingestMsgPerSec), p.ingestRuns.join(', '), num(p.endToEndMsgPerSec), String(p.undelivered), memText(p.memory), num(p.cpuMsPerMessage, 2)];
       }),
@@ -663,7 +664,7 @@ async function main(): Promise<number> {
   const phases: PhaseSpec[] = [{ name: `${s.sessions} sessions × ${sizeLabel(s.size)}`, sessions: s.sessions, messages: s.messages, size: s.size, target: s.sessions === 20 && s.size === 10_240 ? TARGET.ingestMany : undefined }];
   if (s.messagesSingle > 0) phases.push({ name: `1 session × ${sizeLabel(s.size)}`, sessions: 1, messages: s.messagesSingle, size: s.size, target: s.size === 10_240 ? TARGET.ingestSingle : undefined });
   if (s.messagesLarge > 0) phases.push({ name: `${s.sessions} sessions × ${sizeLabel(s.largeSize)}`, sessions: s.sessions, messages: s.messagesLarge, size: s.largeSize, target: s.sessions === 20 && s.largeSize === MB ? TARGET.ingestLarge : undefined });
-  const warmup: PhaseSpec = { name: warmupName, sessions: s.sessions, messages: s.warmup, size: s.size };
+  const warmup = warmupSpec(s);
   const big: PhaseSpec = { name: `${s.bigMessages} × ${s.bigSizeMB} MB`, sessions: s.bigMessages, messages: s.bigMessages, size: s.bigSizeMB * MB };
   const bigLimits: Limits = { ...limits, drainTimeoutMs: Math.max(limits.drainTimeoutMs, 300_000) };
   const r: Results = { phases, runs: [], summary: [], ratios: [], bigRuns: [], big, m365: undefined, latency: [], scaling: undefined, backlog: undefined, reuse: [], graphReuse: [], profile: undefined, failures: [], skipped };

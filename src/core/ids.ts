@@ -15,7 +15,7 @@ export function newMessageId(now = Date.now()): string {
   return t + s;
 }
 
-// Random bytes are drawn in blocks: one call per 512 ids instead of one per id.
+// Random bytes are drawn in blocks: one call to the system per 4,096 bytes instead of one per id.
 let pool = Buffer.alloc(0);
 let poolAt = 0;
 function nextRandomByte(): number {
@@ -24,4 +24,14 @@ function nextRandomByte(): number {
     poolAt = 0;
   }
   return pool[poolAt++]!;
+}
+
+/** `n` random bytes (at most 4,096) from the same pool, to be used at once (the pool's memory is reused). */
+export function pooledRandomBytes(n: number): Buffer {
+  if (poolAt + n > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  poolAt += n;
+  return pool.subarray(poolAt - n, poolAt);
 }

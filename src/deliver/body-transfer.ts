@@ -19,7 +19,7 @@ const SHUTTING_DOWN = 'delivery interrupted: the relay is shutting down';
  * to smtp-sink, 64 KB reads cut the main process's full collections by a quarter
  * and its CPU per message by about a tenth (docs/benchmarks.md).
  */
-export const SMTP_READ_BYTES = 64 * 1024;
+const SMTP_READ_BYTES = 64 * 1024;
 
 /** The stored message as the SMTP client reads it. */
 export class CountedBody {

@@ -8,11 +8,11 @@
  *    listeners only trusted proxies, each connection starting with a PROXY
  *    header whose client address becomes the session's address.
  */
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { pooledRandomBytes } from '../core/ids.js';
 import { Replies, SmtpReply } from '../core/smtp-reply.js';
 import { relayTrickIn } from '../core/address.js';
 import { LineDeadline } from './line-deadline.js';
@@ -50,19 +50,9 @@ export function sessionIdFromBytes(bytes: Uint8Array, at = 0): string {
   return id;
 }
 
-// Random bytes for session ids, drawn 4,000 at a time: smtp-server asks for ten per connection.
-let idBytes = Buffer.alloc(0);
-let idAt = 0;
-
-/** A session id in smtp-server's own format (its generator is not exported). */
+/** A session id in smtp-server's own format (its generator is not exported), from the pool of random bytes. */
 export function connectionId(): string {
-  if (idAt + 10 > idBytes.length) {
-    idBytes = randomBytes(4000);
-    idAt = 0;
-  }
-  const id = sessionIdFromBytes(idBytes, idAt);
-  idAt += 10;
-  return id;
+  return sessionIdFromBytes(pooledRandomBytes(10));
 }
 
 /** What a server tells the live view of its sessions (server.ts turns it into watch events). */

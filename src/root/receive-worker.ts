@@ -215,7 +215,7 @@ async function apply(msg: Extract<ToWorker, { t: 'config' }>): Promise<void> {
       store: s, log, current: () => snapshot!, telemetry, watch,
       // With SQLite the main process wakes its scheduler when it commits the message; a store of this
       // process's own (PostgreSQL) committed it here.
-      onAccepted: msg.spool === 'own' ? (_id, routed) => send({ t: 'wake', routing: !routed }) : () => undefined,
+      onAccepted: msg.spool === 'own' ? (_id, routed) => send({ t: 'accepted', routing: !routed }) : () => undefined,
       adopt: (l) => {
         const passed = sockets.get(l.name);
         // Not accepting: a socket that listens on nothing, until the main process passes the listener's.

@@ -60,7 +60,7 @@ export type FromWorker =
   | { t: 'log'; line: string }
   | { t: 'telemetry'; m: string; a: unknown[] }
   | { t: 'watch'; m: string; a: unknown[] }
-  | { t: 'wake'; routing: boolean }
+  | { t: 'accepted'; routing: boolean }
   | { t: 'call'; id: number; call: WorkerCall }
   | { t: 'drained'; sessions: number; cutOff: number };
 

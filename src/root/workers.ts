@@ -265,7 +265,7 @@ export class ReceiveWorkers {
       case 'log':
         if (this.stream) this.stream.write(item.line);
         return;
-      case 'wake':
+      case 'accepted':
         this.deps.accepted(item.routing);
         return;
       case 'telemetry':
