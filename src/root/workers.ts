@@ -44,16 +44,29 @@ export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worke
  * When the workers accept too. With one session at a time (a device sending
  * its scans one after the other) a message a worker received waits for the
  * main process's answer over IPC, and the main process serves it faster
- * alone (docs/architecture.md, "Receive on every core"). Once `ACCEPT_AT`
- * sessions are open at once (looked at as each session opens in the main
- * process) the workers accept as well; once no more than `ALONE_AT` have been
- * open for `ALONE_AFTER_MS` (looked at every `QUIET_CHECK_MS` while they
- * accept), they stop.
+ * alone (docs/architecture.md, "Receive on every core").
+ *
+ * The sessions open in all processes are looked at every `LOOK_MS`. The
+ * workers accept as well once `ACCEPT_AT` sessions have been open on average
+ * over the last `ACCEPT_LOOKS` looks, or at once when `ACCEPT_AT_ONCE` are
+ * open as a session opens (a burst); they stop once no more than `ALONE_AT`
+ * have been open on average over the last `ALONE_LOOKS` looks (two seconds).
+ *
+ * Averages, not single looks: a device sending its messages one after the
+ * other opens its next connection as soon as the last one is answered, and
+ * the close of the last one is often seen after the next one opened (a
+ * worker reports its sessions with its next IPC message, up to 50 ms later).
+ * Such a device showed two, sometimes three sessions at a look. When every
+ * look had to find at most one session, the workers never stopped accepting
+ * after a burst, and each of the device's messages paid the worker's round
+ * trip to the main process.
  */
+const LOOK_MS = 250;
 const ACCEPT_AT = 3;
-const ALONE_AT = 1;
-const ALONE_AFTER_MS = 2_000;
-const QUIET_CHECK_MS = 250;
+const ACCEPT_LOOKS = 2;
+const ACCEPT_AT_ONCE = 6;
+const ALONE_AT = 1.5;
+const ALONE_LOOKS = 8;
 
 export interface SpoolWriter {
   acceptWritten(message: NewMessage, body: { bodyId: string; inline?: Buffer | undefined }): Promise<void>;
@@ -94,9 +107,9 @@ export class ReceiveWorkers {
   private accepting = false;
   /** A reload is being applied: accepting does not change meanwhile. */
   private updating = false;
-  /** Since when few sessions have been open, while the workers accept. */
-  private quietSince: number | undefined;
-  /** Looks for a quiet time while the workers accept. */
+  /** The sessions open at the last looks (at most ALONE_LOOKS), since the workers began or stopped accepting. */
+  private looks: number[] = [];
+  /** Looks at the sessions open every LOOK_MS. */
   private check: NodeJS.Timeout | undefined;
   /** The main process's log stream: worker lines are written to it as they are. */
   private readonly stream: { write(line: string): void } | undefined;
@@ -115,6 +128,10 @@ export class ReceiveWorkers {
   async start(count: number, config: WorkerConfig): Promise<void> {
     this.config = config;
     await Promise.all(Array.from({ length: count }, (_, i) => this.spawn(i + 1)));
+    if (!this.stopping) {
+      this.check = setInterval(() => this.look(), LOOK_MS);
+      this.check.unref();
+    }
   }
 
   /** A reload: the new configuration, and the sockets of listeners it opened; resolves once every worker has applied it. */
@@ -132,38 +149,39 @@ export class ReceiveWorkers {
     }
   }
 
-  /** A session opened in the main process: with `ACCEPT_AT` open at once, the workers accept too. */
+  /** A session opened in the main process: with `ACCEPT_AT_ONCE` open at once, the workers accept too. */
   sessionOpened(): void {
     if (this.accepting || !this.steady()) return;
     const open = this.openSessions();
-    if (open < ACCEPT_AT) return;
+    if (open >= ACCEPT_AT_ONCE) this.acceptToo(open);
+  }
+
+  /** A look at the sessions open: the workers begin or stop accepting on the average of the last looks. */
+  private look(): void {
+    if (!this.steady()) return;
+    const open = this.openSessions();
+    this.looks.push(open);
+    if (this.looks.length > ALONE_LOOKS) this.looks.shift();
+    if (!this.accepting) {
+      if (this.looks.length >= ACCEPT_LOOKS && mean(this.looks.slice(-ACCEPT_LOOKS)) >= ACCEPT_AT) this.acceptToo(open);
+      return;
+    }
+    if (this.looks.length < ALONE_LOOKS || mean(this.looks) > ALONE_AT) return;
+    this.accepting = false;
+    this.looks = [];
+    this.broadcast({ t: 'stop-accepting' });
+    this.deps.log.debug({ event: 'workers-stop-accepting', sessions: open }, `${open} SMTP session(s) open: the main process accepts alone`);
+  }
+
+  private acceptToo(open: number): void {
     this.accepting = true;
-    this.quietSince = undefined;
+    this.looks = [];
     const sockets = [...this.deps.sockets()];
     for (const w of this.workers.values()) {
       if (!w.child.connected) continue;
       for (const [name, socket] of sockets) w.child.send({ t: 'socket', name, accept: true } satisfies ToWorker, socket);
     }
-    this.check = setInterval(() => this.quiet(), QUIET_CHECK_MS);
-    this.check.unref();
     this.deps.log.debug({ event: 'workers-accept', sessions: open }, `${open} SMTP sessions open: the receive workers accept too`);
-  }
-
-  /** While the workers accept: once few sessions have been open for a while, the main process accepts alone again. */
-  private quiet(): void {
-    if (!this.steady()) return;
-    const open = this.openSessions();
-    if (open > ALONE_AT) {
-      this.quietSince = undefined;
-      return;
-    }
-    const now = Date.now();
-    this.quietSince ??= now;
-    if (now - this.quietSince < ALONE_AFTER_MS) return;
-    this.accepting = false;
-    clearInterval(this.check);
-    this.broadcast({ t: 'stop-accepting' });
-    this.deps.log.debug({ event: 'workers-stop-accepting', sessions: open }, `${open} SMTP session(s) open: the main process accepts alone`);
   }
 
   /** Every worker configured, and no stop or reload under way (what the workers accept on does not change then). */
@@ -352,4 +370,8 @@ export class ReceiveWorkers {
         return;
     }
   }
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, n) => a + n, 0) / values.length;
 }
