@@ -59,13 +59,16 @@ export type WorkerConfig = Omit<Extract<ToWorker, { t: 'config' }>, 't' | 'worke
  * Such a device showed two, sometimes three sessions at a look. When every
  * look had to find at most one session, the workers never stopped accepting
  * after a burst, and each of the device's messages paid the worker's round
- * trip to the main process.
+ * trip to the main process. While the workers accept, such a device still
+ * shows two sessions at about half the looks (a worker's count lags), so
+ * the average they stop at is two: what the main process serves alone
+ * anyway, since they join only at three.
  */
 const LOOK_MS = 250;
 const ACCEPT_AT = 3;
 const ACCEPT_LOOKS = 2;
 const ACCEPT_AT_ONCE = 6;
-const ALONE_AT = 1.5;
+const ALONE_AT = 2;
 const ALONE_LOOKS = 8;
 
 export interface SpoolWriter {
