@@ -16,22 +16,27 @@ export function newMessageId(now = Date.now()): string {
 }
 
 // Random bytes are drawn in blocks: one call to the system per 4,096 bytes instead of one per id.
+// A block is never written again once drawn, so the bytes handed out stay as they are.
+const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);
 let poolAt = 0;
-function nextRandomByte(): number {
-  if (poolAt >= pool.length) {
-    pool = randomBytes(4096);
-    poolAt = 0;
-  }
-  return pool[poolAt++]!;
-}
 
-/** `n` random bytes (at most 4,096) from the same pool, to be used at once (the pool's memory is reused). */
-export function pooledRandomBytes(n: number): Buffer {
+/** Takes `n` bytes of the pool (a new block when this one has too few left); returns where they start. */
+function take(n: number): number {
   if (poolAt + n > pool.length) {
-    pool = randomBytes(4096);
+    pool = randomBytes(POOL_BYTES);
     poolAt = 0;
   }
   poolAt += n;
-  return pool.subarray(poolAt - n, poolAt);
+  return poolAt - n;
+}
+
+function nextRandomByte(): number {
+  return pool[take(1)]!;
+}
+
+/** `n` random bytes (at most 4,096) from the same pool. */
+export function pooledRandomBytes(n: number): Buffer {
+  const at = take(n);
+  return pool.subarray(at, at + n);
 }

@@ -33,12 +33,12 @@ const SHUTTING_DOWN = Replies.shuttingDown();
 
 const ID_DIGITS = '0123456789abcdefghijklmnopqrstuv';
 
-/** Ten bytes from `at` as smtp-server writes a session id: 80 bits in 16 base-32 digits, the most significant first. */
-export function sessionIdFromBytes(bytes: Uint8Array, at = 0): string {
+/** Ten bytes as smtp-server writes a session id: 80 bits in 16 base-32 digits, the most significant first. */
+export function sessionIdFromBytes(bytes: Uint8Array): string {
   let id = '';
   let acc = 0;
   let bits = 0;
-  for (let i = at; i < at + 10; i++) {
+  for (let i = 0; i < 10; i++) {
     acc = (acc << 8) | bytes[i]!;
     bits += 8;
     while (bits >= 5) {

@@ -183,8 +183,8 @@ describe('workers: 2, who accepts', () => {
       const replies = await sendUntilWorkerAccepts(relay, relay.port(), '127.0.0.1', 100);
       assert.deepEqual(replies.filter((r) => !r.startsWith('250')), []);
       // The device goes on sending one message after the other. Its next connection often opens before the
-      // last one is seen closed; still, once the sessions open have averaged no more than one and a half over
-      // two seconds, the main process accepts alone again.
+      // last one is seen closed; still, once the sessions open have averaged no more than two over two seconds,
+      // the main process accepts alone again.
       const until = Date.now() + 3_000;
       for (let i = 0; Date.now() < until; i++) assert.match(await send(relay.port(), 500 + i), /^250/);
       const before = acceptedBy(relay, 1);
