@@ -1,7 +1,7 @@
 /**
  * Benchmark settings: sizes and counts from the environment (BENCH_*), with
  * defaults from shared/reference/performance.md (median of 3, 20 × 5000 and
- * 1 × 1000 messages of 10 KB, 20 × 1 MB) and PRODUCT.md's targets (ack
+ * 1 × 5000 messages of 10 KB, 20 × 1 MB) and PRODUCT.md's targets (ack
  * latency at 200 msg/s, 20 × 25 MB at once), chosen so that a whole run stays
  * within about 10–15 minutes on 2 cores; and what to run from the command line
  * (--only, --peer, --print-peer-setup).
@@ -181,7 +181,7 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     quick: quickRun,
     reps: int('BENCH_REPS', 3, 1, 20),
     messages: int('BENCH_MESSAGES', 5000, 1, 1_000_000),
-    messagesSingle: int('BENCH_MESSAGES_SINGLE', 1000, 0, 1_000_000),
+    messagesSingle: int('BENCH_MESSAGES_SINGLE', 5000, 0, 1_000_000),
     messagesLarge: int('BENCH_MESSAGES_1MB', 300, 0, 100_000),
     largeSize: int('BENCH_LARGE_SIZE', 1_048_576, 1, 50_000_000),
     warmup: int('BENCH_WARMUP', 5000, 0, 100_000),
@@ -266,7 +266,7 @@ Environment (defaults in brackets):
   BENCH_REPS [3]              repetitions per system for ingest; medians are reported
   BENCH_MESSAGES [5000]       messages in the 20-session 10 KB phase
   BENCH_SESSIONS [20]         parallel sessions in the many-session phases and end-to-end
-  BENCH_MESSAGES_SINGLE [1000] messages in the 1-session phase (0 skips it)
+  BENCH_MESSAGES_SINGLE [5000] messages in the 1-session phase (0 skips it)
   BENCH_MESSAGES_1MB [300]    messages in the 20-session large-message phase (0 skips it)
   BENCH_LARGE_SIZE [1048576]  their body size in bytes
   BENCH_WARMUP [5000]         warm-up messages after each fresh start (V8 compiles the relay's hot code over
