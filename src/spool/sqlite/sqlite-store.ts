@@ -210,7 +210,7 @@ export class SqliteStore implements Store {
    * overwrites the WAL from its start (after a checkpoint). PostgreSQL syncs its WAL so by default
    * on Linux (wal_sync_method = fdatasync). The sync is on the way of every 250; on this project's
    * machine, 100 KB written in place and synced 300 times: medians 0.12 and 0.17 ms against 0.17
-   * and 0.21 ms with fsync (docs/architecture.md, Storage).
+   * and 0.21 ms with fsync (docs/architecture.md, Spool and durability).
    */
   private syncWal(): Promise<void> {
     return new Promise((resolve, reject) => {
