@@ -10,6 +10,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
+      // Node.js 20 keeps a reference on each source signal for every signal joined to it, until that
+      // source aborts: joined to a long-lived signal (a shutdown), that is memory kept for every call.
+      'no-restricted-properties': ['error', { object: 'AbortSignal', property: 'any',
+        message: 'AbortSignal.any keeps a reference on each source signal for every call on Node.js 20; abort one controller per task instead (see Scheduler.keepers).' }],
     },
   },
   { files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'], rules: { 'no-console': 'off' } },

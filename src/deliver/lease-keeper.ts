@@ -41,9 +41,14 @@ export class LeaseKeeper {
     this.timer.unref();
   }
 
-  /** Aborted when the lease is found lost. */
+  /** Aborted when the lease is found lost, or when the attempt is interrupted (the relay stopping). */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** Stops the attempt through its signal (the relay stopping); the lease itself is left as it is. */
+  interrupt(): void {
+    this.controller.abort(new Error('the relay is stopping'));
   }
 
   /** Renews once; never rejects. */

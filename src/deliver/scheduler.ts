@@ -4,7 +4,6 @@
  * failures per message, destination failures per route), honours retry
  * hints, gives up after the queue lifetime and reports the failure.
  */
-import { setMaxListeners } from 'node:events';
 import type { Logger } from '../core/log.js';
 import type { DeliveryOutcome, RecipientOutcome } from '../core/outcome.js';
 import { renderSay, say, valueBoth, type Say, type SayValue } from '../core/trail-texts.js';
@@ -96,7 +95,16 @@ export class Scheduler {
   private pass: Promise<void> | undefined;
   private again = false;
   private stopped = true;
-  private readonly abort = new AbortController();
+  /**
+   * The lease keepers of the attempts running. Each attempt stops on its keeper's signal, which the
+   * keeper aborts when the lease is lost and the stop aborts through interrupt(). Not a signal joined to
+   * one long-lived shutdown signal with AbortSignal.any: Node.js 20 keeps a reference on the long-lived
+   * signal for every signal ever joined to it, about 80 bytes per delivery that stay until the process
+   * ends (docs/architecture.md, Memory).
+   */
+  private readonly keepers = new Set<LeaseKeeper>();
+  /** The stop gave up waiting: attempts still running, and any that starts, are interrupted. */
+  private interrupted = false;
   private readonly now: () => number;
   private lastOrphanCheck = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -122,8 +130,6 @@ export class Scheduler {
 
   constructor(private readonly d: SchedulerDeps) {
     this.now = d.now ?? Date.now;
-    // Every delivery in flight listens on the one shutdown signal.
-    setMaxListeners(0, this.abort.signal);
   }
 
   private healthOf(route: string): DestinationHealth {
@@ -234,7 +240,8 @@ export class Scheduler {
     const all = Promise.allSettled([...this.running]);
     if (!(await settlesWithin(all, deadline - this.now()))) {
       interrupted = this.running.size;
-      this.abort.abort();
+      this.interrupted = true;
+      for (const k of this.keepers) k.interrupt();
       await settlesWithin(all, 5_000);
     }
     return { inFlight, interrupted, unfinished: this.running.size };
@@ -408,6 +415,8 @@ export class Scheduler {
     this.d.log.info({ event: 'state', id: m.id, state: 'active', route: transport.name, attempt: m.attempts + 1, recipients: pending.length }, `delivering ${m.id} via ${transport.name}`);
     // The lease is renewed while the transport works; a lease found lost stops the attempt (the message is another's now).
     const keeper = new LeaseKeeper(this.d.store, lease, snap.options.lease, this.now, this.d.log);
+    this.keepers.add(keeper);
+    if (this.interrupted) keeper.interrupt();
     let outcomes: RecipientOutcome[];
     try {
       outcomes = pending.length === 0 ? [] : await transport.deliver({
@@ -417,12 +426,13 @@ export class Scheduler {
         ...(m.headerFrom ? { headerFrom: m.headerFrom } : {}),
         ...(m.eightBit !== undefined ? { eightBit: m.eightBit } : {}),
         ...(m.messageIdHeader ? { messageIdHeader: m.messageIdHeader } : {}),
-      }, { signal: AbortSignal.any([this.abort.signal, keeper.signal]), aside: () => this.setAside(transport.name) });
+      }, { signal: keeper.signal, aside: () => this.setAside(transport.name) });
     } catch (err) {
       // A transport must not throw; if one does, the attempt counts as a message-caused retry.
       outcomes = pending.map((recipient) => ({ recipient, outcome: { action: 'retry', scope: 'message', category: 'error', response: (err as Error).message } }));
     } finally {
       keeper.stop();
+      this.keepers.delete(keeper);
     }
     await this.finish(snap, m, outcomes, started, this.now() - started, lease);
   }
