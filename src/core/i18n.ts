@@ -18,14 +18,18 @@ export interface Text {
   ja: string;
 }
 
-export type Placeholders = Record<string, string | number | undefined>;
+/** Values of {placeholders}: the same in both languages, or a part of the sentence that is itself a text in both. */
+export type Placeholders = Record<string, string | number | Text | undefined>;
 
 /** Templates cut at their placeholders: text, name, text, name, ..., text (the texts are few and fixed; bounded all the same). */
 const cut = new Map<string, string[]>();
 const CUT_LIMIT = 5_000;
 
-/** Fills {name} placeholders; a placeholder without a value is left as it is (so a missing value shows). */
-export function fill(template: string, values: Placeholders = {}): string {
+/**
+ * Fills {name} placeholders; a placeholder without a value is left as it is (so a missing value shows).
+ * A value that is a text in both languages gives its `lang` part.
+ */
+export function fill(template: string, values: Placeholders = {}, lang: Lang = 'en'): string {
   let parts = cut.get(template);
   if (!parts) {
     parts = template.split(/\{([A-Za-z][A-Za-z0-9]*)\}/);
@@ -34,19 +38,19 @@ export function fill(template: string, values: Placeholders = {}): string {
   let out = parts[0]!;
   for (let i = 1; i < parts.length; i += 2) {
     const v = values[parts[i]!];
-    out += (v === undefined ? `{${parts[i]}}` : String(v)) + parts[i + 1]!;
+    out += (v === undefined ? `{${parts[i]}}` : typeof v === 'object' ? v[lang] : String(v)) + parts[i + 1]!;
   }
   return out;
 }
 
 /** The text in one language, filled. */
 export function render(text: Text, lang: Lang, values?: Placeholders): string {
-  return fill(text[lang], values);
+  return fill(text[lang], values, lang);
 }
 
 /** The text in both languages, filled (API answers and --json carry both). */
 export function renderBoth(text: Text, values?: Placeholders): Text {
-  return { en: fill(text.en, values), ja: fill(text.ja, values) };
+  return { en: fill(text.en, values, 'en'), ja: fill(text.ja, values, 'ja') };
 }
 
 /** The placeholders a template uses, sorted (a test checks that both languages use the same ones). */

@@ -33,8 +33,8 @@ export type WatchKey = keyof typeof WATCH_TEXTS;
 
 /** A watched-session line in both languages; a value is the same in both, or itself a text in both (a part of the sentence). */
 export function watchText(key: WatchKey, values: Record<string, string | number | Text> = {}): Text {
-  const pick = (lang: 'en' | 'ja') => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'object' ? v[lang] : String(v)]));
-  return { en: fill(WATCH_TEXTS[key].en, pick('en')), ja: fill(WATCH_TEXTS[key].ja, pick('ja')) };
+  const t = WATCH_TEXTS[key];
+  return { en: fill(t.en, values, 'en'), ja: fill(t.ja, values, 'ja') };
 }
 
 /** No part (an optional part left out). */

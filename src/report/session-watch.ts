@@ -142,7 +142,9 @@ export class SessionWatch implements SessionWatchSink {
   }
 
   private emit(s: WatchedSession, e: WatchEvent): void {
-    for (const fn of this.listeners.get(s.device ?? '*unknown') ?? []) {
+    const fns = this.listeners.get(s.device ?? '*unknown');
+    if (!fns) return;
+    for (const fn of fns) {
       try {
         fn(e, s);
       } catch {
