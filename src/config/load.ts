@@ -10,7 +10,7 @@ import { z } from '../vendor/zod.js';
 import { configSchema, isMailboxUpstream, type Config } from './schema.js';
 import { CAPTURE_ROUTE } from './capture-route.js';
 import { parseCidr } from '../core/net.js';
-import { asIs, render, type Lang, type Text } from '../core/i18n.js';
+import { asIs, render, renderBoth, type Lang, type Text } from '../core/i18n.js';
 import { CONFIG_PROBLEM_TEXT as P, type ConfigProblemKey } from './problem-texts.js';
 import { deepFreeze } from '../core/freeze.js';
 
@@ -65,8 +65,7 @@ class Problems {
 
 /** A problem text filled; a value given in both languages goes in language by language. */
 function textOf(key: ConfigProblemKey, values: Record<string, string | number | Text> = {}): Text {
-  const inLang = (lang: Lang) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'object' ? v[lang] : v]));
-  return { en: render(P[key], 'en', inLang('en')), ja: render(P[key], 'ja', inLang('ja')) };
+  return renderBoth(P[key], values);
 }
 
 const SECRET_KEYS = new Set(['pass', 'password', 'clientSecret', 'secret', 'secretKey', 'passphrase']);

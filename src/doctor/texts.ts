@@ -8,15 +8,14 @@
  * `both()`: a placeholder's value may itself be a Text (a word that differs
  * by language). Fixes that come from the error catalogue keep its `ref`.
  */
-import { fill, type Lang, type Text } from '../core/i18n.js';
+import { renderBoth, type Text } from '../core/i18n.js';
 import type { Explained } from '../deliver/microsoft/catalogue.js';
 
 export type Values = Record<string, string | number | undefined | Text>;
 
 /** The text in both languages, filled; a Text value gives each language its own word. */
 export function both(text: Text, values: Values = {}): Text {
-  const pick = (lang: Lang) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'object' && v !== null ? v[lang] : v]));
-  return { en: fill(text.en, pick('en')), ja: fill(text.ja, pick('ja')) };
+  return renderBoth(text, values);
 }
 
 /** One of two texts by count (English has a singular). */
