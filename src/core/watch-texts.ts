@@ -5,7 +5,7 @@
  * are shown as they were sent. Each watch event carries its line in both
  * (`text` and `ja.text`), and the faces show the one in their language.
  */
-import { fill, type Text } from './i18n.js';
+import { renderBoth, type Text } from './i18n.js';
 
 /** Every watched-session text, by key; both languages carry the same {placeholders} (a test keeps them equal). */
 export const WATCH_TEXTS = {
@@ -33,8 +33,7 @@ export type WatchKey = keyof typeof WATCH_TEXTS;
 
 /** A watched-session line in both languages; a value is the same in both, or itself a text in both (a part of the sentence). */
 export function watchText(key: WatchKey, values: Record<string, string | number | Text> = {}): Text {
-  const t = WATCH_TEXTS[key];
-  return { en: fill(t.en, values, 'en'), ja: fill(t.ja, values, 'ja') };
+  return renderBoth(WATCH_TEXTS[key], values);
 }
 
 /** No part (an optional part left out). */

@@ -8,18 +8,14 @@
  * `both()`: a placeholder's value may itself be a Text (a word that differs
  * by language). Fixes that come from the error catalogue keep its `ref`.
  */
-import { renderBoth, type Text } from '../core/i18n.js';
+import { renderBoth, type Placeholders, type Text } from '../core/i18n.js';
 import type { Explained } from '../deliver/microsoft/catalogue.js';
 
-export type Values = Record<string, string | number | undefined | Text>;
-
 /** The text in both languages, filled; a Text value gives each language its own word. */
-export function both(text: Text, values: Values = {}): Text {
-  return renderBoth(text, values);
-}
+export const both = renderBoth;
 
 /** One of two texts by count (English has a singular). */
-export function plural(n: number, one: Text, many: Text, values: Values = {}): Text {
+export function plural(n: number, one: Text, many: Text, values: Placeholders = {}): Text {
   return both(n === 1 ? one : many, { n, ...values });
 }
 
