@@ -392,10 +392,12 @@ function memoryRows(s: Settings, r: Results): SummaryRow[] {
     const h = r.m365?.huge;
     rows.push({
       area: 'memory', load: `one ${s.hugeSizeMB} MB message → Graph upload sessions`,
-      authrelay: h ? `RSS ${h.peakRssMB} MB, ${h.seconds === null ? 'not accepted' : `${h.seconds.toFixed(1)} s`}, ${h.intact ? 'intact' : 'NOT intact'}` : 'not measured',
+      authrelay: h ? `RSS ${h.peakRssMB} MB (${h.rssBeforeMB} MB before it: +${num(h.peakRssMB - h.rssBeforeMB, 1)} MB), ${h.seconds === null ? 'not accepted' : `${h.seconds.toFixed(1)} s`}, ${h.intact ? 'intact' : 'NOT intact'}` : 'not measured',
       authrelayMemory: h ? `RSS ${h.peakRssMB.toFixed(0)} MB` : '—',
-      compared: '—', ratio: '—', target: 'intact; RSS < message size (streams)',
-      met: h ? h.intact && h.peakRssMB < h.sizeMB : 'not measured',
+      // Streams: the relay grows by less than the message while it passes (its RSS at rest is
+      // most of 100 MB already), and stays within the product's 150 MB.
+      compared: '—', ratio: '—', target: `intact; RSS grows by less than the message (streams), peak ≤ ${TARGET.memoryMB} MB`,
+      met: h ? h.intact && h.peakRssMB - h.rssBeforeMB < h.sizeMB && h.peakRssMB <= TARGET.memoryMB : 'not measured',
     });
   }
   return rows;
