@@ -179,7 +179,7 @@ export function readSettings(argv: string[] = process.argv.slice(2)): Settings {
     peer: peer(argv),
     printPeerSetup: argv.includes('--print-peer-setup'),
     quick: quickRun,
-    reps: int('BENCH_REPS', 3, 1, 20),
+    reps: int('BENCH_REPS', 5, 1, 20),
     messages: int('BENCH_MESSAGES', 5000, 1, 1_000_000),
     messagesSingle: int('BENCH_MESSAGES_SINGLE', 5000, 0, 1_000_000),
     messagesLarge: int('BENCH_MESSAGES_1MB', 300, 0, 100_000),
@@ -263,7 +263,7 @@ Options:
   --help
 
 Environment (defaults in brackets):
-  BENCH_REPS [3]              repetitions per system for ingest; medians are reported
+  BENCH_REPS [5]              repetitions per system for ingest; medians are reported
   BENCH_MESSAGES [5000]       messages in the 20-session 10 KB phase
   BENCH_SESSIONS [20]         parallel sessions in the many-session phases and end-to-end
   BENCH_MESSAGES_SINGLE [5000] messages in the 1-session phase (0 skips it)
