@@ -193,9 +193,12 @@ export class Scheduler {
     this.gathered = 0;
   }
 
-  /** A delivery slot of this route is free again: a pass, if messages may be waiting for one (see mayHaveMore). */
-  private slotFreed(route: string): void {
-    if (this.mayHaveMore.has(route)) this.wake(false);
+  /**
+   * A delivery slot of this route is free again: a pass within `ms`, if messages may be waiting for one
+   * (see mayHaveMore). No message waits for a route: a freed slot never sets routeDue.
+   */
+  private slotFreed(route: string, ms = WAKE_MS): void {
+    if (this.mayHaveMore.has(route)) this.passWithin(ms);
   }
 
   destinationStatus(): { route: string; inflight: number; pausedUntil: number; failures: number; lastError?: string; fallback?: { since: number; reason: string; reasonJa?: string } }[] {
@@ -405,7 +408,7 @@ export class Scheduler {
   private setAside(name: string): () => void {
     this.inflight.set(name, (this.inflight.get(name) ?? 1) - 1);
     this.asideCount.set(name, (this.asideCount.get(name) ?? 0) + 1);
-    if (this.mayHaveMore.has(name)) this.passWithin(0);
+    this.slotFreed(name, 0);
     let back = false;
     return () => {
       if (back) return;
